@@ -1,0 +1,104 @@
+"""Engine vs PyTorch CPU, timed in the same run: ``python -m bench.engine``.
+
+Prints the median of several runs of forward+backward for each case and dtype, and the ratio
+engine/PyTorch (goal: <= 2.0). Needs torch (a test dependency); this is a benchmark, never a test.
+"""
+
+from __future__ import annotations
+
+import statistics
+import sys
+import time
+
+import numpy as np
+
+import engine
+
+
+def _median_time(fn, repeats: int) -> float:
+    fn()  # warm-up: allocations, BLAS thread start
+    times = []
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - t0)
+    return statistics.median(times)
+
+
+def cases(rng, dtype):
+    x = rng.standard_normal((8, 32, 32, 32)).astype(dtype)
+    w = rng.standard_normal((64, 32, 3, 3)).astype(dtype)
+    b = rng.standard_normal(64).astype(dtype)
+    dy = rng.standard_normal((8, 64, 32, 32)).astype(dtype)
+    yield ("conv2d 8×32×32×32 → 64, 3×3, pad 1", x, w, b, dy, "conv")
+    x = rng.standard_normal((8, 64, 16, 16)).astype(dtype)
+    w = rng.standard_normal((64, 32, 4, 4)).astype(dtype)
+    b = rng.standard_normal(32).astype(dtype)
+    dy = rng.standard_normal((8, 32, 32, 32)).astype(dtype)
+    yield ("conv_transpose2d 8×64×16×16 → 32, 4×4, s2 p1", x, w, b, dy, "convT")
+    x = rng.standard_normal((8, 64, 32, 32)).astype(dtype)
+    dy = rng.standard_normal((8, 64, 16, 16)).astype(dtype)
+    yield ("max_pool2d 8×64×32×32, 2×2", x, None, None, dy, "pool")
+
+
+def run(repeats: int = 7) -> list[tuple]:
+    import torch
+    import torch.nn.functional as F
+
+    torch.set_num_threads(max(1, torch.get_num_threads()))
+    rng = np.random.default_rng(0)
+    rows = []
+    for dtype in (np.float32, np.float64):
+        for name, x, w, b, dy, kind in cases(rng, dtype):
+            tx = torch.tensor(x, requires_grad=True)
+            tw = None if w is None else torch.tensor(w, requires_grad=True)
+            tb = None if b is None else torch.tensor(b, requires_grad=True)
+            tdy = torch.tensor(dy)
+            if kind == "conv":
+
+                def ours():
+                    engine.conv2d(x, w, b, padding=1)
+                    engine.conv2d_backward(dy, x, w, padding=1)
+
+                def theirs():
+                    F.conv2d(tx, tw, tb, padding=1).backward(tdy)
+            elif kind == "convT":
+
+                def ours():
+                    engine.conv_transpose2d(x, w, b, stride=2, padding=1)
+                    engine.conv_transpose2d_backward(dy, x, w, stride=2, padding=1)
+
+                def theirs():
+                    F.conv_transpose2d(tx, tw, tb, stride=2, padding=1).backward(tdy)
+            else:
+
+                def ours():
+                    engine.max_pool2d(x, 2)
+                    engine.max_pool2d_backward(dy, x, 2)
+
+                def theirs():
+                    F.max_pool2d(tx, 2).backward(tdy)
+
+            t_ours, t_theirs = _median_time(ours, repeats), _median_time(theirs, repeats)
+            rows.append((name, np.dtype(dtype).name, t_ours, t_theirs, t_ours / t_theirs))
+    return rows
+
+
+def main() -> int:
+    try:
+        import torch  # noqa: F401
+    except ImportError:
+        print("bench.engine needs torch: pip install torch==2.13.0", file=sys.stderr)
+        return 2
+    rows = run()
+    print("| case | dtype | engine (ms) | PyTorch (ms) | engine/PyTorch |")
+    print("|---|---|---:|---:|---:|")
+    for name, dt, a, b, r in rows:
+        print(f"| {name} | {dt} | {a * 1e3:.1f} | {b * 1e3:.1f} | {r:.2f} |")
+    worst = max(r for *_, r in rows)
+    print(f"\nworst ratio {worst:.2f} (goal <= 2.0)")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

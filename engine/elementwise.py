@@ -1,0 +1,170 @@
+"""Element-wise unary and binary ops with numpy broadcasting, and their gradients.
+
+Binary backward passes sum each gradient back to its input's shape: a value broadcast to many
+cells feeds many paths, and the total derivative adds them up.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from . import _checks as ck
+
+
+def _unary(fn, dy, x):
+    x, dy = ck.as_float(fn, "x", x), ck.as_float(fn, "dy", dy)
+    ck.shape_eq(fn, "dy", dy, x.shape, "the shape of x")
+    return dy, x
+
+
+def relu(x):
+    r"""$\max(0, x)$"""
+    x = ck.as_float("relu", "x", x)
+    return np.maximum(x, 0).astype(x.dtype, copy=False)
+
+
+def relu_backward(dy, x):
+    r"""$dX = dY \odot [X > 0]$."""
+    dy, x = _unary("relu_backward", dy, x)
+    # NOTE: ReLU'(0) = 0, as in PyTorch and note 003; note 004 writes [x >= 0]
+    return np.where(x > 0, dy, 0).astype(np.result_type(dy, x), copy=False)
+
+
+def sigmoid(x):
+    r"""$\sigma(x) = 1/(1+e^{-x})$, computed without overflow for large |x|."""
+    x = ck.as_float("sigmoid", "x", x)
+    e = np.exp(-np.abs(x))
+    return np.where(x >= 0, 1 / (1 + e), e / (1 + e)).astype(x.dtype, copy=False)
+
+
+def sigmoid_backward(dy, x):
+    r"""$dX = dY \odot Y \odot (1 - Y)$ with $Y = \sigma(X)$."""
+    dy, x = _unary("sigmoid_backward", dy, x)
+    y = sigmoid(x)
+    return dy * y * (1 - y)
+
+
+def tanh(x):
+    r"""$\tanh x$"""
+    return np.tanh(ck.as_float("tanh", "x", x))
+
+
+def tanh_backward(dy, x):
+    r"""$dX = dY \odot (1 + Y) \odot (1 - Y)$ with $Y = \tanh X$."""
+    dy, x = _unary("tanh_backward", dy, x)
+    y = np.tanh(x)
+    return dy * (1 + y) * (1 - y)
+
+
+def exp(x):
+    r"""$e^x$"""
+    return np.exp(ck.as_float("exp", "x", x))
+
+
+def exp_backward(dy, x):
+    r"""$dX = dY \odot Y$ with $Y = e^X$."""
+    dy, x = _unary("exp_backward", dy, x)
+    return dy * np.exp(x)
+
+
+def _positive(fn, x):
+    if np.any(x <= 0):
+        ck.fail(
+            fn,
+            "x",
+            "> 0 everywhere (log is defined for positive numbers only)",
+            f"min {float(np.min(x)):g}",
+        )
+
+
+def log(x):
+    r"""$\ln x$, for $x > 0$."""
+    x = ck.as_float("log", "x", x)
+    _positive("log", x)
+    return np.log(x)
+
+
+def log_backward(dy, x):
+    r"""$dX = dY \odot 1/X$."""
+    dy, x = _unary("log_backward", dy, x)
+    _positive("log_backward", x)
+    return dy / x
+
+
+def _binary(fn, a, b):
+    a, b = ck.as_float(fn, "a", a), ck.as_float(fn, "b", b)
+    try:
+        shape = np.broadcast_shapes(a.shape, b.shape)
+    except ValueError:
+        ck.fail(fn, "b", f"broadcastable with a's shape {a.shape}", f"shape {b.shape}")
+    return a, b, shape
+
+
+def unbroadcast(g: np.ndarray, shape: tuple) -> np.ndarray:
+    """Sum g over the axes that broadcasting added or stretched, back to ``shape``."""
+    extra = g.ndim - len(shape)
+    g = g.sum(axis=tuple(range(extra))) if extra else g
+    stretched = tuple(i for i, n in enumerate(shape) if n == 1 and g.shape[i] != 1)
+    return g.sum(axis=stretched, keepdims=True) if stretched else g
+
+
+def _binary_backward(fn, dy, a, b):
+    a, b, shape = _binary(fn, a, b)
+    dy = ck.as_float(fn, "dy", dy)
+    ck.shape_eq(fn, "dy", dy, shape, "the broadcast shape of a and b")
+    return dy, a, b
+
+
+def add(a, b):
+    r"""$Y = M + N$"""
+    a, b, _ = _binary("add", a, b)
+    return a + b
+
+
+def add_backward(dy, a, b):
+    r"""$dM = dY$, $dN = dY$ (each summed back to its own shape)."""
+    dy, a, b = _binary_backward("add_backward", dy, a, b)
+    return unbroadcast(dy, a.shape), unbroadcast(dy, b.shape)
+
+
+def sub(a, b):
+    r"""$Y = M - N$"""
+    a, b, _ = _binary("sub", a, b)
+    return a - b
+
+
+def sub_backward(dy, a, b):
+    r"""$dM = dY$, $dN = -dY$."""
+    dy, a, b = _binary_backward("sub_backward", dy, a, b)
+    return unbroadcast(dy, a.shape), unbroadcast(-dy, b.shape)
+
+
+def mul(a, b):
+    r"""Hadamard product $Y = M \odot N$."""
+    a, b, _ = _binary("mul", a, b)
+    return a * b
+
+
+def mul_backward(dy, a, b):
+    r"""$dM = dY \odot N$, $dN = dY \odot M$."""
+    dy, a, b = _binary_backward("mul_backward", dy, a, b)
+    return unbroadcast(dy * b, a.shape), unbroadcast(dy * a, b.shape)
+
+
+def _nonzero(fn, b):
+    if np.any(b == 0):
+        ck.fail(fn, "b", "non-zero everywhere (it is a divisor)", "an array containing 0")
+
+
+def div(a, b):
+    r"""$Y = M \oslash N$ (element-wise)."""
+    a, b, _ = _binary("div", a, b)
+    _nonzero("div", b)
+    return a / b
+
+
+def div_backward(dy, a, b):
+    r"""$dM = dY \oslash N$, $dN = -dY \odot M \oslash N^2$."""
+    dy, a, b = _binary_backward("div_backward", dy, a, b)
+    _nonzero("div_backward", b)
+    return unbroadcast(dy / b, a.shape), unbroadcast(-dy * a / (b * b), b.shape)
