@@ -1,0 +1,548 @@
+"""The machinery every derivation shares: symbol matrices, the sparse Jacobian built term by
+term, gradients, numeric evaluation, and the LaTeX of chain-rule steps.
+
+A derivation is described by its inputs (sympy matrices of symbols), its outputs, and a sparse
+Jacobian ``jac[name][(r, c)] = {(i, j): ∂z_ij/∂a_rc}`` holding only the non-zero partials. The
+gradient is then ∂L/∂a_rc = Σ_ij ∂L/∂z_ij · ∂z_ij/∂a_rc over those entries alone, so the cost grows
+with the number of terms instead of (outputs × symbols), which is what plain ``sympy.diff`` of the
+whole loss would cost.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from functools import cached_property
+
+import numpy as np
+import sympy as sp
+
+MAX_SIDE = 16  # the largest matrix side a derivation accepts: past it nobody reads the steps
+MAX_LINES = 36  # expansions listed in one step before the rest is elided
+
+
+# ---------------------------------------------------------------- symbols and matrices
+
+
+def index_label(r: int, c: int, shape: tuple[int, int]) -> str:
+    """1-based 'rc' (x_{11}); with a comma once a side passes 9, so x_{1,10} ≠ x_{11,0}."""
+    if max(shape) > 9:
+        return f"{r + 1},{c + 1}"
+    return f"{r + 1}{c + 1}"
+
+
+def symbol_matrix(letter: str, shape: tuple[int, int], vector: bool = False) -> sp.Matrix:
+    """Matrix of symbols named like the notes: x_{11} … ; vectors (1×n) get one index, b_{1}."""
+    rows, cols = shape
+    if vector:
+        return sp.Matrix(1, cols, lambda r, c: sp.Symbol(f"{letter}_{{{c + 1}}}"))
+    return sp.Matrix(rows, cols, lambda r, c: sp.Symbol(f"{letter}_{{{index_label(r, c, shape)}}}"))
+
+
+def upstream_matrix(loss: str, out: sp.Matrix) -> sp.Matrix:
+    """∂L/∂z_ij as symbols whose names are their own LaTeX."""
+    return out.applyfunc(
+        lambda s: sp.Symbol(rf"\frac{{\partial {loss}}}{{\partial {sp.latex(s)}}}")
+    )
+
+
+def bmatrix(m: sp.Matrix, fmt=None) -> str:
+    fmt = fmt or sp.latex
+    rows = [" & ".join(fmt(m[r, c]) for c in range(m.cols)) for r in range(m.rows)]
+    return r"\begin{bmatrix} " + r" \\ ".join(rows) + r" \end{bmatrix}"
+
+
+def aligned(lines: list[str]) -> str:
+    return r"\begin{aligned} " + r" \\ ".join(lines) + r" \end{aligned}"
+
+
+def elide(items: list, limit: int = MAX_LINES) -> tuple[list, int]:
+    """The items to list, and how many were left out (the first and last ones are kept)."""
+    if len(items) <= limit:
+        return items, 0
+    head = items[: limit - 2]
+    return head + [None] + items[-1:], len(items) - len(head) - 1
+
+
+def ordered_sum(parts: list[str]) -> str:
+    """Join LaTeX summands in the order given (sympy would re-sort them), minding signs."""
+    if not parts:
+        return "0"
+    out = parts[0]
+    for p in parts[1:]:
+        out += f" - {p[1:].lstrip()}" if p.startswith("-") else f" + {p}"
+    return out
+
+
+def product_latex(coef, factors) -> str:
+    """coef · f1 · f2 … as the notes write it: x_{11} k_{11}, \\frac{1}{4} x_{11}, - n_{11}."""
+    body = " ".join(sp.latex(f) for f in factors)
+    if coef == 1:
+        return body or "1"
+    if coef == -1:
+        return f"-{body}" if body else "-1"
+    return f"{sp.latex(coef)} {body}".strip()
+
+
+# ---------------------------------------------------------------- steps and the derivation
+
+
+@dataclass(frozen=True)
+class Step:
+    """One step of the lesson: a title, KaTeX-renderable LaTeX, and a sentence or two.
+
+    ``kind`` is one of setup, forward, chain, result, pattern, mistake, note; ``focus`` names the
+    matrix the step is about (the app shows it with numbers beside the symbols); ``proven`` is
+    True on a pattern step whose equality sympy checked for these sizes.
+    """
+
+    title: str
+    latex: str
+    text: str
+    kind: str = "note"
+    focus: str | None = None
+    proven: bool | None = None
+
+
+@dataclass
+class Derivation:
+    op: str
+    params: dict
+    inputs: dict[str, sp.Matrix]
+    output: sp.Matrix
+    out_symbols: sp.Matrix  # z_{11} … : the names of the outputs, for the steps
+    upstream: sp.Matrix
+    grads: dict[str, sp.Matrix]
+    jac: dict  # name -> {(r, c): {(i, j): partial}}
+    out_name: str  # the output matrix: "Z", "Y", "L_i" …
+    out_letter: str  # its entries' letter: "z", "y"
+    loss: str  # "L" (notes 001-003) or "J" (note 004)
+    steps: list[Step] = field(default_factory=list)
+    checks: list[tuple[str, bool]] = field(default_factory=list)
+    # LaTeX to show for a partial instead of sympy's, keyed (name, idx, out): max pool's
+    # indicator reads better as 𝟙[x wins z] than as a Piecewise of inequalities
+    partial_tex: dict = field(default_factory=dict)
+
+    def partial_latex(self, name: str, idx, out) -> str:
+        tex = self.partial_tex.get((name, tuple(idx), tuple(out)))
+        return tex if tex is not None else paren(self.jac[name][tuple(idx)][tuple(out)])
+
+    # ---- numbers
+    @cached_property
+    def _args(self) -> list[sp.Symbol]:
+        syms = [s for m in self.inputs.values() for s in m]
+        return syms + list(self.upstream)
+
+    @cached_property
+    def _grad_fn(self):
+        exprs = [self.grads[n] for n in self.inputs]
+        return sp.lambdify(self._args, exprs, modules="numpy", cse=False)
+
+    @cached_property
+    def _out_fn(self):
+        return sp.lambdify(self._args, self.output, modules="numpy", cse=False)
+
+    def _flat(self, values: dict, upstream) -> list[float]:
+        flat = []
+        for name, m in self.inputs.items():
+            if name not in values:
+                raise ValueError(
+                    f"evaluate: values is missing {name!r} (expected {list(self.inputs)})"
+                )
+            a = np.asarray(values[name], dtype=float)
+            if a.size != m.rows * m.cols:
+                raise ValueError(
+                    f"evaluate: values[{name!r}] must have shape {m.shape}, got {a.shape}"
+                )
+            flat.extend(a.reshape(-1).tolist())
+        u = np.ones(self.upstream.shape) if upstream is None else np.asarray(upstream, dtype=float)
+        if u.size != self.upstream.rows * self.upstream.cols:
+            raise ValueError(
+                f"evaluate: upstream must have shape {self.upstream.shape}, got {u.shape}"
+            )
+        return flat + u.reshape(-1).tolist()
+
+    def evaluate(self, values: dict, upstream=None) -> dict[str, np.ndarray]:
+        """The symbolic gradients with numbers put in: name → array of the input's shape."""
+        res = self._grad_fn(*self._flat(values, upstream))
+        return {
+            n: np.array(r, dtype=float).reshape(self.inputs[n].shape)
+            for n, r in zip(self.inputs, res, strict=True)
+        }
+
+    def forward(self, values: dict) -> np.ndarray:
+        """The forward expressions with numbers put in."""
+        return np.array(self._out_fn(*self._flat(values, None)), dtype=float).reshape(
+            self.output.shape
+        )
+
+    # ---- which cells feed which (for the app's linked highlights)
+    @cached_property
+    def symbol_index(self) -> dict[sp.Symbol, tuple[str, tuple[int, int]]]:
+        out = {}
+        for name, m in self.inputs.items():
+            for r in range(m.rows):
+                for c in range(m.cols):
+                    out[m[r, c]] = (name, (r, c))
+        return out
+
+    def feeds(self, name: str, idx: tuple[int, int]) -> list[tuple[int, int]]:
+        """The output cells that input cell ``name[idx]`` feeds (where ∂z/∂a ≠ 0)."""
+        return list(self.jac[name].get(tuple(idx), {}))
+
+    def sources(self, out_idx: tuple[int, int]) -> dict[str, list[tuple[int, int]]]:
+        """The input cells that output cell ``out_idx`` is computed from."""
+        res: dict[str, list] = {n: [] for n in self.inputs}
+        for name, entries in self.jac.items():
+            for idx, outs in entries.items():
+                if tuple(out_idx) in outs:
+                    res[name].append(idx)
+        return res
+
+    def gradient_links(self, name: str, idx: tuple[int, int]) -> dict[str, list[tuple[int, int]]]:
+        """Everything ∂L/∂name[idx] is made of: the output (and upstream) cells it touched, and
+        the cells of the other inputs that appear in its partial derivatives."""
+        idx = tuple(idx)
+        links: dict[str, list] = {n: [] for n in self.inputs}
+        links[self.out_name] = self.feeds(name, idx)
+        for partial in self.jac[name].get(idx, {}).values():
+            for s in sorted(partial.free_symbols, key=str):
+                if s in self.symbol_index:
+                    n, i = self.symbol_index[s]
+                    if i not in links[n]:
+                        links[n].append(i)
+        return links
+
+    def chain_rule(self, name: str, idx: tuple[int, int], values=None, upstream=None) -> str:
+        """LaTeX of ∂L/∂a = Σ ∂L/∂z · ∂z/∂a over the non-zero terms; with numbers, each term
+        plugged in and the total: '∂L/∂x_{22} = 0.3·k_{22} + … = 0.3·1.5 + … = 1.27'."""
+        idx = tuple(idx)
+        a = self.inputs[name][idx]
+        lhs = rf"\frac{{\partial {self.loss}}}{{\partial {sp.latex(a)}}}"
+        terms = self.jac[name].get(idx, {})
+        sym = ordered_sum(
+            [
+                f"{sp.latex(self.upstream[o])} \\cdot {self.partial_latex(name, idx, o)}"
+                for o in terms
+            ]
+        )
+        if values is None:
+            return f"{lhs} = {sym}"
+        flat = dict(zip(self._args, self._flat(values, upstream), strict=True))
+        num_parts, total = [], 0.0
+        for o, p in terms.items():
+            g = flat[self.upstream[o]]
+            pv = float(p.subs(flat)) if p.free_symbols else float(p)
+            total += g * pv
+            num_parts.append(f"({num(g)}) \\cdot ({num(pv)})")
+        nums = " + ".join(num_parts) or "0"
+        return f"{lhs} = {sym} = {nums} = {num(total)}"
+
+
+def paren(e) -> str:
+    s = sp.latex(e)
+    return f"\\left({s}\\right)" if isinstance(e, (sp.Add, sp.Piecewise)) else s
+
+
+def num(v: float) -> str:
+    v = float(v)
+    if v == int(v) and abs(v) < 1e6:
+        return str(int(v))
+    return f"{v:.4g}"
+
+
+# ---------------------------------------------------------------- fast exact products
+#
+# sympy's Mul(...) re-sorts and re-flattens its arguments on every call, which dominates the cost
+# of a derivation with thousands of x·k terms. Products of a number and distinct plain symbols
+# are built here directly in sympy's canonical form (number first, symbols sorted by name, which
+# is sympy's own order for plain symbols), so they are the very objects Mul would return.
+
+
+def _split(e):
+    """(coefficient, symbols) of a number, a symbol or a product of them; None otherwise."""
+    if e.is_Number:
+        return e, ()
+    if e.is_Symbol:
+        return sp.S.One, (e,)
+    if e.is_Mul and all(a.is_Symbol or (i == 0 and a.is_Number) for i, a in enumerate(e.args)):
+        if e.args[0].is_Number:
+            return e.args[0], e.args[1:]
+        return sp.S.One, e.args
+    return None
+
+
+def times(*factors):
+    """The exact product of the factors; fast for numbers times distinct symbols."""
+    if any(f is sp.S.Zero for f in factors):
+        return sp.S.Zero
+    coef, syms = sp.S.One, []
+    for f in factors:
+        parts = _split(sp.sympify(f) if not isinstance(f, sp.Basic) else f)
+        if parts is None:
+            return sp.Mul(*factors)
+        coef, syms = coef * parts[0], syms + list(parts[1])
+    if len({s.name for s in syms}) != len(syms):
+        return sp.Mul(*factors)  # a repeated symbol makes a power: let sympy build it
+    syms.sort(key=lambda s: s.name)
+    args = tuple(syms) if coef == 1 else (coef, *syms)
+    if not args:
+        return coef
+    return args[0] if len(args) == 1 else sp.Mul._from_args(args)
+
+
+# ---------------------------------------------------------------- building the Jacobian
+
+
+def jacobian_from_terms(inputs: dict, terms: dict) -> dict:
+    """Sparse Jacobian of outputs that are sums of products.
+
+    terms: out index → list of (coef, [(name, idx), …]); each listed factor contributes
+    coef · (the other factors) to ∂z/∂factor. Output indices are visited in the order given, so
+    every gradient's terms come out in row-major output order.
+    """
+    jac = {n: {} for n in inputs}
+    for out, tlist in terms.items():
+        for coef, factors in tlist:
+            for k, (name, idx) in enumerate(factors):
+                others = [inputs[n][i] for j, (n, i) in enumerate(factors) if j != k]
+                partial = times(coef, *others)
+                slot = jac[name].setdefault(idx, {})
+                slot[out] = slot.get(out, 0) + partial
+    return jac
+
+
+def outputs_from_terms(shape, inputs: dict, terms: dict) -> sp.Matrix:
+    m = sp.zeros(*shape)
+    for out, tlist in terms.items():
+        m[out] = sp.Add(*[times(coef, *[inputs[n][i] for n, i in f]) for coef, f in tlist])
+    return m
+
+
+def expansion_latex(inputs: dict, tlist) -> str:
+    return ordered_sum([product_latex(coef, [inputs[n][i] for n, i in f]) for coef, f in tlist])
+
+
+def grads_from_jac(inputs: dict, jac: dict, upstream: sp.Matrix) -> dict[str, sp.Matrix]:
+    grads = {}
+    for name, m in inputs.items():
+        g = sp.zeros(m.rows, m.cols)
+        for idx, outs in jac[name].items():
+            g[idx] = sp.Add(*[times(upstream[o], p) for o, p in outs.items()])
+        grads[name] = g
+    return grads
+
+
+# ---------------------------------------------------------------- generic lesson steps
+
+
+def chain_rule_step(
+    d: Derivation, name: str, idx: tuple[int, int], *, show_all: bool = True
+) -> Step:
+    """The chain rule written out for one element: every term (zeros struck through), then the
+    terms that survive. With many outputs, only the surviving terms are written."""
+    a = d.inputs[name][idx]
+    L, al, ap = d.loss, sp.latex(a), plain(a)
+    outs = [(i, j) for i in range(d.output.rows) for j in range(d.output.cols)]
+    nz = d.jac[name].get(idx, {})
+    z = lambda o: sp.latex(d.out_symbols[o])  # noqa: E731
+    general = rf"\frac{{\partial {L}}}{{\partial {al}}} = \sum_{{i,j}} \frac{{\partial {L}}}{{\partial {d.out_letter}_{{ij}}}} \cdot \frac{{\partial {d.out_letter}_{{ij}}}}{{\partial {al}}}"
+    lines = [general]
+    if show_all and len(outs) <= 16:
+        full = [
+            rf"\frac{{\partial {L}}}{{\partial {z(o)}}} \frac{{\partial {z(o)}}}{{\partial {al}}}"
+            for o in outs
+        ]
+        lines.append("&= " + ordered_sum(full))
+        plugged = []
+        for o in outs:
+            up = rf"\frac{{\partial {L}}}{{\partial {z(o)}}}"
+            plugged.append(
+                f"{up} \\cdot {d.partial_latex(name, idx, o)}"
+                if o in nz
+                else rf"\cancel{{{up} \cdot 0}}"
+            )
+        lines.append("&= " + ordered_sum(plugged))
+        dropped = len(outs) - len(nz)
+        text = (
+            f"Every output {d.out_letter}ᵢⱼ could depend on {ap}; the {dropped} that do not "
+            f"contribute 0 and are struck out."
+            if dropped
+            else f"All {len(outs)} outputs depend on {ap}, so no term drops out."
+        )
+    else:
+        text = (
+            f"Only the {len(nz)} outputs that contain {ap} contribute; the other "
+            f"{len(outs) - len(nz)} partial derivatives are 0."
+        )
+    lines.append(
+        "&= "
+        + ordered_sum(
+            [f"{sp.latex(d.upstream[o])} \\cdot {d.partial_latex(name, idx, o)}" for o in nz]
+        )
+    )
+    lines[0] = lines[0].replace(" = ", " &= ", 1)
+    return Step(f"Chain rule for ∂{L}/∂{plain(a)}", aligned(lines), text, kind="chain", focus=name)
+
+
+def all_grads_step(
+    d: Derivation, name: str, title: str | None = None, text: str | None = None
+) -> Step:
+    m = d.inputs[name]
+    items = [(r, c) for r in range(m.rows) for c in range(m.cols)]
+    shown, left = elide(items)
+    lines = []
+    for idx in shown:
+        if idx is None:
+            lines.append(rf"&\;\;\vdots \quad \text{{({left} more)}}")
+            continue
+        rhs = ordered_sum(
+            [
+                f"{sp.latex(d.upstream[o])} {d.partial_latex(name, idx, o)}"
+                for o in d.jac[name].get(idx, {})
+            ]
+        )
+        lines.append(rf"\frac{{\partial {d.loss}}}{{\partial {sp.latex(m[idx])}}} &= {rhs}")
+    return Step(
+        title or f"Every entry of ∂{d.loss}/∂{name}",
+        aligned(lines),
+        text or f"The same sum for every entry of {name}, zero terms dropped.",
+        kind="result",
+        focus=name,
+    )
+
+
+_SUB = str.maketrans("0123456789,", "₀₁₂₃₄₅₆₇₈₉,")
+
+
+def plain(e) -> str:
+    """A symbol as plain text for titles and sentences: x_{11} → x₁₁, x_{1,10} → x₁,₁₀."""
+    s = str(e)
+    if "_{" in s and s.endswith("}"):
+        head, idx = s.split("_{", 1)
+        return head + idx[:-1].translate(_SUB)
+    return s
+
+
+def prove(d: Derivation, label: str, derived: sp.Matrix, pattern: sp.Matrix) -> bool:
+    """True when derived − pattern expands to the zero matrix; recorded in d.checks."""
+    if derived.shape != pattern.shape:
+        ok = False
+    else:
+        # both sides are built in sympy's canonical form, so equal structure already proves
+        # equality; anything else must expand to zero
+        ok = all(a == b or sp.expand(a - b) == 0 for a, b in zip(derived, pattern, strict=True))
+    d.checks.append((label, ok))
+    return ok
+
+
+def check_mark(ok: bool) -> str:
+    return r"\quad \color{green}{\checkmark}" if ok else r"\quad \color{red}{\times}"
+
+
+# ---------------------------------------------------------------- matrix helpers for patterns
+
+
+def correlate(
+    a: sp.Matrix, k: sp.Matrix, stride=(1, 1), dilation=(1, 1), out_shape=None
+) -> sp.Matrix:
+    """Valid cross-correlation a ⊛ k (the notes' ⊛), with stride and dilation."""
+    (s0, s1), (d0, d1) = stride, dilation
+    h = (a.rows - d0 * (k.rows - 1) - 1) // s0 + 1
+    w = (a.cols - d1 * (k.cols - 1) - 1) // s1 + 1
+    if out_shape is not None:
+        h, w = min(h, out_shape[0]), min(w, out_shape[1])
+    return sp.Matrix(
+        h,
+        w,
+        lambda i, j: sp.Add(
+            *[
+                times(a[i * s0 + m * d0, j * s1 + n * d1], k[m, n])
+                for m in range(k.rows)
+                for n in range(k.cols)
+            ]
+        ),
+    )
+
+
+def pad(a: sp.Matrix, top: int, bottom: int, left: int, right: int) -> sp.Matrix:
+    """Zero-pad each side; a negative amount crops that side instead."""
+    rows = a.rows + top + bottom
+    cols = a.cols + left + right
+
+    def entry(i, j):
+        r, c = i - top, j - left
+        return a[r, c] if 0 <= r < a.rows and 0 <= c < a.cols else sp.S.Zero
+
+    return sp.Matrix(max(rows, 0), max(cols, 0), entry)
+
+
+def dilate(a: sp.Matrix, s: tuple[int, int]) -> sp.Matrix:
+    """Insert s−1 zeros between neighbouring entries (the stride of a transposed conv)."""
+    rows, cols = (a.rows - 1) * s[0] + 1, (a.cols - 1) * s[1] + 1
+    return sp.Matrix(
+        rows,
+        cols,
+        lambda i, j: a[i // s[0], j // s[1]] if i % s[0] == 0 and j % s[1] == 0 else sp.S.Zero,
+    )
+
+
+def rot180(a: sp.Matrix) -> sp.Matrix:
+    return sp.Matrix(a.rows, a.cols, lambda i, j: a[a.rows - 1 - i, a.cols - 1 - j])
+
+
+# ---------------------------------------------------------------- parameter checking
+
+
+def as_pair(op: str, name: str, v, minimum: int) -> tuple[int, int]:
+    if isinstance(v, (int, np.integer)) and not isinstance(v, bool):
+        p = (int(v), int(v))
+    elif (
+        isinstance(v, (tuple, list))
+        and len(v) == 2
+        and all(isinstance(e, (int, np.integer)) for e in v)
+    ):
+        p = (int(v[0]), int(v[1]))
+    else:
+        raise ValueError(
+            f"{op}: {name} should be a whole number or a (rows, cols) pair, not {v!r}."
+        )
+    if min(p) < minimum:
+        raise ValueError(f"{op}: {name} must be at least {minimum}; you gave {v!r}.")
+    return p
+
+
+def as_shape(op: str, name: str, v, cap: int = MAX_SIDE) -> tuple[int, int]:
+    p = as_pair(op, name, v, 1)
+    if max(p) > cap:
+        raise ValueError(
+            f"{op}: {name} {p[0]}×{p[1]} is larger than {cap}×{cap}, the largest size whose "
+            f"derivation stays readable. Choose at most {cap} per side."
+        )
+    return p
+
+
+def assemble(op, params, inputs, output, jac, *, out_name, out_letter, loss) -> Derivation:
+    """A Derivation with its upstream symbols and gradients; the op adds the steps."""
+    if output.shape == (1, 1) and out_name != out_letter.upper():
+        out_symbols = sp.Matrix([[sp.Symbol(out_name)]])
+    else:
+        out_symbols = symbol_matrix(out_letter, output.shape)
+    upstream = upstream_matrix(loss, out_symbols)
+    grads = grads_from_jac(inputs, jac, upstream)
+    return Derivation(
+        op,
+        dict(params),
+        inputs,
+        output,
+        out_symbols,
+        upstream,
+        grads,
+        jac,
+        out_name,
+        out_letter,
+        loss,
+    )
+
+
+def upstream_latex(d: Derivation) -> str:
+    return rf"\frac{{\partial {d.loss}}}{{\partial {d.out_name}}}"
