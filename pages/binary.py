@@ -1,0 +1,7 @@
+from ui.lesson import lesson_page
+
+lesson_page(
+    "pages/binary.py",
+    "Two inputs combined entry by entry. Give N fewer entries (broadcasting) and watch its "
+    "gradient become a sum over every place it was copied to: the total derivative.",
+)

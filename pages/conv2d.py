@@ -1,0 +1,7 @@
+from ui.lesson import lesson_page
+
+lesson_page(
+    "pages/conv2d.py",
+    "A kernel slides over the input; every output is a window times the kernel, plus a bias. "
+    "Follow the chain rule to ∂L/∂K, ∂L/∂b and ∂L/∂X, and watch each turn into a convolution.",
+)

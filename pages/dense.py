@@ -1,0 +1,7 @@
+from ui.lesson import lesson_page
+
+lesson_page(
+    "pages/dense.py",
+    "Z = XW + b with one sample per row. The shapes alone decide every product: dW = Xᵀ·dZ, "
+    "dX = dZ·Wᵀ, db = the column sums of dZ.",
+)

@@ -1,0 +1,66 @@
+import streamlit as st
+
+st.title("∂ Backprop Lab")
+st.markdown(
+    "Watch every gradient of a neural network **derived by hand** — symbolically, for any size you "
+    "choose — and then see the **same numbers** computed on real arrays and checked against each other."
+)
+
+left, right = st.columns([3, 2], gap="large")
+with left:
+    st.subheader("How a lesson works")
+    st.markdown(
+        "1. **Choose sizes** in the sidebar (input, kernel, stride, padding, dilation …) and the "
+        "numbers: the notes' example, random integers, random reals, or your own.\n"
+        "2. **Step through** the derivation with *Next*: the setup, every forward expansion, the "
+        "chain rule written out term by term (zero terms struck through), and the pattern it "
+        "forms — proven by sympy for your sizes (✅).\n"
+        "3. **Compare** each symbolic step with the same matrices filled with your numbers.\n"
+        "4. **Click any cell** to see which cells fed it and its chain-rule sum with numbers.\n"
+        "5. **Verify**: the symbolic gradient, the numpy engine, finite differences (and PyTorch, "
+        "if installed) must agree.\n"
+        "6. **Share** the URL (it holds your settings and step) or download the derivation as "
+        "Markdown or LaTeX and the arrays as .npz or CSV."
+    )
+with right:
+    st.subheader("Notation")
+    st.latex(r"X = \begin{bmatrix} x_{11} & x_{12} & \cdots \\ x_{21} & x_{22} & \cdots \\ \vdots & & \ddots \end{bmatrix}")
+    st.markdown(
+        "- Indices are 1-based, row then column: x₁₁ is the **top-left** entry, and every heatmap "
+        "has row 1 at the top.\n"
+        "- ⊛ is cross-correlation (no kernel flip), as in every deep-learning framework; "
+        "rot180(K) flips both axes.\n"
+        "- ∂L/∂Z (or dM = ∂J/∂M) is the gradient arriving from above and has the shape of Z (M).\n"
+        "- Dense layers keep one sample per row: Z = XW + b, W ∈ ℝ^{in×out}.\n"
+        "- ReLU′(0) = 0 and max-pool ties go to the first maximum, as in PyTorch."
+    )
+
+st.subheader("Lesson map")
+MAP = [
+    ("Start here", [("pages/notation.py", "Notation & Jacobians", "dM has M's shape, numerator layout, total derivatives")]),
+    ("Building blocks", [
+        ("pages/elementwise.py", "Element-wise ops", "exp, log, sigmoid, tanh, ReLU: dX = dY ⊙ f′"),
+        ("pages/binary.py", "Binary ops", "add, subtract, Hadamard, divide — with broadcasting"),
+        ("pages/reductions.py", "Sum & mean", "one number out, the gradient copied back"),
+    ]),
+    ("Layers", [
+        ("pages/conv2d.py", "Conv2D backprop", "∂L/∂K = X ⊛ ∂L/∂Z, ∂L/∂X = pad(∂L/∂Z) ⊛ rot180(K)"),
+        ("pages/conv_transpose2d.py", "Transposed conv2d", "stamping kernels; implicit padding k − p − 1"),
+        ("pages/pooling.py", "Pooling", "max routes to the winner, average spreads evenly"),
+        ("pages/softmax.py", "Softmax + cross-entropy", "∂L/∂f = p − onehot(y), and the notes' lost sign"),
+        ("pages/dense.py", "Dense layer", "dW = Xᵀ dZ, dX = dZ Wᵀ, db = column sums"),
+    ]),
+]
+cols = st.columns(len(MAP), gap="large")
+for col, (group, items) in zip(cols, MAP, strict=True):
+    with col:
+        st.markdown(f"**{group}**")
+        for path, title, blurb in items:
+            st.page_link(path, label=title)
+            st.caption(blurb)
+
+st.info(
+    "Coming next: whole networks (an MLP and a tiny CNN, backpropagated layer by layer and trained "
+    "live), and a practice mode where you type your own answers and have them checked symbolically.",
+    icon="🧭",
+)

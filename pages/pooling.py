@@ -1,0 +1,7 @@
+from ui.lesson import lesson_page
+
+lesson_page(
+    "pages/pooling.py",
+    "Max pooling routes each window's gradient to the cell that won; average pooling spreads it "
+    "evenly. Pick the operation in the sidebar.",
+)

@@ -1,0 +1,7 @@
+from ui.lesson import lesson_page
+
+lesson_page(
+    "pages/reductions.py",
+    "A whole matrix collapses to one number. Every entry contributed once, so the gradient is "
+    "the upstream value copied to every cell (and divided by the count, for the mean).",
+)

@@ -1,0 +1,7 @@
+from ui.lesson import lesson_page
+
+lesson_page(
+    "pages/softmax.py",
+    "Scores become probabilities, the loss is −log of the true class's probability, and the "
+    "quotient rule gives the famous result: ∂L/∂f = p − onehot(y).",
+)

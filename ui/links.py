@@ -1,0 +1,84 @@
+"""Which cells to highlight when a learner picks one: pure functions over a derivation, so the
+"selection → highlighted cells" logic is unit-tested without a browser.
+
+Every matrix on a lesson page has a key: an input's name ("X"), "out" (Z), "up" (∂L/∂Z), or
+"d:" + an input's name (∂L/∂X).
+"""
+
+from __future__ import annotations
+
+from derivations.core import Derivation, plain
+
+
+def panels(d: Derivation) -> list[tuple[str, str]]:
+    """(key, title) of every matrix a lesson shows, in reading order."""
+    out = [(n, n) for n in d.inputs]
+    out.append(("out", d.out_name))
+    out.append(("up", f"∂{d.loss}/∂{d.out_name}"))
+    out += [(f"d:{n}", f"∂{d.loss}/∂{n}") for n in d.inputs]
+    return out
+
+
+def shape_of(d: Derivation, key: str) -> tuple[int, int]:
+    if key in ("out", "up"):
+        return d.output.shape
+    return d.inputs[key.removeprefix("d:")].shape
+
+
+def cell_label(d: Derivation, key: str, idx) -> str:
+    """Plain-text name of a cell: x₂₂, z₁₂, ∂L/∂z₁₂, ∂L/∂x₂₂."""
+    idx = tuple(idx)
+    if key == "out":
+        return plain(d.out_symbols[idx])
+    if key == "up":
+        return f"∂{d.loss}/∂{plain(d.out_symbols[idx])}"
+    if key.startswith("d:"):
+        return f"∂{d.loss}/∂{plain(d.inputs[key[2:]][idx])}"
+    return plain(d.inputs[key][idx])
+
+
+def all_cells(d: Derivation) -> list[tuple[str, tuple[int, int]]]:
+    """Every pickable cell, gradients first (that is what a learner usually asks about)."""
+    keys = [k for k, _ in panels(d)]
+    order = [k for k in keys if k.startswith("d:")] + [k for k in keys if not k.startswith("d:")]
+    cells = []
+    for k in order:
+        rows, cols = shape_of(d, k)
+        cells += [(k, (r, c)) for r in range(rows) for c in range(cols)]
+    return cells
+
+
+def highlights(d: Derivation, key: str, idx) -> dict[str, list[tuple[int, int]]]:
+    """The cells to highlight, per matrix key, when cell ``idx`` of matrix ``key`` is picked.
+
+    - a gradient cell ∂L/∂a: the outputs (and their upstream gradients) a fed, and the cells of
+      the other inputs its chain-rule sum multiplies by;
+    - an output or upstream cell z: the input cells z is computed from;
+    - an input cell a: the outputs it feeds.
+    The picked cell itself is listed too, in its own matrix and its partner (a ↔ ∂L/∂a, z ↔ ∂L/∂z).
+    """
+    idx = tuple(idx)
+    res: dict[str, list] = {k: [] for k, _ in panels(d)}
+    if key.startswith("d:"):
+        name = key[2:]
+        for k, cells in d.gradient_links(name, idx).items():
+            if k == d.out_name:
+                res["out"] += cells
+                res["up"] += cells
+            else:
+                res[k] += cells
+        res[key].append(idx)
+        if idx not in res[name]:
+            res[name].append(idx)
+    elif key in ("out", "up"):
+        for name, cells in d.sources(idx).items():
+            res[name] += cells
+        res["out"].append(idx)
+        res["up"].append(idx)
+    else:
+        outs = d.feeds(key, idx)
+        res["out"] += outs
+        res["up"] += outs
+        res[key].append(idx)
+        res[f"d:{key}"].append(idx)
+    return res

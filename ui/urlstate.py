@@ -1,0 +1,62 @@
+"""Lesson settings ↔ URL query parameters, so a lecturer can share
+"conv2d, 4×4 input, stride 2, step 5" as a link. Pure parsing: URL text is never evaluated, it
+is matched against each parameter's kind and bounds, and anything else is dropped."""
+
+from __future__ import annotations
+
+import re
+
+_PAIR = re.compile(r"^\s*(\d{1,3})\s*[x×,]\s*(\d{1,3})\s*$")
+_INT = re.compile(r"^\s*(\d{1,4})\s*$")
+
+
+def encode_value(param, value) -> str:
+    if param.kind in ("pair", "optional_pair"):
+        return "" if value is None else f"{value[0]}x{value[1]}"
+    return str(value)
+
+
+def decode_value(param, text: str):
+    """The parameter's value from URL text, or None when the text does not fit (then the
+    widget keeps its default)."""
+    text = str(text)[:20]
+    if param.kind in ("pair", "optional_pair"):
+        if param.kind == "optional_pair" and text.strip() in ("", "none", "default"):
+            return "default"
+        m, single = _PAIR.match(text), _INT.match(text)
+        if m:
+            a, b = int(m.group(1)), int(m.group(2))
+        elif single:
+            a = b = int(single.group(1))
+        else:
+            return None
+        if not (param.lo <= a <= param.hi and param.lo <= b <= param.hi):
+            return None
+        return (a, b)
+    if param.kind == "int":
+        m = _INT.match(text)
+        if not m or not param.lo <= int(m.group(1)) <= param.hi:
+            return None
+        return int(m.group(1))
+    if param.kind == "choice":
+        return text if text in param.choices else None
+    return None
+
+
+def encode(spec, params: dict, extra: dict) -> dict[str, str]:
+    q = {"op": spec.name}
+    for p in spec.params:
+        q[p.name] = encode_value(p, params.get(p.name, p.default))
+    q.update({k: str(v) for k, v in extra.items()})
+    return q
+
+
+def decode(spec, query: dict) -> dict:
+    """Parameter name → value for every parameter the query sets validly."""
+    out = {}
+    for p in spec.params:
+        if p.name in query:
+            v = decode_value(p, query[p.name])
+            if v is not None:
+                out[p.name] = None if v == "default" else v
+    return out

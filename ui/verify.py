@@ -1,0 +1,84 @@
+"""The verification panel's numbers: one gradient, three (or four) ways.
+
+symbolic (the derivation with numbers put in) = engine (numpy backward) = finite differences
+(central, on the engine's forward) [= PyTorch autograd, where installed].
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+import engine
+from ui import torch_ref
+
+TOL = 1e-8  # exact methods agree to rounding
+FD_TOL = 1e-5  # finite differences carry O(eps²) truncation and rounding error
+
+
+@dataclass(frozen=True)
+class Row:
+    method: str
+    max_abs_diff: float | None  # against the symbolic gradient; None when not applicable
+    ok: bool | None
+    note: str = ""
+
+
+def kink(op: str, d, values: dict) -> str:
+    """Why finite differences are undefined at these numbers, or '' where they are fine."""
+    if op == "relu" and np.any(np.asarray(values["X"]) == 0):
+        return "an input is exactly 0, where ReLU has a kink"
+    if op == "max_pool2d":
+        x = np.asarray(values["X"], dtype=float)
+        for o in np.ndindex(*d.output.shape):
+            cells = d.sources(o)["X"]
+            vals = [x[c] for c in cells]
+            if vals.count(max(vals)) > 1:
+                return f"window {o[0] + 1},{o[1] + 1} has a tie for its maximum"
+    return ""
+
+
+def _max_diff(a: dict, b: dict) -> float:
+    return max(float(np.max(np.abs(np.asarray(a[k], float) - np.asarray(b[k], float)), initial=0.0)) for k in a)
+
+
+def verify(spec, d, values: dict, upstream, *, use_torch: bool = True) -> tuple[list[Row], dict]:
+    """Rows for the panel, and every method's gradients (for the heatmaps and downloads)."""
+    sym = d.evaluate(values, upstream)
+    rows = [Row("symbolic (sympy)", 0.0, True, "the reference")]
+    found = {"symbolic": sym}
+    try:
+        eng = spec.engine_grads(values, upstream, d.params)
+        diff = _max_diff(sym, eng)
+        rows.append(Row("engine (numpy)", diff, diff <= TOL))
+        found["engine"] = eng
+    except ValueError as exc:
+        rows.append(Row("engine (numpy)", None, False, str(exc)))
+    names = list(d.inputs)
+
+    def forward(*arrays):
+        return spec.engine_forward(dict(zip(names, arrays, strict=True)), d.params)
+
+    why = kink(spec.name, d, values)
+    try:
+        fd = engine.numeric_grad(forward, {k: values[k] for k in names}, upstream)
+        diff = _max_diff(sym, fd)
+        scale = max(1.0, max(float(np.max(np.abs(v), initial=0.0)) for v in sym.values()))
+        if why:
+            rows.append(Row("finite differences", diff, None, f"not defined here: {why}"))
+        else:
+            rows.append(Row("finite differences", diff, diff <= FD_TOL * scale, "central, ε = 1e-6"))
+        found["finite differences"] = fd
+    except ValueError as exc:
+        rows.append(Row("finite differences", None, False, str(exc)))
+    if use_torch and torch_ref.available():
+        tg = torch_ref.grads(spec.name, values, upstream, d.params)
+        diff = _max_diff(sym, tg)
+        rows.append(Row("PyTorch autograd", diff, diff <= TOL))
+        found["PyTorch"] = tg
+    return rows, found
+
+
+def passed(rows: list[Row]) -> bool:
+    return all(r.ok is not False for r in rows)
