@@ -17,7 +17,13 @@ from sympy.core.cache import clear_cache
 
 from derivations import derive
 
-SIZES = [((3, 3), (2, 2)), ((6, 6), (3, 3)), ((8, 8), (3, 3)), ((12, 12), (3, 3)), ((16, 16), (5, 5))]
+SIZES = [
+    ((3, 3), (2, 2)),
+    ((6, 6), (3, 3)),
+    ((8, 8), (3, 3)),
+    ((12, 12), (3, 3)),
+    ((16, 16), (5, 5)),
+]
 
 
 def plain_diff(input_shape, kernel_shape) -> None:
@@ -45,7 +51,9 @@ def main(repeats: int = 5) -> int:
     for x, k in SIZES:
         ours = statistics.median(timed_derive(x, k) for _ in range(repeats))
         theirs = statistics.median(plain_diff(x, k) for _ in range(1 if x[0] >= 12 else 3))
-        print(f"| {x[0]}×{x[1]} * {k[0]}×{k[1]} | {ours * 1e3:.1f} | {theirs * 1e3:.0f} | {theirs / ours:.0f}× |")
+        print(
+            f"| {x[0]}×{x[1]} * {k[0]}×{k[1]} | {ours * 1e3:.1f} | {theirs * 1e3:.0f} | {theirs / ours:.0f}× |"
+        )
     return 0
 
 

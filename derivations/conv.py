@@ -117,9 +117,9 @@ def derive_conv2d(input_shape=(3, 3), kernel_shape=(2, 2), stride=1, padding=0, 
     steps.append(
         Step(
             "Setup",
-            rf"{bmatrix(X)} \circledast {bmatrix(K)} + b = {bmatrix(d.out_symbols)}"
-            rf"\qquad \begin{{aligned}} H_{{out}} &= {_size_formula(h, kh, s[0], p[0], dl[0], ho)} \\ "
-            rf"W_{{out}} &= {_size_formula(w, kw, s[1], p[1], dl[1], wo)} \end{{aligned}}",
+            rf"\begin{{gathered}} {bmatrix(X)} \circledast {bmatrix(K)} + b = {bmatrix(d.out_symbols)} \\[6pt] "
+            rf"\begin{{aligned}} H_{{out}} &= {_size_formula(h, kh, s[0], p[0], dl[0], ho)} \\ "
+            rf"W_{{out}} &= {_size_formula(w, kw, s[1], p[1], dl[1], wo)} \end{{aligned}} \end{{gathered}}",
             f"A {h}×{w} input X slides a {kh}×{kw} kernel K ({how}); every output z_ij is the sum of "
             f"a window of X times K, plus the bias b. ⊛ is cross-correlation (no kernel flip), as in "
             f"every deep-learning framework. {CHANNELS_NOTE}",
@@ -311,9 +311,9 @@ def derive_conv_transpose2d(
     steps.append(
         Step(
             "Setup",
-            rf"{bmatrix(X)} \circledast^{{\top}} {bmatrix(K)} + b = {bmatrix(d.out_symbols)}"
-            rf"\qquad \begin{{aligned}} H_{{out}} &= {_size_formula(h, kh, s[0], p[0], dl[0], ho, True, opad[0])} \\ "
-            rf"W_{{out}} &= {_size_formula(w, kw, s[1], p[1], dl[1], wo, True, opad[1])} \end{{aligned}}",
+            rf"\begin{{gathered}} {bmatrix(X)} \circledast^{{\top}} {bmatrix(K)} + b = {bmatrix(d.out_symbols)} \\[6pt] "
+            rf"\begin{{aligned}} H_{{out}} &= {_size_formula(h, kh, s[0], p[0], dl[0], ho, True, opad[0])} \\ "
+            rf"W_{{out}} &= {_size_formula(w, kw, s[1], p[1], dl[1], wo, True, opad[1])} \end{{aligned}} \end{{gathered}}",
             f"A transposed convolution runs a convolution backwards: each input pixel x_ij stamps a "
             f"copy of K, scaled by x_ij, into the output at {s[0]}×{s[1]} steps, and overlapping "
             f"stamps add up. It grows a {h}×{w} input into a {ho}×{wo} output. {CHANNELS_NOTE}",

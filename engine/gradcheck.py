@@ -29,11 +29,13 @@ class GradcheckResult:
 
 def numeric_grad(forward, inputs: dict, dy, eps: float = 1e-6) -> dict:
     """∂⟨dy, forward(*inputs)⟩/∂input for every input, by central differences in float64."""
-    inputs = {k: np.array(v, dtype=np.float64) for k, v in inputs.items()}
+    # C order matters: each input is nudged through a flat view, and reshape(-1) of a Fortran-
+    # ordered array (as pandas hands out) is a copy, so the nudge would never reach forward()
+    inputs = {k: np.array(v, dtype=np.float64, order="C") for k, v in inputs.items()}
     dy = np.asarray(dy, dtype=np.float64)
     out = {}
     for name, arr in inputs.items():
-        g = np.zeros_like(arr)
+        g = np.zeros(arr.shape)
         flat = arr.reshape(-1)  # a view: nudging it nudges the input forward() sees
         for i in range(flat.size):
             orig = flat[i]

@@ -1,4 +1,7 @@
+from ui.boot import through_router
 from ui.lesson import lesson_page
+
+through_router()
 
 lesson_page(
     "pages/elementwise.py",

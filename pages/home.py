@@ -1,6 +1,10 @@
 import streamlit as st
 
-st.title("∂ Backprop Lab")
+from ui.boot import through_router
+
+through_router()
+
+st.title("Backprop Lab")
 st.markdown(
     "Watch every gradient of a neural network **derived by hand** — symbolically, for any size you "
     "choose — and then see the **same numbers** computed on real arrays and checked against each other."
@@ -14,7 +18,7 @@ with left:
         "numbers: the notes' example, random integers, random reals, or your own.\n"
         "2. **Step through** the derivation with *Next*: the setup, every forward expansion, the "
         "chain rule written out term by term (zero terms struck through), and the pattern it "
-        "forms — proven by sympy for your sizes (✅).\n"
+        "forms — proven by sympy for your sizes (:material/verified:).\n"
         "3. **Compare** each symbolic step with the same matrices filled with your numbers.\n"
         "4. **Click any cell** to see which cells fed it and its chain-rule sum with numbers.\n"
         "5. **Verify**: the symbolic gradient, the numpy engine, finite differences (and PyTorch, "
@@ -24,7 +28,9 @@ with left:
     )
 with right:
     st.subheader("Notation")
-    st.latex(r"X = \begin{bmatrix} x_{11} & x_{12} & \cdots \\ x_{21} & x_{22} & \cdots \\ \vdots & & \ddots \end{bmatrix}")
+    st.latex(
+        r"X = \begin{bmatrix} x_{11} & x_{12} & \cdots \\ x_{21} & x_{22} & \cdots \\ \vdots & & \ddots \end{bmatrix}"
+    )
     st.markdown(
         "- Indices are 1-based, row then column: x₁₁ is the **top-left** entry, and every heatmap "
         "has row 1 at the top.\n"
@@ -37,19 +43,54 @@ with right:
 
 st.subheader("Lesson map")
 MAP = [
-    ("Start here", [("pages/notation.py", "Notation & Jacobians", "dM has M's shape, numerator layout, total derivatives")]),
-    ("Building blocks", [
-        ("pages/elementwise.py", "Element-wise ops", "exp, log, sigmoid, tanh, ReLU: dX = dY ⊙ f′"),
-        ("pages/binary.py", "Binary ops", "add, subtract, Hadamard, divide — with broadcasting"),
-        ("pages/reductions.py", "Sum & mean", "one number out, the gradient copied back"),
-    ]),
-    ("Layers", [
-        ("pages/conv2d.py", "Conv2D backprop", "∂L/∂K = X ⊛ ∂L/∂Z, ∂L/∂X = pad(∂L/∂Z) ⊛ rot180(K)"),
-        ("pages/conv_transpose2d.py", "Transposed conv2d", "stamping kernels; implicit padding k − p − 1"),
-        ("pages/pooling.py", "Pooling", "max routes to the winner, average spreads evenly"),
-        ("pages/softmax.py", "Softmax + cross-entropy", "∂L/∂f = p − onehot(y), and the notes' lost sign"),
-        ("pages/dense.py", "Dense layer", "dW = Xᵀ dZ, dX = dZ Wᵀ, db = column sums"),
-    ]),
+    (
+        "Start here",
+        [
+            (
+                "pages/notation.py",
+                "Notation & Jacobians",
+                "dM has M's shape, numerator layout, total derivatives",
+            )
+        ],
+    ),
+    (
+        "Building blocks",
+        [
+            (
+                "pages/elementwise.py",
+                "Element-wise ops",
+                "exp, log, sigmoid, tanh, ReLU: dX = dY ⊙ f′",
+            ),
+            (
+                "pages/binary.py",
+                "Binary ops",
+                "add, subtract, Hadamard, divide — with broadcasting",
+            ),
+            ("pages/reductions.py", "Sum & mean", "one number out, the gradient copied back"),
+        ],
+    ),
+    (
+        "Layers",
+        [
+            (
+                "pages/conv2d.py",
+                "Conv2D backprop",
+                "∂L/∂K = X ⊛ ∂L/∂Z, ∂L/∂X = pad(∂L/∂Z) ⊛ rot180(K)",
+            ),
+            (
+                "pages/conv_transpose2d.py",
+                "Transposed conv2d",
+                "stamping kernels; implicit padding k − p − 1",
+            ),
+            ("pages/pooling.py", "Pooling", "max routes to the winner, average spreads evenly"),
+            (
+                "pages/softmax.py",
+                "Softmax + cross-entropy",
+                "∂L/∂f = p − onehot(y), and the notes' lost sign",
+            ),
+            ("pages/dense.py", "Dense layer", "dW = Xᵀ dZ, dX = dZ Wᵀ, db = column sums"),
+        ],
+    ),
 ]
 cols = st.columns(len(MAP), gap="large")
 for col, (group, items) in zip(cols, MAP, strict=True):
@@ -62,5 +103,5 @@ for col, (group, items) in zip(cols, MAP, strict=True):
 st.info(
     "Coming next: whole networks (an MLP and a tiny CNN, backpropagated layer by layer and trained "
     "live), and a practice mode where you type your own answers and have them checked symbolically.",
-    icon="🧭",
+    icon=":material/explore:",
 )

@@ -3,6 +3,9 @@ import sympy as sp
 
 from derivations import derive
 from derivations.core import bmatrix
+from ui.boot import through_router
+
+through_router()
 
 
 @st.cache_resource(max_entries=4)
@@ -37,7 +40,9 @@ st.markdown(
 
 st.subheader("2. Jacobians in numerator layout")
 W, x, y, J = jacobian_example()
-st.latex(rf"\vec y = W\vec x = {bmatrix(y)}, \qquad \frac{{\partial \vec y}}{{\partial \vec x}} = {bmatrix(J)} = W")
+st.latex(
+    rf"\vec y = W\vec x = {bmatrix(y)}, \qquad \frac{{\partial \vec y}}{{\partial \vec x}} = {bmatrix(J)} = W"
+)
 st.markdown(
     "In numerator layout the Jacobian ∂y/∂x has one **row per output** and one **column per "
     "input** (here 2×3). The derivative of a scalar R with respect to a column vector is then a "
@@ -53,7 +58,9 @@ st.latex(
 
 st.subheader("3. The total derivative: paths add up")
 d = total_derivative_example()
-st.latex(rf"\begin{{bmatrix}} y_{{11}} & y_{{12}} \end{{bmatrix}} = \begin{{bmatrix}} m_{{11}} n & m_{{12}} n \end{{bmatrix}}")
+st.latex(
+    r"\begin{bmatrix} y_{11} & y_{12} \end{bmatrix} = \begin{bmatrix} m_{11} n & m_{12} n \end{bmatrix}"
+)
 chain = next(s for s in d.steps if s.kind == "chain" and s.focus == "N")
 st.latex(chain.latex.replace("n_{11}", "n"))
 st.markdown(

@@ -167,6 +167,13 @@ def test_gradcheck_catches_a_wrong_gradient_and_says_where():
     assert "FAIL" in str(res)
 
 
+def test_gradcheck_works_on_fortran_ordered_inputs():
+    x = np.asfortranarray(np.abs(rand(3, 4)) + 0.5)
+    dy = np.asfortranarray(rand(3, 4))
+    res = engine.gradcheck(engine.log, {"x": x}, {"x": engine.log_backward(dy, x)}, dy=dy)
+    assert res.ok, str(res)
+
+
 # ---------------------------------------------------------------- conventions
 
 

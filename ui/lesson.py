@@ -70,12 +70,18 @@ def params_ui(page: str, spec) -> dict:
         if p.kind == "pair":
             out[p.name] = _pair_ui(page, p)
         elif p.kind == "optional_pair":
-            auto = st.checkbox(f"{p.label}: same as the window", key=f"{page}/{p.name}/auto", help=p.help or None)
+            auto = st.checkbox(
+                f"{p.label}: same as the window", key=f"{page}/{p.name}/auto", help=p.help or None
+            )
             out[p.name] = None if auto else _pair_ui(page, p)
         elif p.kind == "int":
-            out[p.name] = int(st.number_input(p.label, p.lo, p.hi, key=f"{page}/{p.name}", help=p.help or None))
+            out[p.name] = int(
+                st.number_input(p.label, p.lo, p.hi, key=f"{page}/{p.name}", help=p.help or None)
+            )
         elif p.kind == "choice":
-            out[p.name] = st.selectbox(p.label, p.choices, key=f"{page}/{p.name}", help=p.help or None)
+            out[p.name] = st.selectbox(
+                p.label, p.choices, key=f"{page}/{p.name}", help=p.help or None
+            )
     return out
 
 
@@ -88,8 +94,11 @@ def _matrix_editor(label: str, key: str, initial: np.ndarray) -> np.ndarray:
     if store not in st.session_state or st.session_state[store].shape != initial.shape:
         st.session_state[store] = initial.copy()
         st.session_state.pop(key, None)
-    df = pd.DataFrame(st.session_state[store], columns=[str(c + 1) for c in range(initial.shape[1])],
-                      index=[str(r + 1) for r in range(initial.shape[0])])
+    df = pd.DataFrame(
+        st.session_state[store],
+        columns=[str(c + 1) for c in range(initial.shape[1])],
+        index=[str(r + 1) for r in range(initial.shape[0])],
+    )
     edited = st.data_editor(df, key=key, num_rows="fixed", width="content")
     return edited.to_numpy(dtype=float, na_value=np.nan)
 
@@ -101,7 +110,10 @@ def values_for(page: str, spec, d, source: str, seed: int) -> tuple[dict, list[s
         ex = {k: np.asarray(v, float) for k, v in spec.notes_example.items() if k != "upstream"}
         if all(ex[k].shape == d.inputs[k].shape for k in d.inputs if k in ex):
             return ex, problems
-        problems.append("The notes' example has other sizes; showing random integers instead.")
+        st.info(
+            "The notes' example is for the default sizes; showing random integers for these.",
+            icon=":material/info:",
+        )
         source = "integers"
     if source == "edit":
         base = st.session_state.get(f"{page}/lastvalues", {})
@@ -115,7 +127,9 @@ def values_for(page: str, spec, d, source: str, seed: int) -> tuple[dict, list[s
             if np.isnan(a).any():
                 problems.append(f"Fill every cell of {name}: an empty cell has no value.")
         return vals, problems
-    return random_values(d, "integers" if source == "notes" else source, seed, spec.positive), problems
+    return random_values(
+        d, "integers" if source == "notes" else source, seed, spec.positive
+    ), problems
 
 
 def upstream_for(page: str, spec, d, source: str, seed: int) -> tuple[np.ndarray, list[str]]:
@@ -128,7 +142,9 @@ def upstream_for(page: str, spec, d, source: str, seed: int) -> tuple[np.ndarray
     if choice == "ones":
         return np.ones(shape), []
     if choice == "edit":
-        a = _matrix_editor("upstream", f"{page}/{spec.name}/edit/upstream", random_upstream(d, seed))
+        a = _matrix_editor(
+            "upstream", f"{page}/{spec.name}/edit/upstream", random_upstream(d, seed)
+        )
         return a, (["Fill every cell of the upstream gradient."] if np.isnan(a).any() else [])
     return random_upstream(d, seed), []
 
@@ -137,7 +153,11 @@ def check_values(spec, values: dict) -> list[str]:
     out = []
     for name in spec.positive:
         if name in values and np.any(np.asarray(values[name]) <= 0):
-            what = "log is defined for positive numbers only" if spec.name == "log" else "it is a divisor"
+            what = (
+                "log is defined for positive numbers only"
+                if spec.name == "log"
+                else "it is a divisor"
+            )
             out.append(f"Every entry of {name} must be > 0 ({what}).")
     return out
 
@@ -172,19 +192,28 @@ def lesson_page(page: str, intro: str) -> None:
         names = [s.name for s in specs]
         st.session_state[f"{page}/op"] = url.get("op") if url.get("op") in names else names[0]
         src = url.get("values")
-        st.session_state[f"{page}/source"] = src if src in SOURCES else (
-            "notes" if specs[0].notes_example else "integers")
+        st.session_state[f"{page}/source"] = (
+            src if src in SOURCES else ("notes" if specs[0].notes_example else "integers")
+        )
         seed = url.get("seed", "0")
         st.session_state[f"{page}/seed"] = int(seed) if seed.isdigit() and len(seed) < 7 else 0
         step = url.get("step", "1")
-        st.session_state[f"{page}/step"] = int(step) - 1 if step.isdigit() and 0 < int(step) < 1000 else 0
-        st.session_state[f"{page}/upsrc"] = url.get("upstream") if url.get("upstream") in UPSTREAMS else "random"
+        st.session_state[f"{page}/step"] = (
+            int(step) - 1 if step.isdigit() and 0 < int(step) < 1000 else 0
+        )
+        st.session_state[f"{page}/upsrc"] = (
+            url.get("upstream") if url.get("upstream") in UPSTREAMS else "random"
+        )
 
     with st.sidebar:
         st.header("Settings")
         if len(specs) > 1:
-            op = st.selectbox("Operation", [s.name for s in specs], key=f"{page}/op",
-                              format_func=lambda n: OPS[n].title)
+            op = st.selectbox(
+                "Operation",
+                [s.name for s in specs],
+                key=f"{page}/op",
+                format_func=lambda n: OPS[n].title,
+            )
         else:
             op = specs[0].name
         spec = OPS[op]
@@ -194,11 +223,21 @@ def lesson_page(page: str, intro: str) -> None:
         options = [k for k in SOURCES if k != "notes" or spec.notes_example]
         if st.session_state.get(f"{page}/source") not in options:
             st.session_state[f"{page}/source"] = "integers"
-        source = st.radio("Values of the inputs", options, key=f"{page}/source", format_func=SOURCES.get)
-        st.radio("Upstream gradient", list(UPSTREAMS), key=f"{page}/upsrc", format_func=UPSTREAMS.get,
-                 disabled=source == "notes" and bool(spec.notes_example and "upstream" in spec.notes_example))
+        source = st.radio(
+            "Values of the inputs", options, key=f"{page}/source", format_func=SOURCES.get
+        )
+        st.radio(
+            "Upstream gradient",
+            list(UPSTREAMS),
+            key=f"{page}/upsrc",
+            format_func=UPSTREAMS.get,
+            disabled=source == "notes"
+            and bool(spec.notes_example and "upstream" in spec.notes_example),
+        )
         seed = int(st.number_input("Seed", 0, 999_999, key=f"{page}/seed"))
-        st.button("🎲 Re-roll numbers", on_click=_reroll, args=(page,), width="stretch")
+        st.button(
+            ":material/casino: Re-roll numbers", on_click=_reroll, args=(page,), width="stretch"
+        )
 
     # the derivation: on impossible settings, say what to change and keep the last valid one
     last_key = f"{page}/{op}/last"
@@ -206,7 +245,10 @@ def lesson_page(page: str, intro: str) -> None:
         d = cached_derivation(op, _key(params))
         st.session_state[last_key] = params
     except ValueError as exc:
-        st.error(f"{exc}\n\nThe page below still shows the last settings that worked.", icon="⚠️")
+        st.error(
+            f"{exc}\n\nThe page below still shows the last settings that worked.",
+            icon=":material/error:",
+        )
         fallback = st.session_state.get(last_key) or spec.defaults()
         d = cached_derivation(op, _key(fallback))
         params = fallback
@@ -223,9 +265,16 @@ def lesson_page(page: str, intro: str) -> None:
         upstream, up_problems = upstream_for(page, spec, d, source, seed)
     problems += up_problems + check_values(spec, values)
     if problems:
-        st.error("  \n".join(problems) + "  \nShowing the last numbers that worked.", icon="⚠️")
+        st.error(
+            "  \n".join(problems) + "  \nShowing the last numbers that worked.",
+            icon=":material/error:",
+        )
         last = st.session_state.get(f"{page}/{op}/lastnums")
-        if last and all(last[0][k].shape == d.inputs[k].shape for k in d.inputs) and last[1].shape == d.upstream.shape:
+        if (
+            last
+            and all(last[0][k].shape == d.inputs[k].shape for k in d.inputs)
+            and last[1].shape == d.upstream.shape
+        ):
             values, upstream = last
         else:
             values = random_values(d, "integers", seed, spec.positive)
@@ -246,7 +295,12 @@ def lesson_page(page: str, intro: str) -> None:
     _downloads(page, spec, d, numbers)
 
     step = st.session_state.get(f"{page}/step", 0) + 1
-    extra = {"values": source, "seed": seed, "step": step, "upstream": st.session_state.get(f"{page}/upsrc")}
+    extra = {
+        "values": source,
+        "seed": seed,
+        "step": step,
+        "upstream": st.session_state.get(f"{page}/upsrc"),
+    }
     st.query_params.from_dict(urlstate.encode(spec, params, extra))
 
 
@@ -259,24 +313,42 @@ def _steps(page: str, d, numbers: dict) -> None:
     if old is not None and old != titles:
         # a new derivation: stay on the same step if it still exists, else keep the position
         cur = old[st.session_state.get(k, 0)] if st.session_state.get(k, 0) < len(old) else None
-        st.session_state[k] = titles.index(cur) if cur in titles else min(st.session_state.get(k, 0), n - 1)
+        st.session_state[k] = (
+            titles.index(cur) if cur in titles else min(st.session_state.get(k, 0), n - 1)
+        )
     st.session_state[titles_key] = titles
     st.session_state[k] = min(max(st.session_state.get(k, 0), 0), n - 1)
     i = st.session_state[k]
 
     nav = st.columns([1, 1, 3, 2])
-    nav[0].button("◀ Previous", key=f"{page}/prev", on_click=_step, args=(page, -1, n), disabled=i == 0,
-                  width="stretch")
-    nav[1].button("Next ▶", key=f"{page}/next", on_click=_step, args=(page, 1, n), disabled=i == n - 1,
-                  width="stretch")
+    nav[0].button(
+        "◀ Previous",
+        key=f"{page}/prev",
+        on_click=_step,
+        args=(page, -1, n),
+        disabled=i == 0,
+        width="stretch",
+    )
+    nav[1].button(
+        "Next ▶",
+        key=f"{page}/next",
+        on_click=_step,
+        args=(page, 1, n),
+        disabled=i == n - 1,
+        width="stretch",
+    )
     nav[2].progress((i + 1) / n, text=f"Step {i + 1} of {n}")
     show_all = nav[3].toggle("Show all steps", key=f"{page}/all")
 
     shown = list(enumerate(d.steps)) if show_all else [(i, d.steps[i])]
     for j, s in shown:
-        sym, num = st.columns([3, 2], gap="large")
+        sym, num = st.columns([5, 3], gap="medium")
         with sym:
-            badge = " ✅" if s.proven else (" ⚠️" if s.kind == "mistake" else "")
+            badge = (
+                " :material/verified:"
+                if s.proven
+                else (" :material/warning:" if s.kind == "mistake" else "")
+            )
             st.subheader(f"{j + 1}. {s.title}{badge}")
             st.latex(s.latex)
             st.markdown(s.text)
@@ -289,11 +361,13 @@ def _steps(page: str, d, numbers: dict) -> None:
 
 
 def _focus_keys(d, step) -> list[str]:
+    """The two matrices that show a step's quantity with numbers: the input and its gradient,
+    or for the forward steps the (first) input and the output."""
     f = step.focus
     if f in d.inputs:
         return [f, f"d:{f}"]
-    if f is not None:
-        return [k for k in d.inputs if d.inputs[k].shape != (1, 1)][:2] + ["out"]
+    if step.kind in ("setup", "forward"):
+        return [next(iter(d.inputs)), "out"]
     return ["out", "up"]
 
 
@@ -304,8 +378,13 @@ def _focus_plots(page, d, step, numbers, j) -> None:
     cols = st.columns(len(keys))
     for c, key in zip(cols, keys, strict=True):
         with c:
-            fig = matrix_figure(numbers[key], titles[key], _labels(d, key), budget=200)
-            st.plotly_chart(fig, key=f"{page}/focus/{j}/{key}", config={"displayModeBar": False})
+            fig = matrix_figure(numbers[key], titles[key], _labels(d, key), budget=140)
+            st.plotly_chart(
+                fig,
+                key=f"{page}/focus/{j}/{key}",
+                width="content",
+                config={"displayModeBar": False},
+            )
 
 
 def _labels(d, key):
@@ -316,8 +395,10 @@ def _labels(d, key):
 def _explorer(page, d, numbers, values, upstream) -> None:
     st.divider()
     st.subheader("Which cells fed it?")
-    st.caption("Click any cell of any matrix below, or pick one here: the cells it depends on or "
-               "feeds light up, and its chain-rule sum is written out with your numbers.")
+    st.caption(
+        "Click any cell of any matrix below, or pick one here: the cells it depends on or "
+        "feeds light up, and its chain-rule sum is written out with your numbers."
+    )
     cells = links.all_cells(d)
     labels = {f"{k}|{r},{c}": links.cell_label(d, k, (r, c)) for k, (r, c) in cells}
     pick_key = f"{page}/pick"
@@ -325,8 +406,14 @@ def _explorer(page, d, numbers, values, upstream) -> None:
         st.session_state[pick_key] = next(iter(labels))
     choice_key = f"{page}/pickbox"
     st.session_state[choice_key] = st.session_state[pick_key]
-    st.selectbox("Explain a cell", list(labels), format_func=labels.get, key=choice_key,
-                 on_change=_pick, args=(page, choice_key))
+    st.selectbox(
+        "Explain a cell",
+        list(labels),
+        format_func=labels.get,
+        key=choice_key,
+        on_change=_pick,
+        args=(page, choice_key),
+    )
     key, rc = st.session_state[pick_key].split("|")
     idx = tuple(int(v) for v in rc.split(","))
     _explain(d, key, idx, values, upstream, numbers)
@@ -338,10 +425,21 @@ def _explorer(page, d, numbers, values, upstream) -> None:
         cols = st.columns(per_row)
         for c, k in zip(cols, keys[start : start + per_row], strict=False):
             with c:
-                fig = matrix_figure(numbers[k], titles[k], _labels(d, k), highlight=marks.get(k, []),
-                                    selected=idx if k == key else None)
-                event = st.plotly_chart(fig, key=f"{page}/grid/{k}", on_select="rerun",
-                                        selection_mode="points", config={"displayModeBar": False})
+                fig = matrix_figure(
+                    numbers[k],
+                    titles[k],
+                    _labels(d, k),
+                    highlight=marks.get(k, []),
+                    selected=idx if k == key else None,
+                )
+                event = st.plotly_chart(
+                    fig,
+                    key=f"{page}/grid/{k}",
+                    on_select="rerun",
+                    width="content",
+                    selection_mode="points",
+                    config={"displayModeBar": False},
+                )
                 _take_click(page, k, event)
 
 
@@ -374,41 +472,77 @@ def _explain(d, key, idx, values, upstream, numbers) -> None:
     else:
         outs = d.feeds(key, idx)
         names = ", ".join(links.cell_label(d, "out", o) for o in outs) or "no output"
-        st.markdown(f"**{links.cell_label(d, key, idx)} = {fmt(numbers[key][idx])}** feeds {names}.")
+        st.markdown(
+            f"**{links.cell_label(d, key, idx)} = {fmt(numbers[key][idx])}** feeds {names}."
+        )
 
 
 def _verification(page, rows) -> None:
     st.divider()
     ok = verify.passed(rows)
-    st.subheader("Verification " + ("✅ pass" if ok else "❌ fail"))
-    st.caption("The same gradient computed independently: the symbolic derivation with your numbers "
-               "put in, the numpy engine's backward pass, central finite differences of the engine's "
-               "forward pass" + (", and PyTorch's autograd." if len(rows) > 3 else "."))
-    table = pd.DataFrame([{
-        "method": r.method,
-        "largest |difference| from symbolic": "—" if r.max_abs_diff is None else f"{r.max_abs_diff:.2e}",
-        "verdict": {True: "✅ pass", False: "❌ fail", None: "➖ n/a"}[r.ok],
-        "note": r.note,
-    } for r in rows])
+    st.subheader(
+        "Verification: "
+        + (":green[:material/check_circle: pass]" if ok else ":red[:material/cancel: fail]")
+    )
+    st.caption(
+        "The same gradient computed independently: the symbolic derivation with your numbers "
+        "put in, the numpy engine's backward pass, central finite differences of the engine's "
+        "forward pass" + (", and PyTorch's autograd." if len(rows) > 3 else ".")
+    )
+    table = pd.DataFrame(
+        [
+            {
+                "method": r.method,
+                "largest |difference| from symbolic": "—"
+                if r.max_abs_diff is None
+                else f"{r.max_abs_diff:.2e}",
+                "verdict": {True: "pass", False: "FAIL", None: "n/a"}[r.ok],
+                "note": r.note,
+            }
+            for r in rows
+        ]
+    )
     st.dataframe(table, hide_index=True, width="stretch")
-    st.button("🎲 Re-roll the numbers and verify again", key=f"{page}/reverify", on_click=_reroll, args=(page,))
+    st.button(
+        ":material/casino: Re-roll the numbers and verify again",
+        key=f"{page}/reverify",
+        on_click=_reroll,
+        args=(page,),
+    )
 
 
 def _downloads(page, spec, d, numbers) -> None:
     st.divider()
     st.subheader("Take it with you")
     cols = st.columns(4)
-    cols[0].download_button("Derivation (Markdown)", to_markdown(d), f"{spec.name}.md", "text/markdown",
-                            key=f"{page}/dl/md")
-    cols[1].download_button("Derivation (LaTeX)", to_latex(d), f"{spec.name}.tex", "application/x-tex",
-                            key=f"{page}/dl/tex")
+    cols[0].download_button(
+        "Derivation (Markdown)",
+        to_markdown(d),
+        f"{spec.name}.md",
+        "text/markdown",
+        key=f"{page}/dl/md",
+    )
+    cols[1].download_button(
+        "Derivation (LaTeX)",
+        to_latex(d),
+        f"{spec.name}.tex",
+        "application/x-tex",
+        key=f"{page}/dl/tex",
+    )
     titles = dict(links.panels(d))
     buf = io.BytesIO()
     np.savez(buf, **{titles[k].replace("∂", "d").replace("/", "_"): v for k, v in numbers.items()})
-    cols[2].download_button("Arrays (.npz)", buf.getvalue(), f"{spec.name}.npz", "application/octet-stream",
-                            key=f"{page}/dl/npz")
+    cols[2].download_button(
+        "Arrays (.npz)",
+        buf.getvalue(),
+        f"{spec.name}.npz",
+        "application/octet-stream",
+        key=f"{page}/dl/npz",
+    )
     csv = io.StringIO()
     for k, v in numbers.items():
         csv.write(f"# {titles[k]}\n")
         np.savetxt(csv, np.atleast_2d(v), delimiter=",", fmt="%.10g")
-    cols[3].download_button("Arrays (CSV)", csv.getvalue(), f"{spec.name}.csv", "text/csv", key=f"{page}/dl/csv")
+    cols[3].download_button(
+        "Arrays (CSV)", csv.getvalue(), f"{spec.name}.csv", "text/csv", key=f"{page}/dl/csv"
+    )

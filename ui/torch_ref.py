@@ -19,7 +19,10 @@ def grads(op: str, values: dict, upstream, params: dict) -> dict[str, np.ndarray
     import torch
     import torch.nn.functional as F
 
-    t = {k: torch.tensor(np.asarray(v, dtype=np.float64), requires_grad=True) for k, v in values.items()}
+    t = {
+        k: torch.tensor(np.asarray(v, dtype=np.float64), requires_grad=True)
+        for k, v in values.items()
+    }
     up = torch.tensor(np.asarray(upstream, dtype=np.float64))
     p = params
     if op in ("conv2d", "conv_transpose2d"):

@@ -40,7 +40,10 @@ def kink(op: str, d, values: dict) -> str:
 
 
 def _max_diff(a: dict, b: dict) -> float:
-    return max(float(np.max(np.abs(np.asarray(a[k], float) - np.asarray(b[k], float)), initial=0.0)) for k in a)
+    return max(
+        float(np.max(np.abs(np.asarray(a[k], float) - np.asarray(b[k], float)), initial=0.0))
+        for k in a
+    )
 
 
 def verify(spec, d, values: dict, upstream, *, use_torch: bool = True) -> tuple[list[Row], dict]:
@@ -68,7 +71,9 @@ def verify(spec, d, values: dict, upstream, *, use_torch: bool = True) -> tuple[
         if why:
             rows.append(Row("finite differences", diff, None, f"not defined here: {why}"))
         else:
-            rows.append(Row("finite differences", diff, diff <= FD_TOL * scale, "central, ε = 1e-6"))
+            rows.append(
+                Row("finite differences", diff, diff <= FD_TOL * scale, "central, ε = 1e-6")
+            )
         found["finite differences"] = fd
     except ValueError as exc:
         rows.append(Row("finite differences", None, False, str(exc)))

@@ -1,0 +1,153 @@
+"""A real browser against a real server: Debian's Chromium driven by Playwright. Opens every page
+from the sidebar, checks for Streamlit exception boxes and KaTeX errors, and clicks Next.
+
+Skips (with the reason) where Chromium or Playwright is missing; CI installs both."""
+
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+ROOT = Path(__file__).resolve().parent.parent
+FLAGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+
+pytestmark = pytest.mark.browser
+
+if not os.path.exists(CHROMIUM):
+    pytest.skip(
+        "Debian's chromium is not installed (apt-get install chromium)", allow_module_level=True
+    )
+sync_api = pytest.importorskip("playwright.sync_api", reason="playwright is not installed")
+
+# sidebar entry → text that is on the page once it has rendered
+PAGES = {
+    "Home": "Lesson map",
+    "Notation & Jacobians": "Jacobians in numerator layout",
+    **{
+        t: "Step 1 of"
+        for t in (
+            "Element-wise ops",
+            "Binary ops",
+            "Sum & mean",
+            "Conv2D backprop",
+            "Transposed conv2d",
+            "Pooling",
+            "Softmax + cross-entropy",
+            "Dense layer",
+        )
+    },
+}
+
+KATEX_ERRORS = """() => document.querySelectorAll('.katex-error').length +
+    [...document.querySelectorAll('.katex-mathml mtext')].filter(e => e.textContent.startsWith('\\\\')).length"""
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def server():
+    port = free_port()
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "streamlit",
+            "run",
+            "app.py",
+            "--server.headless",
+            "true",
+            "--server.port",
+            str(port),
+            "--server.address",
+            "127.0.0.1",
+        ],
+        cwd=ROOT,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.time() + 60
+    while time.time() < deadline:
+        try:
+            urllib.request.urlopen(f"{url}/_stcore/health", timeout=2)
+            break
+        except OSError:
+            time.sleep(0.5)
+    else:
+        proc.kill()
+        pytest.fail("streamlit did not start within 60 s")
+    yield url
+    proc.terminate()
+    proc.wait(timeout=20)
+
+
+@pytest.fixture(scope="module")
+def page(server):
+    with sync_api.sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
+        pg = browser.new_page(viewport={"width": 1400, "height": 1000})
+        yield pg
+        browser.close()
+
+
+IDLE = """() => !document.querySelector('[data-testid="stStatusWidget"]') &&
+    !document.querySelector('[data-stale="true"]')"""
+
+
+def settle(pg, expect: str | None = None) -> None:
+    """Wait until the script run is over: the expected text is there, nothing is running and no
+    element is stale — twice in a row, since a rerun can start right after a run ends."""
+    pg.wait_for_selector('[data-testid="stApp"]', timeout=60_000)
+    if expect:
+        pg.get_by_text(expect).first.wait_for(timeout=90_000)
+    for _ in range(2):
+        pg.wait_for_timeout(400)
+        pg.wait_for_function(IDLE, timeout=90_000)
+
+
+def test_every_page_from_the_sidebar_renders_cleanly(server, page):
+    page.goto(server)
+    settle(page, "Lesson map")
+    for title, expect in PAGES.items():
+        page.get_by_test_id("stSidebarNav").get_by_text(title, exact=True).click()
+        settle(page, expect)
+        assert page.locator('[data-testid="stException"]').count() == 0, title
+        assert page.evaluate(KATEX_ERRORS) == 0, f"KaTeX error on {title}"
+        assert page.locator(".katex").count() > 0 or title == "Home", f"no formula on {title}"
+
+
+def test_next_changes_the_step(server, page):
+    page.goto(f"{server}/conv2d")
+    settle(page, "Step 1 of")
+    page.get_by_role("button", name="Next").click()
+    settle(page, "Step 2 of")
+    assert page.get_by_text("Step 1 of").count() == 0
+    assert page.locator('[data-testid="stException"]').count() == 0
+    assert page.evaluate(KATEX_ERRORS) == 0
+
+
+def test_a_shared_link_opens_the_settings_it_holds(server, page):
+    page.goto(f"{server}/conv2d?input_shape=4x4&stride=2x2&step=5")
+    settle(page, "Step 5 of")
+    rows = page.get_by_test_id("stSidebar").get_by_role("spinbutton")
+    assert rows.first.input_value() == "4"  # the input size came from the link
+    assert page.locator('[data-testid="stException"]').count() == 0

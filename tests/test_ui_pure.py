@@ -1,0 +1,129 @@
+"""The app's pure helpers: selection → highlighted cells, heatmap orientation, URL parsing,
+the verification rows, value checks."""
+
+import numpy as np
+import pytest
+
+from derivations import derive
+from ui import links, urlstate, verify
+from ui.plots import matrix_figure
+from ui.registry import OPS, random_upstream, random_values
+
+
+def test_gradient_of_x22_highlights_all_four_outputs_and_kernel_weights():
+    d = derive("conv2d")  # the notes' 3×3 * 2×2
+    h = links.highlights(d, "d:X", (1, 1))
+    assert sorted(h["out"]) == [(0, 0), (0, 1), (1, 0), (1, 1)]
+    assert sorted(h["up"]) == sorted(h["out"])
+    assert sorted(h["K"]) == [(0, 0), (0, 1), (1, 0), (1, 1)]
+    assert h["d:X"] == [(1, 1)] and h["X"] == [(1, 1)]
+
+
+def test_gradient_of_x11_depends_on_z11_only():
+    d = derive("conv2d")
+    h = links.highlights(d, "d:X", (0, 0))
+    assert h["out"] == [(0, 0)] and h["K"] == [(0, 0)]
+
+
+def test_output_cell_highlights_its_window_and_bias():
+    d = derive("conv2d")
+    h = links.highlights(d, "out", (1, 0))
+    assert sorted(h["X"]) == [(1, 0), (1, 1), (2, 0), (2, 1)]
+    assert h["b"] == [(0, 0)] and sorted(h["K"]) == [(0, 0), (0, 1), (1, 0), (1, 1)]
+
+
+def test_input_cell_highlights_the_outputs_it_feeds():
+    d = derive("conv2d")
+    assert sorted(links.highlights(d, "X", (0, 1))["out"]) == [(0, 0), (0, 1)]
+
+
+def test_kernel_gradient_cell_touches_every_output():
+    d = derive("conv2d")
+    h = links.highlights(d, "d:K", (1, 1))
+    assert len(h["out"]) == 4 and sorted(h["X"]) == [(1, 1), (1, 2), (2, 1), (2, 2)]
+
+
+def test_cell_labels_read_like_the_notes():
+    d = derive("conv2d")
+    assert links.cell_label(d, "d:X", (1, 1)) == "∂L/∂x₂₂"
+    assert links.cell_label(d, "out", (0, 1)) == "z₁₂"
+    assert links.cell_label(d, "up", (0, 1)) == "∂L/∂z₁₂"
+    assert len(links.all_cells(d)) == 9 + 4 + 1 + 4 + 4 + 9 + 4 + 1
+
+
+def test_heatmap_reads_like_the_notes():
+    fig = matrix_figure(np.array([[1.0, 2.0], [3.0, 4.0]]), "X")
+    assert fig.layout.yaxis.autorange == "reversed"  # row 1 on top
+    assert fig.layout.yaxis.scaleanchor == "x"  # square cells
+    heat = fig.data[0]
+    assert heat.zmid == 0 and heat.z[0][0] == 1.0 and heat.text[1][0] == "3"
+    assert list(heat.y) == [1, 2] and list(heat.x) == [1, 2]  # 1-based, as the notes count
+    marks = fig.data[1]  # the clickable markers: one per cell
+    assert len(marks.x) == 4
+
+
+def test_highlight_and_selection_become_shapes():
+    fig = matrix_figure(np.zeros((3, 3)), "X", highlight=[(0, 0), (2, 1)], selected=(1, 1))
+    assert len(fig.layout.shapes) == 3
+    assert fig.layout.shapes[1].x0 == 1.5 and fig.layout.shapes[1].y0 == 2.5
+
+
+@pytest.mark.parametrize(
+    "text,expected",
+    [
+        ("4x5", (4, 5)),
+        ("3", (3, 3)),
+        ("2×2", (2, 2)),
+        ("99x2", None),
+        ("1;drop", None),
+        ("__import__('os')", None),
+        ("", None),
+    ],
+)
+def test_url_pairs_parse_strictly(text, expected):
+    p = next(p for p in OPS["conv2d"].params if p.name == "input_shape")
+    assert urlstate.decode_value(p, text) == expected
+
+
+def test_url_round_trip_for_every_op():
+    for spec in OPS.values():
+        q = urlstate.encode(spec, spec.defaults(), {"step": 2})
+        assert urlstate.decode(spec, q) == spec.defaults()
+
+
+@pytest.mark.parametrize("name", list(OPS))
+def test_verify_rows_pass_for_random_numbers(name):
+    spec = OPS[name]
+    d = spec.derive(**spec.defaults())
+    for seed in range(3):
+        values = random_values(d, "reals", seed, spec.positive)
+        rows, found = verify.verify(spec, d, values, random_upstream(d, seed))
+        assert verify.passed(rows), rows
+        assert {"symbolic", "engine", "finite differences"} <= set(found)
+
+
+def test_verify_says_finite_differences_are_undefined_at_a_tie():
+    spec = OPS["max_pool2d"]
+    d = spec.derive(**spec.defaults())
+    rows, _ = verify.verify(spec, d, {"X": np.array([[3.0, 3.0], [1.0, 0.0]])}, np.ones((1, 1)))
+    fd = next(r for r in rows if r.method == "finite differences")
+    assert fd.ok is None and "tie" in fd.note
+    assert verify.passed(rows)
+
+
+def test_verify_catches_a_wrong_engine():
+    spec = OPS["relu"]
+    d = spec.derive(shape=(2, 2))
+    broken = type(spec)(
+        **{**spec.__dict__, "engine_grads": lambda v, dy, p: {"X": np.zeros((2, 2))}}
+    )
+    rows, _ = verify.verify(broken, d, {"X": np.ones((2, 2))}, np.ones((2, 2)), use_torch=False)
+    assert not verify.passed(rows)
+
+
+def test_values_that_break_the_domain_are_reported():
+    from ui.lesson import check_values
+
+    assert check_values(OPS["log"], {"X": np.array([[1.0, -2.0]])})
+    assert check_values(OPS["div"], {"M": np.ones((1, 1)), "N": np.zeros((1, 1))})
+    assert not check_values(OPS["log"], {"X": np.array([[1.0, 2.0]])})
