@@ -44,8 +44,8 @@ def _geometry(op, input_shape, kernel_shape, stride, padding, dilation):
 
 def _size_formula(n, k, s, p, d, out, transposed=False, op_=0):
     if transposed:
-        return rf"({n}-1)\cdot {s} - 2\cdot {p} + {d}\,({k}-1) + {op_} + 1 = {out}"
-    return rf"\left\lfloor \frac{{{n} + 2\cdot {p} - {d}\,({k}-1) - 1}}{{{s}}} \right\rfloor + 1 = {out}"
+        return rf"({n}-1)\cdot {s} - 2\cdot {p} + {d}\cdot({k}-1) + {op_} + 1 = {out}"
+    return rf"\left\lfloor \frac{{{n} + 2\cdot {p} - {d}\cdot({k}-1) - 1}}{{{s}}} \right\rfloor + 1 = {out}"
 
 
 def _inputs(x_shape, k_shape):
@@ -120,7 +120,7 @@ def derive_conv2d(input_shape=(3, 3), kernel_shape=(2, 2), stride=1, padding=0, 
             rf"\begin{{gathered}} {bmatrix(X)} \circledast {bmatrix(K)} + b = {bmatrix(d.out_symbols)} \\[6pt] "
             rf"\begin{{aligned}} H_{{out}} &= {_size_formula(h, kh, s[0], p[0], dl[0], ho)} \\ "
             rf"W_{{out}} &= {_size_formula(w, kw, s[1], p[1], dl[1], wo)} \end{{aligned}} \end{{gathered}}",
-            f"A {h}×{w} input X slides a {kh}×{kw} kernel K ({how}); every output z_ij is the sum of "
+            f"A {h}×{w} input X slides a {kh}×{kw} kernel K ({how}); every output zᵢⱼ is the sum of "
             f"a window of X times K, plus the bias b. ⊛ is cross-correlation (no kernel flip), as in "
             f"every deep-learning framework. {CHANNELS_NOTE}",
             kind="setup",
@@ -314,8 +314,8 @@ def derive_conv_transpose2d(
             rf"\begin{{gathered}} {bmatrix(X)} \circledast^{{\top}} {bmatrix(K)} + b = {bmatrix(d.out_symbols)} \\[6pt] "
             rf"\begin{{aligned}} H_{{out}} &= {_size_formula(h, kh, s[0], p[0], dl[0], ho, True, opad[0])} \\ "
             rf"W_{{out}} &= {_size_formula(w, kw, s[1], p[1], dl[1], wo, True, opad[1])} \end{{aligned}} \end{{gathered}}",
-            f"A transposed convolution runs a convolution backwards: each input pixel x_ij stamps a "
-            f"copy of K, scaled by x_ij, into the output at {s[0]}×{s[1]} steps, and overlapping "
+            f"A transposed convolution runs a convolution backwards: each input pixel xᵢⱼ stamps a "
+            f"copy of K, scaled by xᵢⱼ, into the output at {s[0]}×{s[1]} steps, and overlapping "
             f"stamps add up. It grows a {h}×{w} input into a {ho}×{wo} output. {CHANNELS_NOTE}",
             kind="setup",
             focus="Z",
@@ -359,7 +359,7 @@ def derive_conv_transpose2d(
         Step(
             "Pattern: ∂L/∂K = ∂L/∂Z ⊛ X",
             rf"\frac{{\partial L}}{{\partial K}} = {bmatrix(gp)} \circledast {bmatrix(X)}{check_mark(ok_k)}",
-            "Each weight k_mn met every input pixel once, at an offset (m, n): correlate the upstream "
+            "Each weight kₘₙ met every input pixel once, at an offset (m, n): correlate the upstream "
             "gradient with X"
             + (f" spread {s[0]}×{s[1]} apart (the stride)" if any(v != 1 for v in s) else "")
             + ". sympy checked every entry.",
@@ -389,7 +389,7 @@ def derive_conv_transpose2d(
             "Pattern: ∂L/∂X = ∂L/∂Z ⊛ K",
             rf"\frac{{\partial L}}{{\partial X}} = {bmatrix(gp)} \circledast{strided} {bmatrix(K)}{check_mark(ok_x)}",
             "Going back through a transposed convolution is an ordinary (strided) convolution with "
-            "the unrotated kernel: each x_ij collects the upstream gradient over the patch it stamped. "
+            "the unrotated kernel: each xᵢⱼ collects the upstream gradient over the patch it stamped. "
             "sympy checked every entry.",
             kind="pattern",
             focus="X",

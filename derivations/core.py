@@ -374,12 +374,11 @@ def chain_rule_step(
             f"Only the {len(nz)} outputs that contain {ap} contribute; the other "
             f"{len(outs) - len(nz)} partial derivatives are 0."
         )
-    lines.append(
-        "&= "
-        + ordered_sum(
-            [f"{sp.latex(d.upstream[o])} \\cdot {d.partial_latex(name, idx, o)}" for o in nz]
-        )
-    )
+    if len(lines) == 1 or len(outs) != len(nz):  # with no zero term it would repeat the line above
+        survivors = [
+            f"{sp.latex(d.upstream[o])} \\cdot {d.partial_latex(name, idx, o)}" for o in nz
+        ]
+        lines.append("&= " + ordered_sum(survivors))
     lines[0] = lines[0].replace(" = ", " &= ", 1)
     return Step(f"Chain rule for ∂{L}/∂{plain(a)}", aligned(lines), text, kind="chain", focus=name)
 

@@ -87,7 +87,7 @@ def derive_unary(op: str, shape=(2, 2)):
         Step(
             "Setup",
             rf"Y = {name_tex}(X), \quad {bmatrix(d.out_symbols)} = {bmatrix(output)}",
-            f"{op} acts on every entry on its own: y_ij depends on x_ij alone. dM means ∂J/∂M and "
+            f"{op} acts on every entry on its own: yᵢⱼ depends on xᵢⱼ alone. dM means ∂J/∂M and "
             "has M's shape (note 004).",
             kind="setup",
             focus="Y",
@@ -204,7 +204,7 @@ def derive_binary(op: str, shape=(2, 2), broadcast="none"):
         Step(
             "Setup",
             rf"Y = M {ops[op]} N, \quad {bmatrix(d.out_symbols)} = {bmatrix(output)}",
-            f"{bnote} Each y_ij combines m_ij with the N entry broadcast to it.",
+            f"{bnote} Each yᵢⱼ combines mᵢⱼ with the N entry broadcast to it.",
             kind="setup",
             focus="Y",
         )

@@ -66,8 +66,10 @@ def _setup(d, hw, k, s, p, out, name, what):
     extras = f", stride {s[0]}×{s[1]}" + (f", padding {p[0]}×{p[1]}" if any(p) else "")
     return Step(
         "Setup",
-        rf"\mathrm{{{name}}}_{{{k[0]}\times{k[1]}}}\left({bmatrix(d.inputs['X'])}\right) = {bmatrix(d.out_symbols)}"
-        rf"\qquad H_{{out}} = \left\lfloor \frac{{{hw[0]} + 2\cdot{p[0]} - {k[0]}}}{{{s[0]}}} \right\rfloor + 1 = {out[0]}",
+        rf"\begin{{gathered}} \mathrm{{{name}}}_{{{k[0]}\times{k[1]}}}\left({bmatrix(d.inputs['X'])}\right) = {bmatrix(d.out_symbols)}"
+        rf" \\[6pt] H_{{out}} = \left\lfloor \frac{{{hw[0]} + 2\cdot{p[0]} - {k[0]}}}{{{s[0]}}} \right\rfloor + 1 = {out[0]},"
+        rf"\quad W_{{out}} = \left\lfloor \frac{{{hw[1]} + 2\cdot{p[1]} - {k[1]}}}{{{s[1]}}} \right\rfloor + 1 = {out[1]}"
+        r" \end{gathered}",
         f"A {k[0]}×{k[1]} window{extras} slides over the {hw[0]}×{hw[1]} input; {what}",
         kind="setup",
         focus="Z",
@@ -92,7 +94,7 @@ def derive_max_pool2d(input_shape=(2, 2), kernel_size=2, stride=None, padding=0)
             jac["X"].setdefault(cell, {})[o] = partial
             if conds:
                 wins_tex[(cell, o)] = (
-                    rf"\mathbb{{1}}\left[{sp.latex(X[cell])} \text{{ is the max of }} z_{{{index_label(*o, out)}}}\right]"
+                    rf"\left[{sp.latex(X[cell])} \text{{ is the max of }} z_{{{index_label(*o, out)}}}\right]"
                 )
     params = dict(input_shape=hw, kernel_size=k, stride=s, padding=p)
     d = assemble(op, params, inputs, output, jac, out_name="Z", out_letter="z", loss="L")
@@ -144,7 +146,7 @@ def derive_max_pool2d(input_shape=(2, 2), kernel_size=2, stride=None, padding=0)
         all_grads_step(
             d,
             "X",
-            text="Each 𝟙[…] is 1 exactly when that cell is its window's "
+            text="Each bracket [x is the max of z] is 1 when that cell is its window's "
             "(first) maximum: the gradient is routed to the arg-max.",
         )
     )

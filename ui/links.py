@@ -12,9 +12,10 @@ from derivations.core import Derivation, plain
 
 def panels(d: Derivation) -> list[tuple[str, str]]:
     """(key, title) of every matrix a lesson shows, in reading order."""
+    out_name = d.out_name.replace("_i", "ᵢ")  # L_i → Lᵢ, as the notes write it
     out = [(n, n) for n in d.inputs]
-    out.append(("out", d.out_name))
-    out.append(("up", f"∂{d.loss}/∂{d.out_name}"))
+    out.append(("out", out_name))
+    out.append(("up", f"∂{d.loss}/∂{out_name}"))
     out += [(f"d:{n}", f"∂{d.loss}/∂{n}") for n in d.inputs]
     return out
 

@@ -347,4 +347,5 @@ def random_upstream(d, seed: int) -> np.ndarray:
     rng = np.random.default_rng(seed + 10_000)
     if d.upstream.shape == (1, 1):
         return np.ones((1, 1))  # a scalar loss: ∂L/∂L = 1 reads best
-    return rng.integers(-2, 3, size=d.upstream.shape).astype(float)
+    # non-zero: a zero upstream entry silently hides the terms the lesson is about
+    return rng.choice([-2.0, -1.0, 1.0, 2.0], size=d.upstream.shape)
