@@ -127,3 +127,13 @@ def test_values_that_break_the_domain_are_reported():
     assert check_values(OPS["log"], {"X": np.array([[1.0, -2.0]])})
     assert check_values(OPS["div"], {"M": np.ones((1, 1)), "N": np.zeros((1, 1))})
     assert not check_values(OPS["log"], {"X": np.array([[1.0, 2.0]])})
+
+
+def test_matrix_spec_is_a_valid_plotly_figure():
+    import plotly.graph_objects as go
+
+    from ui.plots import matrix_spec
+
+    spec = matrix_spec(np.arange(6.0).reshape(2, 3), "∂L/∂X", highlight=[(0, 1)], selected=(1, 2))
+    fig = go.Figure(spec)  # validating: raises on any property plotly does not know
+    assert fig.layout.yaxis.autorange == "reversed"
