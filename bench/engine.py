@@ -1,7 +1,7 @@
 """Engine vs PyTorch CPU, timed in the same run: ``python -m bench.engine``.
 
-Prints the median of several runs of forward+backward for each case and dtype, and the ratio
-engine/PyTorch (goal: <= 2.0). Needs torch (a test dependency); this is a benchmark, never a test.
+Prints the median of 21 runs of forward+backward for each case and dtype, engine and PyTorch
+timed alternately, and the ratio engine/PyTorch (goal: <= 2.0). Needs torch (a test dependency); this is a benchmark, never a test.
 """
 
 from __future__ import annotations
@@ -15,14 +15,20 @@ import numpy as np
 import engine
 
 
-def _median_time(fn, repeats: int) -> float:
-    fn()  # warm-up: allocations, BLAS thread start
-    times = []
+def _interleaved_medians(ours, theirs, repeats: int) -> tuple[float, float]:
+    """Median time of each, timed alternately so that a load spike on this shared machine
+    lands on both sides instead of skewing one of them."""
+    ours(), theirs()  # warm-up: allocations, BLAS thread start
+    a, b = [], []
     for _ in range(repeats):
         t0 = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t0)
-    return statistics.median(times)
+        ours()
+        t1 = time.perf_counter()
+        theirs()
+        t2 = time.perf_counter()
+        a.append(t1 - t0)
+        b.append(t2 - t1)
+    return statistics.median(a), statistics.median(b)
 
 
 def cases(rng, dtype):
@@ -41,7 +47,7 @@ def cases(rng, dtype):
     yield ("max_pool2d 8×64×32×32, 2×2", x, None, None, dy, "pool")
 
 
-def run(repeats: int = 7) -> list[tuple]:
+def run(repeats: int = 21) -> list[tuple]:
     import torch
     import torch.nn.functional as F
 
@@ -79,7 +85,7 @@ def run(repeats: int = 7) -> list[tuple]:
                 def theirs():
                     F.max_pool2d(tx, 2).backward(tdy)
 
-            t_ours, t_theirs = _median_time(ours, repeats), _median_time(theirs, repeats)
+            t_ours, t_theirs = _interleaved_medians(ours, theirs, repeats)
             rows.append((name, np.dtype(dtype).name, t_ours, t_theirs, t_ours / t_theirs))
     return rows
 

@@ -56,9 +56,10 @@ def _col2im(cols, x_shape, groups, k, s, p, d, out_hw) -> np.ndarray:
     return xp.reshape(c, n, h, w).transpose(1, 0, 2, 3)
 
 
-def _conv_forward(x, w, groups, s, p, d, out_hw):
+def _conv_forward(x, w, groups, s, p, d, out_hw, cols=None):
     cout, cg, kh, kw = w.shape
-    cols = _im2col(x, groups, (kh, kw), s, p, d, out_hw)
+    if cols is None:
+        cols = _im2col(x, groups, (kh, kw), s, p, d, out_hw)
     wm = w.reshape(groups, cout // groups, cg * kh * kw)
     y = np.matmul(wm, cols)  # (G, Cout/G, N·Ho·Wo)
     n = x.shape[0]
@@ -77,9 +78,10 @@ def _conv_input_grad(dy, w, x_shape, groups, s, p, d):
     return _col2im(cols, x_shape, groups, (kh, kw), s, p, d, dy.shape[2:])
 
 
-def _conv_weight_grad(dy, x, w_shape, groups, s, p, d):
+def _conv_weight_grad(dy, x, w_shape, groups, s, p, d, cols=None):
     cout, cg, kh, kw = w_shape
-    cols = _im2col(x, groups, (kh, kw), s, p, d, dy.shape[2:])
+    if cols is None:
+        cols = _im2col(x, groups, (kh, kw), s, p, d, dy.shape[2:])
     dw = np.matmul(_dy_matrix(dy, groups), cols.transpose(0, 2, 1))
     return dw.reshape(w_shape)
 
@@ -230,6 +232,7 @@ def conv_transpose2d_backward(
     x, w, dy = (a.astype(dt, copy=False) for a in (x, w, dy))
     # the forward is conv2d's input gradient, so its gradients are conv2d's forward (for x)
     # and conv2d's weight gradient with the roles of input and output swapped (for w)
-    dx = _conv_forward(dy, w, g, s, p, d, x.shape[2:])
-    dw = _conv_weight_grad(x, dy, w.shape, g, s, p, d)
+    cols = _im2col(dy, g, w.shape[2:], s, p, d, x.shape[2:])  # shared by both gradients
+    dx = _conv_forward(dy, w, g, s, p, d, x.shape[2:], cols=cols)
+    dw = _conv_weight_grad(x, dy, w.shape, g, s, p, d, cols=cols)
     return np.ascontiguousarray(dx), dw, dy.sum(axis=(0, 2, 3))
