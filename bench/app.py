@@ -67,13 +67,45 @@ def browser_first_render() -> list[tuple[str, float]]:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
-    proc = subprocess.Popen([sys.executable, "-m", "streamlit", "run", APP, "--server.port", str(port),
-                             "--server.address", "127.0.0.1", "--server.headless", "true"],
-                            cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    paths = ["", "notation", "elementwise", "binary", "reductions", "conv2d", "conv_transpose2d",
-             "pooling", "softmax", "dense"]
-    flags = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-             "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "streamlit",
+            "run",
+            APP,
+            "--server.port",
+            str(port),
+            "--server.address",
+            "127.0.0.1",
+            "--server.headless",
+            "true",
+        ],
+        cwd=ROOT,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    paths = [
+        "",
+        "notation",
+        "elementwise",
+        "binary",
+        "reductions",
+        "conv2d",
+        "conv_transpose2d",
+        "pooling",
+        "softmax",
+        "dense",
+    ]
+    flags = [
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-quic",
+        "--no-first-run",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+    ]
     idle = """() => !document.querySelector('[data-testid="stStatusWidget"]') &&
         !document.querySelector('[data-stale="true"]') && document.querySelector('h1')"""
     out = []

@@ -47,8 +47,12 @@ def upstream_matrix(loss: str, out: sp.Matrix) -> sp.Matrix:
 
 def bmatrix(m: sp.Matrix, fmt=None) -> str:
     fmt = fmt or sp.latex
-    rows = [" & ".join(fmt(m[r, c]) for c in range(m.cols)) for r in range(m.rows)]
-    return r"\begin{bmatrix} " + r" \\ ".join(rows) + r" \end{bmatrix}"
+    # \dfrac: a fraction inside a matrix is set in script size, too small to read when projected
+    rows = [
+        " & ".join(fmt(m[r, c]).replace(r"\frac{", r"\dfrac{") for c in range(m.cols))
+        for r in range(m.rows)
+    ]
+    return r"\begin{bmatrix} " + r" \\[2pt] ".join(rows) + r" \end{bmatrix}"
 
 
 def aligned(lines: list[str]) -> str:

@@ -102,11 +102,16 @@ def test_notes_conv_transpose2d_2x2():
     )
     G = d.upstream
     assert G.shape == (3, 3)
-    # ∂L/∂k11 = ∂L/∂z11 x11 + ∂L/∂z12 x12 + ∂L/∂z21 x21 + ∂L/∂z22 x22 (mistake 3 in the README)
+    # ∂L/∂k_mn = Σ_ij ∂L/∂z_(i+m)(j+n) · x_ij, i.e. ∂L/∂Z ⊛ X; for k11 that is
+    # ∂L/∂z11 x11 + ∂L/∂z12 x12 + ∂L/∂z21 x21 + ∂L/∂z22 x22 (mistake 3 in the README)
     assert_same(
-        d.grads["K"][0:1, 0:1],
-        [[G[0, 0] * x[0, 0] + G[0, 1] * x[0, 1] + G[1, 0] * x[1, 0] + G[1, 1] * x[1, 1]]],
+        d.grads["K"],
+        sp.Matrix(
+            2, 2, lambda m, n: sum(G[i + m, j + n] * x[i, j] for i in range(2) for j in range(2))
+        ),
     )
+    k11 = G[0, 0] * x[0, 0] + G[0, 1] * x[0, 1] + G[1, 0] * x[1, 0] + G[1, 1] * x[1, 1]
+    assert sp.expand(d.grads["K"][0, 0] - k11) == 0
     # ∂L/∂X = ∂L/∂Z ⊛ K (valid correlation), e.g. ∂L/∂x22 starts at z22 (mistake 4)
     for i in range(2):
         for j in range(2):
@@ -296,6 +301,25 @@ def test_conv2d_symbolic_equals_torch(cfg):
     np.testing.assert_allclose(sym["X"], tx.grad[0, 0].numpy(), atol=1e-10)
     np.testing.assert_allclose(sym["K"], tk.grad[0, 0].numpy(), atol=1e-10)
     np.testing.assert_allclose(sym["b"].reshape(1), tb.grad.numpy(), atol=1e-10)
+
+
+@pytest.mark.parametrize("name", list(OPS))
+def test_every_op_symbolic_equals_torch_at_random_sizes(name):
+    pytest.importorskip("torch")
+    from ui import torch_ref
+
+    spec = OPS[name]
+    rng = np.random.default_rng(99)
+    for seed in range(2):
+        d = _random_params(spec, rng)
+        values = random_values(d, "reals", seed, spec.positive)
+        up = random_upstream(d, seed)
+        sym = d.evaluate(values, up)
+        ref = torch_ref.grads(name, values, up, d.params)
+        for k in d.inputs:
+            np.testing.assert_allclose(
+                sym[k], ref[k], atol=1e-10, err_msg=f"{name} {d.params} ∂/∂{k}"
+            )
 
 
 def test_conv_transpose2d_symbolic_equals_torch():

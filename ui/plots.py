@@ -6,6 +6,15 @@ from __future__ import annotations
 import numpy as np
 import plotly.graph_objects as go
 
+# negative blue, zero near-white, positive red; spelled out because plotly.js and plotly.py
+# disagree on which way the named "RdBu" runs
+DIVERGING = [
+    [0.0, "#2166ac"],
+    [0.25, "#67a9cf"],
+    [0.5, "#f7f7f7"],
+    [0.75, "#ef8a62"],
+    [1.0, "#b2182b"],
+]
 HIGHLIGHT = "#f5b700"  # amber: the cells the picked one depends on or feeds
 SELECTED = "#111111"
 
@@ -23,11 +32,19 @@ def cell_px(rows: int, cols: int, budget: int = 330) -> int:
 
 
 def _rect(r, c, inset, color, width, dash="solid"):
-    return {"type": "rect", "x0": c + 0.5 + inset, "x1": c + 1.5 - inset, "y0": r + 0.5 + inset,
-            "y1": r + 1.5 - inset, "line": {"color": color, "width": width, "dash": dash}}
+    return {
+        "type": "rect",
+        "x0": c + 0.5 + inset,
+        "x1": c + 1.5 - inset,
+        "y0": r + 0.5 + inset,
+        "y1": r + 1.5 - inset,
+        "line": {"color": color, "width": width, "dash": dash},
+    }
 
 
-def matrix_spec(values, title: str, labels=None, *, highlight=(), selected=None, budget: int = 330) -> dict:
+def matrix_spec(
+    values, title: str, labels=None, *, highlight=(), selected=None, budget: int = 330
+) -> dict:
     """The figure as a plain dict: a heatmap of ``values`` (2-D) plus a clickable marker per cell.
 
     go.Heatmap reports no selection in Streamlit, so an almost invisible square marker sits on
@@ -40,33 +57,66 @@ def matrix_spec(values, title: str, labels=None, *, highlight=(), selected=None,
     zmax = float(np.max(np.abs(finite))) if finite.size else 1.0
     zmax = zmax or 1.0
     xs, ys = np.meshgrid(np.arange(1, cols + 1), np.arange(1, rows + 1))
-    names = labels if labels is not None else [[f"({r + 1},{c + 1})" for c in range(cols)] for r in range(rows)]
+    names = (
+        labels
+        if labels is not None
+        else [[f"({r + 1},{c + 1})" for c in range(cols)] for r in range(rows)]
+    )
     shapes = [_rect(r, c, 0, HIGHLIGHT, 4) for r, c in highlight]
     if selected is not None:
         shapes.append(_rect(selected[0], selected[1], 0.05, SELECTED, 3, "dot"))
     ticks = {"tickmode": "array", "showgrid": False, "zeroline": False, "constrain": "domain"}
     return {
         "data": [
-            {"type": "heatmap", "z": z.tolist(), "x": list(range(1, cols + 1)), "y": list(range(1, rows + 1)),
-             "text": [[fmt(v) for v in row] for row in z], "texttemplate": "%{text}",
-             "textfont": {"size": max(9, min(16, px // 3))}, "colorscale": "RdBu", "reversescale": True,
-             "zmid": 0, "zmin": -zmax, "zmax": zmax, "showscale": False, "customdata": names,
-             "hovertemplate": "%{customdata} = %{z:.6g}<extra></extra>", "xgap": 1, "ygap": 1},
-            {"type": "scatter", "x": xs.ravel().tolist(), "y": ys.ravel().tolist(), "mode": "markers",
-             "customdata": [n for row in names for n in row],
-             "marker": {"symbol": "square", "size": px * 0.8, "color": "rgba(0,0,0,0.01)"},
-             "selected": {"marker": {"opacity": 0.01}}, "unselected": {"marker": {"opacity": 0.01}},
-             "hovertemplate": "%{customdata}<extra></extra>", "showlegend": False},
+            {
+                "type": "heatmap",
+                "z": z.tolist(),
+                "x": list(range(1, cols + 1)),
+                "y": list(range(1, rows + 1)),
+                "text": [[fmt(v) for v in row] for row in z],
+                "texttemplate": "%{text}",
+                "textfont": {"size": max(9, min(16, px // 3))},
+                "colorscale": DIVERGING,
+                "zmid": 0,
+                "zmin": -zmax,
+                "zmax": zmax,
+                "showscale": False,
+                "customdata": names,
+                "hovertemplate": "%{customdata} = %{z:.6g}<extra></extra>",
+                "xgap": 1,
+                "ygap": 1,
+            },
+            {
+                "type": "scatter",
+                "x": xs.ravel().tolist(),
+                "y": ys.ravel().tolist(),
+                "mode": "markers",
+                "customdata": [n for row in names for n in row],
+                "marker": {"symbol": "square", "size": px * 0.8, "color": "rgba(0,0,0,0.01)"},
+                "selected": {"marker": {"opacity": 0.01}},
+                "unselected": {"marker": {"opacity": 0.01}},
+                "hovertemplate": "%{customdata}<extra></extra>",
+                "showlegend": False,
+            },
         ],
         "layout": {
             "title": {"text": title, "x": 0.5, "xanchor": "center", "font": {"size": 16}},
-            "width": px * cols + 44, "height": px * rows + 74,
+            "width": px * cols + 44,
+            "height": px * rows + 74,
             "margin": {"l": 28, "r": 8, "t": 42, "b": 6},
-            "dragmode": False, "clickmode": "event+select", "hovermode": "closest",
-            "plot_bgcolor": "white", "shapes": shapes,
+            "dragmode": False,
+            "clickmode": "event+select",
+            "hovermode": "closest",
+            "plot_bgcolor": "white",
+            "shapes": shapes,
             # row 1 at the top, square cells, 1-based ticks: the matrix reads like the notes
-            "yaxis": {"autorange": "reversed", "scaleanchor": "x", "scaleratio": 1,
-                      "tickvals": list(range(1, rows + 1)), **ticks},
+            "yaxis": {
+                "autorange": "reversed",
+                "scaleanchor": "x",
+                "scaleratio": 1,
+                "tickvals": list(range(1, rows + 1)),
+                **ticks,
+            },
             "xaxis": {"tickvals": list(range(1, cols + 1)), "side": "top", **ticks},
         },
     }
