@@ -151,3 +151,38 @@ def test_a_shared_link_opens_the_settings_it_holds(server, page):
     rows = page.get_by_test_id("stSidebar").get_by_role("spinbutton")
     assert rows.first.input_value() == "4"  # the input size came from the link
     assert page.locator('[data-testid="stException"]').count() == 0
+
+
+CELL_CENTRE = """([title, row, col]) => {
+    const g = [...document.querySelectorAll('.js-plotly-plot')]
+        .filter(g => g.layout && g.layout.title &&
+                     g.layout.title.text.replace(/<[^>]+>/g, '') === title).pop();  // the theme adds <b>
+    const fl = g._fullLayout, r = g.getBoundingClientRect();
+    return [r.left + fl._size.l + fl.xaxis.l2p(col), r.top + fl._size.t + fl.yaxis.l2p(row)];
+}"""
+
+
+def test_clicking_a_gradient_cell_explains_it(server, page):
+    page.set_viewport_size({"width": 1400, "height": 2400})
+    page.goto(f"{server}/conv2d")
+    settle(page, "Step 1 of")
+    page.locator('[data-testid="stPlotlyChart"]').nth(9).wait_for(timeout=60_000)
+    page.wait_for_timeout(1000)
+    x, y = page.evaluate(CELL_CENTRE, ["∂L/∂X", 2, 2])  # 1-based: the centre cell, x₂₂
+    page.mouse.click(x, y)
+    settle(page)
+    lhs = r"\frac{\partial L}{\partial x_{22}}"
+    page.wait_for_function(
+        "(lhs) => [...document.querySelectorAll('.katex-mathml annotation')]"
+        ".some(a => a.textContent.startsWith(lhs))",
+        arg=lhs,
+        timeout=30_000,
+    )
+    box = page.locator('[data-testid="stSelectbox"]').last
+    assert "∂L/∂x₂₂" in (
+        box.inner_text() + " ".join(box.locator("input").evaluate_all("e => e.map(i => i.value)"))
+    )
+    # its chain-rule sum with numbers: four terms, one per output it touched
+    texts = page.locator(".katex-mathml annotation").evaluate_all("e => e.map(a => a.textContent)")
+    sums = [t for t in texts if t.startswith(lhs)]
+    assert sums and sums[0].count(r"\cdot") >= 8
