@@ -6,7 +6,6 @@ import sympy as sp
 
 from .core import (
     Step,
-    aligned,
     all_grads_step,
     as_pair,
     as_shape,
@@ -16,8 +15,8 @@ from .core import (
     check_mark,
     correlate,
     dilate,
-    elide,
     expansion_latex,
+    forward_step,
     jacobian_from_terms,
     outputs_from_terms,
     pad,
@@ -56,17 +55,17 @@ def _inputs(x_shape, k_shape):
     }
 
 
-def _forward_step(d, terms, what):
-    items = list(terms)
-    shown, left = elide(items)
-    lines = []
-    for o in shown:
-        if o is None:
-            lines.append(rf"&\;\;\vdots \quad \text{{({left} more)}}")
-        else:
-            lines.append(f"{sp.latex(d.out_symbols[o])} &= {expansion_latex(d.inputs, terms[o])}")
+def _bias_step(d, extra: str = "", why: str = "b is added to every output.") -> Step:
+    """∂L/∂b = Σ ∂L/∂Z, proven: the bias feeds every output once."""
+    ok = prove(d, "db = sum(dZ)", d.grads["b"], sp.Matrix([[sp.Add(*d.upstream)]]))
     return Step(
-        "Forward: every output written out", aligned(lines), what, kind="forward", focus="Z"
+        "∂L/∂b = Σ ∂L/∂Z",
+        rf"\frac{{\partial L}}{{\partial b}} = \sum_{{i,j}} \frac{{\partial L}}{{\partial z_{{ij}}}}{extra}"
+        + check_mark(ok),
+        why,
+        kind="pattern",
+        focus="b",
+        proven=ok,
     )
 
 
@@ -128,9 +127,9 @@ def derive_conv2d(input_shape=(3, 3), kernel_shape=(2, 2), stride=1, padding=0, 
         )
     )
     steps.append(
-        _forward_step(
+        forward_step(
             d,
-            terms,
+            lambda o: expansion_latex(d.inputs, terms[o]),
             "Each output multiplies one window of X by K entry by entry and adds b"
             + (" (window cells in the padding are 0 and drop out)." if any(p) else "."),
         )
@@ -172,16 +171,12 @@ def derive_conv2d(input_shape=(3, 3), kernel_shape=(2, 2), stride=1, padding=0, 
     )
 
     # ∂L/∂b
-    ok_b = prove(d, "db = sum(dZ)", d.grads["b"], sp.Matrix([[sp.Add(*G)]]))
     steps.append(
-        Step(
-            "∂L/∂b = Σ ∂L/∂Z",
-            rf"\frac{{\partial L}}{{\partial b}} = \sum_{{i,j}} \frac{{\partial L}}{{\partial z_{{ij}}}} \cdot "
-            rf"\underbrace{{\frac{{\partial z_{{ij}}}}{{\partial b}}}}_{{=1}} = \sum_{{i,j}} \frac{{\partial L}}{{\partial z_{{ij}}}}{check_mark(ok_b)}",
+        _bias_step(
+            d,
+            r" \cdot \underbrace{\frac{\partial z_{ij}}{\partial b}}_{=1}"
+            r" = \sum_{i,j} \frac{\partial L}{\partial z_{ij}}",
             "b is added to every output, so its gradient is the sum of the whole upstream gradient.",
-            kind="pattern",
-            focus="b",
-            proven=ok_b,
         )
     )
 
@@ -321,7 +316,13 @@ def derive_conv_transpose2d(
             focus="Z",
         )
     )
-    steps.append(_forward_step(d, terms, "Each output collects every stamp that lands on it."))
+    steps.append(
+        forward_step(
+            d,
+            lambda o: expansion_latex(d.inputs, terms[o]),
+            "Each output collects every stamp that lands on it.",
+        )
+    )
     # as a plain convolution: zero-insert, pad by d(k-1) - p (the notes' k - p - 1), rot180(K)
     ih, iw = dl[0] * (kh - 1) - p[0], dl[1] * (kw - 1) - p[1]
     xz = pad(dilate(X, s), ih, ih + opad[0], iw, iw + opad[1])
@@ -368,17 +369,7 @@ def derive_conv_transpose2d(
             proven=ok_k,
         )
     )
-    ok_b = prove(d, "db = sum(dZ)", d.grads["b"], sp.Matrix([[sp.Add(*G)]]))
-    steps.append(
-        Step(
-            "∂L/∂b = Σ ∂L/∂Z",
-            rf"\frac{{\partial L}}{{\partial b}} = \sum_{{i,j}} \frac{{\partial L}}{{\partial z_{{ij}}}}{check_mark(ok_b)}",
-            "b is added to every output.",
-            kind="pattern",
-            focus="b",
-            proven=ok_b,
-        )
-    )
+    steps.append(_bias_step(d))
     steps.append(chain_rule_step(d, "X", (0, 0)))
     steps.append(all_grads_step(d, "X"))
     dx = correlate(gp, K, stride=s, dilation=dl, out_shape=(h, w))

@@ -387,6 +387,21 @@ def chain_rule_step(
     return Step(f"Chain rule for ∂{L}/∂{plain(a)}", aligned(lines), text, kind="chain", focus=name)
 
 
+def forward_step(d: Derivation, rhs, text: str) -> Step:
+    """Every output written out, one line each (long lists elided): z_ij = rhs((i, j))."""
+    outs = [(i, j) for i in range(d.output.rows) for j in range(d.output.cols)]
+    shown, left = elide(outs)
+    lines = [
+        rf"&\;\;\vdots \quad \text{{({left} more)}}"
+        if o is None
+        else f"{sp.latex(d.out_symbols[o])} &= {rhs(o)}"
+        for o in shown
+    ]
+    return Step(
+        "Forward: every output written out", aligned(lines), text, kind="forward", focus=d.out_name
+    )
+
+
 def all_grads_step(
     d: Derivation, name: str, title: str | None = None, text: str | None = None
 ) -> Step:

@@ -13,6 +13,8 @@ from .core import (
     bmatrix,
     chain_rule_step,
     check_mark,
+    expansion_latex,
+    forward_step,
     jacobian_from_terms,
     outputs_from_terms,
     prove,
@@ -63,19 +65,11 @@ def derive_linear(batch=2, in_features=3, out_features=2):
             focus="Z",
         )
     )
-    lines = [
-        f"{sp.latex(d.out_symbols[o])} &= "
-        + " + ".join(f"{sp.latex(X[o[0], k])} {sp.latex(W[k, o[1]])}" for k in range(i_))
-        + f" + {sp.latex(B[0, o[1]])}"
-        for o in list(terms)[:36]
-    ]
     d.steps.append(
-        Step(
-            "Forward: every output written out",
-            aligned(lines),
+        forward_step(
+            d,
+            lambda o: expansion_latex(inputs, terms[o]),
             "z_nj is row n of X dotted with column j of W, plus b_j.",
-            kind="forward",
-            focus="Z",
         )
     )
     d.steps.append(chain_rule_step(d, "W", (0, 0)))

@@ -6,7 +6,6 @@ import sympy as sp
 
 from .core import (
     Step,
-    aligned,
     all_grads_step,
     as_pair,
     as_shape,
@@ -16,8 +15,8 @@ from .core import (
     check_mark,
     correlate,
     dilate,
-    elide,
     expansion_latex,
+    forward_step,
     index_label,
     jacobian_from_terms,
     outputs_from_terms,
@@ -112,21 +111,8 @@ def derive_max_pool2d(input_shape=(2, 2), kernel_size=2, stride=None, padding=0)
             + (" Padding cells count as −∞, so they never win." if any(p) else ""),
         )
     )
-    shown, left = elide(list(wins))
-    lines = [
-        rf"&\;\;\vdots \quad \text{{({left} more)}}"
-        if o is None
-        else f"{sp.latex(d.out_symbols[o])} &= {sp.latex(output[o])}"
-        for o in shown
-    ]
     d.steps.append(
-        Step(
-            "Forward: every output written out",
-            aligned(lines),
-            "Each output is the maximum of its window.",
-            kind="forward",
-            focus="Z",
-        )
+        forward_step(d, lambda o: sp.latex(output[o]), "Each output is the maximum of its window.")
     )
     d.steps.append(
         Step(
@@ -204,20 +190,11 @@ def derive_avg_pool2d(input_shape=(2, 2), kernel_size=2, stride=None, padding=0)
             + (" (padding zeros count, as in PyTorch)." if any(p) else "."),
         )
     )
-    shown, left = elide(list(terms))
-    lines = [
-        rf"&\;\;\vdots \quad \text{{({left} more)}}"
-        if o is None
-        else f"{sp.latex(d.out_symbols[o])} &= {expansion_latex(inputs, terms[o])}"
-        for o in shown
-    ]
     d.steps.append(
-        Step(
-            "Forward: every output written out",
-            aligned(lines),
+        forward_step(
+            d,
+            lambda o: expansion_latex(inputs, terms[o]),
             f"Each output weighs every cell of its window by 1/{k[0] * k[1]}.",
-            kind="forward",
-            focus="Z",
         )
     )
     busiest = max(jac["X"], key=lambda c: (len(jac["X"][c]), -c[0], -c[1]))
