@@ -9,6 +9,7 @@ Every widget key is prefixed with the page, so two lessons never share state; ev
 from __future__ import annotations
 
 import io
+import logging
 
 import numpy as np
 import pandas as pd
@@ -18,6 +19,8 @@ from derivations.export import to_latex, to_markdown
 from ui import links, urlstate, verify
 from ui.plots import fmt, matrix_figure
 from ui.registry import OPS, ops_on_page, random_upstream, random_values
+
+log = logging.getLogger(__name__)
 
 SOURCES = {
     "notes": "The notes' example",
@@ -181,6 +184,20 @@ def _pick(page: str, choice_key: str) -> None:
 
 
 def lesson_page(page: str, intro: str) -> None:
+    """Draw a lesson. Whatever goes wrong, the learner sees a message and keeps their settings,
+    never a traceback (st.stop and st.rerun are BaseExceptions and pass through)."""
+    try:
+        _lesson_page(page, intro)
+    except Exception as exc:  # noqa: BLE001 - the last line of defence, logged in full
+        log.exception("lesson %s failed", page)
+        st.error(
+            f"Something went wrong while drawing this lesson ({type(exc).__name__}: {exc}). "
+            "Your settings are kept: try other values or re-roll the numbers.",
+            icon=":material/error:",
+        )
+
+
+def _lesson_page(page: str, intro: str) -> None:
     specs = ops_on_page(page)
     if not specs:
         st.error(f"No lesson is registered for {page}.")
