@@ -69,6 +69,19 @@ def _bias_step(d, extra: str = "", why: str = "b is added to every output.") -> 
     )
 
 
+def _fan_out_text(jac_x: dict, n_inputs: int) -> str:
+    """Why the ∂L/∂x sums have different lengths, with this derivation's own numbers."""
+    counts = [len(jac_x.get(idx, {})) for idx in jac_x] + [0] * (n_inputs - len(jac_x))
+    lo, hi = min(counts), max(counts)
+    if lo == hi:
+        return f"Every input fed exactly {hi} output{'s' if hi != 1 else ''}, so every sum has {hi} term{'s' if hi != 1 else ''}."
+    unused = " (an input no window reached gets 0)" if lo == 0 else ""
+    return (
+        f"Inputs fed between {lo} and {hi} outputs{unused}: that is why the sums have "
+        "different lengths."
+    )
+
+
 def _busiest(jac_entries):
     """The entry with the most terms (ties: the first), for the chain-rule example."""
     return max(jac_entries, key=lambda idx: (len(jac_entries[idx]), -idx[0], -idx[1]))
@@ -141,8 +154,12 @@ def derive_conv2d(input_shape=(3, 3), kernel_shape=(2, 2), stride=1, padding=0, 
         all_grads_step(
             d,
             "K",
-            text="Each kernel weight touched every output once, so each "
-            "∂L/∂k sums over all of ∂L/∂Z.",
+            text=(
+                "Each kernel weight touched every output once, so each ∂L/∂k sums over all of ∂L/∂Z."
+                if all(len(v) == ho * wo for v in jac["K"].values())
+                else "A kernel weight only meets the outputs whose window puts a real input (not "
+                "padding) under it, so some sums are shorter."
+            ),
         )
     )
     xp = pad(X, p[0], p[0], p[1], p[1])
@@ -154,8 +171,8 @@ def derive_conv2d(input_shape=(3, 3), kernel_shape=(2, 2), stride=1, padding=0, 
     steps.append(
         Step(
             "Pattern: ∂L/∂K = X ⊛ ∂L/∂Z",
-            rf"\frac{{\partial L}}{{\partial K}} = {pad_txt} \circledast{dil_txt}{stride_txt} \frac{{\partial L}}{{\partial Z}}"
-            rf" = {bmatrix(X if not any(p) else xp)} \circledast{dil_txt}{stride_txt} {bmatrix(G)}{check_mark(ok)}",
+            rf"\begin{{gathered}} \frac{{\partial L}}{{\partial K}} = {pad_txt} \circledast{dil_txt}{stride_txt} \frac{{\partial L}}{{\partial Z}}"
+            rf" \\[6pt] = {bmatrix(X if not any(p) else xp)} \circledast{dil_txt}{stride_txt} {bmatrix(G)}{check_mark(ok)} \end{{gathered}}",
             "The kernel gradient is the input correlated with the upstream gradient"
             + (
                 f": the upstream's entries sit {s[0]}×{s[1]} apart because of the stride"
@@ -189,8 +206,7 @@ def derive_conv2d(input_shape=(3, 3), kernel_shape=(2, 2), stride=1, padding=0, 
         all_grads_step(
             d,
             "X",
-            text="Corner inputs fed one output, central ones fed up to "
-            f"{kh * kw}: that is why the sums have different lengths.",
+            text=_fan_out_text(jac["X"], h * w),
         )
     )
     # pad(dilate(dZ)) ⊛ rot180(dilate(K)), then crop the padding back off
@@ -218,7 +234,8 @@ def derive_conv2d(input_shape=(3, 3), kernel_shape=(2, 2), stride=1, padding=0, 
     steps.append(
         Step(
             "Pattern: ∂L/∂X = pad(∂L/∂Z) ⊛ rot180(K)",
-            rf"\frac{{\partial L}}{{\partial X}} = {crop}\left( {bmatrix(gp)} \circledast {bmatrix(rot180(kd))} \right){check_mark(ok_x)}",
+            rf"\begin{{gathered}} \frac{{\partial L}}{{\partial X}} = {crop}\left(\mathrm{{pad}}\left(\frac{{\partial L}}{{\partial Z}}\right) \circledast \mathrm{{rot180}}(K)\right)"
+            rf" \\[6pt] = {crop}\left( {bmatrix(gp)} \circledast {bmatrix(rot180(kd))} \right){check_mark(ok_x)} \end{{gathered}}",
             "Correlate the zero-padded upstream gradient with the kernel rotated by 180° (both axes "
             "flipped): "
             + "; ".join(pieces)
@@ -332,9 +349,9 @@ def derive_conv_transpose2d(
     steps.append(
         Step(
             "The same thing as an ordinary convolution",
-            rf"Z = {bmatrix(xz)} \circledast {bmatrix(rot180(kd))} + b"
-            rf"\qquad \text{{implicit padding}} = {'d(k-1)' if any(v != 1 for v in dl) else 'k'} - p"
-            rf"{'' if any(v != 1 for v in dl) else ' - 1'} = {ih}{check_mark(ok_f)}",
+            rf"\begin{{gathered}} Z = {bmatrix(xz)} \circledast {bmatrix(rot180(kd))} + b"
+            rf" \\[6pt] \text{{implicit padding}} = {'d(k-1)' if any(v != 1 for v in dl) else 'k'} - p"
+            rf"{'' if any(v != 1 for v in dl) else ' - 1'} = {ih}{check_mark(ok_f)} \end{{gathered}}",
             (
                 "Put "
                 + (
@@ -360,8 +377,8 @@ def derive_conv_transpose2d(
         Step(
             "Pattern: ∂L/∂K = ∂L/∂Z ⊛ X",
             rf"\frac{{\partial L}}{{\partial K}} = {bmatrix(gp)} \circledast {bmatrix(X)}{check_mark(ok_k)}",
-            "Each weight kₘₙ met every input pixel once, at an offset (m, n): correlate the upstream "
-            "gradient with X"
+            "Each weight kₘₙ met every input pixel whose stamp landed inside the output, at an "
+            "offset (m, n): correlate the upstream gradient with X"
             + (f" spread {s[0]}×{s[1]} apart (the stride)" if any(v != 1 for v in s) else "")
             + ". sympy checked every entry.",
             kind="pattern",

@@ -77,6 +77,24 @@ def ordered_sum(parts: list[str]) -> str:
     return out
 
 
+PER_LINE = 4  # summands per line of a long sum: KaTeX never wraps, and a column is ~700 px
+
+
+def wrapped_sum(parts: list[str], per_line: int = PER_LINE) -> list[str]:
+    """A long sum as ``aligned`` lines: '&= a + b + c + d', then '&\\quad + e + …'."""
+    if len(parts) <= per_line:
+        return ["&= " + ordered_sum(parts)]
+    lines = []
+    for k in range(0, len(parts), per_line):
+        chunk = ordered_sum(parts[k : k + per_line])
+        if k == 0:
+            lines.append("&= " + chunk)
+        else:
+            lead = "-" if chunk.startswith("-") else "+"
+            lines.append(r"&\quad " + lead + " " + chunk.lstrip("-").lstrip())
+    return lines
+
+
 def product_latex(coef, factors) -> str:
     """coef · f1 · f2 … as the notes write it: x_{11} k_{11}, \\frac{1}{4} x_{11}, - n_{11}."""
     body = " ".join(sp.latex(f) for f in factors)
@@ -356,7 +374,7 @@ def chain_rule_step(
             rf"\frac{{\partial {L}}}{{\partial {z(o)}}} \frac{{\partial {z(o)}}}{{\partial {al}}}"
             for o in outs
         ]
-        lines.append("&= " + ordered_sum(full))
+        lines += wrapped_sum(full)
         plugged = []
         for o in outs:
             up = rf"\frac{{\partial {L}}}{{\partial {z(o)}}}"
@@ -365,7 +383,7 @@ def chain_rule_step(
                 if o in nz
                 else rf"\cancel{{{up} \cdot 0}}"
             )
-        lines.append("&= " + ordered_sum(plugged))
+        lines += wrapped_sum(plugged)
         dropped = len(outs) - len(nz)
         text = (
             f"Every output {d.out_letter}ᵢⱼ could depend on {ap}; the {dropped} that do not "
@@ -382,7 +400,7 @@ def chain_rule_step(
         survivors = [
             f"{sp.latex(d.upstream[o])} \\cdot {d.partial_latex(name, idx, o)}" for o in nz
         ]
-        lines.append("&= " + ordered_sum(survivors))
+        lines += wrapped_sum(survivors)
     lines[0] = lines[0].replace(" = ", " &= ", 1)
     return Step(f"Chain rule for ∂{L}/∂{plain(a)}", aligned(lines), text, kind="chain", focus=name)
 
@@ -413,13 +431,14 @@ def all_grads_step(
         if idx is None:
             lines.append(rf"&\;\;\vdots \quad \text{{({left} more)}}")
             continue
-        rhs = ordered_sum(
+        rhs = wrapped_sum(
             [
                 f"{sp.latex(d.upstream[o])} {d.partial_latex(name, idx, o)}"
                 for o in d.jac[name].get(idx, {})
             ]
         )
-        lines.append(rf"\frac{{\partial {d.loss}}}{{\partial {sp.latex(m[idx])}}} &= {rhs}")
+        lhs = rf"\frac{{\partial {d.loss}}}{{\partial {sp.latex(m[idx])}}} "
+        lines += [lhs + rhs[0]] + rhs[1:]
     return Step(
         title or f"Every entry of ∂{d.loss}/∂{name}",
         aligned(lines),

@@ -213,7 +213,7 @@ def derive_avg_pool2d(input_shape=(2, 2), kernel_size=2, stride=None, padding=0)
             rf"\frac{{\partial L}}{{\partial x_{{mn}}}} = \frac{{1}}{{{k[0] * k[1]}}} \sum_{{(i,j)\,:\,x_{{mn}} \in \text{{window}}(i,j)}} "
             rf"\frac{{\partial L}}{{\partial z_{{ij}}}}{check_mark(ok)}",
             f"Each cell gets 1/{k[0] * k[1]} of the upstream gradient of every window it belongs to"
-            + (" (windows do not overlap here, so exactly one)" if s == k else "")
+            + (" (windows do not overlap here, so at most one)" if s == k else "")
             + ". This is a transposed convolution of ∂L/∂Z with a constant kernel; sympy checked it.",
             kind="pattern",
             focus="X",
