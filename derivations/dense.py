@@ -69,7 +69,7 @@ def derive_linear(batch=2, in_features=3, out_features=2):
         forward_step(
             d,
             lambda o: expansion_latex(inputs, terms[o]),
-            "z_nj is row n of X dotted with column j of W, plus b_j.",
+            "zₙⱼ is row n of X dotted with column j of W, plus bⱼ.",
         )
     )
     d.steps.append(chain_rule_step(d, "W", (0, 0)))
@@ -106,7 +106,7 @@ def derive_linear(batch=2, in_features=3, out_features=2):
             "Pattern: ∂L/∂b = column sums of ∂L/∂Z",
             rf"\underbrace{{\frac{{\partial L}}{{\partial b}}}}_{{1\times{o_}}} = \underbrace{{\mathbf{{1}}^\top}}_{{1\times{n}}}"
             rf"\;\underbrace{{\frac{{\partial L}}{{\partial Z}}}}_{{{n}\times{o_}}}{check_mark(ok_b)}",
-            "b_j was broadcast to every row, so its gradient sums column j over the batch (total derivative).",
+            "bⱼ was broadcast to every row, so its gradient sums column j over the batch (total derivative).",
             kind="pattern",
             focus="b",
             proven=ok_b,
@@ -169,8 +169,8 @@ def derive_softmax_cross_entropy(num_classes=3, target=0):
             "Setup",
             rf"p_k = \frac{{e^{{f_k}}}}{{\sum_j e^{{f_j}}}}, \qquad L_i = -\log p_{{y_i}}, \qquad "
             rf"f = {bmatrix(F)},\ y_i = {yl}",
-            f"{c} class scores f_k become probabilities p_k; the loss is −log of the probability of "
-            f"the true class y_i = {yl} (index {target} counting from 0).",
+            f"{c} class scores fₖ become probabilities pₖ; the loss is −log of the probability of "
+            f"the true class yᵢ = {yl} (index {target} counting from 0).",
             kind="setup",
             focus="f",
         )
@@ -188,21 +188,21 @@ def derive_softmax_cross_entropy(num_classes=3, target=0):
     )
     d.steps.append(
         Step(
-            f"Case k = y_i (k = {yl})",
+            f"Case k = yᵢ (k = {yl})",
             aligned(
                 [
                     r"\frac{\partial L_i}{\partial f_k} &= -\frac{\sum_j e^{f_j}}{e^{f_k}} \cdot \frac{e^{f_k} \sum_j e^{f_j} - e^{f_k} e^{f_k}}{\left(\sum_j e^{f_j}\right)^2}",
                     r"&= -\frac{\sum_j e^{f_j} - e^{f_k}}{\sum_j e^{f_j}} = -(1 - p_k) = \boxed{p_k - 1}",
                 ]
             ),
-            "The true class's score should rise: its gradient p_k − 1 is negative.",
+            "The true class's score should rise: its gradient pₖ − 1 is negative.",
             kind="result",
             focus="f",
         )
     )
     d.steps.append(
         Step(
-            r"Case k ≠ y_i",
+            "Case k ≠ yᵢ",
             aligned(
                 [
                     r"\frac{\partial L_i}{\partial f_k} &= -\frac{\sum_j e^{f_j}}{e^{f_{y_i}}} \cdot \frac{0 \cdot \sum_j e^{f_j} - e^{f_{y_i}} e^{f_k}}{\left(\sum_j e^{f_j}\right)^2}",
@@ -220,8 +220,8 @@ def derive_softmax_cross_entropy(num_classes=3, target=0):
             "Common mistake (note 003)",
             r"-\frac{1}{e^{f_{y_i}} \sum_j e^{f_j}}\left(\cancel{e^{f_k} e^{f_{y_i}}}\right) = \cancel{-p_k}"
             r"\quad\to\quad -\frac{1}{e^{f_{y_i}} \sum_j e^{f_j}}\left(-e^{f_k} e^{f_{y_i}}\right) = +p_k",
-            "Note 003 drops the minus sign of −e^{f_y}e^{f_k} from the quotient rule's numerator and boxes "
-            "−p_k. Check: the gradients must sum to 0 over k (Σp_k − 1 = 0), which −p_k breaks.",
+            "Note 003 drops the minus sign of −e^(f_y)·e^(f_k) from the quotient rule's numerator and boxes "
+            "−pₖ. Check: the gradients must sum to 0 over k (Σpₖ − 1 = 0), which −pₖ breaks.",
             kind="mistake",
             focus="f",
         )
@@ -235,8 +235,8 @@ def derive_softmax_cross_entropy(num_classes=3, target=0):
             r"\frac{\partial L_i}{\partial f} = p - \mathrm{onehot}(y_i) = \begin{bmatrix} "
             + " & ".join(f"p_{{{k + 1}}}" + (" - 1" if k == target else "") for k in range(c))
             + rf" \end{{bmatrix}}{check_mark(ok_all)}",
-            "sympy differentiated L_i by every f_k and checked it equals p_k − [k = y_i]. In a batch "
-            "of N, L is the mean of the L_i, so each row is also divided by N (the upstream ∂L/∂L_i = 1/N).",
+            "sympy differentiated Lᵢ by every fₖ and checked it equals pₖ − [k = yᵢ]. In a batch "
+            "of N, L is the mean of the Lᵢ, so each row is also divided by N (the upstream ∂L/∂Lᵢ = 1/N).",
             kind="pattern",
             focus="f",
             proven=ok_all,

@@ -55,6 +55,16 @@ UNARY = {
 }
 
 
+# f' as plain text, for the step titles
+FPRIME_TEXT = {
+    "exp": "Y",
+    "log": "1/X",
+    "sigmoid": "Y ⊙ (1 − Y)",
+    "tanh": "(1 + Y) ⊙ (1 − Y)",
+    "relu": "[X > 0]",
+}
+
+
 def derive_unary(op: str, shape=(2, 2)):
     if op not in UNARY:
         raise ValueError(f"unknown element-wise op {op!r}; choose one of {sorted(UNARY)}")
@@ -108,7 +118,7 @@ def derive_unary(op: str, shape=(2, 2)):
         gen = r"\frac{d}{dt}\max(0, t) = \begin{cases} 1 & t > 0 \\ 0 & t \le 0 \end{cases}"
     d.steps.append(
         Step(
-            f"Pattern: dX = dY ⊙ {fprime_tex.replace(chr(92) + 'odot', '⊙')}",
+            f"Pattern: dX = dY ⊙ {FPRIME_TEXT[op]}",
             aligned(
                 [gen.replace(" = ", " &= ", 1), rf"dX &= dY \odot {fprime_tex}{check_mark(ok)}"]
             ),
