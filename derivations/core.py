@@ -105,6 +105,37 @@ def product_latex(coef, factors) -> str:
     return f"{sp.latex(coef)} {body}".strip()
 
 
+# ---------------------------------------------------------------- the max-pool indicator
+
+
+class FirstMax(sp.Function):
+    """FirstMax(q, x₀, …, xₙ₋₁) is 1 when x_q is the first maximum of the xs, else 0.
+
+    It is ∂max(xs)/∂x_q with PyTorch's tie rule (the first maximum in window order wins). As a
+    Function it costs one node where Piecewise(And(x_q > x₀, …, x_q ≥ xₙ₋₁)) costs n relationals,
+    which made a 16×16 max pool with a 3×3 window take 20 s to derive and compile.
+    """
+
+    @classmethod
+    def eval(cls, q, *xs):
+        if q.is_Integer and xs and all(x.is_number for x in xs):
+            return sp.S.One if _first_max(int(q), *(float(x) for x in xs)) else sp.S.Zero
+        return None
+
+    def _latex(self, printer):
+        q, *xs = self.args
+        return rf"\left[{printer._print(xs[int(q)])} \text{{ is the max}}\right]"
+
+
+def _first_max(q, *xs) -> float:
+    """The numeric FirstMax, for lambdify: works on floats and on numpy arrays alike."""
+    stacked = np.stack(np.broadcast_arrays(*xs))
+    return (np.argmax(stacked, axis=0) == q).astype(float)
+
+
+NUMERIC = [{"FirstMax": _first_max}, "numpy"]
+
+
 # ---------------------------------------------------------------- steps and the derivation
 
 
@@ -156,12 +187,35 @@ class Derivation:
 
     @cached_property
     def _grad_fn(self):
-        exprs = [self.grads[n] for n in self.inputs]
-        return sp.lambdify(self._args, exprs, modules="numpy", cse=False)
+        return self._lambdify([self.grads[n] for n in self.inputs])
 
     @cached_property
     def _out_fn(self):
-        return sp.lambdify(self._args, self.output, modules="numpy", cse=False)
+        return self._lambdify([self.output])
+
+    @cached_property
+    def _plain(self) -> dict[sp.Symbol, sp.Symbol]:
+        """Each symbol renamed to a valid Python identifier, in one pass.
+
+        Names like x_{11} or \\frac{∂L}{∂z_{11}} are not identifiers, so lambdify would swap them
+        for Dummies one argument at a time — a full-tree xreplace per symbol, 11 s for a 16×16
+        input and 6×6 kernel. One rename of everything first costs half a second."""
+        return {s: sp.Symbol(f"v{i}") for i, s in enumerate(self._args)}
+
+    def _lambdify(self, exprs):
+        plain = self._plain
+        return sp.lambdify(
+            [plain[s] for s in self._args],
+            [e.xreplace(plain) for e in exprs],
+            modules=NUMERIC,
+            cse=False,
+            docstring_limit=0,
+        )
+
+    def compile(self) -> Derivation:
+        """Build the cached numeric function now (evaluate() would on first use)."""
+        self._grad_fn  # noqa: B018 - touching the cached_property compiles it
+        return self
 
     def _flat(self, values: dict, upstream) -> list[float]:
         flat = []
@@ -193,9 +247,8 @@ class Derivation:
 
     def forward(self, values: dict) -> np.ndarray:
         """The forward expressions with numbers put in."""
-        return np.array(self._out_fn(*self._flat(values, None)), dtype=float).reshape(
-            self.output.shape
-        )
+        out = self._out_fn(*self._flat(values, None))[0]
+        return np.array(out, dtype=float).reshape(self.output.shape)
 
     # ---- which cells feed which (for the app's linked highlights)
     @cached_property

@@ -74,6 +74,7 @@ def derive_unary(op: str, shape=(2, 2)):
     inputs = {"X": X}
     output = X.applyfunc(lambda x: f.subs(_t, x))
     jac = {"X": {}}
+    fprime_t = sp.diff(f, _t)  # once, then renamed per entry: 256 diffs cost a second
     for r in range(shape[0]):
         for c in range(shape[1]):
             x = X[r, c]
@@ -81,7 +82,7 @@ def derive_unary(op: str, shape=(2, 2)):
                 # NOTE: ReLU'(0) = 0, as in PyTorch and note 003 (note 004 writes [x >= 0])
                 partial = sp.Piecewise((1, x > 0), (0, True))
             else:
-                partial = sp.diff(output[r, c], x)
+                partial = fprime_t.xreplace({_t: x})
             jac["X"][(r, c)] = {(r, c): partial}
     d = assemble(op, {"shape": shape}, inputs, output, jac, out_name="Y", out_letter="y", loss="J")
     if op == "relu":

@@ -5,6 +5,7 @@ from __future__ import annotations
 import sympy as sp
 
 from .core import (
+    FirstMax,
     Step,
     all_grads_step,
     as_pair,
@@ -81,17 +82,17 @@ def derive_max_pool2d(input_shape=(2, 2), kernel_size=2, stride=None, padding=0)
     X = symbol_matrix("x", hw)
     inputs = {"X": X}
     wins = _windows(hw, k, s, p, out)
-    output = sp.Matrix(out[0], out[1], lambda i, j: sp.Max(*[X[c] for c in wins[(i, j)]]))
+    output = sp.Matrix(
+        out[0], out[1], lambda i, j: sp.Max(*[X[c] for c in wins[(i, j)]], evaluate=False)
+    )
     jac = {"X": {}}
     wins_tex = {}
     for o, cells in wins.items():
         for q, cell in enumerate(cells):
-            # NOTE: ties go to the first maximum in row-major window order, as in PyTorch:
-            # x wins when it beats every earlier cell strictly and every later cell or ties it
-            conds = [X[cell] > X[c] for c in cells[:q]] + [X[cell] >= X[c] for c in cells[q + 1 :]]
-            partial = sp.Piecewise((1, sp.And(*conds)), (0, True)) if conds else sp.S.One
+            # NOTE: ties go to the first maximum in row-major window order, as in PyTorch
+            partial = FirstMax(q, *[X[c] for c in cells]) if len(cells) > 1 else sp.S.One
             jac["X"].setdefault(cell, {})[o] = partial
-            if conds:
+            if len(cells) > 1:
                 wins_tex[(cell, o)] = (
                     rf"\left[{sp.latex(X[cell])} \text{{ is the max of }} z_{{{index_label(*o, out)}}}\right]"
                 )

@@ -33,8 +33,9 @@ UPSTREAMS = {"random": "Random integers", "ones": "All ones", "edit": "Edit by h
 
 @st.cache_resource(max_entries=64, show_spinner="Deriving…")
 def cached_derivation(op: str, params_key: tuple):
-    """Derivations are immutable once built: one per (op, parameters), shared by all sessions."""
-    return OPS[op].derive(**dict(params_key))
+    """Derivations are immutable once built: one per (op, parameters), shared by all sessions.
+    Their numeric function is compiled here too, under the spinner, not on first use."""
+    return OPS[op].derive(**dict(params_key)).compile()
 
 
 def _key(params: dict) -> tuple:
