@@ -44,6 +44,34 @@ def timed_derive(input_shape, kernel_shape) -> float:
     return time.perf_counter() - t0
 
 
+# the largest settings the lesson widgets allow, per op: what a curious student will try
+LARGEST = [
+    ("conv2d", dict(input_shape=(16, 16), kernel_shape=(6, 6))),
+    ("conv_transpose2d", dict(input_shape=(8, 8), kernel_shape=(6, 6), stride=3)),
+    ("max_pool2d", dict(input_shape=(16, 16), kernel_size=6, stride=1)),
+    ("avg_pool2d", dict(input_shape=(16, 16), kernel_size=6, stride=1)),
+    ("sigmoid", dict(shape=(16, 16))),
+    ("div", dict(shape=(16, 16), broadcast="row")),
+    ("mean", dict(shape=(16, 16))),
+    ("linear", dict(batch=8, in_features=8, out_features=8)),
+    ("softmax_cross_entropy", dict(num_classes=10, target=9)),
+]
+
+
+def largest() -> None:
+    print("\n| op at its largest settings | derive() (ms) | compile for evaluate() (ms) |")
+    print("|---|---:|---:|")
+    for op, params in LARGEST:
+        clear_cache()
+        t0 = time.perf_counter()
+        d = derive(op, **params)
+        t1 = time.perf_counter()
+        d.compile()
+        t2 = time.perf_counter()
+        shown = ", ".join(f"{k}={v}" for k, v in params.items())
+        print(f"| {op} ({shown}) | {(t1 - t0) * 1e3:.0f} | {(t2 - t1) * 1e3:.0f} |")
+
+
 def main(repeats: int = 5) -> int:
     derive("conv2d")  # imports and first-call set-up are not what is measured
     print("| conv2d size | derive() (ms) | plain sympy.diff (ms) | diff/derive |")

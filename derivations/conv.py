@@ -166,8 +166,12 @@ def derive_conv2d(input_shape=(3, 3), kernel_shape=(2, 2), stride=1, padding=0, 
     dk = correlate(xp, G, stride=dl, dilation=s, out_shape=(kh, kw))
     ok = prove(d, "dK = pad(X) ⊛ dZ", d.grads["K"], dk)
     pad_txt = rf"\mathrm{{pad}}_{{{p[0]},{p[1]}}}(X)" if any(p) else "X"
-    dil_txt = rf"_{{\text{{dilation}}\,{s[0]},{s[1]}}}" if any(v != 1 for v in s) else ""
-    stride_txt = rf"_{{\text{{stride}}\,{dl[0]},{dl[1]}}}" if any(v != 1 for v in dl) else ""
+    # the forward stride spaces the upstream entries (a dilation here) and the forward dilation
+    # becomes the stride; both go in one subscript (two would be a double-subscript error)
+    how = [rf"\text{{dilation}}\,{s[0]},{s[1]}"] if any(v != 1 for v in s) else []
+    how += [rf"\text{{stride}}\,{dl[0]},{dl[1]}"] if any(v != 1 for v in dl) else []
+    dil_txt = "_{" + r";\ ".join(how) + "}" if how else ""
+    stride_txt = ""
     steps.append(
         Step(
             "Pattern: ∂L/∂K = X ⊛ ∂L/∂Z",

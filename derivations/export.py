@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 from .core import Derivation
 
 
@@ -21,11 +23,14 @@ def to_latex(d: Derivation) -> str:
     """A standalone document: pdflatex compiles it as it is."""
     body = []
     for s in d.steps:
-        title = s.title.replace("_", r"\_").replace("#", r"\#")
-        text = (
-            s.text.replace("_", r"\_").replace("%", r"\%").replace("#", r"\#").replace("&", r"\&")
-        )
-        body += [rf"\section*{{{title}}}", text, r"\[", s.latex, r"\]", ""]
+        body += [
+            rf"\section*{{{_tex_text(s.title)}}}",
+            _tex_text(s.text),
+            r"\[",
+            s.latex,
+            r"\]",
+            "",
+        ]
     return "\n".join(
         [
             r"\documentclass[11pt]{article}",
@@ -35,6 +40,7 @@ def to_latex(d: Derivation) -> str:
             r"\usepackage{newunicodechar}",
             *[rf"\newunicodechar{{{ch}}}{{\ensuremath{{{tex}}}}}" for ch, tex in UNICODE.items()],
             r"\allowdisplaybreaks",
+            r"\setcounter{MaxMatrixCols}{64}",  # amsmath stops at 10; padded inputs reach 48
             r"\title{" + d.op.replace("_", " ") + ": backpropagation, step by step}",
             r"\author{Backprop Lab}",
             r"\begin{document}",
@@ -74,6 +80,26 @@ UNICODE = {
     "…": r"\dots",
     "✓": r"\checkmark",
 }
+
+
+_SUBSCRIPTS = str.maketrans("₀₁₂₃₄₅₆₇₈₉ᵢⱼₖₙₘ", "0123456789ijknm")
+_SUB_RUN = re.compile("[₀₁₂₃₄₅₆₇₈₉ᵢⱼₖₙₘ,]*[₀₁₂₃₄₅₆₇₈₉ᵢⱼₖₙₘ]")
+
+
+def _tex_text(text: str) -> str:
+    """A step's plain sentence as LaTeX text: specials escaped, x₁₁ → x$_{11}$."""
+    for ch, esc in (
+        ("\\", r"\textbackslash{}"),
+        ("_", r"\_"),
+        ("%", r"\%"),
+        ("#", r"\#"),
+        ("&", r"\&"),
+        ("^", r"\^{}"),
+        ("{", r"\{"),
+        ("}", r"\}"),
+    ):
+        text = text.replace(ch, esc)
+    return _SUB_RUN.sub(lambda m: "$_{" + m.group(0).translate(_SUBSCRIPTS) + "}$", text)
 
 
 def to_text(d: Derivation) -> str:

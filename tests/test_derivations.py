@@ -356,6 +356,45 @@ def assert_katex_safe(tex: str):
     ends = re.findall(r"\\end\{(\w+)\}", tex)
     assert sorted(begins) == sorted(ends)
     assert "**" not in tex and "Piecewise" not in tex
+    assert not double_script(tex), f"double sub/superscript in {tex[:120]}"
+
+
+def _skip_argument(tex: str, i: int) -> int:
+    """Index just past the sub/superscript argument that starts at tex[i]."""
+    while i < len(tex) and tex[i] == " ":
+        i += 1
+    if i < len(tex) and tex[i] == "{":
+        depth = 0
+        for j in range(i, len(tex)):
+            if tex[j] == "{" and tex[j - 1] != "\\":
+                depth += 1
+            elif tex[j] == "}" and tex[j - 1] != "\\":
+                depth -= 1
+                if depth == 0:
+                    return j + 1
+    if i < len(tex) and tex[i] == "\\":
+        j = i + 1
+        while j < len(tex) and tex[j].isalpha():
+            j += 1
+        return j
+    return i + 1
+
+
+def double_script(tex: str) -> bool:
+    """x_{a}_{b} or x^{a}^{b}: an error in KaTeX and in LaTeX alike."""
+    for i, ch in enumerate(tex):
+        if ch in "_^" and tex[i - 1 : i] != "\\":
+            j = _skip_argument(tex, i + 1)
+            while j < len(tex) and tex[j] == " ":
+                j += 1
+            if j < len(tex) and tex[j] == ch:
+                return True
+    return False
+
+
+def test_double_script_detector():
+    assert double_script(r"\circledast_{a}_{b}") and double_script("x^2^3")
+    assert not double_script(r"x_{1,10} + k_{22}^{2} + \frac{\partial L}{\partial z_{11}}")
 
 
 @pytest.mark.parametrize("name", list(BUILDERS))
