@@ -82,6 +82,7 @@ def main(repeats: int = 5) -> int:
         print(
             f"| {x[0]}×{x[1]} * {k[0]}×{k[1]} | {ours * 1e3:.1f} | {theirs * 1e3:.0f} | {theirs / ours:.0f}× |"
         )
+    largest()
     return 0
 
 

@@ -348,14 +348,20 @@ def _split(e):
 
 def times(*factors):
     """The exact product of the factors; fast for numbers times distinct symbols."""
+    if len(factors) == 2:
+        a, b = factors
+        if a.__class__ is sp.Symbol and b.__class__ is sp.Symbol and a.name != b.name:
+            return sp.Mul._from_args((a, b) if a.name < b.name else (b, a))  # x·k, the common case
     if any(f is sp.S.Zero for f in factors):
         return sp.S.Zero
     coef, syms = sp.S.One, []
     for f in factors:
-        parts = _split(sp.sympify(f) if not isinstance(f, sp.Basic) else f)
+        parts = _split(f if isinstance(f, sp.Basic) else sp.sympify(f))
         if parts is None:
             return sp.Mul(*factors)
-        coef, syms = coef * parts[0], syms + list(parts[1])
+        if parts[0] is not sp.S.One:
+            coef = coef * parts[0]
+        syms += parts[1]
     if len({s.name for s in syms}) != len(syms):
         return sp.Mul(*factors)  # a repeated symbol makes a power: let sympy build it
     syms.sort(key=lambda s: s.name)
