@@ -1,7 +1,7 @@
 """Engine vs PyTorch CPU, timed in the same run: ``python -m bench.engine``.
 
-Prints the median of 21 runs of forward+backward for each case and dtype, engine and PyTorch
-timed alternately, and the ratio engine/PyTorch (goal: <= 2.0). Needs torch (a test dependency); this is a benchmark, never a test.
+Prints the median of 25 runs of forward+backward for each case and dtype, engine and PyTorch
+timed in alternating blocks, and the ratio engine/PyTorch (goal: <= 2.0). Needs torch (a test dependency); this is a benchmark, never a test.
 """
 
 from __future__ import annotations
@@ -15,19 +15,22 @@ import numpy as np
 import engine
 
 
-def _interleaved_medians(ours, theirs, repeats: int) -> tuple[float, float]:
-    """Median time of each, timed alternately so that a load spike on this shared machine
-    lands on both sides instead of skewing one of them."""
-    ours(), theirs()  # warm-up: allocations, BLAS thread start
+def _block_medians(ours, theirs, rounds: int = 5, block: int = 6) -> tuple[float, float]:
+    """Median time of each, from alternating blocks of calls.
+
+    Blocks, not single calls, because OpenBLAS and PyTorch's OpenMP both keep their worker
+    threads spinning for a while after a call: on 2 cores, whichever runs next fights the other's
+    spinners, which doubled either side's time when single calls alternated. The first call of
+    each block absorbs that hand-over and is dropped; alternating the blocks still spreads a load
+    spike on this shared machine over both sides."""
     a, b = [], []
-    for _ in range(repeats):
-        t0 = time.perf_counter()
-        ours()
-        t1 = time.perf_counter()
-        theirs()
-        t2 = time.perf_counter()
-        a.append(t1 - t0)
-        b.append(t2 - t1)
+    for _ in range(rounds):
+        for fn, out in ((ours, a), (theirs, b)):
+            for k in range(block):
+                t0 = time.perf_counter()
+                fn()
+                if k:
+                    out.append(time.perf_counter() - t0)
     return statistics.median(a), statistics.median(b)
 
 
@@ -47,7 +50,7 @@ def cases(rng, dtype):
     yield ("max_pool2d 8×64×32×32, 2×2", x, None, None, dy, "pool")
 
 
-def run(repeats: int = 21) -> list[tuple]:
+def run() -> list[tuple]:
     import torch
     import torch.nn.functional as F
 
@@ -85,7 +88,7 @@ def run(repeats: int = 21) -> list[tuple]:
                 def theirs():
                     F.max_pool2d(tx, 2).backward(tdy)
 
-            t_ours, t_theirs = _interleaved_medians(ours, theirs, repeats)
+            t_ours, t_theirs = _block_medians(ours, theirs)
             rows.append((name, np.dtype(dtype).name, t_ours, t_theirs, t_ours / t_theirs))
     return rows
 
