@@ -10,6 +10,7 @@ whole loss would cost.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from functools import cached_property
 
@@ -77,11 +78,24 @@ def ordered_sum(parts: list[str]) -> str:
     return out
 
 
-PER_LINE = 4  # summands per line of a long sum: KaTeX never wraps, and a column is ~700 px
+LINE_WIDTH = 56  # rough glyphs per line: KaTeX never wraps, and a lesson column is ~700 px
+_FRAC = re.compile(r"\\frac\{[^{}]*(?:\{[^{}]*\}[^{}]*)*\}\{[^{}]*(?:\{[^{}]*\}[^{}]*)*\}")
 
 
-def wrapped_sum(parts: list[str], per_line: int = PER_LINE) -> list[str]:
-    """A long sum as ``aligned`` lines: '&= a + b + c + d', then '&\\quad + e + …'."""
+def visible_len(tex: str) -> int:
+    """A rough count of the glyphs a formula shows: a fraction counts as 4, a command as 1."""
+    tex = _FRAC.sub("FFFF", tex)
+    tex = re.sub(r"\\(text|mathrm)\{([^{}]*)\}", lambda m: m.group(2).replace(" ", ""), tex)
+    tex = re.sub(r"\\[a-zA-Z]+", "C", tex)
+    return len(re.sub(r"[{}_^\s]", "", tex))
+
+
+def wrapped_sum(parts: list[str], per_line: int | None = None) -> list[str]:
+    """A long sum as ``aligned`` lines: '&= a + b + c + d', then '&\\quad + e + …'; as many
+    summands per line (1 to 4) as fit the column."""
+    if per_line is None:
+        widest = max((visible_len(p) for p in parts), default=1)
+        per_line = max(1, min(4, LINE_WIDTH // max(widest + 2, 1)))
     if len(parts) <= per_line:
         return ["&= " + ordered_sum(parts)]
     lines = []
