@@ -171,12 +171,11 @@ def derive_conv2d(input_shape=(3, 3), kernel_shape=(2, 2), stride=1, padding=0, 
     how = [rf"\text{{dilation}}\,{s[0]},{s[1]}"] if any(v != 1 for v in s) else []
     how += [rf"\text{{stride}}\,{dl[0]},{dl[1]}"] if any(v != 1 for v in dl) else []
     dil_txt = "_{" + r";\ ".join(how) + "}" if how else ""
-    stride_txt = ""
     steps.append(
         Step(
             "Pattern: ∂L/∂K = X ⊛ ∂L/∂Z",
-            rf"\begin{{gathered}} \frac{{\partial L}}{{\partial K}} = {pad_txt} \circledast{dil_txt}{stride_txt} \frac{{\partial L}}{{\partial Z}}"
-            rf" \\[6pt] = {bmatrix(X if not any(p) else xp)} \circledast{dil_txt}{stride_txt} {bmatrix(G)}{check_mark(ok)} \end{{gathered}}",
+            rf"\begin{{gathered}} \frac{{\partial L}}{{\partial K}} = {pad_txt} \circledast{dil_txt} \frac{{\partial L}}{{\partial Z}}"
+            rf" \\[6pt] = {bmatrix(X if not any(p) else xp)} \circledast{dil_txt} {bmatrix(G)}{check_mark(ok)} \end{{gathered}}",
             "The kernel gradient is the input correlated with the upstream gradient"
             + (
                 f": the upstream's entries sit {s[0]}×{s[1]} apart because of the stride"

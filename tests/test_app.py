@@ -193,3 +193,12 @@ def test_picking_a_cell_explains_it():
     at.selectbox(key=f"{page}/pickbox").set_value("d:X|1,1").run()
     assert not at.exception
     assert any(r"\frac{\partial L}{\partial x_{22}}" in x.value for x in at.latex)
+
+
+@pytest.mark.parametrize("upstream", ["ones", "edit", "random"])
+def test_every_upstream_source(upstream):
+    page = "pages/conv2d.py"
+    at = open_page(page)
+    at.radio(key=f"{page}/upsrc").set_value(upstream).run()
+    assert not at.exception and not at.error
+    assert "FAIL" not in verdicts(at)

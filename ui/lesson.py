@@ -92,7 +92,7 @@ def params_ui(page: str, spec) -> dict:
 # ---------------------------------------------------------------- values
 
 
-def _matrix_editor(label: str, key: str, initial: np.ndarray) -> np.ndarray:
+def _matrix_editor(key: str, initial: np.ndarray) -> np.ndarray:
     """A numeric grid the learner types into; re-seeded when the shape changes."""
     store = f"{key}/data"
     if store not in st.session_state or st.session_state[store].shape != initial.shape:
@@ -126,7 +126,7 @@ def values_for(page: str, spec, d, source: str, seed: int) -> tuple[dict, list[s
         for name, m in d.inputs.items():
             init = base.get(name) if name in base and base[name].shape == m.shape else seeds[name]
             st.caption(f"{name} ({m.rows}×{m.cols})")
-            vals[name] = _matrix_editor(name, f"{page}/{spec.name}/edit/{name}", init)
+            vals[name] = _matrix_editor(f"{page}/{spec.name}/edit/{name}", init)
         for name, a in vals.items():
             if np.isnan(a).any():
                 problems.append(f"Fill every cell of {name}: an empty cell has no value.")
@@ -146,9 +146,7 @@ def upstream_for(page: str, spec, d, source: str, seed: int) -> tuple[np.ndarray
     if choice == "ones":
         return np.ones(shape), []
     if choice == "edit":
-        a = _matrix_editor(
-            "upstream", f"{page}/{spec.name}/edit/upstream", random_upstream(d, seed)
-        )
+        a = _matrix_editor(f"{page}/{spec.name}/edit/upstream", random_upstream(d, seed))
         return a, (["Fill every cell of the upstream gradient."] if np.isnan(a).any() else [])
     return random_upstream(d, seed), []
 
