@@ -123,10 +123,11 @@ def values_for(page: str, spec, d, source: str, seed: int) -> tuple[dict, list[s
         base = st.session_state.get(f"{page}/lastvalues", {})
         seeds = random_values(d, "integers", seed, spec.positive)
         vals = {}
-        for name, m in d.inputs.items():
+        for col, (name, m) in zip(st.columns(len(d.inputs)), d.inputs.items(), strict=True):
             init = base.get(name) if name in base and base[name].shape == m.shape else seeds[name]
-            st.caption(f"{name} ({m.rows}×{m.cols})")
-            vals[name] = _matrix_editor(f"{page}/{spec.name}/edit/{name}", init)
+            with col:
+                st.markdown(f"**{name}** ({m.rows}×{m.cols})")
+                vals[name] = _matrix_editor(f"{page}/{spec.name}/edit/{name}", init)
         for name, a in vals.items():
             if np.isnan(a).any():
                 problems.append(f"Fill every cell of {name}: an empty cell has no value.")
@@ -272,10 +273,12 @@ def _lesson_page(page: str, intro: str) -> None:
     st.title(spec.title if len(specs) == 1 else f"{spec.title} — backprop")
     st.caption(intro)
 
-    with st.sidebar:
-        if source == "edit":
-            st.subheader("Your numbers")
-    holder = st.sidebar if source == "edit" else st.container()
+    editing = source == "edit" or st.session_state.get(f"{page}/upsrc") == "edit"
+    holder = (
+        st.expander("Your numbers: type into the cells", expanded=True)
+        if editing
+        else st.container()
+    )
     with holder:
         values, problems = values_for(page, spec, d, source, seed)
         upstream, up_problems = upstream_for(page, spec, d, source, seed)
