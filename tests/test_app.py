@@ -204,3 +204,12 @@ def test_every_upstream_source(upstream):
     at.radio(key=f"{page}/upsrc").set_value(upstream).run()
     assert not at.exception and not at.error
     assert "FAIL" not in verdicts(at)
+
+
+def test_leaving_a_lesson_and_coming_back():
+    at = open_page("pages/conv2d.py")
+    at.button(key="pages/conv2d.py/next").click().run()
+    for page in ("pages/pooling.py", "pages/conv2d.py", "pages/home.py", "pages/pooling.py"):
+        at.switch_page(page).run()
+        assert not at.exception and not at.error, page
+    assert "FAIL" not in verdicts(at)

@@ -239,7 +239,7 @@ def _lesson_page(page: str, intro: str) -> None:
         st.divider()
         options = [k for k in SOURCES if k != "notes" or spec.notes_example]
         if st.session_state.get(f"{page}/source") not in options:
-            st.session_state[f"{page}/source"] = "integers"
+            st.session_state[f"{page}/source"] = options[0]  # the notes' example where there is one
         source = st.radio(
             "Values of the inputs", options, key=f"{page}/source", format_func=SOURCES.get
         )
