@@ -130,6 +130,10 @@ def test_every_page_from_the_sidebar_renders_cleanly(server, page):
     for title, expect in PAGES.items():
         page.get_by_test_id("stSidebarNav").get_by_text(title, exact=True).click()
         settle(page, expect)
+        if expect == "Step 1 of":  # a lesson: render every step, so real KaTeX parses them all
+            page.get_by_text("Show all steps").click()
+            settle(page)
+            page.wait_for_timeout(1000)
         assert page.locator('[data-testid="stException"]').count() == 0, title
         assert page.evaluate(KATEX_ERRORS) == 0, f"KaTeX error on {title}"
         assert page.locator(".katex").count() > 0 or title == "Home", f"no formula on {title}"
@@ -186,3 +190,22 @@ def test_clicking_a_gradient_cell_explains_it(server, page):
     texts = page.locator(".katex-mathml annotation").evaluate_all("e => e.map(a => a.textContent)")
     sums = [t for t in texts if t.startswith(lhs)]
     assert sums and sums[0].count(r"\cdot") >= 8
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        "conv2d?input_shape=6x6&kernel_shape=3x2&stride=2x1&padding=1x1&dilation=2x1",
+        "conv_transpose2d?input_shape=3x2&kernel_shape=3x2&stride=2x2&padding=1x1&output_padding=1x1",
+        "pooling?op=max_pool2d&input_shape=5x5&kernel_size=3x3&stride=2x2&padding=1x1",
+    ],
+)
+def test_every_step_renders_for_harder_settings(server, page, query):
+    page.goto(f"{server}/{query}")
+    settle(page, "Step 1 of")
+    page.get_by_text("Show all steps").click()
+    settle(page)
+    page.wait_for_timeout(1000)
+    assert page.locator('[data-testid="stException"]').count() == 0
+    assert page.evaluate(KATEX_ERRORS) == 0
+    assert not page.get_by_test_id("stAlert").filter(has_text="last settings that worked").count()
