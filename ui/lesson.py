@@ -256,6 +256,9 @@ def _lesson_page(page: str, intro: str) -> None:
             ":material/casino: Re-roll numbers", on_click=_reroll, args=(page,), width="stretch"
         )
 
+    st.title(spec.title if len(specs) == 1 else f"{spec.title} — backprop")
+    st.caption(intro)
+
     # the derivation: on impossible settings, say what to change and keep the last valid one
     last_key = f"{page}/{op}/last"
     try:
@@ -269,9 +272,6 @@ def _lesson_page(page: str, intro: str) -> None:
         fallback = st.session_state.get(last_key) or spec.defaults()
         d = cached_derivation(op, _key(fallback))
         params = fallback
-
-    st.title(spec.title if len(specs) == 1 else f"{spec.title} — backprop")
-    st.caption(intro)
 
     editing = source == "edit" or st.session_state.get(f"{page}/upsrc") == "edit"
     holder = (
