@@ -115,9 +115,16 @@ def matrix_spec(
                 "scaleanchor": "x",
                 "scaleratio": 1,
                 "tickvals": list(range(1, rows + 1)),
+                "showticklabels": rows > 1,
                 **ticks,
             },
-            "xaxis": {"tickvals": list(range(1, cols + 1)), "side": "top", **ticks},
+            # a lone column's "1" would sit against the title ("y 1"): label real indices only
+            "xaxis": {
+                "tickvals": list(range(1, cols + 1)),
+                "side": "top",
+                "showticklabels": cols > 1,
+                **ticks,
+            },
         },
     }
 
