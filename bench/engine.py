@@ -1,6 +1,6 @@
 """Engine vs PyTorch CPU, timed in the same run: ``python -m bench.engine``.
 
-Prints the median of 25 runs of forward+backward for each case and dtype, engine and PyTorch
+Prints the median of 35 runs of forward+backward for each case and dtype, engine and PyTorch
 timed in alternating blocks, and the ratio engine/PyTorch (goal: <= 2.0). Needs torch (a test dependency); this is a benchmark, never a test.
 """
 
@@ -15,17 +15,19 @@ import numpy as np
 import engine
 
 
-def _block_medians(ours, theirs, rounds: int = 5, block: int = 6) -> tuple[float, float]:
-    """Median time of each, from alternating blocks of calls.
+def _block_medians(ours, theirs, rounds: int = 7, block: int = 6, pause: float = 0.3):
+    """Median time of each, from alternating blocks of calls with a pause before each block.
 
-    Blocks, not single calls, because OpenBLAS and PyTorch's OpenMP both keep their worker
-    threads spinning for a while after a call: on 2 cores, whichever runs next fights the other's
-    spinners, which doubled either side's time when single calls alternated. The first call of
-    each block absorbs that hand-over and is dropped; alternating the blocks still spreads a load
-    spike on this shared machine over both sides."""
+    OpenBLAS and PyTorch's OpenMP both keep their worker threads spinning after a call (OpenBLAS
+    for ~0.1 s). On 2 cores whoever runs next fights those spinners: measured here, PyTorch's
+    conv2d took 15-56 ms right after an OpenBLAS matmul and 6 ms after a 0.3 s pause. So each
+    block starts after a pause long enough for the other side's threads to sleep, and the first
+    call of each block (cold caches, waking threads) is dropped. Alternating the blocks spreads
+    the shared machine's slow spells over both sides."""
     a, b = [], []
     for _ in range(rounds):
         for fn, out in ((ours, a), (theirs, b)):
+            time.sleep(pause)
             for k in range(block):
                 t0 = time.perf_counter()
                 fn()
