@@ -85,14 +85,17 @@ def max_pool2d_backward(dy, x, kernel_size, *, stride=None, padding=0, dilation=
     ck.shape_eq(fn, "dy", dy, (n, c, *out_hw), "the shape of max_pool2d's output")
     xp, best = _padded_max(x, k, s, p, d, out_hw)
     dxp = np.zeros(xp.shape, dtype=ck.common_dtype(x, dy))
-    routed = np.zeros(best.shape, dtype=bool)
+    free = None  # windows whose gradient no earlier offset has taken
     for _, rows, cols in _offsets(k, s, d, out_hw):
         # NOTE: ties go to the first maximum in row-major window order, as in PyTorch: an
         # offset takes the gradient only if no earlier offset of the window already did
         hit = xp[:, :, rows, cols] == best
-        hit &= ~routed
-        routed |= hit
-        # one offset never maps two windows onto one cell, so += on the strided view is safe
+        if free is None:
+            free = ~hit
+        else:
+            hit &= free
+            free ^= hit  # hit ⊆ free, so this removes exactly the windows just routed
+        # one offset never maps two windows onto one cell, so adding into the view is safe
         dxp[:, :, rows, cols] += dy * hit
     return np.ascontiguousarray(dxp[:, :, p[0] : p[0] + h, p[1] : p[1] + w])
 
