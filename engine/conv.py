@@ -81,21 +81,19 @@ class _Cols:
     def phases(self):
         """(a, b, rows, cols, grid rows, grid cols): which unpadded pixels land in phase (a, b),
         and where on its grid."""
-        for a in range(self.s[0]):
-            r0 = (a - self.p[0]) % self.s[0]
-            if r0 >= self.hw[0]:
-                continue
-            rows = slice(r0, self.hw[0], self.s[0])
-            u0 = (r0 + self.p[0]) // self.s[0]
-            us = slice(u0, u0 + len(range(r0, self.hw[0], self.s[0])))
-            for b in range(self.s[1]):
-                c0 = (b - self.p[1]) % self.s[1]
-                if c0 >= self.hw[1]:
-                    continue
-                cols = slice(c0, self.hw[1], self.s[1])
-                v0 = (c0 + self.p[1]) // self.s[1]
-                vs = slice(v0, v0 + len(range(c0, self.hw[1], self.s[1])))
+        for a, rows, us in _axis_phases(self.hw[0], self.p[0], self.s[0]):
+            for b, cols, vs in _axis_phases(self.hw[1], self.p[1], self.s[1]):
                 yield a, b, rows, cols, us, vs
+
+
+def _axis_phases(size: int, pad: int, stride: int):
+    """Along one axis: each phase that holds data, the data indices in it, their grid indices."""
+    for phase in range(stride):
+        first = (phase - pad) % stride  # first unpadded index whose padded index ≡ phase
+        if first < size:
+            count = len(range(first, size, stride))
+            start = (first + pad) // stride
+            yield phase, slice(first, size, stride), slice(start, start + count)
 
 
 def _cols_geometry(x_shape, k, s, p, d, out_hw, groups) -> _Cols:

@@ -74,6 +74,51 @@ def test_conv_transpose2d_matches_torch(cfg):
     )
 
 
+def _random_conv_case(seed: int, transposed: bool):
+    """A random geometry, wider than the grids above: strides up to 4 (so some input pixels are
+    never read, or some stride phases hold no data), padding up to 3, rectangular everything."""
+    rng = np.random.default_rng(seed)
+    g = int(rng.choice([1, 2, 3]))
+    pair = lambda lo, hi: tuple(int(v) for v in rng.integers(lo, hi + 1, 2))  # noqa: E731
+    s, p, d, k, hw = pair(1, 4), pair(0, 3), pair(1, 3), pair(1, 4), pair(1, 9)
+    cfg = dict(stride=s, padding=p, dilation=d, groups=g)
+    if transposed:
+        cfg["output_padding"] = tuple(int(rng.integers(0, max(a, b))) for a, b in zip(s, d))
+        shapes = [(2, g * 2, *hw), (g * 2, int(rng.integers(1, 3)), *k)]
+    else:
+        shapes = [(2, g * int(rng.integers(1, 3)), *hw), (g * int(rng.integers(1, 3)), 0, *k)]
+        shapes[1] = (shapes[1][0], shapes[0][1] // g, *k)
+    return cfg, shapes
+
+
+@pytest.mark.parametrize("transposed", [False, True], ids=["conv2d", "conv_transpose2d"])
+@pytest.mark.parametrize("seed", range(30))
+def test_conv_random_geometry_matches_torch(seed, transposed):
+    cfg, shapes = _random_conv_case(seed, transposed)
+    fwd, bwd, tfn = (
+        (engine.conv_transpose2d, engine.conv_transpose2d_backward, F.conv_transpose2d)
+        if transposed
+        else (engine.conv2d, engine.conv2d_backward, F.conv2d)
+    )
+    try:
+        fwd(np.zeros(shapes[0]), np.zeros(shapes[1]), **cfg)
+    except ValueError:
+        # impossible geometry: PyTorch refuses it too, or (transposed conv) returns an empty
+        # output, which the engine reports as an error instead
+        try:
+            out = tfn(torch.zeros(shapes[0]), torch.zeros(shapes[1]), **cfg)
+        except RuntimeError:
+            return
+        assert out.numel() == 0, f"engine refused {cfg} {shapes}, PyTorch gave {tuple(out.shape)}"
+        return
+    compare(
+        shapes,
+        lambda x, w: tfn(x, w, **cfg),
+        lambda x, w: fwd(x, w, **cfg),
+        lambda dy, x, w: bwd(dy, x, w, **cfg)[:2],
+    )
+
+
 POOL_GRID = [
     dict(kernel_size=k, stride=s, padding=p)
     for k, s, p in itertools.product([2, 3, (2, 3)], [None, 1, 2, (1, 2)], [0, 1])
