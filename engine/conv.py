@@ -9,6 +9,7 @@ stride phases, each step a whole-array operation.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 
 import numpy as np
 
@@ -37,6 +38,9 @@ class _Cols:
     Against the previous exact layout (one column per output pixel, strided copies), in one
     interleaved run: conv2d 8×32×32×32 → 64, 3×3, pad 1, forward+backward 13.1 → 10.0 ms; the
     transposed conv 8×64×16×16 → 32, 4×4, stride 2, 5.9 → 4.6 ms (float32).
+
+    Frozen, with the derived sizes cached: they are read dozens of times per call, and the
+    lessons' finite-difference checks call tiny convolutions hundreds of times.
     """
 
     n: int
@@ -49,11 +53,11 @@ class _Cols:
     out: tuple[int, int]
     groups: int
 
-    @property
+    @cached_property
     def grid(self) -> tuple[int, int]:
         return tuple(-(-(h + 2 * p) // s) for h, p, s in zip(self.hw, self.p, self.s))
 
-    @property
+    @cached_property
     def m(self) -> int:
         """Number of columns."""
         return self.n * self.grid[0] * self.grid[1]
@@ -68,12 +72,12 @@ class _Cols:
         q, b = divmod(j * self.d[1], self.s[1])
         return b, q
 
-    @property
+    @cached_property
     def band(self) -> int:
         """Columns of a band: M plus the shift of the last kernel row."""
         return self.m + self.row(self.k[0] - 1)[1]
 
-    @property
+    @cached_property
     def length(self) -> int:
         """Columns of a frame: a band plus the shift of the last kernel column."""
         return self.band + self.col(self.k[1] - 1)[1]
