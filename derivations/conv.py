@@ -15,7 +15,7 @@ from .core import (
     check_mark,
     correlate,
     dilate,
-    expansion_latex,
+    expansion_parts,
     forward_step,
     jacobian_from_terms,
     outputs_from_terms,
@@ -142,7 +142,7 @@ def derive_conv2d(input_shape=(3, 3), kernel_shape=(2, 2), stride=1, padding=0, 
     steps.append(
         forward_step(
             d,
-            lambda o: expansion_latex(d.inputs, terms[o]),
+            lambda o: expansion_parts(d.inputs, terms[o]),
             "Each output multiplies one window of X by K entry by entry and adds b"
             + (" (window cells in the padding are 0 and drop out)." if any(p) else "."),
         )
@@ -339,7 +339,7 @@ def derive_conv_transpose2d(
     steps.append(
         forward_step(
             d,
-            lambda o: expansion_latex(d.inputs, terms[o]),
+            lambda o: expansion_parts(d.inputs, terms[o]),
             "Each output collects every stamp that lands on it.",
         )
     )

@@ -46,13 +46,30 @@ def upstream_matrix(loss: str, out: sp.Matrix) -> sp.Matrix:
     )
 
 
+MATRIX_COLS = 12  # entries a written-out matrix shows across (KaTeX never wraps)
+MATRIX_ROWS = 16
+
+
+def _shown(n: int, limit: int) -> list[int | None]:
+    """Indices to write out: all of them, or the first limit − 2, a gap (None), the last."""
+    return list(range(n)) if n <= limit else [*range(limit - 2), None, n - 1]
+
+
 def bmatrix(m: sp.Matrix, fmt=None) -> str:
+    """A matrix as LaTeX; past MATRIX_ROWS × MATRIX_COLS the middle is elided with ⋯ ⋮ ⋱ (the
+    checks behind a step always use the whole matrix)."""
     fmt = fmt or sp.latex
-    # \dfrac: a fraction inside a matrix is set in script size, too small to read when projected
-    rows = [
-        " & ".join(fmt(m[r, c]).replace(r"\frac{", r"\dfrac{") for c in range(m.cols))
-        for r in range(m.rows)
-    ]
+
+    def cell(r, c) -> str:
+        if r is None:
+            return r"\ddots" if c is None else r"\vdots"
+        if c is None:
+            return r"\cdots"
+        # \dfrac: a fraction inside a matrix is set in script size, too small to read projected
+        return fmt(m[r, c]).replace(r"\frac{", r"\dfrac{")
+
+    cols = _shown(m.cols, MATRIX_COLS)
+    rows = [" & ".join(cell(r, c) for c in cols) for r in _shown(m.rows, MATRIX_ROWS)]
     return r"\begin{bmatrix} " + r" \\[2pt] ".join(rows) + r" \end{bmatrix}"
 
 
@@ -413,8 +430,8 @@ def outputs_from_terms(shape, inputs: dict, terms: dict) -> sp.Matrix:
     return m
 
 
-def expansion_latex(inputs: dict, tlist) -> str:
-    return ordered_sum([product_latex(coef, [inputs[n][i] for n, i in f]) for coef, f in tlist])
+def expansion_parts(inputs: dict, tlist) -> list[str]:
+    return [product_latex(coef, [inputs[n][i] for n, i in f]) for coef, f in tlist]
 
 
 def grads_from_jac(inputs: dict, jac: dict, upstream: sp.Matrix) -> dict[str, sp.Matrix]:
@@ -478,16 +495,46 @@ def chain_rule_step(
     return Step(f"Chain rule for ∂{L}/∂{plain(a)}", aligned(lines), text, kind="chain", focus=name)
 
 
+def _wrap_by_width(parts: list[str]) -> list[list[str]]:
+    """Summands grouped greedily into lines of at most LINE_WIDTH glyphs (one at the least)."""
+    lines, cur, width = [], [], 0
+    for p in parts:
+        w = visible_len(p) + 2
+        if cur and width + w > LINE_WIDTH:
+            lines.append(cur)
+            cur, width = [], 0
+        cur.append(p)
+        width += w
+    return [*lines, cur] if cur else lines
+
+
 def forward_step(d: Derivation, rhs, text: str) -> Step:
-    """Every output written out, one line each (long lists elided): z_ij = rhs((i, j))."""
+    """Every output written out (long lists elided): z_ij = rhs((i, j)). ``rhs`` gives LaTeX, or
+    a list of summands, which are wrapped onto as many lines as the lesson column needs (KaTeX
+    never wraps, and a 3×3 kernel's nine products plus b do not fit one line)."""
     outs = [(i, j) for i in range(d.output.rows) for j in range(d.output.cols)]
-    shown, left = elide(outs)
-    lines = [
-        rf"&\;\;\vdots \quad \text{{({left} more)}}"
-        if o is None
-        else f"{sp.latex(d.out_symbols[o])} &= {rhs(o)}"
-        for o in shown
-    ]
+
+    def rows(o) -> list[str]:
+        r = rhs(o)
+        lhs = sp.latex(d.out_symbols[o])
+        if isinstance(r, str):
+            return [f"{lhs} &= {r}"]
+        chunks = _wrap_by_width(r)
+        out = [f"{lhs} &= {ordered_sum(chunks[0])}"]
+        for chunk in chunks[1:]:
+            s = ordered_sum(chunk)
+            lead = "-" if s.startswith("-") else "+"
+            out.append(rf"&\quad {lead} {s.lstrip('-').lstrip()}")
+        return out
+
+    per_output = len(rows(outs[0]))
+    shown, left = elide(outs, max(4, MAX_LINES // per_output))
+    lines = []
+    for o in shown:
+        if o is None:
+            lines.append(rf"&\;\;\vdots \quad \text{{({left} more)}}")
+        else:
+            lines.extend(rows(o))
     return Step(
         "Forward: every output written out", aligned(lines), text, kind="forward", focus=d.out_name
     )

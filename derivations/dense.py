@@ -13,7 +13,7 @@ from .core import (
     bmatrix,
     chain_rule_step,
     check_mark,
-    expansion_latex,
+    expansion_parts,
     forward_step,
     jacobian_from_terms,
     outputs_from_terms,
@@ -68,7 +68,7 @@ def derive_linear(batch=2, in_features=3, out_features=2):
     d.steps.append(
         forward_step(
             d,
-            lambda o: expansion_latex(inputs, terms[o]),
+            lambda o: expansion_parts(inputs, terms[o]),
             "zₙⱼ is row n of X dotted with column j of W, plus bⱼ.",
         )
     )

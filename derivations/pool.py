@@ -16,7 +16,7 @@ from .core import (
     check_mark,
     correlate,
     dilate,
-    expansion_latex,
+    expansion_parts,
     forward_step,
     index_label,
     jacobian_from_terms,
@@ -194,7 +194,7 @@ def derive_avg_pool2d(input_shape=(2, 2), kernel_size=2, stride=None, padding=0)
     d.steps.append(
         forward_step(
             d,
-            lambda o: expansion_latex(inputs, terms[o]),
+            lambda o: expansion_parts(inputs, terms[o]),
             f"Each output weighs every cell of its window by 1/{k[0] * k[1]}.",
         )
     )

@@ -417,6 +417,33 @@ def test_big_sizes_elide_long_lists_and_stay_correct():
     assert str(d.inputs["X"][0, 9]) == "x_{1,10}"  # unambiguous past 9
 
 
+@pytest.mark.parametrize(
+    "op,params",
+    [
+        ("conv2d", dict(input_shape=(8, 8), kernel_shape=(3, 3))),
+        ("conv2d", dict(input_shape=(16, 16), kernel_shape=(5, 5))),
+        ("avg_pool2d", dict(input_shape=(8, 8), kernel_size=(4, 4))),
+        ("linear", dict(batch=2, in_features=10, out_features=2)),
+    ],
+)
+def test_long_forward_expansions_wrap_to_the_lesson_column(op, params):
+    from derivations.core import LINE_WIDTH, visible_len
+
+    fwd = next(s for s in derive(op, **params).steps if s.kind == "forward")
+    body = fwd.latex.removeprefix(r"\begin{aligned} ").removesuffix(r" \end{aligned}")
+    lines = body.split(r" \\ ")
+    # KaTeX never wraps: a line longer than the column is cut off on the page
+    assert max(visible_len(line) for line in lines) <= LINE_WIDTH + 12, lines
+    assert any(r"&\quad +" in line for line in lines)  # continuation lines, not dropped terms
+    assert len(lines) <= 40
+
+
+def test_the_notes_forward_expansion_stays_one_line_per_output():
+    fwd = next(s for s in derive("conv2d").steps if s.kind == "forward")
+    assert fwd.latex.count(r"\\") == 3  # z11, z12, z21, z22
+    assert "x_{11} k_{11} + x_{12} k_{12} + x_{21} k_{21} + x_{22} k_{22} + b" in fwd.latex
+
+
 # ---------------------------------------------------------------- links (the app's highlights)
 
 

@@ -137,3 +137,43 @@ def test_matrix_spec_is_a_valid_plotly_figure():
     spec = matrix_spec(np.arange(6.0).reshape(2, 3), "∂L/∂X", highlight=[(0, 1)], selected=(1, 2))
     fig = go.Figure(spec)  # validating: raises on any property plotly does not know
     assert fig.layout.yaxis.autorange == "reversed"
+
+
+def test_big_matrices_fit_their_column_and_print_numbers_only_where_they_fit():
+    from ui.plots import MIN_CELL, matrix_spec
+
+    ints = (np.arange(256.0) % 199 - 99).reshape(16, 16)
+    spec = matrix_spec(ints, "X", max_width=900 // 2)
+    assert spec["layout"]["width"] <= 450  # Streamlit would squeeze a wider one
+    assert spec["data"][0]["texttemplate"] == "%{text}"  # "-99" fits a 22 px cell
+    squeezed = matrix_spec(ints, "X", max_width=225)
+    assert squeezed["layout"]["width"] <= 225
+    assert squeezed["data"][0]["texttemplate"] == ""  # too small: values on hover only
+    assert squeezed["data"][0]["text"][0][0] == "-99"  # ...which still has them
+    ticks = squeezed["layout"]["xaxis"]["tickvals"]
+    assert ticks[0] == 1 and ticks[1] - ticks[0] > 1  # labels thinned, not piled up
+    reals = matrix_spec(np.full((3, 3), -0.531), "X")
+    assert reals["data"][0]["texttemplate"] == "%{text}"  # big cells hold six characters
+    small = matrix_spec(np.full((8, 8), -0.531), "X", max_width=8 * MIN_CELL + 44)
+    assert small["data"][0]["texttemplate"] == ""
+
+
+def test_lesson_layout_packs_matrices_by_width():
+    """The explorer fills each row with as many matrices as fit (4 at most), in order."""
+    from derivations import derive
+    from ui import links
+    from ui.plots import MAIN_WIDTH, natural_width, pack
+
+    def rows(d):
+        widths = [natural_width(*links.shape_of(d, k)) for k, _ in links.panels(d)]
+        packed = pack(widths)
+        assert [i for row in packed for i in row] == list(range(len(widths)))  # order kept
+        for row in packed:
+            assert len(row) == 1 or sum(widths[i] + 16 for i in row) <= MAIN_WIDTH
+        return [len(r) for r in packed]
+
+    assert rows(derive("conv2d")) == [4, 4]  # the notes' example: X K b Z / dZ dX dK db
+    big = rows(derive("conv2d", input_shape=(16, 16), kernel_shape=(5, 5)))
+    assert max(big) < 4 and len(big) > 2
+    wide = derive("conv_transpose2d", input_shape=(16, 16), kernel_shape=(2, 2), stride=(2, 2))
+    assert rows(wide)[:2] == [3, 1]  # X K b, then the 32-column Z alone

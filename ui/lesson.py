@@ -17,7 +17,7 @@ import streamlit as st
 
 from derivations.export import to_latex, to_markdown
 from ui import links, urlstate, verify
-from ui.plots import fmt, matrix_figure
+from ui.plots import GAP, MAIN_WIDTH, fmt, matrix_figure, natural_width, pack
 from ui.registry import OPS, ops_on_page, random_upstream, random_values
 
 log = logging.getLogger(__name__)
@@ -394,10 +394,21 @@ def _focus_plots(page, d, step, numbers, j) -> None:
     st.markdown("**With your numbers**")
     titles = dict(links.panels(d))
     keys = _focus_keys(d, step)
-    cols = st.columns(len(keys))
-    for c, key in zip(cols, keys, strict=True):
+    # the focus column is 3/8 of the lesson: matrices too wide to sit side by side there go
+    # one above the other
+    width = MAIN_WIDTH * 3 // 8
+    widths = [natural_width(*links.shape_of(d, k), budget=140) for k in keys]
+    side_by_side = len(pack(widths, width)) == 1
+    cols = st.columns(widths) if side_by_side else [st.container() for _ in keys]
+    for c, key, w in zip(cols, keys, widths, strict=True):
         with c:
-            fig = matrix_figure(numbers[key], titles[key], _labels(d, key), budget=140)
+            fig = matrix_figure(
+                numbers[key],
+                titles[key],
+                _labels(d, key),
+                budget=140,
+                max_width=max(w, width // len(keys)) if side_by_side else width,
+            )
             st.plotly_chart(
                 fig,
                 key=f"{page}/focus/{j}/{key}",
@@ -439,10 +450,14 @@ def _explorer(page, d, numbers, values, upstream) -> None:
     marks = links.highlights(d, key, idx)
     titles = dict(links.panels(d))
     keys = [k for k, _ in links.panels(d)]
-    per_row = 4 if len(keys) > 4 else len(keys)
-    for start in range(0, len(keys), per_row):
-        cols = st.columns(per_row)
-        for c, k in zip(cols, keys[start : start + per_row], strict=False):
+    widths = [natural_width(*links.shape_of(d, k)) for k in keys]
+    for row in pack(widths):
+        # columns as wide as their matrices (a spacer takes the rest), so that no figure is
+        # squeezed below its cell size and small ones do not each take a row
+        spare = MAIN_WIDTH - sum(widths[i] + GAP for i in row)
+        cols = st.columns([widths[i] for i in row] + ([spare] if spare > 0 else []))
+        for c, i in zip(cols, row, strict=False):
+            k = keys[i]
             with c:
                 fig = matrix_figure(
                     numbers[k],
@@ -450,6 +465,7 @@ def _explorer(page, d, numbers, values, upstream) -> None:
                     _labels(d, k),
                     highlight=marks.get(k, []),
                     selected=idx if k == key else None,
+                    max_width=max(widths[i], MAIN_WIDTH // 4),
                 )
                 event = st.plotly_chart(
                     fig,

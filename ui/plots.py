@@ -3,6 +3,8 @@ square cells, values printed in the cells, one diverging colour scale centred on
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import plotly.graph_objects as go
 
@@ -27,8 +29,52 @@ def fmt(v: float) -> str:
     return f"{v:.3g}" if abs(v) >= 0.01 or v == 0 else f"{v:.1e}"
 
 
-def cell_px(rows: int, cols: int, budget: int = 330) -> int:
-    return int(max(22, min(64, budget // max(rows, cols, 1))))
+MIN_CELL = 22  # px: a two-digit number in a 9 px font still fits
+MAIN_WIDTH = 820  # px the lesson column can count on (wide layout, 1280 px window, sidebar open)
+GAP = 16  # px between Streamlit columns
+
+
+def cell_px(rows: int, cols: int, budget: int = 330, max_width: int | None = None) -> int:
+    """Cell size: square cells filling about ``budget`` px, but never wider than ``max_width``
+    allows, because Streamlit squeezes a too-wide figure into its column and the printed
+    numbers then pile on top of each other."""
+    px = max(MIN_CELL, min(64, budget // max(rows, cols, 1)))
+    if max_width is not None:
+        px = min(px, (max_width - 44) // max(cols, 1))
+    return max(6, px)
+
+
+def natural_width(rows: int, cols: int, budget: int = 330) -> int:
+    """The width in px matrix_spec gives a matrix when nothing squeezes it."""
+    return cell_px(rows, cols, budget) * cols + 44
+
+
+def pack(widths: list[int], width: int = MAIN_WIDTH, most: int = 4) -> list[list[int]]:
+    """Matrices, in order, into rows of at most ``most`` whose widths (plus the gaps between
+    columns) add up to at most ``width``; a matrix wider than that gets a row to itself. Lists
+    of indices into ``widths``."""
+    rows: list[list[int]] = []
+    used = 0
+    for i, w in enumerate(widths):
+        w += GAP
+        if rows and len(rows[-1]) < most and used + w <= width:
+            rows[-1].append(i)
+            used += w
+        else:
+            rows.append([i])
+            used = w
+    return rows
+
+
+def _text_fits(texts, px: int, font: int) -> bool:
+    longest = max((len(t) for row in texts for t in row), default=0)
+    return longest * 0.62 * font + 4 <= px
+
+
+def _ticks(n: int, px: int) -> list[int]:
+    """1-based tick positions at least 16 px apart (every index while cells are big enough)."""
+    step = max(1, math.ceil(16 / px))
+    return list(range(1, n + 1, step))
 
 
 def _rect(r, c, inset, color, width, dash="solid"):
@@ -43,16 +89,26 @@ def _rect(r, c, inset, color, width, dash="solid"):
 
 
 def matrix_spec(
-    values, title: str, labels=None, *, highlight=(), selected=None, budget: int = 330
+    values,
+    title: str,
+    labels=None,
+    *,
+    highlight=(),
+    selected=None,
+    budget: int = 330,
+    max_width: int | None = None,
 ) -> dict:
     """The figure as a plain dict: a heatmap of ``values`` (2-D) plus a clickable marker per cell.
 
     go.Heatmap reports no selection in Streamlit, so an almost invisible square marker sits on
-    each cell centre; a click selects that marker (x = column, y = row, both 1-based).
+    each cell centre; a click selects that marker (x = column, y = row, both 1-based). Numbers
+    are printed in the cells only where they fit; hovering a cell always shows its value.
     """
     z = np.atleast_2d(np.asarray(values, dtype=float))
     rows, cols = z.shape
-    px = cell_px(rows, cols, budget)
+    px = cell_px(rows, cols, budget, max_width)
+    texts = [[fmt(v) for v in row] for row in z]
+    font = max(9, min(16, px // 3))
     finite = z[np.isfinite(z)]
     zmax = float(np.max(np.abs(finite))) if finite.size else 1.0
     zmax = zmax or 1.0
@@ -73,9 +129,9 @@ def matrix_spec(
                 "z": z.tolist(),
                 "x": list(range(1, cols + 1)),
                 "y": list(range(1, rows + 1)),
-                "text": [[fmt(v) for v in row] for row in z],
-                "texttemplate": "%{text}",
-                "textfont": {"size": max(9, min(16, px // 3))},
+                "text": texts,
+                "texttemplate": "%{text}" if _text_fits(texts, px, font) else "",
+                "textfont": {"size": font},
                 "colorscale": DIVERGING,
                 "zmid": 0,
                 "zmin": -zmax,
@@ -100,10 +156,20 @@ def matrix_spec(
             },
         ],
         "layout": {
-            "title": {"text": title, "x": 0.5, "xanchor": "center", "font": {"size": 16}},
+            # the title pinned to the top edge: centred in the margin it collided with the top ticks
+            "title": {
+                "text": title,
+                "x": 0.5,
+                "xanchor": "center",
+                "y": 1,
+                "yref": "container",
+                "yanchor": "top",
+                "pad": {"t": 4},
+                "font": {"size": 16},
+            },
             "width": px * cols + 44,
-            "height": px * rows + 74,
-            "margin": {"l": 28, "r": 8, "t": 42, "b": 6},
+            "height": px * rows + 78,
+            "margin": {"l": 28, "r": 8, "t": 46, "b": 6},
             "dragmode": False,
             "clickmode": "event+select",
             "hovermode": "closest",
@@ -114,13 +180,13 @@ def matrix_spec(
                 "autorange": "reversed",
                 "scaleanchor": "x",
                 "scaleratio": 1,
-                "tickvals": list(range(1, rows + 1)),
+                "tickvals": _ticks(rows, px),
                 "showticklabels": rows > 1,
                 **ticks,
             },
             # a lone column's "1" would sit against the title ("y 1"): label real indices only
             "xaxis": {
-                "tickvals": list(range(1, cols + 1)),
+                "tickvals": _ticks(cols, px),
                 "side": "top",
                 "showticklabels": cols > 1,
                 **ticks,
