@@ -20,6 +20,7 @@ from .core import (
     jacobian_from_terms,
     outputs_from_terms,
     pad,
+    plural,
     prove,
     rot180,
     symbol_matrix,
@@ -74,10 +75,10 @@ def _fan_out_text(jac_x: dict, n_inputs: int) -> str:
     counts = [len(jac_x.get(idx, {})) for idx in jac_x] + [0] * (n_inputs - len(jac_x))
     lo, hi = min(counts), max(counts)
     if lo == hi:
-        return f"Every input fed exactly {hi} output{'s' if hi != 1 else ''}, so every sum has {hi} term{'s' if hi != 1 else ''}."
+        return f"Every input fed exactly {plural(hi, 'output')}, so every sum has {plural(hi, 'term')}."
     unused = " (an input no window reached gets 0)" if lo == 0 else ""
     return (
-        f"Inputs fed between {lo} and {hi} outputs{unused}: that is why the sums have "
+        f"Inputs fed between {lo} and {plural(hi, 'output')}{unused}: that is why the sums have "
         "different lengths."
     )
 

@@ -85,6 +85,11 @@ def elide(items: list, limit: int = MAX_LINES) -> tuple[list, int]:
     return head + [None] + items[-1:], len(items) - len(head) - 1
 
 
+def plural(n: int, word: str) -> str:
+    """'1 sample', '3 samples': the lesson texts are built from the chosen sizes, which can be 1."""
+    return f"{n} {word}" + ("" if n == 1 else "s")
+
+
 def ordered_sum(parts: list[str]) -> str:
     """Join LaTeX summands in the order given (sympy would re-sort them), minding signs."""
     if not parts:
@@ -475,17 +480,31 @@ def chain_rule_step(
             )
         lines += wrapped_sum(plugged)
         dropped = len(outs) - len(nz)
-        text = (
-            f"Every output {d.out_letter}ᵢⱼ could depend on {ap}; the {dropped} that do not "
-            f"contribute 0 and are struck out."
-            if dropped
-            else f"All {len(outs)} outputs depend on {ap}, so no term drops out."
-        )
+        if not dropped:
+            text = (
+                f"All {len(outs)} outputs depend on {ap}, so no term drops out."
+                if len(outs) > 1
+                else f"The only output depends on {ap}, so the sum has one term."
+            )
+        elif dropped == 1:
+            text = f"Every output {d.out_letter}ᵢⱼ could depend on {ap}; the one that does not "
+            text += "contributes 0 and is struck out."
+        else:
+            text = f"Every output {d.out_letter}ᵢⱼ could depend on {ap}; the {dropped} that do "
+            text += "not contribute 0 and are struck out."
     else:
-        text = (
-            f"Only the {len(nz)} outputs that contain {ap} contribute; the other "
-            f"{len(outs) - len(nz)} partial derivatives are 0."
+        rest = len(outs) - len(nz)
+        zeros = (
+            "the other partial derivative is 0"
+            if rest == 1
+            else (f"the other {rest} partial derivatives are 0")
         )
+        if not nz:
+            text = f"No output contains {ap}, so all {len(outs)} partial derivatives are 0."
+        elif len(nz) == 1:
+            text = f"Only one output contains {ap} and contributes; {zeros}."
+        else:
+            text = f"Only the {len(nz)} outputs that contain {ap} contribute; {zeros}."
     if len(lines) == 1 or len(outs) != len(nz):  # with no zero term it would repeat the line above
         survivors = [
             f"{sp.latex(d.upstream[o])} \\cdot {d.partial_latex(name, idx, o)}" for o in nz

@@ -17,6 +17,7 @@ from .core import (
     forward_step,
     jacobian_from_terms,
     outputs_from_terms,
+    plural,
     prove,
     symbol_matrix,
 )
@@ -59,8 +60,9 @@ def derive_linear(batch=2, in_features=3, out_features=2):
             "Setup",
             rf"\underbrace{{{bmatrix(X)}}}_{{X:\ {n}\times{i_}}} \underbrace{{{bmatrix(W)}}}_{{W:\ {i_}\times{o_}}} + "
             rf"\underbrace{{{bmatrix(B)}}}_{{b:\ {o_}}} = \underbrace{{{bmatrix(d.out_symbols)}}}_{{Z:\ {n}\times{o_}}}",
-            f"A batch of {n} samples, one per row, each with {i_} features, goes through a dense layer "
-            f"with {o_} outputs. b is added to every row (broadcast).",
+            f"A batch of {plural(n, 'sample')}, one per row, each with {plural(i_, 'feature')}, "
+            f"goes through a dense layer with {plural(o_, 'output')}. b is added to every row "
+            "(broadcast).",
             kind="setup",
             focus="Z",
         )

@@ -303,7 +303,9 @@ def derive_reduction(op: str, shape=(2, 2)):
             "Setup",
             rf"y = {front}\sum_{{r=1}}^{{\alpha}} \sum_{{c=1}}^{{\beta}} x_{{rc}} = {sp.latex(output[0, 0])}"
             rf"\qquad \alpha = {a},\ \beta = {b}",
-            f"The {op} of all {a * b} entries of X: one number.",
+            f"The {op} of all {a * b} entries of X: one number."
+            if a * b > 1
+            else f"The {op} of X's single entry: the entry itself.",
             kind="setup",
             focus="y",
         )

@@ -22,6 +22,7 @@ from .core import (
     jacobian_from_terms,
     outputs_from_terms,
     pad,
+    plural,
     prove,
     symbol_matrix,
 )
@@ -187,7 +188,7 @@ def derive_avg_pool2d(input_shape=(2, 2), kernel_size=2, stride=None, padding=0)
             p,
             out,
             "avgpool",
-            f"each output is the mean of its {k[0] * k[1]} cells"
+            f"each output is the mean of its {plural(k[0] * k[1], 'cell')}"
             + (" (padding zeros count, as in PyTorch)." if any(p) else "."),
         )
     )

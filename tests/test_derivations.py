@@ -540,3 +540,29 @@ def test_cli_errors_are_one_line_with_exit_code_2(argv, capsys):
     assert cli(argv) == 2
     err = capsys.readouterr().err
     assert err.startswith("error: ") and err.count("\n") == 1
+
+
+SIZE_ONE = [
+    ("conv2d", dict(input_shape=(1, 1), kernel_shape=(1, 1))),
+    ("conv2d", dict(input_shape=(3, 3), kernel_shape=(3, 3))),
+    ("conv2d", dict(input_shape=(4, 4), kernel_shape=(1, 1), stride=(3, 3))),
+    ("conv_transpose2d", dict(input_shape=(1, 1), kernel_shape=(1, 1))),
+    ("max_pool2d", dict(input_shape=(4, 4), kernel_size=(2, 2))),
+    ("avg_pool2d", dict(input_shape=(1, 1), kernel_size=(1, 1))),
+    ("linear", dict(batch=1, in_features=1, out_features=1)),
+    ("sum", dict(shape=(1, 1))),
+    ("mean", dict(shape=(1, 1))),
+    ("relu", dict(shape=(1, 1))),
+    ("add", dict(shape=(1, 1), broadcast="scalar")),
+]
+
+
+@pytest.mark.parametrize("op,params", SIZE_ONE, ids=lambda v: str(v))
+def test_lesson_texts_read_right_when_a_count_is_one_or_zero(op, params):
+    """The texts are built from the chosen sizes: no '1 outputs', '0 outputs that contain'."""
+    bad = re.compile(
+        r"\b1 (outputs|inputs|samples|features|entries|terms|cells|windows|partial derivatives)\b"
+        r"|\b(the|all) [01] (outputs?|partial)|\bthe 1 that"
+    )
+    for s in derive(op, **params).steps:
+        assert not bad.search(s.text), (s.title, s.text)
