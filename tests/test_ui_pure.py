@@ -156,6 +156,9 @@ def test_big_matrices_fit_their_column_and_print_numbers_only_where_they_fit():
     assert reals["data"][0]["texttemplate"] == "%{text}"  # big cells hold six characters
     small = matrix_spec(np.full((8, 8), -0.531), "X", max_width=8 * MIN_CELL + 44)
     assert small["data"][0]["texttemplate"] == ""
+    probs = matrix_spec(np.full((1, 10), -0.61678), "∂L/∂f")  # softmax's gradient row
+    assert probs["data"][0]["texttemplate"] == "%{text}"
+    assert probs["data"][0]["text"][0][0] == "-0.62"  # two digits fit where three did not
 
 
 def test_lesson_layout_packs_matrices_by_width():

@@ -21,12 +21,12 @@ HIGHLIGHT = "#f5b700"  # amber: the cells the picked one depends on or feeds
 SELECTED = "#111111"
 
 
-def fmt(v: float) -> str:
+def fmt(v: float, digits: int = 3) -> str:
     if not np.isfinite(v):
         return str(v)
     if float(v).is_integer() and abs(v) < 1e5:
         return str(int(v))
-    return f"{v:.3g}" if abs(v) >= 0.01 or v == 0 else f"{v:.1e}"
+    return f"{v:.{digits}g}" if abs(v) >= 0.01 or v == 0 else f"{v:.{digits - 2}e}"
 
 
 MIN_CELL = 22  # px: a two-digit number in a 9 px font still fits
@@ -107,8 +107,13 @@ def matrix_spec(
     z = np.atleast_2d(np.asarray(values, dtype=float))
     rows, cols = z.shape
     px = cell_px(rows, cols, budget, max_width)
-    texts = [[fmt(v) for v in row] for row in z]
+    # the most digits, then the biggest font, that fit the cells; hover always has 6 digits
     font = max(9, min(16, px // 3))
+    for digits, size in ((3, font), (2, font), (2, 9)):
+        texts = [[fmt(v, digits) for v in row] for row in z]
+        if _text_fits(texts, px, size):
+            font = size
+            break
     finite = z[np.isfinite(z)]
     zmax = float(np.max(np.abs(finite))) if finite.size else 1.0
     zmax = zmax or 1.0
