@@ -16,7 +16,9 @@ from .core import (
     correlate,
     dilate,
     expansion_parts,
+    flow,
     forward_step,
+    gathered,
     jacobian_from_terms,
     outputs_from_terms,
     pad,
@@ -130,9 +132,18 @@ def derive_conv2d(input_shape=(3, 3), kernel_shape=(2, 2), stride=1, padding=0, 
     steps.append(
         Step(
             "Setup",
-            rf"\begin{{gathered}} {bmatrix(X)} \circledast {bmatrix(K)} + b = {bmatrix(d.out_symbols)} \\[6pt] "
-            rf"\begin{{aligned}} H_{{out}} &= {_size_formula(h, kh, s[0], p[0], dl[0], ho)} \\ "
-            rf"W_{{out}} &= {_size_formula(w, kw, s[1], p[1], dl[1], wo)} \end{{aligned}} \end{{gathered}}",
+            gathered(
+                flow(
+                    [
+                        bmatrix(X),
+                        rf"\circledast {bmatrix(K)}",
+                        "+ b",
+                        f"= {bmatrix(d.out_symbols)}",
+                    ]
+                ),
+                rf"\begin{{aligned}} H_{{out}} &= {_size_formula(h, kh, s[0], p[0], dl[0], ho)} \\ "
+                rf"W_{{out}} &= {_size_formula(w, kw, s[1], p[1], dl[1], wo)} \end{{aligned}}",
+            ),
             f"A {h}×{w} input X slides a {kh}×{kw} kernel K ({how}); every output zᵢⱼ is the sum of "
             f"a window of X times K, plus the bias b. ⊛ is cross-correlation (no kernel flip), as in "
             f"every deep-learning framework. {CHANNELS_NOTE}",
@@ -175,8 +186,15 @@ def derive_conv2d(input_shape=(3, 3), kernel_shape=(2, 2), stride=1, padding=0, 
     steps.append(
         Step(
             "Pattern: ∂L/∂K = X ⊛ ∂L/∂Z",
-            rf"\begin{{gathered}} \frac{{\partial L}}{{\partial K}} = {pad_txt} \circledast{dil_txt} \frac{{\partial L}}{{\partial Z}}"
-            rf" \\[6pt] = {bmatrix(X if not any(p) else xp)} \circledast{dil_txt} {bmatrix(G)}{check_mark(ok)} \end{{gathered}}",
+            gathered(
+                rf"\frac{{\partial L}}{{\partial K}} = {pad_txt} \circledast{dil_txt} \frac{{\partial L}}{{\partial Z}}",
+                flow(
+                    [
+                        f"= {bmatrix(X if not any(p) else xp)}",
+                        rf"\circledast{dil_txt} {bmatrix(G)}{check_mark(ok)}",
+                    ]
+                ),
+            ),
             "The kernel gradient is the input correlated with the upstream gradient"
             + (
                 f": the upstream's entries sit {s[0]}×{s[1]} apart because of the stride"
@@ -238,8 +256,17 @@ def derive_conv2d(input_shape=(3, 3), kernel_shape=(2, 2), stride=1, padding=0, 
     steps.append(
         Step(
             "Pattern: ∂L/∂X = pad(∂L/∂Z) ⊛ rot180(K)",
-            rf"\begin{{gathered}} \frac{{\partial L}}{{\partial X}} = {crop}\left(\mathrm{{pad}}\left(\frac{{\partial L}}{{\partial Z}}\right) \circledast \mathrm{{rot180}}(K)\right)"
-            rf" \\[6pt] = {crop}\left( {bmatrix(gp)} \circledast {bmatrix(rot180(kd))} \right){check_mark(ok_x)} \end{{gathered}}",
+            gathered(
+                rf"\frac{{\partial L}}{{\partial X}} = {crop}\left(\mathrm{{pad}}\left(\frac{{\partial L}}{{\partial Z}}\right) \circledast \mathrm{{rot180}}(K)\right)",
+                # written as crop(F), F = …: \left( … \right) could not break across lines
+                flow(
+                    ([r"= \mathrm{crop}(F), \quad F"] if any(p) else [])
+                    + [
+                        f"= {bmatrix(gp)}",
+                        rf"\circledast {bmatrix(rot180(kd))}{check_mark(ok_x)}",
+                    ]
+                ),
+            ),
             "Correlate the zero-padded upstream gradient with the kernel rotated by 180° (both axes "
             "flipped): "
             + "; ".join(pieces)
@@ -254,9 +281,12 @@ def derive_conv2d(input_shape=(3, 3), kernel_shape=(2, 2), stride=1, padding=0, 
         steps.append(
             Step(
                 "Common mistake (note 003)",
-                r"\frac{\partial L}{\partial k_{22}} = \cancel{\frac{\partial L}{\partial z_{11}} x_{21}} + \dots"
-                r"\quad\text{should be}\quad \frac{\partial L}{\partial k_{22}} = \frac{\partial L}{\partial z_{11}} x_{22} + "
-                r"\frac{\partial L}{\partial z_{12}} x_{23} + \frac{\partial L}{\partial z_{21}} x_{32} + \frac{\partial L}{\partial z_{22}} x_{33}",
+                gathered(
+                    r"\frac{\partial L}{\partial k_{22}} = \cancel{\frac{\partial L}{\partial z_{11}} x_{21}} + \dots"
+                    r"\quad\text{should be}",
+                    r"\frac{\partial L}{\partial k_{22}} = \frac{\partial L}{\partial z_{11}} x_{22} + "
+                    r"\frac{\partial L}{\partial z_{12}} x_{23} + \frac{\partial L}{\partial z_{21}} x_{32} + \frac{\partial L}{\partial z_{22}} x_{33}",
+                ),
                 "k22 multiplies the bottom-right cell of each window, so z11 contributes x22, not x21. "
                 "Reading the window from the expansion of z11 avoids the slip.",
                 kind="mistake",
@@ -266,9 +296,15 @@ def derive_conv2d(input_shape=(3, 3), kernel_shape=(2, 2), stride=1, padding=0, 
     steps.append(
         Step(
             "Summary",
-            r"\frac{\partial L}{\partial K} = X \circledast \frac{\partial L}{\partial Z},\quad "
-            r"\frac{\partial L}{\partial b} = \sum \frac{\partial L}{\partial Z},\quad "
-            r"\frac{\partial L}{\partial X} = \mathrm{pad}\!\left(\frac{\partial L}{\partial Z}\right) \circledast \mathrm{rot180}(K)",
+            gathered(
+                flow(
+                    [
+                        r"\frac{\partial L}{\partial K} = X \circledast \frac{\partial L}{\partial Z},",
+                        r"\quad \frac{\partial L}{\partial b} = \sum \frac{\partial L}{\partial Z},",
+                        r"\quad \frac{\partial L}{\partial X} = \mathrm{pad}\!\left(\frac{\partial L}{\partial Z}\right) \circledast \mathrm{rot180}(K)",
+                    ]
+                )
+            ),
             "Backward through a convolution is two more convolutions. " + CHANNELS_NOTE,
             kind="result",
         )
@@ -327,9 +363,18 @@ def derive_conv_transpose2d(
     steps.append(
         Step(
             "Setup",
-            rf"\begin{{gathered}} {bmatrix(X)} \circledast^{{\top}} {bmatrix(K)} + b = {bmatrix(d.out_symbols)} \\[6pt] "
-            rf"\begin{{aligned}} H_{{out}} &= {_size_formula(h, kh, s[0], p[0], dl[0], ho, True, opad[0])} \\ "
-            rf"W_{{out}} &= {_size_formula(w, kw, s[1], p[1], dl[1], wo, True, opad[1])} \end{{aligned}} \end{{gathered}}",
+            gathered(
+                flow(
+                    [
+                        bmatrix(X),
+                        rf"\circledast^{{\top}} {bmatrix(K)}",
+                        "+ b",
+                        f"= {bmatrix(d.out_symbols)}",
+                    ]
+                ),
+                rf"\begin{{aligned}} H_{{out}} &= {_size_formula(h, kh, s[0], p[0], dl[0], ho, True, opad[0])} \\ "
+                rf"W_{{out}} &= {_size_formula(w, kw, s[1], p[1], dl[1], wo, True, opad[1])} \end{{aligned}}",
+            ),
             f"A transposed convolution runs a convolution backwards: each input pixel xᵢⱼ stamps a "
             f"copy of K, scaled by xᵢⱼ, into the output at {s[0]}×{s[1]} steps, and overlapping "
             f"stamps add up. It grows a {h}×{w} input into a {ho}×{wo} output. {CHANNELS_NOTE}",
@@ -353,9 +398,11 @@ def derive_conv_transpose2d(
     steps.append(
         Step(
             "The same thing as an ordinary convolution",
-            rf"\begin{{gathered}} Z = {bmatrix(xz)} \circledast {bmatrix(rot180(kd))} + b"
-            rf" \\[6pt] \text{{implicit padding}} = {'d(k-1)' if any(v != 1 for v in dl) else 'k'} - p"
-            rf"{'' if any(v != 1 for v in dl) else ' - 1'} = {ih}{check_mark(ok_f)} \end{{gathered}}",
+            gathered(
+                flow([f"Z = {bmatrix(xz)}", rf"\circledast {bmatrix(rot180(kd))} + b"]),
+                rf"\text{{implicit padding}} = {'d(k-1)' if any(v != 1 for v in dl) else 'k'} - p"
+                rf"{'' if any(v != 1 for v in dl) else ' - 1'} = {ih}{check_mark(ok_f)}",
+            ),
             (
                 "Put "
                 + (
@@ -380,7 +427,14 @@ def derive_conv_transpose2d(
     steps.append(
         Step(
             "Pattern: ∂L/∂K = ∂L/∂Z ⊛ X",
-            rf"\frac{{\partial L}}{{\partial K}} = {bmatrix(gp)} \circledast {bmatrix(X)}{check_mark(ok_k)}",
+            gathered(
+                flow(
+                    [
+                        rf"\frac{{\partial L}}{{\partial K}} = {bmatrix(gp)}",
+                        rf"\circledast {bmatrix(X)}{check_mark(ok_k)}",
+                    ]
+                )
+            ),
             "Each weight kₘₙ met every input pixel whose stamp landed inside the output, at an "
             "offset (m, n): correlate the upstream gradient with X"
             + (f" spread {s[0]}×{s[1]} apart (the stride)" if any(v != 1 for v in s) else "")
@@ -399,7 +453,14 @@ def derive_conv_transpose2d(
     steps.append(
         Step(
             "Pattern: ∂L/∂X = ∂L/∂Z ⊛ K",
-            rf"\frac{{\partial L}}{{\partial X}} = {bmatrix(gp)} \circledast{strided} {bmatrix(K)}{check_mark(ok_x)}",
+            gathered(
+                flow(
+                    [
+                        rf"\frac{{\partial L}}{{\partial X}} = {bmatrix(gp)}",
+                        rf"\circledast{strided} {bmatrix(K)}{check_mark(ok_x)}",
+                    ]
+                )
+            ),
             "Going back through a transposed convolution is an ordinary (strided) convolution with "
             "the unrotated kernel: each xᵢⱼ collects the upstream gradient over the patch it stamped. "
             "sympy checked every entry.",
@@ -426,9 +487,15 @@ def derive_conv_transpose2d(
     steps.append(
         Step(
             "Summary",
-            r"\frac{\partial L}{\partial K} = \frac{\partial L}{\partial Z} \circledast X,\quad "
-            r"\frac{\partial L}{\partial b} = \sum \frac{\partial L}{\partial Z},\quad "
-            r"\frac{\partial L}{\partial X} = \frac{\partial L}{\partial Z} \circledast K",
+            gathered(
+                flow(
+                    [
+                        r"\frac{\partial L}{\partial K} = \frac{\partial L}{\partial Z} \circledast X,",
+                        r"\quad \frac{\partial L}{\partial b} = \sum \frac{\partial L}{\partial Z},",
+                        r"\quad \frac{\partial L}{\partial X} = \frac{\partial L}{\partial Z} \circledast K",
+                    ]
+                )
+            ),
             "A transposed convolution's backward pass is an ordinary convolution: the two are each "
             "other's adjoint. " + CHANNELS_NOTE,
             kind="result",

@@ -46,8 +46,7 @@ def upstream_matrix(loss: str, out: sp.Matrix) -> sp.Matrix:
     )
 
 
-MATRIX_COLS = 12  # entries a written-out matrix shows across (KaTeX never wraps)
-MATRIX_ROWS = 16
+MATRIX_ROWS = 16  # rows a written-out matrix shows before eliding the middle ones
 
 
 def _shown(n: int, limit: int) -> list[int | None]:
@@ -55,22 +54,40 @@ def _shown(n: int, limit: int) -> list[int | None]:
     return list(range(n)) if n <= limit else [*range(limit - 2), None, n - 1]
 
 
+def _shown_cols(widths: list[int], room: int) -> list[int | None]:
+    """As many leading columns as fit ``room`` letter widths next to a ⋯ and the last column
+    (2 at the least), or all of them when they fit."""
+    if sum(widths) <= room:
+        return list(range(len(widths)))
+    keep, used = 0, 3 + widths[-1]
+    while keep < len(widths) - 2 and (keep < 2 or used + widths[keep] <= room):
+        used += widths[keep]
+        keep += 1
+    return [*range(keep), None, len(widths) - 1]
+
+
 def bmatrix(m: sp.Matrix, fmt=None) -> str:
-    """A matrix as LaTeX; past MATRIX_ROWS × MATRIX_COLS the middle is elided with ⋯ ⋮ ⋱ (the
-    checks behind a step always use the whole matrix)."""
+    """A matrix as LaTeX. Past MATRIX_ROWS rows, or wider than a lesson line, the middle is
+    elided with ⋯ ⋮ ⋱ (the checks behind a step always use the whole matrix): KaTeX never wraps,
+    and a 10-column matrix of ∂L/∂z fractions already runs off the column."""
     fmt = fmt or sp.latex
+    # \dfrac: a fraction inside a matrix is set in script size, too small to read projected
+    rows = _shown(m.rows, MATRIX_ROWS)
+    tex = {
+        r: [fmt(m[r, c]).replace(r"\frac{", r"\dfrac{") for c in range(m.cols)]
+        for r in rows
+        if r is not None
+    }
+    widths = [max(visible_len(t[c]) + 1.2 for t in tex.values()) for c in range(m.cols)]
+    cols = _shown_cols(widths, LINE_WIDTH - 8)
 
     def cell(r, c) -> str:
         if r is None:
             return r"\ddots" if c is None else r"\vdots"
-        if c is None:
-            return r"\cdots"
-        # \dfrac: a fraction inside a matrix is set in script size, too small to read projected
-        return fmt(m[r, c]).replace(r"\frac{", r"\dfrac{")
+        return r"\cdots" if c is None else tex[r][c]
 
-    cols = _shown(m.cols, MATRIX_COLS)
-    rows = [" & ".join(cell(r, c) for c in cols) for r in _shown(m.rows, MATRIX_ROWS)]
-    return r"\begin{bmatrix} " + r" \\[2pt] ".join(rows) + r" \end{bmatrix}"
+    lines = [" & ".join(cell(r, c) for c in cols) for r in rows]
+    return r"\begin{bmatrix} " + r" \\[2pt] ".join(lines) + r" \end{bmatrix}"
 
 
 def aligned(lines: list[str]) -> str:
@@ -100,16 +117,150 @@ def ordered_sum(parts: list[str]) -> str:
     return out
 
 
-LINE_WIDTH = 56  # rough glyphs per line: KaTeX never wraps, and a lesson column is ~700 px
-_FRAC = re.compile(r"\\frac\{[^{}]*(?:\{[^{}]*\}[^{}]*)*\}\{[^{}]*(?:\{[^{}]*\}[^{}]*)*\}")
+LINE_WIDTH = 37  # letter widths per line (see visible_len): the step column is ~500 px at 1280
+# rough widths in letter widths (~10 px of KaTeX display math), spacing included
+_CMD_WIDTH = {
+    "quad": 1.6,
+    "qquad": 3.2,
+    ",": 0.3,
+    ";": 0.45,
+    " ": 0.4,
+    "!": -0.2,
+    "cdot": 1.3,
+    "circledast": 2.2,
+    "odot": 2.2,
+    "times": 2.0,
+    "to": 2.6,
+    "Rightarrow": 2.8,
+    "sum": 1.8,
+    "log": 2.2,
+    "max": 2.6,
+    "exp": 2.4,
+    "tanh": 3.2,
+    "sigma": 1.0,
+    "partial": 1.0,
+    "dots": 1.6,
+    "cdots": 1.6,
+    "vdots": 0.6,
+    "ddots": 1.6,
+    "checkmark": 1.0,
+}
+_SKIP_GROUP = {"begin", "end", "color"}  # their {argument} takes no width
+_TEXT = {"text", "mathrm", "operatorname"}
+
+
+def _group(tex: str, i: int) -> int:
+    """Index just past the brace group that opens at tex[i] (or the one character there)."""
+    if i >= len(tex) or tex[i] != "{":
+        return min(i + 1, len(tex))
+    depth = 0
+    for j in range(i, len(tex)):
+        if tex[j] == "{":
+            depth += 1
+        elif tex[j] == "}":
+            depth -= 1
+            if depth == 0:
+                return j + 1
+    return len(tex)
+
+
+def _inner(tex: str, i: int) -> tuple[str, int]:
+    end = _group(tex, i)
+    return (tex[i + 1 : end - 1] if tex[i : i + 1] == "{" else tex[i:end]), end
 
 
 def visible_len(tex: str) -> int:
-    """A rough count of the glyphs a formula shows: a fraction counts as 4, a command as 1."""
-    tex = _FRAC.sub("FFFF", tex)
-    tex = re.sub(r"\\(text|mathrm)\{([^{}]*)\}", lambda m: m.group(2).replace(" ", ""), tex)
-    tex = re.sub(r"\\[a-zA-Z]+", "C", tex)
-    return len(re.sub(r"[{}_^\s]", "", tex))
+    """Rounded _width: the glyph budget the lesson's line-breaking works in."""
+    return round(_width(tex))
+
+
+def _width(tex: str) -> float:
+    """A formula's rough width in letter widths (about 10 px of KaTeX display math): fractions
+    as wide as their wider part, scripts at 70%, operators with their spacing. Calibrated
+    against Chromium's rendering of the lesson steps (see tests/test_derivations.py)."""
+    total, i = 0.0, 0
+    while i < len(tex):
+        ch = tex[i]
+        if ch == "\\":
+            m = re.match(r"[a-zA-Z]+|.", tex[i + 1 :])
+            name = m.group(0) if m else ""
+            i += 1 + len(name)
+            while i < len(tex) and tex[i] == " " and name.isalpha():
+                i += 1
+            if name in ("frac", "dfrac", "tfrac"):
+                num, i = _inner(tex, i)
+                den, i = _inner(tex, i)
+                total += max(_width(num), _width(den)) + 0.4
+            elif name in _TEXT:
+                body, i = _inner(tex, i)
+                total += 0.8 * len(body)
+            elif name in _SKIP_GROUP:
+                _, i = _inner(tex, i)
+            elif name in ("left", "right", "big", "Big", "bigg"):
+                # the delimiter that follows: one character, or a command such as \lfloor
+                d = re.match(r"\\[a-zA-Z]+|\\.|.", tex[i:])
+                i += len(d.group(0)) if d else 0
+                total += 0.6
+            elif name in ("underbrace", "overbrace"):
+                # the label sits under (over) the body, not beside it
+                body, i = _inner(tex, i)
+                label = ""
+                if tex[i : i + 1] in ("_", "^"):
+                    label, i = _inner(tex, i + 1)
+                total += max(_width(body), 0.7 * _width(label))
+            elif name in ("cancel", "boxed", "mathbf", "mathit"):
+                pass  # their argument is counted when it is read next
+            elif name == "\\":
+                pass
+            else:
+                total += _CMD_WIDTH.get(name, 1.0)
+        elif ch in "_^":
+            body, i = _inner(tex, i + 1)
+            total += 0.7 * _width(body)
+        elif ch == "{":
+            body, i = _inner(tex, i)
+            total += _width(body)
+        else:
+            total += {"=": 2.2, "+": 2.0, "-": 2.0, ",": 0.8, "&": 0.0, " ": 0.0, "}": 0.0}.get(
+                ch, 0.6 if ch in "()[]|" else 1.0
+            )
+            i += 1
+    return total
+
+
+_MATRIX = re.compile(r"\\begin\{bmatrix\}(.*?)\\end\{bmatrix\}", re.S)
+_ROW_BREAK = re.compile(r"\\\\(?:\[[^\]]*\])?")
+
+
+def tex_width(tex: str) -> int:
+    """A formula's rough width in glyphs: its widest line, where a matrix counts its widest row
+    (not all of its entries)."""
+
+    def matrix(m) -> str:
+        rows = _ROW_BREAK.split(m.group(1))
+        return "M" * round(max(sum(visible_len(c) + 1.2 for c in r.split("&")) for r in rows) + 1)
+
+    return max(visible_len(line) for line in _ROW_BREAK.split(_MATRIX.sub(matrix, tex)))
+
+
+def flow(pieces: list[str], width: int = LINE_WIDTH) -> str:
+    """The pieces of one long formula (say "[X]", "⊛ [K]", "+ b", "= [Z]"), greedily on as few
+    lines as fit, for a ``gathered`` block: KaTeX never wraps, so an 8×8 input, its kernel and
+    the output side by side ran off the lesson column. A piece wider than a line gets its own."""
+    lines, cur, used = [], [], 0
+    for p in pieces:
+        w = tex_width(p)
+        if cur and used + w > width:
+            lines.append(" ".join(cur))
+            cur, used = [], 0
+        cur.append(p)
+        used += w
+    lines.append(" ".join(cur))
+    return r" \\[6pt] ".join(lines)
+
+
+def gathered(*blocks: str) -> str:
+    return r"\begin{gathered} " + r" \\[6pt] ".join(blocks) + r" \end{gathered}"
 
 
 def wrapped_sum(parts: list[str], per_line: int | None = None) -> list[str]:
@@ -323,19 +474,21 @@ class Derivation:
                         links[n].append(i)
         return links
 
-    def chain_rule(self, name: str, idx: tuple[int, int], values=None, upstream=None) -> str:
+    def chain_rule(
+        self, name: str, idx: tuple[int, int], values=None, upstream=None, *, width=None
+    ) -> str:
         """LaTeX of ∂L/∂a = Σ ∂L/∂z · ∂z/∂a over the non-zero terms; with numbers, each term
-        plugged in and the total: '∂L/∂x_{22} = 0.3·k_{22} + … = 0.3·1.5 + … = 1.27'."""
+        plugged in and the total: '∂L/∂x_{22} = 0.3·k_{22} + … = 0.3·1.5 + … = 1.27'. With a
+        ``width`` (glyphs) that the one line would not fit, an ``aligned`` block instead: the sum,
+        the numbers and the total each start a line, and long sums wrap."""
         idx = tuple(idx)
         a = self.inputs[name][idx]
         lhs = rf"\frac{{\partial {self.loss}}}{{\partial {sp.latex(a)}}}"
         terms = self.jac[name].get(idx, {})
-        sym = ordered_sum(
-            [
-                f"{sp.latex(self.upstream[o])} \\cdot {self.partial_latex(name, idx, o)}"
-                for o in terms
-            ]
-        )
+        sym_parts = [
+            f"{sp.latex(self.upstream[o])} \\cdot {self.partial_latex(name, idx, o)}" for o in terms
+        ]
+        sym = ordered_sum(sym_parts)
         if values is None:
             return f"{lhs} = {sym}"
         flat = dict(zip(self._args, self._flat(values, upstream), strict=True))
@@ -346,7 +499,22 @@ class Derivation:
             total += g * pv
             num_parts.append(f"({num(g)}) \\cdot ({num(pv)})")
         nums = " + ".join(num_parts) or "0"
-        return f"{lhs} = {sym} = {nums} = {num(total)}"
+        line = f"{lhs} = {sym} = {nums} = {num(total)}"
+        if width is None or visible_len(line) <= width:
+            return line
+        rows: list[str] = []
+        for parts, join in ((sym_parts, ordered_sum), (num_parts, " + ".join)):
+            for k, chunk in enumerate(_wrap_by_width(parts, width)):
+                body = join(chunk)
+                if not rows:
+                    rows.append(f"{lhs} &= {body}")
+                elif k == 0:
+                    rows.append(f"&= {body}")
+                else:
+                    lead = "-" if body.startswith("-") else "+"
+                    rows.append(rf"&\quad {lead} {body.lstrip('-').lstrip()}")
+        rows.append(f"&= {num(total)}")
+        return aligned(rows)
 
 
 def paren(e) -> str:
@@ -514,16 +682,16 @@ def chain_rule_step(
     return Step(f"Chain rule for ∂{L}/∂{plain(a)}", aligned(lines), text, kind="chain", focus=name)
 
 
-def _wrap_by_width(parts: list[str]) -> list[list[str]]:
-    """Summands grouped greedily into lines of at most LINE_WIDTH glyphs (one at the least)."""
-    lines, cur, width = [], [], 0
+def _wrap_by_width(parts: list[str], width: int = LINE_WIDTH) -> list[list[str]]:
+    """Summands grouped greedily into lines of at most ``width`` glyphs (one at the least)."""
+    lines, cur, used = [], [], 0
     for p in parts:
         w = visible_len(p) + 2
-        if cur and width + w > LINE_WIDTH:
+        if cur and used + w > width:
             lines.append(cur)
-            cur, width = [], 0
+            cur, used = [], 0
         cur.append(p)
-        width += w
+        used += w
     return [*lines, cur] if cur else lines
 
 

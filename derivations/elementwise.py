@@ -14,6 +14,8 @@ from .core import (
     bmatrix,
     chain_rule_step,
     check_mark,
+    flow,
+    gathered,
     jacobian_from_terms,
     outputs_from_terms,
     prove,
@@ -97,7 +99,11 @@ def derive_unary(op: str, shape=(2, 2)):
     d.steps.append(
         Step(
             "Setup",
-            rf"Y = {name_tex}(X), \quad {bmatrix(d.out_symbols)} = {bmatrix(output)}",
+            gathered(
+                flow(
+                    [rf"Y = {name_tex}(X), \quad {bmatrix(d.out_symbols)}", f"= {bmatrix(output)}"]
+                )
+            ),
             f"{op} acts on every entry on its own: yᵢⱼ depends on xᵢⱼ alone. dM means ∂J/∂M and "
             "has M's shape (note 004).",
             kind="setup",
@@ -214,7 +220,11 @@ def derive_binary(op: str, shape=(2, 2), broadcast="none"):
     d.steps.append(
         Step(
             "Setup",
-            rf"Y = M {ops[op]} N, \quad {bmatrix(d.out_symbols)} = {bmatrix(output)}",
+            gathered(
+                flow(
+                    [rf"Y = M {ops[op]} N, \quad {bmatrix(d.out_symbols)}", f"= {bmatrix(output)}"]
+                )
+            ),
             f"{bnote} Each yᵢⱼ combines mᵢⱼ with the N entry broadcast to it.",
             kind="setup",
             focus="Y",

@@ -17,7 +17,9 @@ from .core import (
     correlate,
     dilate,
     expansion_parts,
+    flow,
     forward_step,
+    gathered,
     index_label,
     jacobian_from_terms,
     outputs_from_terms,
@@ -67,10 +69,20 @@ def _setup(d, hw, k, s, p, out, name, what):
     extras = f", stride {s[0]}×{s[1]}" + (f", padding {p[0]}×{p[1]}" if any(p) else "")
     return Step(
         "Setup",
-        rf"\begin{{gathered}} \mathrm{{{name}}}_{{{k[0]}\times{k[1]}}}\left({bmatrix(d.inputs['X'])}\right) = {bmatrix(d.out_symbols)}"
-        rf" \\[6pt] H_{{out}} = \left\lfloor \frac{{{hw[0]} + 2\cdot{p[0]} - {k[0]}}}{{{s[0]}}} \right\rfloor + 1 = {out[0]},"
-        rf"\quad W_{{out}} = \left\lfloor \frac{{{hw[1]} + 2\cdot{p[1]} - {k[1]}}}{{{s[1]}}} \right\rfloor + 1 = {out[1]}"
-        r" \end{gathered}",
+        gathered(
+            flow(
+                [
+                    rf"\mathrm{{{name}}}_{{{k[0]}\times{k[1]}}}\left({bmatrix(d.inputs['X'])}\right)",
+                    f"= {bmatrix(d.out_symbols)}",
+                ]
+            ),
+            flow(
+                [
+                    rf"H_{{out}} = \left\lfloor \frac{{{hw[0]} + 2\cdot{p[0]} - {k[0]}}}{{{s[0]}}} \right\rfloor + 1 = {out[0]},",
+                    rf"\quad W_{{out}} = \left\lfloor \frac{{{hw[1]} + 2\cdot{p[1]} - {k[1]}}}{{{s[1]}}} \right\rfloor + 1 = {out[1]}",
+                ]
+            ),
+        ),
         f"A {k[0]}×{k[1]} window{extras} slides over the {hw[0]}×{hw[1]} input; {what}",
         kind="setup",
         focus="Z",

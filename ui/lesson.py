@@ -498,7 +498,8 @@ def _take_click(page, k, event) -> None:
 
 def _explain(d, key, idx, values, upstream, numbers) -> None:
     if key.startswith("d:"):
-        st.latex(d.chain_rule(key[2:], idx, values, upstream))
+        # the full lesson width, ~820 px at a 1280 px window: about 64 letter widths
+        st.latex(d.chain_rule(key[2:], idx, values, upstream, width=64))
     elif key in ("out", "up"):
         import sympy as sp
 
