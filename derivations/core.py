@@ -253,6 +253,7 @@ def flow(pieces: list[str], width: int = LINE_WIDTH) -> str:
         if cur and used + w > width:
             lines.append(" ".join(cur))
             cur, used = [], 0
+            p = re.sub(r"^\\q?quad\s*", "", p)  # a spacer meant to follow a comma, not start a line
         cur.append(p)
         used += w
     lines.append(" ".join(cur))
