@@ -55,7 +55,15 @@ class _Cols:
 
     @cached_property
     def grid(self) -> tuple[int, int]:
-        return tuple(-(-(h + 2 * p) // s) for h, p, s in zip(self.hw, self.p, self.s))
+        """Rows and columns per image on the phase grids. Neighbouring rows (and images) share
+        their zero padding where the kernel allows: a window that runs past the end of a row
+        reads the right padding there, which is also the left padding of the next row. That
+        drops one of the two padding columns and rows at 3×3, pad 1 (34×34 → 33×33 a 32×32
+        image, 6% fewer columns in every matmul)."""
+        return tuple(
+            _pitch(size, p, s, k, d, out)
+            for size, p, s, k, d, out in zip(self.hw, self.p, self.s, self.k, self.d, self.out)
+        )
 
     @cached_property
     def m(self) -> int:
@@ -88,6 +96,16 @@ class _Cols:
         for a, rows, us in _axis_phases(self.hw[0], self.p[0], self.s[0]):
             for b, cols, vs in _axis_phases(self.hw[1], self.p[1], self.s[1]):
                 yield a, b, rows, cols, us, vs
+
+
+def _pitch(size: int, pad: int, stride: int, k: int, d: int, out: int) -> int:
+    """Grid length along one axis (see _Cols.grid). It must hold every output, every data
+    pixel, and put a read that runs past its end into padding of the next row or image."""
+    spans = [g for _, _, g in _axis_phases(size, pad, stride)]
+    first = min(g.start for g in spans)  # padding before the data, in every phase
+    end = max(g.stop for g in spans)
+    reach = (k - 1) * d // stride  # how far past an output its window reads
+    return max(out, end, out + reach - first)
 
 
 def _axis_phases(size: int, pad: int, stride: int):
