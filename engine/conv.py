@@ -25,7 +25,7 @@ class _Cols:
     """The column layout shared by im2col, col2im and the matmuls between them.
 
     The zero-padded input is split into its stride phases: phase (a, b) holds the padded pixels
-    (u·sH + a, v·sW + b) on a grid of Hq × Wq = ⌈Hp/sH⌉ × ⌈Wp/sW⌉ (one phase at stride 1). Each
+    (u·sH + a, v·sW + b) on a grid of Hq × Wq, at most ⌈Hp/sH⌉ × ⌈Wp/sW⌉ (see grid). Each
     phase's images are laid end to end as one long row per channel ("frames"). Output pixel
     (n, h, w) is column n·Hq·Wq + h·Wq + w, and kernel offset (i, j) reads phase
     (i·dH mod sH, j·dW mod sW) at that column shifted by ⌊i·dH/sH⌋·Wq + ⌊j·dW/sW⌋.
