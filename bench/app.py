@@ -10,13 +10,13 @@
 from __future__ import annotations
 
 import statistics
-import subprocess
 import sys
 import time
 from pathlib import Path
 
 from streamlit.testing.v1 import AppTest
 
+from tests.serve import CHROMIUM_FLAGS, running_app
 from ui.registry import OPS
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -55,7 +55,6 @@ def apptest_reruns(repeats: int = 5) -> list[tuple[str, float, float]]:
 
 def browser_first_render() -> list[tuple[str, float]]:
     import shutil
-    import socket
 
     chromium = shutil.which("chromium")
     try:
@@ -64,27 +63,6 @@ def browser_first_render() -> list[tuple[str, float]]:
         return []
     if not chromium:
         return []
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "streamlit",
-            "run",
-            APP,
-            "--server.port",
-            str(port),
-            "--server.address",
-            "127.0.0.1",
-            "--server.headless",
-            "true",
-        ],
-        cwd=ROOT,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
     paths = [
         "",
         "notation",
@@ -97,37 +75,23 @@ def browser_first_render() -> list[tuple[str, float]]:
         "softmax",
         "dense",
     ]
-    flags = [
-        "--no-sandbox",
-        "--disable-gpu",
-        "--disable-quic",
-        "--no-first-run",
-        "--disable-background-networking",
-        "--disable-component-update",
-        "--disable-sync",
-    ]
     idle = """() => !document.querySelector('[data-testid="stStatusWidget"]') &&
         !document.querySelector('[data-stale="true"]') && document.querySelector('h1')"""
     out = []
-    try:
-        time.sleep(4)
-        with sync_playwright() as p:
-            browser = p.chromium.launch(executable_path=chromium, args=flags)
-            for warm in (False, True):  # the first pass warms the server's caches
-                for path in paths:
-                    page = browser.new_page(viewport={"width": 1400, "height": 1000})
-                    t0 = time.perf_counter()
-                    page.goto(f"http://127.0.0.1:{port}/{path}")
-                    page.wait_for_selector('[data-testid="stApp"]')
-                    page.wait_for_timeout(150)
-                    page.wait_for_function(idle, timeout=90_000)
-                    if warm:
-                        out.append(("/" + path, time.perf_counter() - t0))
-                    page.close()
-            browser.close()
-    finally:
-        proc.terminate()
-        proc.wait(timeout=20)
+    with running_app() as url, sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=chromium, args=CHROMIUM_FLAGS)
+        for warm in (False, True):  # the first pass warms the server's caches
+            for path in paths:
+                page = browser.new_page(viewport={"width": 1400, "height": 1000})
+                t0 = time.perf_counter()
+                page.goto(f"{url}/{path}")
+                page.wait_for_selector('[data-testid="stApp"]')
+                page.wait_for_timeout(150)
+                page.wait_for_function(idle, timeout=90_000)
+                if warm:
+                    out.append(("/" + path, time.perf_counter() - t0))
+                page.close()
+        browser.close()
     return out
 
 

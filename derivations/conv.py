@@ -16,7 +16,6 @@ from .core import (
     correlate,
     dilate,
     expansion_parts,
-    flow,
     forward_step,
     gathered,
     jacobian_from_terms,
@@ -42,6 +41,22 @@ def _geometry(op, input_shape, kernel_shape, stride, padding, dilation):
     p = as_pair(op, "padding", padding, 0)
     d = as_pair(op, "dilation", dilation, 1)
     return (h, w), (kh, kw), s, p, d
+
+
+def _setup_tex(d, op_tex, hw, k, s, p, dl, out, opad=None):
+    """'X ⊛ K + b = Z' (flowed to fit) above the output-size formulas; ``opad`` (the output
+    padding) marks the transposed convolution."""
+    X, K = d.inputs["X"], d.inputs["K"]
+    t = opad is not None
+    opad = opad or (0, 0)
+    sizes = [
+        f"{name}_{{out}} &= {_size_formula(hw[a], k[a], s[a], p[a], dl[a], out[a], t, opad[a])}"
+        for a, name in enumerate("HW")
+    ]
+    return gathered(
+        [bmatrix(X), f"{op_tex} {bmatrix(K)}", "+ b", f"= {bmatrix(d.out_symbols)}"],
+        r"\begin{aligned} " + r" \\ ".join(sizes) + r" \end{aligned}",
+    )
 
 
 def _size_formula(n, k, s, p, d, out, transposed=False, op_=0):
@@ -132,18 +147,7 @@ def derive_conv2d(input_shape=(3, 3), kernel_shape=(2, 2), stride=1, padding=0, 
     steps.append(
         Step(
             "Setup",
-            gathered(
-                flow(
-                    [
-                        bmatrix(X),
-                        rf"\circledast {bmatrix(K)}",
-                        "+ b",
-                        f"= {bmatrix(d.out_symbols)}",
-                    ]
-                ),
-                rf"\begin{{aligned}} H_{{out}} &= {_size_formula(h, kh, s[0], p[0], dl[0], ho)} \\ "
-                rf"W_{{out}} &= {_size_formula(w, kw, s[1], p[1], dl[1], wo)} \end{{aligned}}",
-            ),
+            _setup_tex(d, r"\circledast", (h, w), (kh, kw), s, p, dl, (ho, wo)),
             f"A {h}×{w} input X slides a {kh}×{kw} kernel K ({how}); every output zᵢⱼ is the sum of "
             f"a window of X times K, plus the bias b. ⊛ is cross-correlation (no kernel flip), as in "
             f"every deep-learning framework. {CHANNELS_NOTE}",
@@ -188,12 +192,10 @@ def derive_conv2d(input_shape=(3, 3), kernel_shape=(2, 2), stride=1, padding=0, 
             "Pattern: ∂L/∂K = X ⊛ ∂L/∂Z",
             gathered(
                 rf"\frac{{\partial L}}{{\partial K}} = {pad_txt} \circledast{dil_txt} \frac{{\partial L}}{{\partial Z}}",
-                flow(
-                    [
-                        f"= {bmatrix(X if not any(p) else xp)}",
-                        rf"\circledast{dil_txt} {bmatrix(G)}{check_mark(ok)}",
-                    ]
-                ),
+                [
+                    f"= {bmatrix(X if not any(p) else xp)}",
+                    rf"\circledast{dil_txt} {bmatrix(G)}{check_mark(ok)}",
+                ],
             ),
             "The kernel gradient is the input correlated with the upstream gradient"
             + (
@@ -259,13 +261,11 @@ def derive_conv2d(input_shape=(3, 3), kernel_shape=(2, 2), stride=1, padding=0, 
             gathered(
                 rf"\frac{{\partial L}}{{\partial X}} = {crop}\left(\mathrm{{pad}}\left(\frac{{\partial L}}{{\partial Z}}\right) \circledast \mathrm{{rot180}}(K)\right)",
                 # written as crop(F), F = …: \left( … \right) could not break across lines
-                flow(
-                    ([r"= \mathrm{crop}(F), \quad F"] if any(p) else [])
-                    + [
-                        f"= {bmatrix(gp)}",
-                        rf"\circledast {bmatrix(rot180(kd))}{check_mark(ok_x)}",
-                    ]
-                ),
+                ([r"= \mathrm{crop}(F), \quad F"] if any(p) else [])
+                + [
+                    f"= {bmatrix(gp)}",
+                    rf"\circledast {bmatrix(rot180(kd))}{check_mark(ok_x)}",
+                ],
             ),
             "Correlate the zero-padded upstream gradient with the kernel rotated by 180° (both axes "
             "flipped): "
@@ -297,13 +297,11 @@ def derive_conv2d(input_shape=(3, 3), kernel_shape=(2, 2), stride=1, padding=0, 
         Step(
             "Summary",
             gathered(
-                flow(
-                    [
-                        r"\frac{\partial L}{\partial K} = X \circledast \frac{\partial L}{\partial Z},",
-                        r"\quad \frac{\partial L}{\partial b} = \sum \frac{\partial L}{\partial Z},",
-                        r"\quad \frac{\partial L}{\partial X} = \mathrm{pad}\!\left(\frac{\partial L}{\partial Z}\right) \circledast \mathrm{rot180}(K)",
-                    ]
-                )
+                [
+                    r"\frac{\partial L}{\partial K} = X \circledast \frac{\partial L}{\partial Z},",
+                    r"\quad \frac{\partial L}{\partial b} = \sum \frac{\partial L}{\partial Z},",
+                    r"\quad \frac{\partial L}{\partial X} = \mathrm{pad}\!\left(\frac{\partial L}{\partial Z}\right) \circledast \mathrm{rot180}(K)",
+                ]
             ),
             "Backward through a convolution is two more convolutions. " + CHANNELS_NOTE,
             kind="result",
@@ -363,18 +361,7 @@ def derive_conv_transpose2d(
     steps.append(
         Step(
             "Setup",
-            gathered(
-                flow(
-                    [
-                        bmatrix(X),
-                        rf"\circledast^{{\top}} {bmatrix(K)}",
-                        "+ b",
-                        f"= {bmatrix(d.out_symbols)}",
-                    ]
-                ),
-                rf"\begin{{aligned}} H_{{out}} &= {_size_formula(h, kh, s[0], p[0], dl[0], ho, True, opad[0])} \\ "
-                rf"W_{{out}} &= {_size_formula(w, kw, s[1], p[1], dl[1], wo, True, opad[1])} \end{{aligned}}",
-            ),
+            _setup_tex(d, r"\circledast^{\top}", (h, w), (kh, kw), s, p, dl, (ho, wo), opad),
             f"A transposed convolution runs a convolution backwards: each input pixel xᵢⱼ stamps a "
             f"copy of K, scaled by xᵢⱼ, into the output at {s[0]}×{s[1]} steps, and overlapping "
             f"stamps add up. It grows a {h}×{w} input into a {ho}×{wo} output. {CHANNELS_NOTE}",
@@ -399,7 +386,7 @@ def derive_conv_transpose2d(
         Step(
             "The same thing as an ordinary convolution",
             gathered(
-                flow([f"Z = {bmatrix(xz)}", rf"\circledast {bmatrix(rot180(kd))} + b"]),
+                [f"Z = {bmatrix(xz)}", rf"\circledast {bmatrix(rot180(kd))} + b"],
                 rf"\text{{implicit padding}} = {'d(k-1)' if any(v != 1 for v in dl) else 'k'} - p"
                 rf"{'' if any(v != 1 for v in dl) else ' - 1'} = {ih}{check_mark(ok_f)}",
             ),
@@ -428,12 +415,10 @@ def derive_conv_transpose2d(
         Step(
             "Pattern: ∂L/∂K = ∂L/∂Z ⊛ X",
             gathered(
-                flow(
-                    [
-                        rf"\frac{{\partial L}}{{\partial K}} = {bmatrix(gp)}",
-                        rf"\circledast {bmatrix(X)}{check_mark(ok_k)}",
-                    ]
-                )
+                [
+                    rf"\frac{{\partial L}}{{\partial K}} = {bmatrix(gp)}",
+                    rf"\circledast {bmatrix(X)}{check_mark(ok_k)}",
+                ]
             ),
             "Each weight kₘₙ met every input pixel whose stamp landed inside the output, at an "
             "offset (m, n): correlate the upstream gradient with X"
@@ -454,12 +439,10 @@ def derive_conv_transpose2d(
         Step(
             "Pattern: ∂L/∂X = ∂L/∂Z ⊛ K",
             gathered(
-                flow(
-                    [
-                        rf"\frac{{\partial L}}{{\partial X}} = {bmatrix(gp)}",
-                        rf"\circledast{strided} {bmatrix(K)}{check_mark(ok_x)}",
-                    ]
-                )
+                [
+                    rf"\frac{{\partial L}}{{\partial X}} = {bmatrix(gp)}",
+                    rf"\circledast{strided} {bmatrix(K)}{check_mark(ok_x)}",
+                ]
             ),
             "Going back through a transposed convolution is an ordinary (strided) convolution with "
             "the unrotated kernel: each xᵢⱼ collects the upstream gradient over the patch it stamped. "
@@ -488,13 +471,11 @@ def derive_conv_transpose2d(
         Step(
             "Summary",
             gathered(
-                flow(
-                    [
-                        r"\frac{\partial L}{\partial K} = \frac{\partial L}{\partial Z} \circledast X,",
-                        r"\quad \frac{\partial L}{\partial b} = \sum \frac{\partial L}{\partial Z},",
-                        r"\quad \frac{\partial L}{\partial X} = \frac{\partial L}{\partial Z} \circledast K",
-                    ]
-                )
+                [
+                    r"\frac{\partial L}{\partial K} = \frac{\partial L}{\partial Z} \circledast X,",
+                    r"\quad \frac{\partial L}{\partial b} = \sum \frac{\partial L}{\partial Z},",
+                    r"\quad \frac{\partial L}{\partial X} = \frac{\partial L}{\partial Z} \circledast K",
+                ]
             ),
             "A transposed convolution's backward pass is an ordinary convolution: the two are each "
             "other's adjoint. " + CHANNELS_NOTE,

@@ -260,8 +260,10 @@ def flow(pieces: list[str], width: int = LINE_WIDTH) -> str:
     return r" \\[6pt] ".join(lines)
 
 
-def gathered(*blocks: str) -> str:
-    return r"\begin{gathered} " + r" \\[6pt] ".join(blocks) + r" \end{gathered}"
+def gathered(*blocks: str | list[str]) -> str:
+    """Blocks one under another; a block given as a list of pieces is flowed onto lines."""
+    lines = [flow(b) if isinstance(b, list) else b for b in blocks]
+    return r"\begin{gathered} " + r" \\[6pt] ".join(lines) + r" \end{gathered}"
 
 
 def wrapped_sum(parts: list[str], per_line: int | None = None) -> list[str]:

@@ -14,7 +14,6 @@ from .core import (
     chain_rule_step,
     check_mark,
     expansion_parts,
-    flow,
     forward_step,
     gathered,
     jacobian_from_terms,
@@ -61,14 +60,12 @@ def derive_linear(batch=2, in_features=3, out_features=2):
         Step(
             "Setup",
             gathered(
-                flow(
-                    [
-                        rf"\underbrace{{{bmatrix(X)}}}_{{X:\ {n}\times{i_}}}",
-                        rf"\underbrace{{{bmatrix(W)}}}_{{W:\ {i_}\times{o_}}}",
-                        rf"+ \underbrace{{{bmatrix(B)}}}_{{b:\ {o_}}}",
-                        rf"= \underbrace{{{bmatrix(d.out_symbols)}}}_{{Z:\ {n}\times{o_}}}",
-                    ]
-                )
+                [
+                    rf"\underbrace{{{bmatrix(X)}}}_{{X:\ {n}\times{i_}}}",
+                    rf"\underbrace{{{bmatrix(W)}}}_{{W:\ {i_}\times{o_}}}",
+                    rf"+ \underbrace{{{bmatrix(B)}}}_{{b:\ {o_}}}",
+                    rf"= \underbrace{{{bmatrix(d.out_symbols)}}}_{{Z:\ {n}\times{o_}}}",
+                ]
             ),
             f"A batch of {plural(n, 'sample')}, one per row, each with {plural(i_, 'feature')}, "
             f"goes through a dense layer with {plural(o_, 'output')}. b is added to every row "
@@ -180,13 +177,11 @@ def derive_softmax_cross_entropy(num_classes=3, target=0):
         Step(
             "Setup",
             gathered(
-                flow(
-                    [
-                        r"p_k = \frac{e^{f_k}}{\sum_j e^{f_j}},",
-                        r"\qquad L_i = -\log p_{y_i},",
-                        rf"\qquad f = {bmatrix(F)},\ y_i = {yl}",
-                    ]
-                )
+                [
+                    r"p_k = \frac{e^{f_k}}{\sum_j e^{f_j}},",
+                    r"\qquad L_i = -\log p_{y_i},",
+                    rf"\qquad f = {bmatrix(F)},\ y_i = {yl}",
+                ]
             ),
             f"{c} class scores fₖ become probabilities pₖ; the loss is −log of the probability of "
             f"the true class yᵢ = {yl} (index {target} counting from 0).",
@@ -238,12 +233,10 @@ def derive_softmax_cross_entropy(num_classes=3, target=0):
         Step(
             "Common mistake (note 003)",
             gathered(
-                flow(
-                    [
-                        r"-\frac{1}{e^{f_{y_i}} \sum_j e^{f_j}}\left(\cancel{e^{f_k} e^{f_{y_i}}}\right) = \cancel{-p_k}",
-                        r"\quad\to\quad -\frac{1}{e^{f_{y_i}} \sum_j e^{f_j}}\left(-e^{f_k} e^{f_{y_i}}\right) = +p_k",
-                    ]
-                )
+                [
+                    r"-\frac{1}{e^{f_{y_i}} \sum_j e^{f_j}}\left(\cancel{e^{f_k} e^{f_{y_i}}}\right) = \cancel{-p_k}",
+                    r"\quad\to\quad -\frac{1}{e^{f_{y_i}} \sum_j e^{f_j}}\left(-e^{f_k} e^{f_{y_i}}\right) = +p_k",
+                ]
             ),
             "Note 003 drops the minus sign of −e^(f_y)·e^(f_k) from the quotient rule's numerator and boxes "
             "−pₖ. Check: the gradients must sum to 0 over k (Σpₖ − 1 = 0), which −pₖ breaks.",
@@ -258,22 +251,18 @@ def derive_softmax_cross_entropy(num_classes=3, target=0):
         Step(
             "Pattern: ∂L/∂f = p − onehot(y)",
             gathered(
-                flow(
-                    [
-                        r"\frac{\partial L_i}{\partial f} = p - \mathrm{onehot}(y_i)",
-                        "= "
-                        + bmatrix(
-                            sp.Matrix(
-                                1,
-                                c,
-                                lambda _, k: (
-                                    sp.Symbol(f"p_{{{k + 1}}}") - (1 if k == target else 0)
-                                ),
-                            )
+                [
+                    r"\frac{\partial L_i}{\partial f} = p - \mathrm{onehot}(y_i)",
+                    "= "
+                    + bmatrix(
+                        sp.Matrix(
+                            1,
+                            c,
+                            lambda _, k: sp.Symbol(f"p_{{{k + 1}}}") - (1 if k == target else 0),
                         )
-                        + check_mark(ok_all),
-                    ]
-                )
+                    )
+                    + check_mark(ok_all),
+                ]
             ),
             "sympy differentiated Lᵢ by every fₖ and checked it equals pₖ − [k = yᵢ]. In a batch "
             "of N, L is the mean of the Lᵢ, so each row is also divided by N (the upstream ∂L/∂Lᵢ = 1/N).",

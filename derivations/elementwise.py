@@ -14,7 +14,6 @@ from .core import (
     bmatrix,
     chain_rule_step,
     check_mark,
-    flow,
     gathered,
     jacobian_from_terms,
     outputs_from_terms,
@@ -100,9 +99,7 @@ def derive_unary(op: str, shape=(2, 2)):
         Step(
             "Setup",
             gathered(
-                flow(
-                    [rf"Y = {name_tex}(X), \quad {bmatrix(d.out_symbols)}", f"= {bmatrix(output)}"]
-                )
+                [rf"Y = {name_tex}(X), \quad {bmatrix(d.out_symbols)}", f"= {bmatrix(output)}"]
             ),
             f"{op} acts on every entry on its own: yᵢⱼ depends on xᵢⱼ alone. dM means ∂J/∂M and "
             "has M's shape (note 004).",
@@ -221,9 +218,7 @@ def derive_binary(op: str, shape=(2, 2), broadcast="none"):
         Step(
             "Setup",
             gathered(
-                flow(
-                    [rf"Y = M {ops[op]} N, \quad {bmatrix(d.out_symbols)}", f"= {bmatrix(output)}"]
-                )
+                [rf"Y = M {ops[op]} N, \quad {bmatrix(d.out_symbols)}", f"= {bmatrix(output)}"]
             ),
             f"{bnote} Each yᵢⱼ combines mᵢⱼ with the N entry broadcast to it.",
             kind="setup",

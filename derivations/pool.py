@@ -17,7 +17,6 @@ from .core import (
     correlate,
     dilate,
     expansion_parts,
-    flow,
     forward_step,
     gathered,
     index_label,
@@ -70,18 +69,14 @@ def _setup(d, hw, k, s, p, out, name, what):
     return Step(
         "Setup",
         gathered(
-            flow(
-                [
-                    rf"\mathrm{{{name}}}_{{{k[0]}\times{k[1]}}}\left({bmatrix(d.inputs['X'])}\right)",
-                    f"= {bmatrix(d.out_symbols)}",
-                ]
-            ),
-            flow(
-                [
-                    rf"H_{{out}} = \left\lfloor \frac{{{hw[0]} + 2\cdot{p[0]} - {k[0]}}}{{{s[0]}}} \right\rfloor + 1 = {out[0]},",
-                    rf"\quad W_{{out}} = \left\lfloor \frac{{{hw[1]} + 2\cdot{p[1]} - {k[1]}}}{{{s[1]}}} \right\rfloor + 1 = {out[1]}",
-                ]
-            ),
+            [
+                rf"\mathrm{{{name}}}_{{{k[0]}\times{k[1]}}}\left({bmatrix(d.inputs['X'])}\right)",
+                f"= {bmatrix(d.out_symbols)}",
+            ],
+            [
+                rf"H_{{out}} = \left\lfloor \frac{{{hw[0]} + 2\cdot{p[0]} - {k[0]}}}{{{s[0]}}} \right\rfloor + 1 = {out[0]},",
+                rf"\quad W_{{out}} = \left\lfloor \frac{{{hw[1]} + 2\cdot{p[1]} - {k[1]}}}{{{s[1]}}} \right\rfloor + 1 = {out[1]}",
+            ],
         ),
         f"A {k[0]}×{k[1]} window{extras} slides over the {hw[0]}×{hw[1]} input; {what}",
         kind="setup",
