@@ -107,13 +107,14 @@ def matrix_spec(
     z = np.atleast_2d(np.asarray(values, dtype=float))
     rows, cols = z.shape
     px = cell_px(rows, cols, budget, max_width)
-    # the most digits, then the biggest font, that fit the cells; hover always has 6 digits
+    # three digits at the cell's font, else two at the biggest font (9 px at least) that fits;
+    # hover always has 6 digits
     font = max(9, min(16, px // 3))
-    for digits, size in ((3, font), (2, font), (2, 9)):
-        texts = [[fmt(v, digits) for v in row] for row in z]
-        if _text_fits(texts, px, size):
-            font = size
-            break
+    texts = [[fmt(v, 3) for v in row] for row in z]
+    if not _text_fits(texts, px, font):
+        texts = [[fmt(v, 2) for v in row] for row in z]
+        longest = max(len(t) for row in texts for t in row)
+        font = max(9, min(font, int((px - 4) / (0.62 * longest))))
     finite = z[np.isfinite(z)]
     zmax = float(np.max(np.abs(finite))) if finite.size else 1.0
     zmax = zmax or 1.0
