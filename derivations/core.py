@@ -177,7 +177,8 @@ def visible_len(tex: str) -> int:
 def _width(tex: str) -> float:
     """A formula's rough width in letter widths (about 10 px of KaTeX display math): fractions
     as wide as their wider part, scripts at 70%, operators with their spacing. Calibrated
-    against Chromium's rendering of the lesson steps (see tests/test_derivations.py)."""
+    against Chromium's rendering of the lesson steps; tests/test_browser.py checks that no step
+    runs off its column at 1280 px."""
     total, i = 0.0, 0
     while i < len(tex):
         ch = tex[i]
@@ -266,6 +267,12 @@ def gathered(*blocks: str | list[str]) -> str:
     return r"\begin{gathered} " + r" \\[6pt] ".join(lines) + r" \end{gathered}"
 
 
+def continuation(chunk: str) -> str:
+    """The next line of a wrapped sum in an ``aligned`` block: '&\\quad + …' or '&\\quad - …'."""
+    lead = "-" if chunk.startswith("-") else "+"
+    return rf"&\quad {lead} {chunk.lstrip('-').lstrip()}"
+
+
 def wrapped_sum(parts: list[str], per_line: int | None = None) -> list[str]:
     """A long sum as ``aligned`` lines: '&= a + b + c + d', then '&\\quad + e + …'; as many
     summands per line (1 to 4) as fit the column."""
@@ -280,8 +287,7 @@ def wrapped_sum(parts: list[str], per_line: int | None = None) -> list[str]:
         if k == 0:
             lines.append("&= " + chunk)
         else:
-            lead = "-" if chunk.startswith("-") else "+"
-            lines.append(r"&\quad " + lead + " " + chunk.lstrip("-").lstrip())
+            lines.append(continuation(chunk))
     return lines
 
 
@@ -514,8 +520,7 @@ class Derivation:
                 elif k == 0:
                     rows.append(f"&= {body}")
                 else:
-                    lead = "-" if body.startswith("-") else "+"
-                    rows.append(rf"&\quad {lead} {body.lstrip('-').lstrip()}")
+                    rows.append(continuation(body))
         rows.append(f"&= {num(total)}")
         return aligned(rows)
 
@@ -668,7 +673,7 @@ def chain_rule_step(
         zeros = (
             "the other partial derivative is 0"
             if rest == 1
-            else (f"the other {rest} partial derivatives are 0")
+            else f"the other {rest} partial derivatives are 0"
         )
         if not nz:
             text = f"No output contains {ap}, so all {len(outs)} partial derivatives are 0."
@@ -711,11 +716,7 @@ def forward_step(d: Derivation, rhs, text: str) -> Step:
             return [f"{lhs} &= {r}"]
         chunks = _wrap_by_width(r)
         out = [f"{lhs} &= {ordered_sum(chunks[0])}"]
-        for chunk in chunks[1:]:
-            s = ordered_sum(chunk)
-            lead = "-" if s.startswith("-") else "+"
-            out.append(rf"&\quad {lead} {s.lstrip('-').lstrip()}")
-        return out
+        return out + [continuation(ordered_sum(chunk)) for chunk in chunks[1:]]
 
     per_output = len(rows(outs[0]))
     shown, left = elide(outs, max(4, MAX_LINES // per_output))

@@ -32,6 +32,7 @@ def fmt(v: float, digits: int = 3) -> str:
 MIN_CELL = 22  # px: a two-digit number in a 9 px font still fits
 MAIN_WIDTH = 820  # px the lesson column can count on (wide layout, 1280 px window, sidebar open)
 GAP = 16  # px between Streamlit columns
+FRAME = 44  # px a figure adds around its cells: row ticks on the left, a little on the right
 
 
 def cell_px(rows: int, cols: int, budget: int = 330, max_width: int | None = None) -> int:
@@ -40,13 +41,13 @@ def cell_px(rows: int, cols: int, budget: int = 330, max_width: int | None = Non
     numbers then pile on top of each other."""
     px = max(MIN_CELL, min(64, budget // max(rows, cols, 1)))
     if max_width is not None:
-        px = min(px, (max_width - 44) // max(cols, 1))
+        px = min(px, (max_width - FRAME) // max(cols, 1))
     return max(6, px)
 
 
 def natural_width(rows: int, cols: int, budget: int = 330) -> int:
     """The width in px matrix_spec gives a matrix when nothing squeezes it."""
-    return cell_px(rows, cols, budget) * cols + 44
+    return cell_px(rows, cols, budget) * cols + FRAME
 
 
 def pack(widths: list[int], width: int = MAIN_WIDTH, most: int = 4) -> list[list[int]]:
@@ -66,9 +67,10 @@ def pack(widths: list[int], width: int = MAIN_WIDTH, most: int = 4) -> list[list
     return rows
 
 
-def _text_fits(texts, px: int, font: int) -> bool:
-    longest = max((len(t) for row in texts for t in row), default=0)
-    return longest * 0.62 * font + 4 <= px
+def _max_font(texts, px: int) -> float:
+    """The biggest font (px) at which the longest text fits a cell (a digit is ~0.62 em)."""
+    longest = max((len(t) for row in texts for t in row), default=1)
+    return (px - 4) / (0.62 * max(longest, 1))
 
 
 def _ticks(n: int, px: int) -> list[int]:
@@ -111,10 +113,9 @@ def matrix_spec(
     # hover always has 6 digits
     font = max(9, min(16, px // 3))
     texts = [[fmt(v, 3) for v in row] for row in z]
-    if not _text_fits(texts, px, font):
+    if _max_font(texts, px) < font:
         texts = [[fmt(v, 2) for v in row] for row in z]
-        longest = max(len(t) for row in texts for t in row)
-        font = max(9, min(font, int((px - 4) / (0.62 * longest))))
+        font = max(9, min(font, int(_max_font(texts, px))))
     finite = z[np.isfinite(z)]
     zmax = float(np.max(np.abs(finite))) if finite.size else 1.0
     zmax = zmax or 1.0
@@ -136,7 +137,7 @@ def matrix_spec(
                 "x": list(range(1, cols + 1)),
                 "y": list(range(1, rows + 1)),
                 "text": texts,
-                "texttemplate": "%{text}" if _text_fits(texts, px, font) else "",
+                "texttemplate": "%{text}" if _max_font(texts, px) >= font else "",
                 "textfont": {"size": font},
                 "colorscale": DIVERGING,
                 "zmid": 0,
@@ -173,7 +174,7 @@ def matrix_spec(
                 "pad": {"t": 4},
                 "font": {"size": 16},
             },
-            "width": px * cols + 44,
+            "width": px * cols + FRAME,
             "height": px * rows + 78,
             "margin": {"l": 28, "r": 8, "t": 46, "b": 6},
             "dragmode": False,
