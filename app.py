@@ -1,61 +1,18 @@
-"""Backprop Lab: the router. Each lesson lives in pages/; this file only lists them."""
+"""Backprop Lab: the router. The pages and their groups come from the registry (ui/registry.py);
+this file only turns them into the navigation."""
 
 import streamlit as st
 
+from ui.registry import HOME, groups
+
 st.set_page_config(page_title="Backprop Lab", page_icon=":material/function:", layout="wide")
 
-HOME = st.Page("pages/home.py", title="Home", icon=":material/home:", default=True)
-LESSONS = {
-    "Start here": [
-        HOME,
-        st.Page(
-            "pages/notation.py",
-            title="Notation & Jacobians",
-            icon=":material/straighten:",
-            url_path="notation",
-        ),
-    ],
-    "Building blocks": [
-        st.Page(
-            "pages/elementwise.py",
-            title="Element-wise ops",
-            icon=":material/show_chart:",
-            url_path="elementwise",
-        ),
-        st.Page(
-            "pages/binary.py", title="Binary ops", icon=":material/add_circle:", url_path="binary"
-        ),
-        st.Page(
-            "pages/reductions.py",
-            title="Sum & mean",
-            icon=":material/functions:",
-            url_path="reductions",
-        ),
-    ],
-    "Layers": [
-        st.Page(
-            "pages/conv2d.py", title="Conv2D backprop", icon=":material/grid_on:", url_path="conv2d"
-        ),
-        st.Page(
-            "pages/conv_transpose2d.py",
-            title="Transposed conv2d",
-            icon=":material/open_in_full:",
-            url_path="conv_transpose2d",
-        ),
-        st.Page(
-            "pages/pooling.py",
-            title="Pooling",
-            icon=":material/filter_center_focus:",
-            url_path="pooling",
-        ),
-        st.Page(
-            "pages/softmax.py",
-            title="Softmax + cross-entropy",
-            icon=":material/target:",
-            url_path="softmax",
-        ),
-        st.Page("pages/dense.py", title="Dense layer", icon=":material/hub:", url_path="dense"),
-    ],
+NAV = {
+    group: [
+        st.Page(p.path, title=p.title, icon=p.icon, url_path=p.url or None, default=p is HOME)
+        for p in pages
+    ]
+    for group, pages in groups().items()
 }
 
-st.navigation(LESSONS).run()
+st.navigation(NAV).run()

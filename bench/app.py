@@ -17,7 +17,7 @@ from pathlib import Path
 from streamlit.testing.v1 import AppTest
 
 from tests.serve import CHROMIUM_FLAGS, running_app
-from ui.registry import OPS
+from ui.registry import PAGES, lesson_pages
 
 ROOT = Path(__file__).resolve().parent.parent
 APP = str(ROOT / "app.py")
@@ -33,7 +33,7 @@ def apptest_reruns(repeats: int = 5) -> list[tuple[str, float, float]]:
     rows = []
     at = AppTest.from_file(APP, default_timeout=120).run()
     home = statistics.median(_timed(at.run) for _ in range(repeats))
-    for page in sorted({s.page for s in OPS.values()}):
+    for page in [p.path for p in lesson_pages()]:
         at.switch_page(page).run()  # the first visit: derivation, lambdify, imports
         times = []
         for i in range(repeats):
@@ -63,18 +63,7 @@ def browser_first_render() -> list[tuple[str, float]]:
         return []
     if not chromium:
         return []
-    paths = [
-        "",
-        "notation",
-        "elementwise",
-        "binary",
-        "reductions",
-        "conv2d",
-        "conv_transpose2d",
-        "pooling",
-        "softmax",
-        "dense",
-    ]
+    paths = [p.url for p in PAGES]
     idle = """() => !document.querySelector('[data-testid="stStatusWidget"]') &&
         !document.querySelector('[data-stale="true"]') && document.querySelector('h1')"""
     out = []

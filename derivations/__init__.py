@@ -1,40 +1,72 @@
 """Backprop Lab's symbolic derivations: ``derive(op, **params)`` builds, for the chosen sizes,
 the symbolic inputs, the forward expansions, every gradient by the chain rule, the pattern it
-forms (proven by sympy), and the lesson steps in KaTeX-renderable LaTeX."""
+forms (proven by sympy), and the lesson steps in KaTeX-renderable LaTeX.
+
+Each op is two functions: its maths (``*_math(**params, scope=...)`` → :class:`Math`) and its
+lesson (``*_lesson(math, typeset)`` → steps). ``MATH`` and ``LESSONS`` below list them.
+"""
 
 from __future__ import annotations
 
 from functools import partial
 
-from .conv import derive_conv2d, derive_conv_transpose2d
-from .core import MAX_SIDE, Derivation, Step
-from .dense import derive_linear, derive_softmax_cross_entropy
-from .elementwise import derive_binary, derive_reduction, derive_unary
-from .pool import derive_avg_pool2d, derive_max_pool2d
+from . import lessons as L
+from .conv import conv2d_math, conv_transpose2d_math
+from .dense import linear_math, softmax_ce_math
+from .derivation import Derivation, Math, Step
+from .elementwise import BINARY, binary_math, reduction_math, unary_math
+from .params import MAX_SIDE
+from .pool import avg_pool2d_math, max_pool2d_math
+from .symbols import Scope
+from .typeset import LINE_WIDTH, Typeset
 
-BUILDERS = {
-    "conv2d": derive_conv2d,
-    "conv_transpose2d": derive_conv_transpose2d,
-    "max_pool2d": derive_max_pool2d,
-    "avg_pool2d": derive_avg_pool2d,
-    **{op: partial(derive_unary, op) for op in ("relu", "sigmoid", "tanh", "exp", "log")},
-    **{op: partial(derive_binary, op) for op in ("add", "sub", "mul", "div")},
-    "sum": partial(derive_reduction, "sum"),
-    "mean": partial(derive_reduction, "mean"),
-    "linear": derive_linear,
-    "softmax_cross_entropy": derive_softmax_cross_entropy,
+UNARY_OPS = ("relu", "sigmoid", "tanh", "exp", "log", "leaky_relu", "softplus")
+
+# op → (its maths, its lesson)
+OPS = {
+    "conv2d": (conv2d_math, L.conv2d_lesson),
+    "conv_transpose2d": (conv_transpose2d_math, L.conv_transpose2d_lesson),
+    "max_pool2d": (max_pool2d_math, L.max_pool2d_lesson),
+    "avg_pool2d": (avg_pool2d_math, L.avg_pool2d_lesson),
+    **{op: (partial(unary_math, op), L.unary_lesson) for op in UNARY_OPS},
+    **{op: (partial(binary_math, op), L.binary_lesson) for op in BINARY},
+    "sum": (partial(reduction_math, "sum"), L.reduction_lesson),
+    "mean": (partial(reduction_math, "mean"), L.reduction_lesson),
+    "linear": (linear_math, L.linear_lesson),
+    "softmax_cross_entropy": (softmax_ce_math, L.softmax_ce_lesson),
 }
+BUILDERS = OPS  # the names derive() accepts
 
 
-def derive(op: str, **params) -> Derivation:
-    """The derivation of ``op`` for these parameters; ValueError for an unknown op, an unknown
-    parameter or impossible sizes, with a message a student can act on."""
-    if op not in BUILDERS:
-        raise ValueError(f"unknown op {op!r}; choose one of: {', '.join(BUILDERS)}")
+def derive_math(op: str, **params) -> Math:
+    """The maths of ``op`` alone (no lesson); ``scope=Scope(layer=ℓ)`` names its symbols for
+    layer ℓ of a network. ValueError as derive()."""
+    if op not in OPS:
+        raise ValueError(f"unknown op {op!r}; choose one of: {', '.join(OPS)}")
     try:
-        return BUILDERS[op](**params)
+        return OPS[op][0](**params)
     except TypeError as exc:  # an unknown keyword
         raise ValueError(f"{op}: {exc}") from None
 
 
-__all__ = ["BUILDERS", "MAX_SIDE", "Derivation", "Step", "derive"]
+def derive(op: str, *, line_width: int = LINE_WIDTH, **params) -> Derivation:
+    """The derivation of ``op`` for these parameters, its lesson set for a column
+    ``line_width`` units wide; ValueError for an unknown op, an unknown parameter or impossible
+    sizes, with a message a student can act on."""
+    m = derive_math(op, **params)
+    return Derivation.of(m, OPS[op][1](m, Typeset(line_width)))
+
+
+__all__ = [
+    "BUILDERS",
+    "LINE_WIDTH",
+    "MAX_SIDE",
+    "OPS",
+    "Derivation",
+    "Math",
+    "Scope",
+    "Step",
+    "Typeset",
+    "derive",
+    "derive_math",
+]

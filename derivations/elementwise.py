@@ -1,242 +1,142 @@
-"""Element-wise unary and binary ops and the sum/mean reductions (note 004's notation:
-Y = f(X), dM = ∂J/∂M has M's shape)."""
+"""The maths of element-wise unary and binary ops and the sum/mean reductions (note 004's
+notation: Y = f(X), dM = ∂J/∂M has M's shape). Lessons: ``lessons/elementwise.py``."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
+import numpy as np
 import sympy as sp
 
-from .core import (
-    Step,
-    aligned,
-    all_grads_step,
-    as_shape,
-    assemble,
-    bmatrix,
-    chain_rule_step,
-    check_mark,
-    gathered,
-    jacobian_from_terms,
-    outputs_from_terms,
-    prove,
-    symbol_matrix,
-    times,
-)
+from .algebra import jacobian_from_terms, outputs_from_terms, times
+from .derivation import Math, assemble
+from .params import as_shape
+from .symbols import Scope
 
-_t = sp.Symbol("t")
-_y = sp.Symbol("y")
+T = sp.Symbol("t")  # the scalar argument every unary rule is written in
+_Y = sp.Symbol("y")
 
-# name → (f(t), f' written the way note 004 writes it, in terms of y = f(t) and t, its LaTeX,
-#         what to say)
+
+@dataclass(frozen=True)
+class Unary:
+    """One element-wise function: f(t), the derivative where sympy's would be ambiguous (a kink,
+    given as ∂y/∂t by the convention PyTorch uses), and f′ as note 004 writes it, in terms of
+    y = f(t) and t (None where the rule is the derivative's definition)."""
+
+    f: sp.Expr
+    kink: sp.Expr | None = None
+    rule: sp.Expr | None = None
+
+
+def _leaky(slope) -> Unary:
+    a = sp.Float(slope)
+    # NOTE: the slope at exactly 0 is alpha, as in PyTorch (x > 0 ? 1 : alpha)
+    return Unary(sp.Piecewise((T, T > 0), (a * T, True)), sp.Piecewise((1, T > 0), (a, True)))
+
+
 UNARY = {
-    "exp": (sp.exp(_t), _y, r"Y", "The exponential is its own derivative, so dX = dY ⊙ Y."),
-    "log": (
-        sp.log(_t),
-        1 / _t,
-        r"\frac{1}{X}",
-        "d/dx ln x = 1/x, so dX = dY ⊙ 1/X (defined for x > 0).",
-    ),
-    "sigmoid": (
-        1 / (1 + sp.exp(-_t)),
-        _y * (1 - _y),
-        r"Y \odot (1 - Y)",
-        "σ′ = σ(1 − σ): the derivative needs only the forward output Y, which backprop keeps.",
-    ),
-    "tanh": (
-        sp.tanh(_t),
-        (1 + _y) * (1 - _y),
-        r"(1 + Y) \odot (1 - Y)",
-        "tanh′ = 1 − tanh² = (1 + Y)(1 − Y), again in terms of the output Y.",
-    ),
-    "relu": (
-        sp.Max(0, _t),
-        None,
-        r"[X > 0]",
-        "ReLU passes the gradient where the input was positive and blocks it elsewhere.",
-    ),
+    "exp": Unary(sp.exp(T), rule=_Y),
+    "log": Unary(sp.log(T), rule=1 / T),
+    "sigmoid": Unary(1 / (1 + sp.exp(-T)), rule=_Y * (1 - _Y)),
+    "tanh": Unary(sp.tanh(T), rule=(1 + _Y) * (1 - _Y)),
+    # NOTE: ReLU'(0) = 0, as in PyTorch and note 003 (note 004 writes [x >= 0])
+    "relu": Unary(sp.Max(0, T), kink=sp.Piecewise((1, T > 0), (0, True))),
+    "softplus": Unary(sp.log(1 + sp.exp(T)), rule=1 / (1 + sp.exp(-T))),
 }
+MAX_SLOPE = 10.0
 
 
-# f' as plain text, for the step titles
-FPRIME_TEXT = {
-    "exp": "Y",
-    "log": "1/X",
-    "sigmoid": "Y ⊙ (1 − Y)",
-    "tanh": "(1 + Y) ⊙ (1 − Y)",
-    "relu": "[X > 0]",
-}
+def _slope(op: str, v) -> float:
+    if isinstance(v, bool) or not isinstance(v, (int, float, np.number)):
+        raise ValueError(f"{op}: negative_slope must be a number, not {v!r}.")
+    if not np.isfinite(v) or abs(v) > MAX_SLOPE:
+        raise ValueError(f"{op}: negative_slope must be between -10 and 10; you gave {v!r}.")
+    return float(v)
 
 
-def derive_unary(op: str, shape=(2, 2)):
-    if op not in UNARY:
-        raise ValueError(f"unknown element-wise op {op!r}; choose one of {sorted(UNARY)}")
-    shape = as_shape(op, "shape", shape)
-    f, fprime_y, fprime_tex, why = UNARY[op]
-    X = symbol_matrix("x", shape)
-    inputs = {"X": X}
-    output = X.applyfunc(lambda x: f.subs(_t, x))
-    jac = {"X": {}}
-    fprime_t = sp.diff(f, _t)  # once, then renamed per entry: 256 diffs cost a second
-    for r in range(shape[0]):
-        for c in range(shape[1]):
-            x = X[r, c]
-            if op == "relu":
-                # NOTE: ReLU'(0) = 0, as in PyTorch and note 003 (note 004 writes [x >= 0])
-                partial = sp.Piecewise((1, x > 0), (0, True))
-            else:
-                partial = fprime_t.xreplace({_t: x})
-            jac["X"][(r, c)] = {(r, c): partial}
-    d = assemble(op, {"shape": shape}, inputs, output, jac, out_name="Y", out_letter="y", loss="J")
-    if op == "relu":
-        d.partial_tex = {("X", i, i): rf"[{sp.latex(X[i])} > 0]" for i in jac["X"]}
-    name_tex = {
-        "relu": r"\mathrm{ReLU}",
-        "sigmoid": r"\sigma",
-        "tanh": r"\tanh",
-        "exp": r"\exp",
-        "log": r"\log",
-    }[op]
-    d.steps.append(
-        Step(
-            "Setup",
-            gathered(
-                [rf"Y = {name_tex}(X), \quad {bmatrix(d.out_symbols)}", f"= {bmatrix(output)}"]
-            ),
-            f"{op} acts on every entry on its own: yᵢⱼ depends on xᵢⱼ alone. dM means ∂J/∂M and "
-            "has M's shape (note 004).",
-            kind="setup",
-            focus="Y",
-        )
-    )
-    d.steps.append(chain_rule_step(d, "X", (0, 0)))
-    d.steps.append(
-        all_grads_step(d, "X", text="Every entry's Jacobian is diagonal: one term each.")
-    )
-    if fprime_y is not None:
-        # the scalar identity f'(t) = f'_notes(f(t)) proves the pattern entry by entry
-        ok = sp.simplify(sp.diff(f, _t) - fprime_y.subs(_y, f)) == 0
-        d.checks.append((f"{op}' = {fprime_tex}", ok))
-        gen = rf"\frac{{d}}{{dt}} {name_tex}(t) = {sp.latex(sp.diff(f, _t))} = {sp.latex(fprime_y.subs(_y, sp.Symbol('y')))}\big|_{{y = {name_tex}(t)}}"
+def unary_from(op: str, fn: Unary, shape, params: dict, scope=None) -> Math:
+    """The Math of y = f(x) entry by entry, for any Unary (the built-in ones and the learner's
+    own function alike)."""
+    scope = scope or Scope(loss="J")
+    X = scope.matrix("x", shape)
+    output = X.applyfunc(lambda x: fn.f.xreplace({T: x}))
+    fprime = fn.kink if fn.kink is not None else sp.diff(fn.f, T)
+    # once, then renamed per entry: 256 diffs cost a second
+    jac = {"X": {(r, c): {(r, c): fprime.xreplace({T: X[r, c]})} for r, c in np.ndindex(shape)}}
+    m = assemble(op, params, {"X": X}, output, jac, out_name="Y", out_letter="y", scope=scope)
+    if fn.kink is not None:
+        m.partial_tex = {("X", i, i): _kink_tex(fn.kink, X[i]) for i in jac["X"]}
+    m.facts.update(fprime=fprime, unary=fn)
+    if fn.rule is not None:
+        # the scalar identity f'(t) = rule(f(t), t) proves the pattern entry by entry
+        ok = sp.simplify(sp.diff(fn.f, T) - fn.rule.xreplace({_Y: fn.f})) == 0
+        m.checks.append((f"{op}' = rule", ok))
     else:
-        ok = True  # ReLU's rule is its definition; the convention at 0 is stated
-        d.checks.append(("relu' = [x > 0]", ok))
-        gen = r"\frac{d}{dt}\max(0, t) = \begin{cases} 1 & t > 0 \\ 0 & t \le 0 \end{cases}"
-    d.steps.append(
-        Step(
-            f"Pattern: dX = dY ⊙ {FPRIME_TEXT[op]}",
-            aligned(
-                [gen.replace(" = ", " &= ", 1), rf"dX &= dY \odot {fprime_tex}{check_mark(ok)}"]
-            ),
-            why
-            + (
-                " At exactly 0 the gradient is 0, as in PyTorch (note 004 writes [X ≥ 0])."
-                if op == "relu"
-                else ""
-            ),
-            kind="pattern",
-            focus="X",
-            proven=ok,
-        )
-    )
-    if op == "relu":
-        d.steps.append(
-            Step(
-                "Common mistake: the gradient at 0",
-                r"[X \ge 0] \;(\text{note 004}) \quad \text{vs} \quad [X > 0] \;(\text{note 003, PyTorch})",
-                "ReLU has no derivative at 0, so any value in [0, 1] is a valid choice. The notes disagree "
-                "with each other; this app uses PyTorch's 0 everywhere so its numbers match.",
-                kind="mistake",
-                focus="X",
-            )
-        )
-    return d
+        m.checks.append((f"{op}' = its definition", True))
+    return m
+
+
+def _kink_tex(kink: sp.Piecewise, x) -> str:
+    """[x > 0] for ReLU's derivative, [x > 0] + α[x ≤ 0] for Leaky ReLU's."""
+    other = kink.args[1][0]
+    if other == 0:
+        return rf"[{sp.latex(x)} > 0]"
+    return rf"\left([{sp.latex(x)} > 0] + {sp.latex(other)}\,[{sp.latex(x)} \le 0]\right)"
+
+
+def unary_math(op: str, shape=(2, 2), *, scope=None, **params) -> Math:
+    if op == "leaky_relu":
+        slope = _slope(op, params.pop("negative_slope", 0.01))
+        fn, extra = _leaky(slope), {"negative_slope": slope}
+    elif op in UNARY:
+        fn, extra = UNARY[op], {}
+    else:
+        raise ValueError(f"unknown element-wise op {op!r}; choose one of {sorted(UNARY)}")
+    if params:
+        raise ValueError(f"{op}: unknown parameter {next(iter(params))!r}")
+    shape = as_shape(op, "shape", shape)
+    return unary_from(op, fn, shape, {"shape": shape, **extra}, scope)
+
+
+# ---------------------------------------------------------------- binary
 
 
 BROADCAST = ("none", "row", "column", "scalar")
+BINARY = ("add", "sub", "mul", "div")
 
 
-def _n_shape(shape, broadcast):
+def n_shape(shape, broadcast):
     return {"none": shape, "row": (1, shape[1]), "column": (shape[0], 1), "scalar": (1, 1)}[
         broadcast
     ]
 
 
-def derive_binary(op: str, shape=(2, 2), broadcast="none"):
-    ops = {"add": "+", "sub": "-", "mul": r"\odot", "div": r"\oslash"}
-    if op not in ops:
-        raise ValueError(f"unknown binary op {op!r}; choose one of {sorted(ops)}")
-    if broadcast not in BROADCAST:
-        raise ValueError(
-            f"{op}: broadcast must be one of {', '.join(BROADCAST)}; you gave {broadcast!r}."
-        )
-    shape = as_shape(op, "shape", shape)
-    ns = _n_shape(shape, broadcast)
-    M = symbol_matrix("m", shape)
-    N = symbol_matrix("n", ns)
-    inputs = {"M": M, "N": N}
-
-    def nidx(r, c):
-        return (r if ns[0] > 1 else 0, c if ns[1] > 1 else 0)
-
+def _binary_jac(op, inputs, shape, nidx):
+    M, N = inputs["M"], inputs["N"]
     outs = [(r, c) for r in range(shape[0]) for c in range(shape[1])]
     if op == "div":
         output = sp.Matrix(*shape, lambda r, c: M[r, c] / N[nidx(r, c)])
         jac = {"M": {}, "N": {}}
         for o in outs:
-            n = N[nidx(*o)]
             jac["M"][o] = {o: sp.diff(output[o], M[o])}
-            jac["N"].setdefault(nidx(*o), {})[o] = sp.diff(output[o], n)
-    else:
-        coef_n = -1 if op == "sub" else 1
-        terms = {
-            o: (
-                [(1, [("M", o), ("N", nidx(*o))])]
-                if op == "mul"
-                else [(1, [("M", o)]), (coef_n, [("N", nidx(*o))])]
-            )
-            for o in outs
-        }
-        jac = jacobian_from_terms(inputs, terms)
-        output = outputs_from_terms(shape, inputs, terms)
-    d = assemble(
-        op,
-        {"shape": shape, "broadcast": broadcast},
-        inputs,
-        output,
-        jac,
-        out_name="Y",
-        out_letter="y",
-        loss="J",
-    )
-    G = d.upstream
-    bnote = {
-        "none": "M and N have the same shape.",
-        "row": "N is one row, broadcast down every row of M.",
-        "column": "N is one column, broadcast across every column of M.",
-        "scalar": "N is a single number, broadcast to every entry of M.",
-    }[broadcast]
-    d.steps.append(
-        Step(
-            "Setup",
-            gathered(
-                [rf"Y = M {ops[op]} N, \quad {bmatrix(d.out_symbols)}", f"= {bmatrix(output)}"]
-            ),
-            f"{bnote} Each yᵢⱼ combines mᵢⱼ with the N entry broadcast to it.",
-            kind="setup",
-            focus="Y",
+            jac["N"].setdefault(nidx(*o), {})[o] = sp.diff(output[o], N[nidx(*o)])
+        return output, jac
+    coef_n = -1 if op == "sub" else 1
+    terms = {
+        o: (
+            [(1, [("M", o), ("N", nidx(*o))])]
+            if op == "mul"
+            else [(1, [("M", o)]), (coef_n, [("N", nidx(*o))])]
         )
-    )
-    d.steps.append(chain_rule_step(d, "M", (0, 0)))
-    d.steps.append(chain_rule_step(d, "N", (0, 0)))
-    if broadcast != "none":
-        d.steps.append(
-            all_grads_step(
-                d,
-                "N",
-                text="A broadcast entry feeds several outputs, and "
-                "the total derivative adds every path: its gradient is a sum.",
-            )
-        )
-    # the patterns, built with matrix operations and checked against the chain-rule sums
+        for o in outs
+    }
+    return outputs_from_terms(shape, inputs, terms), jacobian_from_terms(inputs, terms)
+
+
+def _binary_patterns(m: Math, op, shape, ns, nidx):
+    """dM and dN built with matrix operations, proven against the chain-rule sums."""
+    M, N, G = m.inputs["M"], m.inputs["N"], m.upstream
+    outs = [(r, c) for r in range(shape[0]) for c in range(shape[1])]
     Nb = sp.Matrix(*shape, lambda r, c: N[nidx(r, c)])
     dm = {
         "add": G,
@@ -251,87 +151,60 @@ def derive_binary(op: str, shape=(2, 2), broadcast="none"):
         "div": sp.Matrix(*shape, lambda r, c: -G[r, c] * M[r, c] / Nb[r, c] ** 2),
     }[op]
     dn = sp.Matrix(*ns, lambda a, b: sp.Add(*[dn_full[o] for o in outs if nidx(*o) == (a, b)]))
-    ok_m = prove(d, "dM pattern", d.grads["M"], dm)
-    ok_n = prove(d, "dN pattern", d.grads["N"], dn)
-    tex = {
-        "add": (r"dY", r"dY"),
-        "sub": (r"dY", r"-dY"),
-        "mul": (r"dY \odot N", r"dY \odot M"),
-        "div": (r"dY \oslash N", r"-dY \odot M \oslash N^{2}"),
-    }[op]
-    red = {
-        "none": "",
-        "row": r"\sum_{\text{rows}}",
-        "column": r"\sum_{\text{cols}}",
-        "scalar": r"\sum_{i,j}",
-    }[broadcast]
-    d.steps.append(
-        Step(
-            "Pattern",
-            aligned(
-                [
-                    rf"dM &= {tex[0]}{check_mark(ok_m)}",
-                    rf"dN &= {red} {'(' if red else ''}{tex[1]}{')' if red else ''}{check_mark(ok_n)}",
-                ]
-            ),
-            "Each gradient has the shape of its input"
-            + (
-                "; the broadcast N collects the sum over the entries it was copied to."
-                if red
-                else "."
-            )
-            + " sympy checked both against the chain-rule sums.",
-            kind="pattern",
-            focus="M",
-            proven=ok_m and ok_n,
+    m.prove("dM pattern", m.grads["M"], dm, grad="M", operands={"dY": G, "N": Nb})
+    m.prove("dN pattern", m.grads["N"], dn, grad="N", operands={"dY": G, "M": M})
+
+
+def binary_math(op: str, shape=(2, 2), broadcast="none", *, scope=None) -> Math:
+    if op not in BINARY:
+        raise ValueError(f"unknown binary op {op!r}; choose one of {sorted(BINARY)}")
+    if broadcast not in BROADCAST:
+        raise ValueError(
+            f"{op}: broadcast must be one of {', '.join(BROADCAST)}; you gave {broadcast!r}."
         )
-    )
-    return d
+    shape = as_shape(op, "shape", shape)
+    ns = n_shape(shape, broadcast)
+    scope = scope or Scope(loss="J")
+    inputs = {"M": scope.matrix("m", shape), "N": scope.matrix("n", ns)}
+
+    def nidx(r, c):
+        return (r if ns[0] > 1 else 0, c if ns[1] > 1 else 0)
+
+    output, jac = _binary_jac(op, inputs, shape, nidx)
+    params = {"shape": shape, "broadcast": broadcast}
+    m = assemble(op, params, inputs, output, jac, out_name="Y", out_letter="y", scope=scope)
+    _binary_patterns(m, op, shape, ns, nidx)
+    return m
 
 
-def derive_reduction(op: str, shape=(2, 2)):
+# ---------------------------------------------------------------- reductions
+
+
+def reduction_math(op: str, shape=(2, 2), *, scope=None) -> Math:
     if op not in ("sum", "mean"):
         raise ValueError(f"unknown reduction {op!r}; choose sum or mean")
     shape = as_shape(op, "shape", shape)
-    X = symbol_matrix("x", shape)
-    inputs = {"X": X}
+    scope = scope or Scope(loss="J")
+    inputs = {"X": scope.matrix("x", shape)}
     coef = sp.S.One if op == "sum" else sp.Rational(1, shape[0] * shape[1])
     terms = {(0, 0): [(coef, [("X", (r, c))]) for r in range(shape[0]) for c in range(shape[1])]}
-    jac = jacobian_from_terms(inputs, terms)
-    output = outputs_from_terms((1, 1), inputs, terms)
-    d = assemble(op, {"shape": shape}, inputs, output, jac, out_name="y", out_letter="y", loss="J")
-    g = d.upstream[0, 0]
-    a, b = shape
-    front = "" if op == "sum" else r"\frac{1}{\alpha\beta}"
-    d.steps.append(
-        Step(
-            "Setup",
-            rf"y = {front}\sum_{{r=1}}^{{\alpha}} \sum_{{c=1}}^{{\beta}} x_{{rc}} = {sp.latex(output[0, 0])}"
-            rf"\qquad \alpha = {a},\ \beta = {b}",
-            f"The {op} of all {a * b} entries of X: one number."
-            if a * b > 1
-            else f"The {op} of X's single entry: the entry itself.",
-            kind="setup",
-            focus="y",
-        )
+    m = assemble(
+        op,
+        {"shape": shape},
+        inputs,
+        outputs_from_terms((1, 1), inputs, terms),
+        jacobian_from_terms(inputs, terms),
+        out_name="y",
+        out_letter="y",
+        scope=scope,
     )
-    d.steps.append(chain_rule_step(d, "X", (0, 0)))
-    pattern = sp.Matrix(a, b, lambda r, c: times(coef, g))
-    ok = prove(d, f"d{op}", d.grads["X"], pattern)
-    share = "" if op == "sum" else rf"\frac{{1}}{{{a * b}}}"
-    d.steps.append(
-        Step(
-            "Pattern",
-            rf"dX = {sp.latex(g)} \cdot {share}"
-            rf"\begin{{bmatrix}} 1 & \cdots & 1 \\ \vdots & \ddots & \vdots \\ 1 & \cdots & 1 \end{{bmatrix}}{check_mark(ok)}",
-            (
-                "Every entry adds to the sum with weight 1, so each gets the upstream gradient unchanged."
-                if op == "sum"
-                else f"Every entry counts 1/(αβ) = 1/{a * b} toward the mean, so each gets that share of the upstream gradient."
-            ),
-            kind="pattern",
-            focus="X",
-            proven=ok,
-        )
+    g = m.upstream[0, 0]
+    m.prove(
+        f"d{op}",
+        m.grads["X"],
+        sp.Matrix(*shape, lambda r, c: times(coef, g)),
+        grad="X",
+        operands={"dy": m.upstream},
     )
-    return d
+    m.facts["coef"] = coef
+    return m

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from .core import Derivation
+from .derivation import Derivation
 
 
 def _params_line(d: Derivation) -> str:

@@ -62,7 +62,9 @@ class _Cols:
         image, 6% fewer columns in every matmul)."""
         return tuple(
             _pitch(size, p, s, k, d, out)
-            for size, p, s, k, d, out in zip(self.hw, self.p, self.s, self.k, self.d, self.out)
+            for size, p, s, k, d, out in zip(
+                self.hw, self.p, self.s, self.k, self.d, self.out, strict=True
+            )
         )
 
     @cached_property
@@ -263,7 +265,7 @@ def _check_conv(fn, x, w, b, groups, transposed: bool):
 
 def _conv_geometry(fn, x_hw, k, s, p, d):
     out = []
-    for axis, (size, kk, ss, pp, dd) in enumerate(zip(x_hw, k, s, p, d)):
+    for axis, (size, kk, ss, pp, dd) in enumerate(zip(x_hw, k, s, p, d, strict=True)):
         span = dd * (kk - 1) + 1
         if span > size + 2 * pp:
             name = "kH" if axis == 0 else "kW"
@@ -325,7 +327,7 @@ def _transposed_geometry(fn, x_hw, k, s, p, op, d):
             ck.fail(fn, name, f"< max(stride, dilation) = {max(ss, dd)}", repr(op))
     out = tuple(
         (size - 1) * ss - 2 * pp + dd * (kk - 1) + oo + 1
-        for size, kk, ss, pp, oo, dd in zip(x_hw, k, s, p, op, d)
+        for size, kk, ss, pp, oo, dd in zip(x_hw, k, s, p, op, d, strict=True)
     )
     if min(out) < 1:
         ck.fail(

@@ -67,6 +67,48 @@ def exp_backward(dy, x):
     return dy * np.exp(x)
 
 
+def _slope(fn, negative_slope) -> float:
+    if isinstance(negative_slope, bool) or not isinstance(negative_slope, (int, float, np.number)):
+        ck.fail(fn, "negative_slope", "a real number", repr(negative_slope))
+    if not np.isfinite(negative_slope):
+        ck.fail(fn, "negative_slope", "finite", repr(negative_slope))
+    return float(negative_slope)
+
+
+def leaky_relu(x, negative_slope=0.01):
+    r"""$x$ for $x > 0$, else $\alpha x$ (PyTorch's ``F.leaky_relu``)."""
+    x = ck.as_float("leaky_relu", "x", x)
+    a = _slope("leaky_relu", negative_slope)
+    return np.where(x > 0, x, x * a).astype(x.dtype, copy=False)
+
+
+def leaky_relu_backward(dy, x, negative_slope=0.01):
+    r"""$dX = dY \odot ([X > 0] + \alpha [X \le 0])$."""
+    dy, x = _unary("leaky_relu_backward", dy, x)
+    a = _slope("leaky_relu_backward", negative_slope)
+    # NOTE: the slope at exactly 0 is alpha, as in PyTorch (x > 0 ? 1 : alpha)
+    return np.where(x > 0, dy, dy * a).astype(np.result_type(dy, x), copy=False)
+
+
+SOFTPLUS_THRESHOLD = 20.0  # PyTorch's default: above it softplus(x) is x to float precision
+
+
+def softplus(x):
+    r"""$\log(1 + e^x)$, linear above PyTorch's threshold 20 (beta = 1)."""
+    x = ck.as_float("softplus", "x", x)
+    # log1p(exp(-|x|)) + max(x, 0) never overflows; PyTorch returns x itself past the threshold
+    smooth = np.log1p(np.exp(-np.abs(x))) + np.maximum(x, 0)
+    return np.where(x > SOFTPLUS_THRESHOLD, x, smooth).astype(x.dtype, copy=False)
+
+
+def softplus_backward(dy, x):
+    r"""$dX = dY \odot \sigma(X)$; exactly $dY$ above the threshold, as in PyTorch."""
+    dy, x = _unary("softplus_backward", dy, x)
+    return np.where(x > SOFTPLUS_THRESHOLD, dy, dy * sigmoid(x)).astype(
+        np.result_type(dy, x), copy=False
+    )
+
+
 def _positive(fn, x):
     if np.any(x <= 0):
         ck.fail(

@@ -18,7 +18,7 @@ def _pool_params(fn, x, kernel_size, stride, padding, dilation=1):
         # PyTorch's rule: a window may not lie entirely in the padding
         ck.fail(fn, "padding", f"at most half the kernel size {k}", repr(padding))
     out = []
-    for size, kk, ss, pp, dd in zip(x.shape[2:], k, s, p, d):
+    for size, kk, ss, pp, dd in zip(x.shape[2:], k, s, p, d, strict=True):
         span = dd * (kk - 1) + 1
         if span > size + 2 * pp:
             ck.fail(

@@ -4,7 +4,7 @@ from ui.lesson import lesson_page
 through_router()
 
 lesson_page(
-    "pages/conv2d.py",
+    __file__,
     "A kernel slides over the input; every output is a window times the kernel, plus a bias. "
     "Follow the chain rule to ∂L/∂K, ∂L/∂b and ∂L/∂X, and watch each turn into a convolution.",
 )

@@ -1,6 +1,7 @@
 import streamlit as st
 
 from ui.boot import through_router
+from ui.registry import HOME, groups
 
 through_router()
 
@@ -37,68 +38,21 @@ with right:
         "- ⊛ is cross-correlation (no kernel flip), as in every deep-learning framework; "
         "rot180(K) flips both axes.\n"
         "- ∂L/∂Z (or dM = ∂J/∂M) is the gradient arriving from above and has the shape of Z (M).\n"
-        "- Dense layers keep one sample per row: Z = XW + b, W ∈ ℝ^{in×out}.\n"
+        "- Dense layers keep one sample per row: $Z = XW + b$, $W \\in \\mathbb{R}^{\\text{in}\\times\\text{out}}$.\n"
         "- ReLU′(0) = 0 and max-pool ties go to the first maximum, as in PyTorch."
     )
 
 st.subheader("Lesson map")
-MAP = [
-    (
-        "Start here",
-        [
-            (
-                "pages/notation.py",
-                "Notation & Jacobians",
-                "dM has M's shape, numerator layout, total derivatives",
-            )
-        ],
-    ),
-    (
-        "Building blocks",
-        [
-            (
-                "pages/elementwise.py",
-                "Element-wise ops",
-                "exp, log, sigmoid, tanh, ReLU: dX = dY ⊙ f′",
-            ),
-            (
-                "pages/binary.py",
-                "Binary ops",
-                "add, subtract, Hadamard, divide — with broadcasting",
-            ),
-            ("pages/reductions.py", "Sum & mean", "one number out, the gradient copied back"),
-        ],
-    ),
-    (
-        "Layers",
-        [
-            (
-                "pages/conv2d.py",
-                "Conv2D backprop",
-                "∂L/∂K = X ⊛ ∂L/∂Z, ∂L/∂X = pad(∂L/∂Z) ⊛ rot180(K)",
-            ),
-            (
-                "pages/conv_transpose2d.py",
-                "Transposed conv2d",
-                "stamping kernels; implicit padding k − p − 1",
-            ),
-            ("pages/pooling.py", "Pooling", "max routes to the winner, average spreads evenly"),
-            (
-                "pages/softmax.py",
-                "Softmax + cross-entropy",
-                "∂L/∂f = p − onehot(y), and the notes' lost sign",
-            ),
-            ("pages/dense.py", "Dense layer", "dW = Xᵀ dZ, dX = dZ Wᵀ, db = column sums"),
-        ],
-    ),
-]
+# every page but this one, grouped as in the navigation: the registry lists them once
+MAP = [(g, [p for p in pages if p is not HOME]) for g, pages in groups().items()]
+MAP = [(g, pages) for g, pages in MAP if pages]
 cols = st.columns(len(MAP), gap="large")
-for col, (group, items) in zip(cols, MAP, strict=True):
+for col, (group, pages) in zip(cols, MAP, strict=True):
     with col:
         st.markdown(f"**{group}**")
-        for path, title, blurb in items:
-            st.page_link(path, label=title)
-            st.caption(blurb)
+        for page in pages:
+            st.page_link(page.path, label=page.title, icon=page.icon)
+            st.caption(page.blurb)
 
 st.info(
     "Coming next: whole networks (an MLP and a tiny CNN, backpropagated layer by layer and trained "

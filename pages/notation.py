@@ -2,7 +2,7 @@ import streamlit as st
 import sympy as sp
 
 from derivations import derive
-from derivations.core import bmatrix
+from derivations.typeset import Typeset
 from ui.boot import through_router
 
 through_router()
@@ -41,7 +41,7 @@ st.markdown(
 st.subheader("2. Jacobians in numerator layout")
 W, x, y, J = jacobian_example()
 st.latex(
-    rf"\vec y = W\vec x = {bmatrix(y)}, \qquad \frac{{\partial \vec y}}{{\partial \vec x}} = {bmatrix(J)} = W"
+    rf"\vec y = W\vec x = {Typeset().bmatrix(y)}, \qquad \frac{{\partial \vec y}}{{\partial \vec x}} = {Typeset().bmatrix(J)} = W"
 )
 st.markdown(
     "In numerator layout the Jacobian ∂y/∂x has one **row per output** and one **column per "

@@ -9,11 +9,11 @@ import pytest
 pytest.importorskip("streamlit")
 from streamlit.testing.v1 import AppTest  # noqa: E402
 
-from ui.registry import OPS  # noqa: E402
+from ui.registry import OPS, PAGES, lesson_pages, ops_on_page  # noqa: E402
 
 APP = str(Path(__file__).resolve().parent.parent / "app.py")
-LESSON_PAGES = sorted({s.page for s in OPS.values()})
-ALL_PAGES = ["pages/home.py", "pages/notation.py", *LESSON_PAGES]
+LESSON_PAGES = [p.path for p in lesson_pages()]
+ALL_PAGES = [p.path for p in PAGES]
 
 
 def open_page(page: str, query: dict | None = None) -> AppTest:
@@ -62,7 +62,7 @@ def test_steps_walk_forward_and_back(page):
 
 
 def _select_op(at, page, op):
-    if len([s for s in OPS.values() if s.page == page]) > 1:
+    if len(ops_on_page(page)) > 1:
         at.selectbox(key=f"{page}/op").set_value(op).run()
         assert not at.exception
 
@@ -70,14 +70,14 @@ def _select_op(at, page, op):
 @pytest.mark.parametrize("op", list(OPS))
 def test_verification_passes_for_default_and_rerolled_numbers(op):
     spec = OPS[op]
-    at = open_page(spec.page)
-    _select_op(at, spec.page, op)
+    at = open_page(spec.page.path)
+    _select_op(at, spec.page.path, op)
     for _ in range(3):
         assert "FAIL" not in verdicts(at), at.dataframe[0].value
         assert "pass" in verdicts(at)
-        at.button(key=f"{spec.page}/reverify").click().run()
+        at.button(key=f"{spec.page.path}/reverify").click().run()
         assert not at.exception
-    at.radio(key=f"{spec.page}/source").set_value("reals").run()
+    at.radio(key=f"{spec.page.path}/source").set_value("reals").run()
     assert "FAIL" not in verdicts(at)
 
 
@@ -92,7 +92,8 @@ def _set_param(at, page, p, value):
     elif p.kind == "choice":
         at.selectbox(key=f"{page}/{p.name}").set_value(value)
     else:
-        at.number_input(key=f"{page}/{p.name}").set_value(value)
+        shown = value + p.shown_from if p.kind == "int" else value
+        at.number_input(key=f"{page}/{p.name}").set_value(shown)
 
 
 def _extremes(p):
@@ -108,7 +109,7 @@ def _extremes(p):
 @pytest.mark.parametrize("op", list(OPS))
 def test_every_widget_at_its_extremes(op):
     spec = OPS[op]
-    page = spec.page
+    page = spec.page.path
     at = open_page(page)
     _select_op(at, page, op)
     for p in spec.params:

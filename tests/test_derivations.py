@@ -220,33 +220,25 @@ def test_linear_patterns():
 # ---------------------------------------------------------------- symbolic = engine (= torch)
 
 
+def _random_value(prm, rng):
+    """A random value of one registry parameter, within its bounds (sizes kept small)."""
+    if prm.kind in ("pair", "optional_pair"):
+        if prm.kind == "optional_pair" and rng.random() < 0.4:
+            return None
+        hi = min(prm.hi, 6 if "shape" in prm.name or prm.name == "kernel_size" else prm.hi)
+        lo = prm.lo or (0 if prm.name in ("padding", "output_padding") else 1)
+        return tuple(int(v) for v in rng.integers(lo, hi + 1, size=2))
+    if prm.kind == "int":
+        return int(rng.integers(prm.lo, prm.hi + 1))
+    if prm.kind == "float":
+        return round(float(rng.uniform(prm.lo, prm.hi)), 3)
+    return str(rng.choice(prm.choices))
+
+
 def _random_params(spec, rng):
     """Random valid parameters for an op, from its registry entry."""
     for _ in range(200):
-        p = {}
-        for prm in spec.params:
-            if prm.kind in ("pair", "optional_pair"):
-                hi = min(prm.hi, 6 if "shape" in prm.name or prm.name == "kernel_size" else prm.hi)
-                p[prm.name] = (
-                    int(
-                        rng.integers(
-                            prm.lo or (0 if prm.name in ("padding", "output_padding") else 1),
-                            hi + 1,
-                        )
-                    ),
-                    int(
-                        rng.integers(
-                            prm.lo or (0 if prm.name in ("padding", "output_padding") else 1),
-                            hi + 1,
-                        )
-                    ),
-                )
-                if prm.kind == "optional_pair" and rng.random() < 0.4:
-                    p[prm.name] = None
-            elif prm.kind == "int":
-                p[prm.name] = int(rng.integers(prm.lo, prm.hi + 1))
-            else:
-                p[prm.name] = str(rng.choice(prm.choices))
+        p = {prm.name: _random_value(prm, rng) for prm in spec.params}
         try:
             return spec.derive(**p)
         except ValueError:
@@ -315,7 +307,7 @@ def test_every_op_symbolic_equals_torch_at_random_sizes(name):
         values = random_values(d, "reals", seed, spec.positive)
         up = random_upstream(d, seed)
         sym = d.evaluate(values, up)
-        ref = torch_ref.grads(name, values, up, d.params)
+        ref = torch_ref.grads(spec, values, up, d.params)
         for k in d.inputs:
             np.testing.assert_allclose(
                 sym[k], ref[k], atol=1e-10, err_msg=f"{name} {d.params} ∂/∂{k}"
@@ -427,7 +419,7 @@ def test_big_sizes_elide_long_lists_and_stay_correct():
     ],
 )
 def test_long_forward_expansions_wrap_to_the_lesson_column(op, params):
-    from derivations.core import LINE_WIDTH, visible_len
+    from derivations.typeset import LINE_WIDTH, visible_len
 
     fwd = next(s for s in derive(op, **params).steps if s.kind == "forward")
     body = fwd.latex.removeprefix(r"\begin{aligned} ").removesuffix(r" \end{aligned}")

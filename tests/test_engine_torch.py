@@ -26,7 +26,7 @@ def compare(shapes, torch_fn, ours_fwd, ours_bwd, *, atol=1e-10, make=None):
     out_t.backward(torch.tensor(dy))
     grads = ours_bwd(dy, *arrays)
     grads = grads if isinstance(grads, tuple) else (grads,)
-    for g, t in zip(grads, ts):
+    for g, t in zip(grads, ts, strict=True):
         np.testing.assert_allclose(g, t.grad.numpy(), atol=atol, rtol=1e-10)
 
 
@@ -83,7 +83,9 @@ def _random_conv_case(seed: int, transposed: bool):
     s, p, d, k, hw = pair(1, 4), pair(0, 3), pair(1, 3), pair(1, 4), pair(1, 9)
     cfg = dict(stride=s, padding=p, dilation=d, groups=g)
     if transposed:
-        cfg["output_padding"] = tuple(int(rng.integers(0, max(a, b))) for a, b in zip(s, d))
+        cfg["output_padding"] = tuple(
+            int(rng.integers(0, max(a, b))) for a, b in zip(s, d, strict=True)
+        )
         shapes = [(2, g * 2, *hw), (g * 2, int(rng.integers(1, 3)), *k)]
     else:
         shapes = [(2, g * int(rng.integers(1, 3)), *hw), (g * int(rng.integers(1, 3)), 0, *k)]

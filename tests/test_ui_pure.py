@@ -122,7 +122,7 @@ def test_verify_catches_a_wrong_engine():
 
 
 def test_values_that_break_the_domain_are_reported():
-    from ui.lesson import check_values
+    from ui.state import check_values
 
     assert check_values(OPS["log"], {"X": np.array([[1.0, -2.0]])})
     assert check_values(OPS["div"], {"M": np.ones((1, 1)), "N": np.zeros((1, 1))})

@@ -7,7 +7,8 @@ Every matrix on a lesson page has a key: an input's name ("X"), "out" (Z), "up" 
 
 from __future__ import annotations
 
-from derivations.core import Derivation, plain
+from derivations.derivation import Derivation
+from derivations.symbols import plain
 
 
 def panels(d: Derivation) -> list[tuple[str, str]]:

@@ -8,6 +8,8 @@ import math
 import numpy as np
 import plotly.graph_objects as go
 
+from ui.layout import GAP, MAIN_WIDTH
+
 # negative blue, zero near-white, positive red; spelled out because plotly.js and plotly.py
 # disagree on which way the named "RdBu" runs
 DIVERGING = [
@@ -30,8 +32,8 @@ def fmt(v: float, digits: int = 3) -> str:
 
 
 MIN_CELL = 22  # px: a two-digit number in a 9 px font still fits
-MAIN_WIDTH = 820  # px the lesson column can count on (wide layout, 1280 px window, sidebar open)
-GAP = 16  # px between Streamlit columns
+
+
 FRAME = 44  # px a figure adds around its cells: row ticks on the left, a little on the right
 
 
@@ -90,6 +92,106 @@ def _rect(r, c, inset, color, width, dash="solid"):
     }
 
 
+def _cell_texts(z: np.ndarray, px: int) -> tuple[list, float, bool]:
+    """The numbers to print in the cells, their font size, and whether they fit at all: three
+    digits at the cell's font, else two at the biggest font (9 px at least) that fits."""
+    font = max(9, min(16, px // 3))
+    texts = [[fmt(v, 3) for v in row] for row in z]
+    if _max_font(texts, px) < font:
+        texts = [[fmt(v, 2) for v in row] for row in z]
+        font = max(9, min(font, int(_max_font(texts, px))))
+    return texts, font, _max_font(texts, px) >= font
+
+
+def _heatmap(z, texts, font, shown, names) -> dict:
+    finite = z[np.isfinite(z)]
+    zmax = float(np.max(np.abs(finite))) if finite.size else 1.0
+    zmax = zmax or 1.0
+    rows, cols = z.shape
+    return {
+        "type": "heatmap",
+        "z": z.tolist(),
+        "x": list(range(1, cols + 1)),
+        "y": list(range(1, rows + 1)),
+        "text": texts,
+        "texttemplate": "%{text}" if shown else "",
+        "textfont": {"size": font},
+        "colorscale": DIVERGING,
+        "zmid": 0,
+        "zmin": -zmax,
+        "zmax": zmax,
+        "showscale": False,
+        "customdata": names,
+        "hovertemplate": "%{customdata} = %{z:.6g}<extra></extra>",
+        "xgap": 1,
+        "ygap": 1,
+    }
+
+
+def _markers(z, names, px) -> dict:
+    """An almost invisible square marker on each cell centre: go.Heatmap reports no selection
+    in Streamlit, a marker does. It sits on top, so its hover shows the cell's name and value."""
+    rows, cols = z.shape
+    xs, ys = np.meshgrid(np.arange(1, cols + 1), np.arange(1, rows + 1))
+    return {
+        "type": "scatter",
+        "x": xs.ravel().tolist(),
+        "y": ys.ravel().tolist(),
+        "mode": "markers",
+        "customdata": [
+            f"{n} = {fmt(v, 6)}"
+            for nrow, zrow in zip(names, z, strict=True)
+            for n, v in zip(nrow, zrow, strict=True)
+        ],
+        "marker": {"symbol": "square", "size": px * 0.8, "color": "rgba(0,0,0,0.01)"},
+        "selected": {"marker": {"opacity": 0.01}},
+        "unselected": {"marker": {"opacity": 0.01}},
+        "hovertemplate": "%{customdata}<extra></extra>",
+        "showlegend": False,
+    }
+
+
+def _layout(title: str, rows: int, cols: int, px: int, shapes: list) -> dict:
+    ticks = {"tickmode": "array", "showgrid": False, "zeroline": False, "constrain": "domain"}
+    return {
+        # the title pinned to the top edge: centred in the margin it collided with the top ticks
+        "title": {
+            "text": title,
+            "x": 0.5,
+            "xanchor": "center",
+            "y": 1,
+            "yref": "container",
+            "yanchor": "top",
+            "pad": {"t": 4},
+            "font": {"size": 16},
+        },
+        "width": px * cols + FRAME,
+        "height": px * rows + 78,
+        "margin": {"l": 28, "r": 8, "t": 46, "b": 6},
+        "dragmode": False,
+        "clickmode": "event+select",
+        "hovermode": "closest",
+        "plot_bgcolor": "white",
+        "shapes": shapes,
+        # row 1 at the top, square cells, 1-based ticks: the matrix reads like the notes
+        "yaxis": {
+            "autorange": "reversed",
+            "scaleanchor": "x",
+            "scaleratio": 1,
+            "tickvals": _ticks(rows, px),
+            "showticklabels": rows > 1,
+            **ticks,
+        },
+        # a lone column's "1" would sit against the title ("y 1"): label real indices only
+        "xaxis": {
+            "tickvals": _ticks(cols, px),
+            "side": "top",
+            "showticklabels": cols > 1,
+            **ticks,
+        },
+    }
+
+
 def matrix_spec(
     values,
     title: str,
@@ -100,26 +202,13 @@ def matrix_spec(
     budget: int = 330,
     max_width: int | None = None,
 ) -> dict:
-    """The figure as a plain dict: a heatmap of ``values`` (2-D) plus a clickable marker per cell.
-
-    go.Heatmap reports no selection in Streamlit, so an almost invisible square marker sits on
-    each cell centre; a click selects that marker (x = column, y = row, both 1-based). Numbers
-    are printed in the cells only where they fit; hovering a cell always shows its value.
-    """
+    """The figure as a plain dict: a heatmap of ``values`` (2-D) plus a clickable marker per
+    cell (x = column, y = row, both 1-based). Numbers are printed in the cells only where they
+    fit; hovering a cell always shows its name and value."""
     z = np.atleast_2d(np.asarray(values, dtype=float))
     rows, cols = z.shape
     px = cell_px(rows, cols, budget, max_width)
-    # three digits at the cell's font, else two at the biggest font (9 px at least) that fits;
-    # hover always has 6 digits
-    font = max(9, min(16, px // 3))
-    texts = [[fmt(v, 3) for v in row] for row in z]
-    if _max_font(texts, px) < font:
-        texts = [[fmt(v, 2) for v in row] for row in z]
-        font = max(9, min(font, int(_max_font(texts, px))))
-    finite = z[np.isfinite(z)]
-    zmax = float(np.max(np.abs(finite))) if finite.size else 1.0
-    zmax = zmax or 1.0
-    xs, ys = np.meshgrid(np.arange(1, cols + 1), np.arange(1, rows + 1))
+    texts, font, shown = _cell_texts(z, px)
     names = (
         labels
         if labels is not None
@@ -128,77 +217,9 @@ def matrix_spec(
     shapes = [_rect(r, c, 0, HIGHLIGHT, 4) for r, c in highlight]
     if selected is not None:
         shapes.append(_rect(selected[0], selected[1], 0.05, SELECTED, 3, "dot"))
-    ticks = {"tickmode": "array", "showgrid": False, "zeroline": False, "constrain": "domain"}
     return {
-        "data": [
-            {
-                "type": "heatmap",
-                "z": z.tolist(),
-                "x": list(range(1, cols + 1)),
-                "y": list(range(1, rows + 1)),
-                "text": texts,
-                "texttemplate": "%{text}" if _max_font(texts, px) >= font else "",
-                "textfont": {"size": font},
-                "colorscale": DIVERGING,
-                "zmid": 0,
-                "zmin": -zmax,
-                "zmax": zmax,
-                "showscale": False,
-                "customdata": names,
-                "hovertemplate": "%{customdata} = %{z:.6g}<extra></extra>",
-                "xgap": 1,
-                "ygap": 1,
-            },
-            {
-                "type": "scatter",
-                "x": xs.ravel().tolist(),
-                "y": ys.ravel().tolist(),
-                "mode": "markers",
-                "customdata": [n for row in names for n in row],
-                "marker": {"symbol": "square", "size": px * 0.8, "color": "rgba(0,0,0,0.01)"},
-                "selected": {"marker": {"opacity": 0.01}},
-                "unselected": {"marker": {"opacity": 0.01}},
-                "hovertemplate": "%{customdata}<extra></extra>",
-                "showlegend": False,
-            },
-        ],
-        "layout": {
-            # the title pinned to the top edge: centred in the margin it collided with the top ticks
-            "title": {
-                "text": title,
-                "x": 0.5,
-                "xanchor": "center",
-                "y": 1,
-                "yref": "container",
-                "yanchor": "top",
-                "pad": {"t": 4},
-                "font": {"size": 16},
-            },
-            "width": px * cols + FRAME,
-            "height": px * rows + 78,
-            "margin": {"l": 28, "r": 8, "t": 46, "b": 6},
-            "dragmode": False,
-            "clickmode": "event+select",
-            "hovermode": "closest",
-            "plot_bgcolor": "white",
-            "shapes": shapes,
-            # row 1 at the top, square cells, 1-based ticks: the matrix reads like the notes
-            "yaxis": {
-                "autorange": "reversed",
-                "scaleanchor": "x",
-                "scaleratio": 1,
-                "tickvals": _ticks(rows, px),
-                "showticklabels": rows > 1,
-                **ticks,
-            },
-            # a lone column's "1" would sit against the title ("y 1"): label real indices only
-            "xaxis": {
-                "tickvals": _ticks(cols, px),
-                "side": "top",
-                "showticklabels": cols > 1,
-                **ticks,
-            },
-        },
+        "data": [_heatmap(z, texts, font, shown, names), _markers(z, names, px)],
+        "layout": _layout(title, rows, cols, px, shapes),
     }
 
 

@@ -1,7 +1,8 @@
-"""PyTorch as an optional reference: the same op, through torch.nn.functional and autograd.
+"""PyTorch as an optional reference: each op's forward through torch.nn.functional, one function
+per op (referenced by its registry entry), differentiated by autograd.
 
 torch is never an app dependency: ``available()`` is False where it is not installed, and the
-verification panel then leaves its column out.
+verification panel then leaves its column out. Every function imports torch when called.
 """
 
 from __future__ import annotations
@@ -15,38 +16,104 @@ def available() -> bool:
     return importlib.util.find_spec("torch") is not None
 
 
-def grads(op: str, values: dict, upstream, params: dict) -> dict[str, np.ndarray]:
+def grads(spec, values: dict, upstream, params: dict) -> dict[str, np.ndarray]:
+    """∂(⟨upstream, op(values)⟩)/∂values by autograd, for the op described by ``spec``."""
     import torch
-    import torch.nn.functional as F
 
     t = {
         k: torch.tensor(np.asarray(v, dtype=np.float64), requires_grad=True)
         for k, v in values.items()
     }
-    up = torch.tensor(np.asarray(upstream, dtype=np.float64))
-    p = params
-    if op in ("conv2d", "conv_transpose2d"):
-        kw = dict(stride=p["stride"], padding=p["padding"], dilation=p["dilation"])
-        fn = F.conv2d
-        if op == "conv_transpose2d":
-            kw["output_padding"] = p["output_padding"]
-            fn = F.conv_transpose2d
-        out = fn(t["X"][None, None], t["K"][None, None], t["b"].reshape(1), **kw)[0, 0]
-    elif op == "max_pool2d":
-        out = F.max_pool2d(t["X"][None, None], p["kernel_size"], p["stride"], p["padding"])[0, 0]
-    elif op == "avg_pool2d":
-        out = F.avg_pool2d(t["X"][None, None], p["kernel_size"], p["stride"], p["padding"])[0, 0]
-    elif op in ("relu", "sigmoid", "tanh", "exp", "log"):
-        out = getattr(torch, op)(t["X"])
-    elif op in ("add", "sub", "mul", "div"):
-        out = getattr(torch, op)(t["M"], t["N"])
-    elif op in ("sum", "mean"):
-        out = getattr(torch, op)(t["X"]).reshape(1, 1)
-    elif op == "linear":
-        out = F.linear(t["X"], t["W"].T, t["b"].reshape(-1))
-    elif op == "softmax_cross_entropy":
-        out = F.cross_entropy(t["f"].reshape(1, -1), torch.tensor([p["target"]])).reshape(1, 1)
-    else:
-        raise ValueError(f"no PyTorch reference for {op!r}")
-    out.backward(up.reshape(out.shape))
+    out = spec.torch(t, params)
+    out.backward(torch.tensor(np.asarray(upstream, dtype=np.float64)).reshape(out.shape))
     return {k: v.grad.numpy().reshape(np.shape(values[k])) for k, v in t.items()}
+
+
+def _batch(a):
+    return a[None, None]
+
+
+def conv2d(t, p):
+    import torch.nn.functional as F
+
+    kw = dict(stride=p["stride"], padding=p["padding"], dilation=p["dilation"])
+    return F.conv2d(_batch(t["X"]), _batch(t["K"]), t["b"].reshape(1), **kw)[0, 0]
+
+
+def conv_transpose2d(t, p):
+    import torch.nn.functional as F
+
+    kw = dict(
+        stride=p["stride"],
+        padding=p["padding"],
+        dilation=p["dilation"],
+        output_padding=p["output_padding"],
+    )
+    return F.conv_transpose2d(_batch(t["X"]), _batch(t["K"]), t["b"].reshape(1), **kw)[0, 0]
+
+
+def max_pool2d(t, p):
+    import torch.nn.functional as F
+
+    return F.max_pool2d(_batch(t["X"]), p["kernel_size"], p["stride"], p["padding"])[0, 0]
+
+
+def avg_pool2d(t, p):
+    import torch.nn.functional as F
+
+    return F.avg_pool2d(_batch(t["X"]), p["kernel_size"], p["stride"], p["padding"])[0, 0]
+
+
+def unary(name: str):
+    """torch.relu, torch.sigmoid, …: the engine's unary ops share torch's names."""
+
+    def ref(t, p):
+        import torch
+
+        return getattr(torch, name)(t["X"])
+
+    return ref
+
+
+def leaky_relu(t, p):
+    import torch.nn.functional as F
+
+    return F.leaky_relu(t["X"], p["negative_slope"])
+
+
+def softplus(t, p):
+    import torch.nn.functional as F
+
+    return F.softplus(t["X"])
+
+
+def binary(name: str):
+    def ref(t, p):
+        import torch
+
+        return getattr(torch, name)(t["M"], t["N"])
+
+    return ref
+
+
+def reduction(name: str):
+    def ref(t, p):
+        import torch
+
+        return getattr(torch, name)(t["X"]).reshape(1, 1)
+
+    return ref
+
+
+def linear(t, p):
+    import torch.nn.functional as F
+
+    return F.linear(t["X"], t["W"].T, t["b"].reshape(-1))
+
+
+def cross_entropy(t, p):
+    import torch
+    import torch.nn.functional as F
+
+    logits = t["f"].reshape(1, -1)
+    return F.cross_entropy(logits, torch.tensor([p["target"]])).reshape(1, 1)

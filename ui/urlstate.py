@@ -6,8 +6,9 @@ from __future__ import annotations
 
 import re
 
-_PAIR = re.compile(r"^\s*(\d{1,3})\s*[x×,]\s*(\d{1,3})\s*$")
-_INT = re.compile(r"^\s*(\d{1,4})\s*$")
+_PAIR = re.compile(r"^\s*([0-9]{1,3})\s*[x×,]\s*([0-9]{1,3})\s*$")
+_INT = re.compile(r"^\s*([0-9]{1,4})\s*$")
+_FLOAT = re.compile(r"^\s*(-?[0-9]{1,3}(?:\.[0-9]{1,6})?)\s*$")
 
 
 def encode_value(param, value) -> str:
@@ -38,6 +39,11 @@ def decode_value(param, text: str):
         if not m or not param.lo <= int(m.group(1)) <= param.hi:
             return None
         return int(m.group(1))
+    if param.kind == "float":
+        m = _FLOAT.match(text)
+        if not m or not param.lo <= float(m.group(1)) <= param.hi:
+            return None
+        return float(m.group(1))
     if param.kind == "choice":
         return text if text in param.choices else None
     return None

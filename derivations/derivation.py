@@ -1,0 +1,264 @@
+"""The value a derivation is: its maths (:class:`Math`: symbols, forward, sparse Jacobian,
+gradients, proven patterns) and, on top, its lesson (:class:`Derivation`: the same plus the
+steps). Lessons, practice questions and networks are all written from a Math."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, fields
+from functools import cached_property
+
+import numpy as np
+import sympy as sp
+
+from .algebra import NUMERIC, equal, grads_from_jac
+from .symbols import Scope
+from .typeset import aligned, continuation, num, ordered_sum, paren, visible_len
+
+
+@dataclass(frozen=True)
+class Step:
+    """One step of the lesson: a title, KaTeX-renderable LaTeX, and a sentence or two.
+
+    ``kind`` is one of setup, forward, chain, result, pattern, mistake, note; ``focus`` names the
+    matrix the step is about (the app shows it with numbers beside the symbols); ``proven`` is
+    True on a pattern step whose equality sympy checked for these sizes.
+    """
+
+    title: str
+    latex: str
+    text: str
+    kind: str = "note"
+    focus: str | None = None
+    proven: bool | None = None
+
+
+@dataclass(frozen=True)
+class Pattern:
+    """A gradient written as matrix operations, proven equal to the chain-rule sums: ``grad``
+    is the input it is the gradient of, ``operands`` the matrices the formula combines (for
+    showing it with numbers), ``ok`` whether sympy proved it for these sizes."""
+
+    label: str
+    grad: str | None
+    operands: dict
+    ok: bool
+
+
+@dataclass
+class Math:
+    op: str
+    params: dict
+    inputs: dict[str, sp.Matrix]
+    output: sp.Matrix
+    out_symbols: sp.Matrix  # z_{11} … : the names of the outputs, for the steps
+    upstream: sp.Matrix
+    grads: dict[str, sp.Matrix]
+    jac: dict  # name -> {(r, c): {(i, j): partial}}
+    out_name: str  # the output matrix: "Z", "Y", "L_i" …
+    out_letter: str  # its entries' letter: "z", "y"
+    loss: str  # "L" (notes 001-003) or "J" (note 004)
+    scope: Scope = field(default_factory=Scope)
+    checks: list[tuple[str, bool]] = field(default_factory=list)
+    patterns: dict[str, Pattern] = field(default_factory=dict)
+    # LaTeX to show for a partial instead of sympy's, keyed (name, idx, out): max pool's
+    # indicator reads better as [x wins z] than as the indicator function
+    partial_tex: dict = field(default_factory=dict)
+    facts: dict = field(default_factory=dict)  # what the op's lesson needs besides the above
+
+    def prove(self, label: str, derived, pattern, *, grad=None, operands=None) -> bool:
+        """Record whether ``derived`` equals ``pattern`` entry by entry (in ``checks``, and in
+        ``patterns`` when the operands are given)."""
+        ok = equal(derived, pattern)
+        self.checks.append((label, ok))
+        if operands is not None:
+            self.patterns[label] = Pattern(label, grad, dict(operands), ok)
+        return ok
+
+    def partial_latex(self, name: str, idx, out) -> str:
+        tex = self.partial_tex.get((name, tuple(idx), tuple(out)))
+        return tex if tex is not None else paren(self.jac[name][tuple(idx)][tuple(out)])
+
+    # ---- numbers
+    @cached_property
+    def _args(self) -> list[sp.Symbol]:
+        syms = [s for m in self.inputs.values() for s in m]
+        return syms + list(self.upstream)
+
+    @cached_property
+    def _grad_fn(self):
+        return self._lambdify([self.grads[n] for n in self.inputs])
+
+    @cached_property
+    def _out_fn(self):
+        return self._lambdify([self.output])
+
+    @cached_property
+    def _plain(self) -> dict[sp.Symbol, sp.Symbol]:
+        """Each symbol renamed to a valid Python identifier, in one pass.
+
+        Names like x_{11} or \\frac{∂L}{∂z_{11}} are not identifiers, so lambdify would swap them
+        for Dummies one argument at a time — a full-tree xreplace per symbol, 11 s for a 16×16
+        input and 6×6 kernel. One rename of everything first costs half a second."""
+        return {s: sp.Symbol(f"v{i}") for i, s in enumerate(self._args)}
+
+    def _lambdify(self, exprs):
+        plain = self._plain
+        return sp.lambdify(
+            [plain[s] for s in self._args],
+            [e.xreplace(plain) for e in exprs],
+            modules=NUMERIC,
+            cse=False,
+            docstring_limit=0,
+        )
+
+    def compile(self):
+        """Build the cached numeric function now (evaluate() would on first use)."""
+        self._grad_fn  # noqa: B018 - touching the cached_property compiles it
+        return self
+
+    def _flat(self, values: dict, upstream) -> list[float]:
+        flat = []
+        for name, m in self.inputs.items():
+            if name not in values:
+                raise ValueError(
+                    f"evaluate: values is missing {name!r} (expected {list(self.inputs)})"
+                )
+            a = np.asarray(values[name], dtype=float)
+            if a.size != m.rows * m.cols:
+                raise ValueError(
+                    f"evaluate: values[{name!r}] must have shape {m.shape}, got {a.shape}"
+                )
+            flat.extend(a.reshape(-1).tolist())
+        u = np.ones(self.upstream.shape) if upstream is None else np.asarray(upstream, dtype=float)
+        if u.size != self.upstream.rows * self.upstream.cols:
+            raise ValueError(
+                f"evaluate: upstream must have shape {self.upstream.shape}, got {u.shape}"
+            )
+        return flat + u.reshape(-1).tolist()
+
+    def evaluate(self, values: dict, upstream=None) -> dict[str, np.ndarray]:
+        """The symbolic gradients with numbers put in: name → array of the input's shape."""
+        res = self._grad_fn(*self._flat(values, upstream))
+        return {
+            n: np.array(r, dtype=float).reshape(self.inputs[n].shape)
+            for n, r in zip(self.inputs, res, strict=True)
+        }
+
+    def forward(self, values: dict) -> np.ndarray:
+        """The forward expressions with numbers put in."""
+        out = self._out_fn(*self._flat(values, None))[0]
+        return np.array(out, dtype=float).reshape(self.output.shape)
+
+    # ---- which cells feed which (for the app's linked highlights)
+    @cached_property
+    def symbol_index(self) -> dict[sp.Symbol, tuple[str, tuple[int, int]]]:
+        out = {}
+        for name, m in self.inputs.items():
+            for r in range(m.rows):
+                for c in range(m.cols):
+                    out[m[r, c]] = (name, (r, c))
+        return out
+
+    def feeds(self, name: str, idx: tuple[int, int]) -> list[tuple[int, int]]:
+        """The output cells that input cell ``name[idx]`` feeds (where ∂z/∂a ≠ 0)."""
+        return list(self.jac[name].get(tuple(idx), {}))
+
+    def sources(self, out_idx: tuple[int, int]) -> dict[str, list[tuple[int, int]]]:
+        """The input cells that output cell ``out_idx`` is computed from."""
+        res: dict[str, list] = {n: [] for n in self.inputs}
+        for name, entries in self.jac.items():
+            for idx, outs in entries.items():
+                if tuple(out_idx) in outs:
+                    res[name].append(idx)
+        return res
+
+    def gradient_links(self, name: str, idx: tuple[int, int]) -> dict[str, list[tuple[int, int]]]:
+        """Everything ∂L/∂name[idx] is made of: the output (and upstream) cells it touched, and
+        the cells of the other inputs that appear in its partial derivatives."""
+        idx = tuple(idx)
+        links: dict[str, list] = {n: [] for n in self.inputs}
+        links[self.out_name] = self.feeds(name, idx)
+        for partial in self.jac[name].get(idx, {}).values():
+            for s in sorted(partial.free_symbols, key=str):
+                if s in self.symbol_index:
+                    n, i = self.symbol_index[s]
+                    if i not in links[n]:
+                        links[n].append(i)
+        return links
+
+    def chain_rule(
+        self, name: str, idx: tuple[int, int], values=None, upstream=None, *, width=None
+    ) -> str:
+        """LaTeX of ∂L/∂a = Σ ∂L/∂z · ∂z/∂a over the non-zero terms; with numbers, each term
+        plugged in and the total: '∂L/∂x_{22} = 0.3·k_{22} + … = 0.3·1.5 + … = 1.27'. With a
+        ``width`` (units) that the one line would not fit, an ``aligned`` block instead: the
+        sum, the numbers and the total each start a line, and long sums wrap."""
+        from .typeset import Typeset
+
+        idx = tuple(idx)
+        lhs = rf"\frac{{\partial {self.loss}}}{{\partial {sp.latex(self.inputs[name][idx])}}}"
+        terms = self.jac[name].get(idx, {})
+        sym_parts = [
+            f"{sp.latex(self.upstream[o])} \\cdot {self.partial_latex(name, idx, o)}" for o in terms
+        ]
+        if values is None:
+            return f"{lhs} = {ordered_sum(sym_parts)}"
+        flat = dict(zip(self._args, self._flat(values, upstream), strict=True))
+        num_parts, total = [], 0.0
+        for o, p in terms.items():
+            g = flat[self.upstream[o]]
+            pv = float(p.subs(flat)) if p.free_symbols else float(p)
+            total += g * pv
+            num_parts.append(f"({num(g)}) \\cdot ({num(pv)})")
+        nums = " + ".join(num_parts) or "0"
+        line = f"{lhs} = {ordered_sum(sym_parts)} = {nums} = {num(total)}"
+        if width is None or visible_len(line) <= width:
+            return line
+        rows: list[str] = []
+        for parts, join in ((sym_parts, ordered_sum), (num_parts, " + ".join)):
+            for k, chunk in enumerate(Typeset(width).wrap(parts)):
+                body = join(chunk)
+                if not rows:
+                    rows.append(f"{lhs} &= {body}")
+                elif k == 0:
+                    rows.append(f"&= {body}")
+                else:
+                    rows.append(continuation(body))
+        rows.append(f"&= {num(total)}")
+        return aligned(rows)
+
+
+@dataclass
+class Derivation(Math):
+    """A Math with its lesson: the steps a page, the CLI and the exports show."""
+
+    steps: list[Step] = field(default_factory=list)
+
+    @classmethod
+    def of(cls, m: Math, steps: list[Step]) -> Derivation:
+        return cls(**{f.name: getattr(m, f.name) for f in fields(Math)}, steps=steps)
+
+
+def assemble(op, params, inputs, output, jac, *, out_name, out_letter, loss=None, scope=None):
+    """A Math with its upstream symbols and gradients; its lesson adds the steps."""
+    scope = scope or Scope(loss=loss or "L")
+    if output.shape == (1, 1) and out_name != out_letter.upper():
+        out_symbols = sp.Matrix([[scope.scalar(out_name)]])
+    else:
+        out_symbols = scope.matrix(out_letter, output.shape)
+    upstream = scope.upstream(out_symbols)
+    grads = grads_from_jac(inputs, jac, upstream)
+    return Math(
+        op,
+        dict(params),
+        inputs,
+        output,
+        out_symbols,
+        upstream,
+        grads,
+        jac,
+        out_name,
+        out_letter,
+        scope.loss,
+        scope,
+    )

@@ -1,0 +1,145 @@
+"""Lesson steps every op uses, written from its Math: the forward expansions, the chain rule for
+one entry (zero terms struck through), and every entry of a gradient."""
+
+from __future__ import annotations
+
+import sympy as sp
+
+from ..derivation import Math, Step
+from ..symbols import plain
+from ..typeset import MAX_LINES, Typeset, aligned, continuation, elide, ordered_sum, product_latex
+
+
+def expansion_parts(inputs: dict, tlist) -> list[str]:
+    """The summands of one output written from its terms [(coef, [(name, idx), …]), …]."""
+    return [product_latex(coef, [inputs[n][i] for n, i in f]) for coef, f in tlist]
+
+
+def _outs(m: Math) -> list[tuple[int, int]]:
+    return [(i, j) for i in range(m.output.rows) for j in range(m.output.cols)]
+
+
+def _every_term(m: Math, t: Typeset, name, idx, outs, nz) -> list[str]:
+    """The sum over every output, then with each partial put in (zeros struck through)."""
+    L, al = m.loss, sp.latex(m.inputs[name][idx])
+    z = lambda o: sp.latex(m.out_symbols[o])  # noqa: E731
+    full = [
+        rf"\frac{{\partial {L}}}{{\partial {z(o)}}} \frac{{\partial {z(o)}}}{{\partial {al}}}"
+        for o in outs
+    ]
+    plugged = []
+    for o in outs:
+        up = rf"\frac{{\partial {L}}}{{\partial {z(o)}}}"
+        plugged.append(
+            f"{up} \\cdot {m.partial_latex(name, idx, o)}"
+            if o in nz
+            else rf"\cancel{{{up} \cdot 0}}"
+        )
+    return t.sum_lines(full) + t.sum_lines(plugged)
+
+
+def _every_term_text(m: Math, ap: str, outs, nz) -> str:
+    dropped = len(outs) - len(nz)
+    if not dropped:
+        if len(outs) > 1:
+            return f"All {len(outs)} outputs depend on {ap}, so no term drops out."
+        return f"The only output depends on {ap}, so the sum has one term."
+    text = f"Every output {m.out_letter}ᵢⱼ could depend on {ap}; "
+    if dropped == 1:
+        return text + "the one that does not contributes 0 and is struck out."
+    return text + f"the {dropped} that do not contribute 0 and are struck out."
+
+
+def _survivors_text(ap: str, outs, nz) -> str:
+    rest = len(outs) - len(nz)
+    zeros = (
+        "the other partial derivative is 0"
+        if rest == 1
+        else f"the other {rest} partial derivatives are 0"
+    )
+    if not nz:
+        return f"No output contains {ap}, so all {len(outs)} partial derivatives are 0."
+    if len(nz) == 1:
+        return f"Only one output contains {ap} and contributes; {zeros}."
+    return f"Only the {len(nz)} outputs that contain {ap} contribute; {zeros}."
+
+
+def chain_rule_step(
+    m: Math, t: Typeset, name: str, idx: tuple[int, int], *, show_all: bool = True
+) -> Step:
+    """The chain rule written out for one element: every term (zeros struck through), then the
+    terms that survive. With many outputs, only the surviving terms are written."""
+    a = m.inputs[name][idx]
+    L, al, ap = m.loss, sp.latex(a), plain(a)
+    outs = _outs(m)
+    nz = m.jac[name].get(idx, {})
+    lines = [
+        rf"\frac{{\partial {L}}}{{\partial {al}}} = \sum_{{i,j}} \frac{{\partial {L}}}{{\partial {m.out_letter}_{{ij}}}} \cdot \frac{{\partial {m.out_letter}_{{ij}}}}{{\partial {al}}}"
+    ]
+    if show_all and len(outs) <= 16:
+        lines += _every_term(m, t, name, idx, outs, nz)
+        text = _every_term_text(m, ap, outs, nz)
+    else:
+        text = _survivors_text(ap, outs, nz)
+    if len(lines) == 1 or len(outs) != len(nz):  # with no zero term it would repeat the line above
+        lines += t.sum_lines(
+            [f"{sp.latex(m.upstream[o])} \\cdot {m.partial_latex(name, idx, o)}" for o in nz]
+        )
+    lines[0] = lines[0].replace(" = ", " &= ", 1)
+    return Step(f"Chain rule for ∂{L}/∂{plain(a)}", aligned(lines), text, kind="chain", focus=name)
+
+
+def forward_step(m: Math, t: Typeset, rhs, text: str) -> Step:
+    """Every output written out (long lists elided): z_ij = rhs((i, j)). ``rhs`` gives LaTeX, or
+    a list of summands, which are wrapped onto as many lines as the column needs."""
+    outs = _outs(m)
+
+    def rows(o) -> list[str]:
+        r = rhs(o)
+        lhs = sp.latex(m.out_symbols[o])
+        if isinstance(r, str):
+            return [f"{lhs} &= {r}"]
+        chunks = t.wrap(r)
+        return [f"{lhs} &= {ordered_sum(chunks[0])}"] + [
+            continuation(ordered_sum(chunk)) for chunk in chunks[1:]
+        ]
+
+    per_output = len(rows(outs[0]))
+    shown, left = elide(outs, max(4, MAX_LINES // per_output))
+    lines = []
+    for o in shown:
+        if o is None:
+            lines.append(rf"&\;\;\vdots \quad \text{{({left} more)}}")
+        else:
+            lines.extend(rows(o))
+    return Step(
+        "Forward: every output written out", aligned(lines), text, kind="forward", focus=m.out_name
+    )
+
+
+def all_grads_step(
+    m: Math, t: Typeset, name: str, title: str | None = None, text: str | None = None
+) -> Step:
+    g = m.inputs[name]
+    items = [(r, c) for r in range(g.rows) for c in range(g.cols)]
+    shown, left = elide(items)
+    lines = []
+    for idx in shown:
+        if idx is None:
+            lines.append(rf"&\;\;\vdots \quad \text{{({left} more)}}")
+            continue
+        rhs = t.sum_lines(
+            [
+                f"{sp.latex(m.upstream[o])} {m.partial_latex(name, idx, o)}"
+                for o in m.jac[name].get(idx, {})
+            ]
+        )
+        lhs = rf"\frac{{\partial {m.loss}}}{{\partial {sp.latex(g[idx])}}} "
+        lines += [lhs + rhs[0]] + rhs[1:]
+    return Step(
+        title or f"Every entry of ∂{m.loss}/∂{name}",
+        aligned(lines),
+        text or f"The same sum for every entry of {name}, zero terms dropped.",
+        kind="result",
+        focus=name,
+    )

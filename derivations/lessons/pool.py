@@ -1,0 +1,170 @@
+"""The max- and average-pooling lessons, written from their Math (``derivations/pool.py``)."""
+
+from __future__ import annotations
+
+import sympy as sp
+
+from ..derivation import Math, Step
+from ..typeset import Typeset, check_mark, plural
+from .common import all_grads_step, chain_rule_step, expansion_parts, forward_step
+
+
+def _setup(m: Math, t: Typeset, name: str, what: str) -> Step:
+    pr, out = m.params, m.facts["out"]
+    hw, k, s, p = pr["input_shape"], pr["kernel_size"], pr["stride"], pr["padding"]
+    extras = f", stride {s[0]}×{s[1]}" + (f", padding {p[0]}×{p[1]}" if any(p) else "")
+    return Step(
+        "Setup",
+        t.gathered(
+            [
+                rf"\mathrm{{{name}}}_{{{k[0]}\times{k[1]}}}\left({t.bmatrix(m.inputs['X'])}\right)",
+                f"= {t.bmatrix(m.out_symbols)}",
+            ],
+            [
+                rf"H_{{out}} = \left\lfloor \frac{{{hw[0]} + 2\cdot{p[0]} - {k[0]}}}{{{s[0]}}} \right\rfloor + 1 = {out[0]},",
+                rf"\quad W_{{out}} = \left\lfloor \frac{{{hw[1]} + 2\cdot{p[1]} - {k[1]}}}{{{s[1]}}} \right\rfloor + 1 = {out[1]}",
+            ],
+        ),
+        f"A {k[0]}×{k[1]} window{extras} slides over the {hw[0]}×{hw[1]} input; {what}",
+        kind="setup",
+        focus="Z",
+    )
+
+
+def _is_notes_example(m: Math) -> bool:
+    pr = m.params
+    return pr["input_shape"] == (2, 2) and pr["kernel_size"] == (2, 2) and not any(pr["padding"])
+
+
+def _window_max(m: Math, o) -> str:
+    """max(x₁₁, x₁₂, …) in the window's own order (sympy would sort x_{1,10} before x_{1,8})."""
+    cells = m.facts["windows"][o]
+    return r"\max\left(" + ", ".join(sp.latex(m.inputs["X"][c]) for c in cells) + r"\right)"
+
+
+def _max_rule() -> Step:
+    return Step(
+        "The derivative of a maximum",
+        r"\frac{\partial}{\partial x_{mn}} \max(x_{1}, \dots, x_{n}) = "
+        r"\begin{cases} 1 & \text{if } x_{mn} \text{ is the maximum} \\ 0 & \text{otherwise} \end{cases}",
+        "Nudging the winning cell moves the maximum by the same amount; nudging any other cell "
+        "changes nothing. On a tie, PyTorch (and this app) gives the whole gradient to the first "
+        "maximum in row-major order.",
+        kind="note",
+        focus="X",
+    )
+
+
+def _max_example(m: Math, t: Typeset) -> Step:
+    ex = m.evaluate({"X": [[1, 2], [3, 4]]}, [[2]])["X"]
+    return Step(
+        "The notes' example",
+        rf"\max{t.bmatrix(sp.Matrix([[1, 2], [3, 4]]))} = 4, \quad \frac{{\partial L}}{{\partial Z}} = [2]"
+        rf"\;\Rightarrow\; \frac{{\partial L}}{{\partial X}} = {t.bmatrix(sp.Matrix(ex.astype(int).tolist()))}",
+        "4 won, so it takes the whole upstream gradient 2; the other cells get 0.",
+        kind="result",
+        focus="X",
+    )
+
+
+def max_pool2d_lesson(m: Math, t: Typeset) -> list[Step]:
+    padded = any(m.params["padding"])
+    jac = m.jac["X"]
+    first = next(iter(sorted(jac, key=lambda c: (-len(jac[c]), c))))
+    steps = [
+        _setup(
+            m,
+            t,
+            "maxpool",
+            "each output keeps the largest value of its window."
+            + (" Padding cells count as −∞, so they never win." if padded else ""),
+        ),
+        forward_step(
+            m, t, lambda o: _window_max(m, o), "Each output is the maximum of its window."
+        ),
+        _max_rule(),
+        chain_rule_step(m, t, "X", first),
+        all_grads_step(
+            m,
+            t,
+            "X",
+            text="Each bracket [x is the max of z] is 1 when that cell is its window's "
+            "(first) maximum: the gradient is routed to the arg-max.",
+        ),
+        Step(
+            "Pattern: the gradient is routed to the arg-max",
+            r"\frac{\partial L}{\partial x_{mn}} = \sum_{(i,j)\,:\,x_{mn} = \operatorname{argmax} \text{ of window } (i,j)} "
+            r"\frac{\partial L}{\partial z_{ij}}",
+            "Every window passes its upstream gradient, unchanged, to the one cell that won; every "
+            "other cell gets 0. The rule depends on the numbers (which cell won), so it is checked "
+            "numerically on the verification panel rather than proven symbolically.",
+            kind="pattern",
+            focus="X",
+        ),
+    ]
+    if _is_notes_example(m):
+        steps.append(_max_example(m, t))
+    return steps
+
+
+def _avg_notes(m: Math, t: Typeset) -> list[Step]:
+    ex = m.evaluate({"X": [[1, 2], [3, 4]]}, [[2]])["X"]
+    return [
+        Step(
+            "The notes' example",
+            rf"\operatorname{{avg}}{t.bmatrix(sp.Matrix([[1, 2], [3, 4]]))} = 2.5, \quad \frac{{\partial L}}{{\partial Z}} = [2]"
+            rf"\;\Rightarrow\; \frac{{\partial L}}{{\partial X}} = {t.bmatrix(sp.Matrix(ex.tolist()))}",
+            "Each of the four cells gets 1/4 of 2.",
+            kind="result",
+            focus="X",
+        ),
+        Step(
+            "Common mistake (note 003)",
+            r"\frac{\partial L}{\partial C^{[1]}_{mn}} = \frac{1}{4}\,\frac{\partial L}{\partial P^{\cancel{[2]}\,[1]}_{xy}},"
+            r"\quad x = \left\lceil m/2 \right\rceil,\; y = \left\lceil n/2 \right\rceil \;\;(\text{1-based})",
+            "Note 003 writes P^[2] where the pooled output of C^[1] is P^[1], and indexes with a "
+            "0-based floor(m/2) while everything else is 1-based: with 1-based m, cell m sits in "
+            "window ⌈m/2⌉.",
+            kind="mistake",
+            focus="X",
+        ),
+    ]
+
+
+def avg_pool2d_lesson(m: Math, t: Typeset) -> list[Step]:
+    k, s = m.params["kernel_size"], m.params["stride"]
+    n = k[0] * k[1]
+    jac = m.jac["X"]
+    busiest = max(jac, key=lambda c: (len(jac[c]), -c[0], -c[1]))
+    pat = m.patterns["dX = spread(dZ)/(kH kW)"]
+    steps = [
+        _setup(
+            m,
+            t,
+            "avgpool",
+            f"each output is the mean of its {plural(n, 'cell')}"
+            + (" (padding zeros count, as in PyTorch)." if any(m.params["padding"]) else "."),
+        ),
+        forward_step(
+            m,
+            t,
+            lambda o: expansion_parts(m.inputs, m.facts["terms"][o]),
+            f"Each output weighs every cell of its window by 1/{n}.",
+        ),
+        chain_rule_step(m, t, "X", busiest),
+        all_grads_step(m, t, "X"),
+        Step(
+            "Pattern: each window spreads its gradient evenly",
+            rf"\frac{{\partial L}}{{\partial x_{{mn}}}} = \frac{{1}}{{{n}}} \sum_{{(i,j)\,:\,x_{{mn}} \in \text{{window}}(i,j)}} "
+            rf"\frac{{\partial L}}{{\partial z_{{ij}}}}{check_mark(pat.ok)}",
+            f"Each cell gets 1/{n} of the upstream gradient of every window it belongs to"
+            + (" (windows do not overlap here, so at most one)" if s == k else "")
+            + ". This is a transposed convolution of ∂L/∂Z with a constant kernel; sympy checked it.",
+            kind="pattern",
+            focus="X",
+            proven=pat.ok,
+        ),
+    ]
+    if _is_notes_example(m):
+        steps += _avg_notes(m, t)
+    return steps

@@ -1,0 +1,79 @@
+"""Symbol matrices named like the notes (x_{11}, k_{22}), scoped per layer so that the same op used
+twice in one network gets distinct symbols: layer ℓ's entries are x^{(ℓ)}_{11}, w^{(ℓ)}_{12}.
+
+A symbol's name is its own LaTeX, so ``sympy.latex`` prints it as the notes write it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import sympy as sp
+
+_SUB = str.maketrans("0123456789,", "₀₁₂₃₄₅₆₇₈₉,")
+_SUP = str.maketrans("0123456789()", "⁰¹²³⁴⁵⁶⁷⁸⁹⁽⁾")
+
+
+def index_label(r: int, c: int, shape: tuple[int, int]) -> str:
+    """1-based 'rc' (x_{11}); with a comma once a side passes 9, so x_{1,10} ≠ x_{11,0}."""
+    if max(shape) > 9:
+        return f"{r + 1},{c + 1}"
+    return f"{r + 1}{c + 1}"
+
+
+@dataclass(frozen=True)
+class Scope:
+    """Where a derivation's symbols live: ``layer`` None for a single op (x_{11}), or the layer
+    number of a network (x^{(1)}_{11}); ``loss`` is the scalar every gradient is of."""
+
+    layer: int | None = None
+    loss: str = "L"
+
+    @property
+    def sup(self) -> str:
+        return "" if self.layer is None else f"^{{({self.layer})}}"
+
+    def name(self, letter: str) -> str:
+        """A whole matrix's (or a scalar's) LaTeX name in this scope: Z, Z^{(2)}."""
+        return letter + self.sup
+
+    def scalar(self, letter: str) -> sp.Symbol:
+        return sp.Symbol(self.name(letter))
+
+    def matrix(self, letter: str, shape: tuple[int, int], vector: bool = False) -> sp.Matrix:
+        """x_{11} …; vectors (1×n) get one index, b_{1}."""
+        rows, cols = shape
+        head = self.name(letter)
+        if vector:
+            return sp.Matrix(1, cols, lambda r, c: sp.Symbol(f"{head}_{{{c + 1}}}"))
+        return sp.Matrix(
+            rows, cols, lambda r, c: sp.Symbol(f"{head}_{{{index_label(r, c, shape)}}}")
+        )
+
+    def upstream(self, out_symbols: sp.Matrix) -> sp.Matrix:
+        """∂L/∂z_ij as symbols whose names are their own LaTeX."""
+        return out_symbols.applyfunc(
+            lambda s: sp.Symbol(rf"\frac{{\partial {self.loss}}}{{\partial {sp.latex(s)}}}")
+        )
+
+
+def symbol_matrix(letter: str, shape: tuple[int, int], vector: bool = False) -> sp.Matrix:
+    """An unscoped symbol matrix, as a single-op lesson names it."""
+    return Scope().matrix(letter, shape, vector)
+
+
+def plain(e) -> str:
+    """A symbol as plain text for titles and sentences: x_{11} → x₁₁, x_{1,10} → x₁,₁₀,
+    x^{(2)}_{11} → x⁽²⁾₁₁."""
+    s = str(e)
+    if "_{" in s and s.endswith("}"):
+        head, idx = s.split("_{", 1)
+        return _plain_head(head) + idx[:-1].translate(_SUB)
+    return _plain_head(s)
+
+
+def _plain_head(head: str) -> str:
+    if "^{(" in head and head.endswith(")}"):
+        letter, layer = head.split("^{", 1)
+        return letter + layer[:-1].translate(_SUP)
+    return head

@@ -1,0 +1,80 @@
+"""The derivations on the command line, for notes and slides:
+``python -m derivations conv2d --input 3x3 --kernel 2x2 --format latex``.
+
+Its flags come from the registry's parameters (each op's ``Param.cli_flag``), so an op's CLI is
+described where the op is. Any error is one line, ``error: …``, and exit status 2.
+"""
+
+from __future__ import annotations
+
+import argparse
+import re
+import sys
+
+from derivations import derive
+from derivations.export import FORMATS
+from ui.registry import OPS
+
+_PAIR = re.compile(r"^\s*(\d{1,6})\s*(?:[x×,]\s*(\d{1,6}))?\s*$")
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message):  # one line, not a dozen of usage
+        print(f"error: {message} (see --help)", file=sys.stderr)
+        raise SystemExit(2)
+
+
+def _pair(text: str) -> tuple[int, int]:
+    m = _PAIR.match(text.lower())
+    if not m:
+        raise argparse.ArgumentTypeError(f"expected a size like 3x3 or a number, got {text!r}")
+    a = int(m.group(1))
+    return (a, int(m.group(2)) if m.group(2) else a)
+
+
+_TYPES = {"pair": _pair, "optional_pair": _pair, "int": int, "float": float, "choice": str}
+
+
+def flags() -> dict[str, tuple[str, object, set[str]]]:
+    """--flag → (parameter name, its parser, the ops that take it), from every op's entry."""
+    out: dict[str, tuple[str, object, set[str]]] = {}
+    for spec in OPS.values():
+        for p in spec.params:
+            name, parse, ops = out.setdefault(p.cli_flag, (p.name, _TYPES[p.kind], set()))
+            if name != p.name:
+                raise RuntimeError(f"--{p.cli_flag} means both {name} and {p.name}")
+            ops.add(spec.name)
+    return out
+
+
+def _parser(table) -> argparse.ArgumentParser:
+    ap = _Parser(prog="python -m derivations", description=__doc__.splitlines()[0])
+    ap.add_argument("op", help=", ".join(OPS))
+    for flag, (name, parse, ops) in table.items():
+        ap.add_argument(f"--{flag}", dest=name, type=parse, help=f"for {', '.join(sorted(ops))}")
+    ap.add_argument("--format", choices=list(FORMATS), default="text")
+    return ap
+
+
+def main(argv=None) -> int:
+    table = flags()
+    try:
+        a = _parser(table).parse_args(argv)
+    except SystemExit as exc:
+        return int(exc.code or 0)
+    params = {}
+    for flag, (name, _, ops) in table.items():
+        v = getattr(a, name)
+        if v is None:
+            continue
+        if a.op in OPS and a.op not in ops:
+            print(f"error: --{flag} does not apply to {a.op}", file=sys.stderr)
+            return 2
+        params[name] = v
+    try:
+        d = derive(a.op, **params)
+    except ValueError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    sys.stdout.write(FORMATS[a.format](d))
+    return 0

@@ -1,0 +1,155 @@
+"""A lesson page's state, as pure functions over a mapping (``st.session_state`` on the page, a
+plain dict in the tests): the keys, the first visit from the URL, the step kept across a new
+derivation, re-rolling, and the numbers to fall back on. Nothing here draws or imports
+streamlit."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import MutableMapping
+
+import numpy as np
+
+from ui import urlstate
+
+SOURCES = {
+    "notes": "The notes' example",
+    "integers": "Random integers",
+    "reals": "Random reals",
+    "edit": "Edit by hand",
+}
+UPSTREAMS = {"random": "Random integers", "ones": "All ones", "edit": "Edit by hand"}
+_COUNT = re.compile(r"^[0-9]{1,6}$")  # ASCII digits only: str.isdigit accepts '²'
+
+
+class Keys:
+    """The session-state keys of one lesson page: every key starts with the page, so two lessons
+    never share state."""
+
+    def __init__(self, page: str):
+        self.page = page
+        for name in ("op", "source", "seed", "step", "upsrc", "init", "pick", "titles"):
+            setattr(self, name, f"{page}/{name}")
+        self.notices = f"{page}/notices"
+
+    def param(self, name: str, part: str = "") -> str:
+        return f"{self.page}/{name}" + (f"/{part}" if part else "")
+
+    def last_params(self, op: str) -> str:
+        return f"{self.page}/{op}/last"
+
+    def last_numbers(self, op: str) -> str:
+        return f"{self.page}/{op}/lastnums"
+
+
+def _count(text, lo: int, hi: int) -> int | None:
+    text = str(text).strip()
+    return int(text) if _COUNT.match(text) and lo <= int(text) <= hi else None
+
+
+def _take(url: dict, key: str, lo: int, hi: int, notices: list) -> int | None:
+    if key not in url:
+        return None
+    v = _count(url[key], lo, hi)
+    if v is None:
+        notices.append(f"{key}={str(url[key])[:20]!r}")
+    return v
+
+
+def first_visit(specs, url: dict) -> tuple[dict, list[str]]:
+    """The page's initial state from the URL, and a notice for each parameter that did not fit
+    (it falls back to its default)."""
+    names = [s.name for s in specs]
+    notices = []
+
+    def pick(key, allowed, default):
+        v = url.get(key)
+        if v is None or v in allowed:
+            return v if v is not None else default
+        notices.append(f"{key}={str(v)[:20]!r}")
+        return default
+
+    op = pick("op", names, names[0])
+    spec = specs[names.index(op)]
+    state = {
+        "op": op,
+        "source": pick("values", SOURCES, "notes" if spec.notes_example else "integers"),
+        "upsrc": pick("upstream", UPSTREAMS, "random"),
+        "seed": 0,
+        "step": 0,
+    }
+    seed = _take(url, "seed", 0, 999_999, notices)
+    step = _take(url, "step", 1, 999, notices)
+    state["seed"] = 0 if seed is None else seed
+    state["step"] = 0 if step is None else step - 1  # the URL counts steps from 1
+    return state, notices
+
+
+def param_notices(spec, url: dict) -> list[str]:
+    """The op's URL parameters that were given but do not fit their kind or bounds."""
+    good = urlstate.decode(spec, url)
+    return [
+        f"{p.name}={str(url[p.name])[:20]!r}"
+        for p in spec.params
+        if p.name in url and p.name not in good
+    ]
+
+
+def seed_widgets(ss: MutableMapping, keys: Keys, spec, values: dict) -> None:
+    """Each parameter widget's value, once: from ``values`` (the URL's) or the default."""
+    for p in spec.params:
+        v = values.get(p.name, p.default)
+        if p.kind in ("pair", "optional_pair"):
+            if p.kind == "optional_pair":
+                ss.setdefault(keys.param(p.name, "auto"), v is None)
+                v = v or (2, 2)
+            ss.setdefault(keys.param(p.name, "r"), v[0])
+            ss.setdefault(keys.param(p.name, "c"), v[1])
+        else:
+            ss.setdefault(keys.param(p.name), v + p.shown_from if p.kind == "int" else v)
+
+
+def step_for(old_titles: list[str] | None, titles: list[str], step: int) -> int:
+    """The step to show after the derivation changed: the same step if it still exists, else
+    the same position (within the new number of steps)."""
+    if old_titles is not None and old_titles != titles and 0 <= step < len(old_titles):
+        cur = old_titles[step]
+        if cur in titles:
+            return titles.index(cur)
+    return min(max(step, 0), len(titles) - 1)
+
+
+def moved(step: int, delta: int, n: int) -> int:
+    return min(max(0, step + delta), n - 1)
+
+
+def reroll(ss: MutableMapping, keys: Keys) -> None:
+    """New random numbers: the next seed, and random values if the notes' or hand-typed ones
+    were showing."""
+    ss[keys.seed] = int(ss.get(keys.seed, 0)) + 1
+    if ss.get(keys.source) in ("notes", "edit"):
+        ss[keys.source] = "integers"
+
+
+def check_values(spec, values: dict) -> list[str]:
+    """What is wrong with the input values for this op (empty when nothing)."""
+    out = []
+    for name, a in values.items():
+        a = np.asarray(a, dtype=float)
+        if np.isnan(a).any():
+            out.append(f"Fill every cell of {name}: an empty cell has no value.")
+        elif not np.isfinite(a).all():
+            out.append(f"Every entry of {name} must be a finite number (not ±inf).")
+    for name in spec.positive:
+        if name in values and np.any(np.asarray(values[name]) <= 0):
+            out.append(f"Every entry of {name} must be > 0 ({spec.domain}).")
+    return out
+
+
+def fallback_numbers(last, d) -> tuple[dict, np.ndarray] | None:
+    """The last numbers that worked, if they still fit this derivation's shapes."""
+    if not last:
+        return None
+    values, upstream = last
+    fits = all(k in values and values[k].shape == d.inputs[k].shape for k in d.inputs)
+    return last if fits and upstream.shape == d.upstream.shape else None

@@ -1,0 +1,87 @@
+"""Sidebar and grid widgets, built from the registry. Each ``*_ui`` function only draws and
+returns plain values; their state lives under the page's keys (``ui.state.Keys``)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import streamlit as st
+
+from ui.state import SOURCES, UPSTREAMS, Keys
+
+
+def _pair_ui(keys: Keys, p) -> tuple[int, int]:
+    st.markdown(f"**{p.label}**", help=p.help or None)
+    a, b = st.columns(2)
+    lo, hi = int(p.lo), int(p.hi)
+    r = a.number_input("rows", lo, hi, key=keys.param(p.name, "r"), label_visibility="collapsed")
+    c = b.number_input("cols", lo, hi, key=keys.param(p.name, "c"), label_visibility="collapsed")
+    return (int(r), int(c))
+
+
+def param_ui(keys: Keys, p):
+    """One parameter's widget; returns the value derive() takes."""
+    if p.kind == "pair":
+        return _pair_ui(keys, p)
+    if p.kind == "optional_pair":
+        auto = st.checkbox(
+            f"{p.label}: same as the window", key=keys.param(p.name, "auto"), help=p.help or None
+        )
+        return None if auto else _pair_ui(keys, p)
+    if p.kind == "int":
+        lo, hi = int(p.lo) + p.shown_from, int(p.hi) + p.shown_from
+        v = st.number_input(p.label, lo, hi, key=keys.param(p.name), help=p.help or None)
+        return int(v) - p.shown_from
+    if p.kind == "float":
+        v = st.number_input(
+            p.label,
+            float(p.lo),
+            float(p.hi),
+            step=0.01,
+            format="%.3f",
+            key=keys.param(p.name),
+            help=p.help or None,
+        )
+        return float(v)
+    return st.selectbox(p.label, p.choices, key=keys.param(p.name), help=p.help or None)
+
+
+def params_ui(keys: Keys, spec) -> dict:
+    """The op's parameters as widgets; returns plain values."""
+    return {p.name: param_ui(keys, p) for p in spec.params}
+
+
+def sources_ui(keys: Keys, spec, reroll) -> tuple[str, int]:
+    """Where the numbers come from (values, upstream, seed); returns (source, seed)."""
+    options = [k for k in SOURCES if k != "notes" or spec.notes_example]
+    if st.session_state.get(keys.source) not in options:
+        st.session_state[keys.source] = options[0]  # the notes' example where there is one
+    source = st.radio("Values of the inputs", options, key=keys.source, format_func=SOURCES.get)
+    fixed = source == "notes" and bool(spec.notes_example and "upstream" in spec.notes_example)
+    st.radio(
+        "Upstream gradient",
+        list(UPSTREAMS),
+        key=keys.upsrc,
+        format_func=UPSTREAMS.get,
+        disabled=fixed,
+        help="The notes' example sets its own." if fixed else None,
+    )
+    seed = int(st.number_input("Seed", 0, 999_999, key=keys.seed))
+    st.button(":material/casino: Re-roll numbers", on_click=reroll, width="stretch")
+    return source, seed
+
+
+def matrix_editor_ui(key: str, initial: np.ndarray) -> np.ndarray:
+    """A numeric grid the learner types into; re-seeded when the shape changes. Empty cells
+    come back as NaN."""
+    store = f"{key}/data"
+    if store not in st.session_state or st.session_state[store].shape != initial.shape:
+        st.session_state[store] = initial.copy()
+        st.session_state.pop(key, None)
+    df = pd.DataFrame(
+        st.session_state[store],
+        columns=[str(c + 1) for c in range(initial.shape[1])],
+        index=[str(r + 1) for r in range(initial.shape[0])],
+    )
+    edited = st.data_editor(df, key=key, num_rows="fixed", width="content")
+    return edited.to_numpy(dtype=float, na_value=np.nan)
