@@ -15,6 +15,7 @@ from .conv import conv2d_math, conv_transpose2d_math
 from .dense import linear_math, softmax_ce_math
 from .derivation import Derivation, Math, Step
 from .elementwise import BINARY, binary_math, reduction_math, unary_math
+from .network import cnn_math, mlp_math
 from .params import MAX_SIDE
 from .pool import avg_pool2d_math, max_pool2d_math
 from .symbols import Scope
@@ -34,6 +35,8 @@ OPS = {
     "mean": (partial(reduction_math, "mean"), L.reduction_lesson),
     "linear": (linear_math, L.linear_lesson),
     "softmax_cross_entropy": (softmax_ce_math, L.softmax_ce_lesson),
+    "mlp": (mlp_math, L.mlp_lesson),
+    "cnn": (cnn_math, L.cnn_lesson),
 }
 BUILDERS = OPS  # the names derive() accepts
 

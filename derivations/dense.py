@@ -62,7 +62,7 @@ def _target(op: str, target, c: int) -> int:
 
 def softmax_ce_math(num_classes=3, target=0, *, scope=None) -> Math:
     op = "softmax_cross_entropy"
-    c = as_count(op, "num_classes", num_classes, 2, MAX_CLASSES)
+    c = as_count(op, "num_classes", num_classes, 1, MAX_CLASSES)
     target = _target(op, target, c)
     scope = scope or Scope()
     F = scope.matrix("f", (1, c), vector=True)

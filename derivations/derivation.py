@@ -113,7 +113,11 @@ class Math:
 
     def compile(self):
         """Build the cached numeric function now (evaluate() would on first use)."""
-        self._grad_fn  # noqa: B018 - touching the cached_property compiles it
+        if "parts" in self.facts:
+            for part in self.facts["parts"][:2]:
+                part.compile()
+        else:
+            self._grad_fn  # noqa: B018 - touching the cached_property compiles it
         return self
 
     def _flat(self, values: dict, upstream) -> list[float]:
@@ -138,6 +142,8 @@ class Math:
 
     def evaluate(self, values: dict, upstream=None) -> dict[str, np.ndarray]:
         """The symbolic gradients with numbers put in: name → array of the input's shape."""
+        if "parts" in self.facts:
+            return self._chain_evaluate(values, upstream)
         res = self._grad_fn(*self._flat(values, upstream))
         return {
             n: np.array(r, dtype=float).reshape(self.inputs[n].shape)
@@ -146,8 +152,29 @@ class Math:
 
     def forward(self, values: dict) -> np.ndarray:
         """The forward expressions with numbers put in."""
+        if "parts" in self.facts:
+            first, second, link = self.facts["parts"]
+            z = first.forward({n: values[n] for n in first.inputs})
+            return second.forward(self._second_values(values, z))
         out = self._out_fn(*self._flat(values, None))[0]
         return np.array(out, dtype=float).reshape(self.output.shape)
+
+    # ---- a chain of ops, evaluated as backprop does
+    def _second_values(self, values: dict, z) -> dict:
+        first, second, link = self.facts["parts"]
+        return {**{n: values[n] for n in second.inputs if n != link}, link: z}
+
+    def _chain_evaluate(self, values: dict, upstream) -> dict[str, np.ndarray]:
+        """A chain's gradients part by part: the first part's output, then the second part's
+        symbolic gradients, whose gradient for the link is the first part's upstream. Each part
+        compiles on its own: one expression for a whole network would repeat every layer's
+        forward inside every path through it (a 4-layer MLP took minutes to compile)."""
+        self._flat(values, upstream)  # the same argument checks as a single op
+        first, second, link = self.facts["parts"]
+        fv = {n: values[n] for n in first.inputs}
+        g2 = second.evaluate(self._second_values(values, first.forward(fv)), upstream)
+        g1 = first.evaluate(fv, g2.pop(link))
+        return {n: {**g1, **g2}[n] for n in self.inputs}
 
     # ---- which cells feed which (for the app's linked highlights)
     @cached_property

@@ -15,7 +15,7 @@ from .algebra import (
 )
 from .derivation import assemble
 from .params import as_pair, as_shape
-from .symbols import Scope, index_label
+from .symbols import Scope
 
 
 def _geometry(op, input_shape, kernel_size, stride, padding):
@@ -52,7 +52,7 @@ def windows(hw, k, s, p, out) -> dict:
     return res
 
 
-def _max_jacobian(X, wins, out) -> tuple[dict, dict]:
+def _max_jacobian(X, Z, wins) -> tuple[dict, dict]:
     """∂z/∂x as FirstMax indicators, and their LaTeX '[x is the max of z]'."""
     jac, tex = {"X": {}}, {}
     for o, cells in wins.items():
@@ -62,7 +62,7 @@ def _max_jacobian(X, wins, out) -> tuple[dict, dict]:
             jac["X"].setdefault(cell, {})[o] = partial
             if len(cells) > 1:
                 tex[("X", cell, o)] = (
-                    rf"\left[{sp.latex(X[cell])} \text{{ is the max of }} z_{{{index_label(*o, out)}}}\right]"
+                    rf"\left[{sp.latex(X[cell])} \text{{ is the max of }} {sp.latex(Z[o])}\right]"
                 )
     return jac, tex
 
@@ -76,7 +76,7 @@ def max_pool2d_math(input_shape=(2, 2), kernel_size=2, stride=None, padding=0, *
     output = sp.Matrix(
         out[0], out[1], lambda i, j: sp.Max(*[X[c] for c in wins[(i, j)]], evaluate=False)
     )
-    jac, tex = _max_jacobian(X, wins, out)
+    jac, tex = _max_jacobian(X, scope.matrix("z", out), wins)
     params = dict(input_shape=hw, kernel_size=k, stride=s, padding=p)
     m = assemble(op, params, {"X": X}, output, jac, out_name="Z", out_letter="z", scope=scope)
     m.partial_tex = tex

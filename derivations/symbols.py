@@ -24,10 +24,12 @@ def index_label(r: int, c: int, shape: tuple[int, int]) -> str:
 @dataclass(frozen=True)
 class Scope:
     """Where a derivation's symbols live: ``layer`` None for a single op (x_{11}), or the layer
-    number of a network (x^{(1)}_{11}); ``loss`` is the scalar every gradient is of."""
+    number of a network (x^{(1)}_{11}); ``loss`` is the scalar every gradient is of;
+    ``letters`` renames an op's letters where a network names them otherwise."""
 
     layer: int | None = None
     loss: str = "L"
+    letters: tuple[tuple[str, str], ...] = ()  # (op's letter, the one to print): a bias b → c
 
     @property
     def sup(self) -> str:
@@ -35,7 +37,7 @@ class Scope:
 
     def name(self, letter: str) -> str:
         """A whole matrix's (or a scalar's) LaTeX name in this scope: Z, Z^{(2)}."""
-        return letter + self.sup
+        return dict(self.letters).get(letter, letter) + self.sup
 
     def scalar(self, letter: str) -> sp.Symbol:
         return sp.Symbol(self.name(letter))

@@ -1,0 +1,455 @@
+"""The MLP and tiny-CNN lessons, written from their Maths (``derivations/network.py``) and the
+single-op Maths they are composed of: the forward pass layer by layer, then the backward pass as
+the notes write it — note 002's numerator-layout chain for the MLP, with every factor's shape
+under it, and note 003's conv → ReLU → pool followed backwards for the CNN."""
+
+from __future__ import annotations
+
+import sympy as sp
+
+from ..derivation import Math, Step
+from ..typeset import Typeset, aligned, check_mark, ordered_sum, plural
+from .common import all_grads_step, expansion_parts, forward_step
+
+XT, VT, WT, ONES = r"X^\top", r"v^\top", r"W^\top", r"\mathbf{1}^\top"
+ACT_TEX = {"sigmoid": r"\sigma", "tanh": r"\tanh", "relu": r"\mathrm{ReLU}"}
+
+
+def _m(letter: str, ell: int) -> str:
+    """Layer ℓ's matrix: Z^{(ℓ)}, A^{(ℓ)}; A^{(0)} is the input X."""
+    return "X" if (letter == "A" and ell == 0) else f"{letter}^{{({ell})}}"
+
+
+def _d(tex: str) -> str:
+    return rf"\frac{{\partial L}}{{\partial {tex}}}"
+
+
+def _u(tex: str, rows, cols) -> str:
+    return rf"\underbrace{{{tex}}}_{{{rows} \times {cols}}}"
+
+
+def _t(tex: str) -> str:
+    """The transpose of a (possibly superscripted) name: {W^{(2)}}^⊤, never W^{(2)}^⊤."""
+    return f"{{{tex}}}^\\top"
+
+
+_SUP = str.maketrans("0123456789", "⁰¹²³⁴⁵⁶⁷⁸⁹")
+
+
+def _l(ell: int) -> str:
+    """⁽²⁾: a layer number in plain text."""
+    return f"⁽{str(ell).translate(_SUP)}⁾"
+
+
+def _sizes(m: Math) -> tuple[int, ...]:
+    return m.params["layer_sizes"]
+
+
+def _mlp_setup(m: Math, t: Typeset) -> Step:
+    n, depth, act = _sizes(m), len(_sizes(m)) - 1, ACT_TEX[m.params["activation"]]
+    lines = []
+    for ell in range(1, depth + 1):
+        prod = rf"{_u(_m('A', ell - 1), 1, n[ell - 1])}\,{_u(_m('W', ell), n[ell - 1], n[ell])}"
+        lines.append(rf"{_u(_m('Z', ell), 1, n[ell])} &= {prod} + {_u(_m('b', ell), 1, n[ell])}")
+        if ell < depth:
+            lines.append(rf"{_m('A', ell)} &= {act}\left({_m('Z', ell)}\right)")
+    lines.append(rf"p &= \mathrm{{softmax}}\left({_m('Z', depth)}\right), \quad L = -\log p_{{y}}")
+    y = m.params["target"]
+    return Step(
+        "Setup: the network",
+        aligned(lines),
+        f"{depth} dense layers, sizes {' → '.join(map(str, n))}, with "
+        f"{m.params['activation']} after every hidden layer and softmax + cross-entropy at the "
+        f"end. One sample per row (Z = A·W + b, W ∈ ℝ^(in×out)); the true class is y = {y + 1} "
+        f"(PyTorch's target index {y}). Each layer's symbols carry its number: w⁽²⁾₁₂ is row 1, "
+        "column 2 of W⁽²⁾.",
+        kind="setup",
+        focus="X",
+    )
+
+
+def _mlp_forward(m: Math, t: Typeset) -> Step:
+    n, layers = _sizes(m), m.facts["layers"]
+    lines: list[str] = []
+    prev = list(m.inputs["X"])
+    for ell, (lin, act) in enumerate(layers, 1):
+        W, b = m.inputs[f"W{ell}"], m.inputs[f"b{ell}"]
+        z = act.inputs["X"] if act is not None else lin.out_symbols
+        for j in range(n[ell]):
+            parts = [f"{sp.latex(prev[k])} {sp.latex(W[k, j])}" for k in range(n[ell - 1])]
+            chunks = t.wrap([*parts, sp.latex(b[0, j])], t.width - 6)
+            lines.append(f"{sp.latex(z[0, j])} &= {ordered_sum(chunks[0])}")
+            lines += [r"&\quad + " + ordered_sum(c) for c in chunks[1:]]
+        if act is not None:
+            sig = ACT_TEX[m.params["activation"]]
+            acts = [
+                rf"{sp.latex(act.out_symbols[0, j])} = {sig}\left({sp.latex(z[0, j])}\right)"
+                for j in range(n[ell])
+            ]
+            lines += ["&" + r",\quad ".join(c) for c in t.wrap(acts, t.width - 4)]
+            prev = list(act.out_symbols)
+    return Step(
+        "Forward, layer by layer",
+        aligned(lines),
+        "Each layer multiplies the previous layer's activations by its weights and adds its "
+        "bias; the hidden layers then apply the activation entry by entry. These are the "
+        "values backprop keeps for the way back.",
+        kind="forward",
+        focus="X",
+    )
+
+
+def _mlp_loss_step(m: Math, t: Typeset) -> Step:
+    ce, depth = m.facts["ce"], len(_sizes(m)) - 1
+    ok = all(c for label, c in ce.checks if label.startswith("dL/df"))
+    c, y = ce.params["num_classes"], ce.params["target"]
+    row = sp.Matrix(1, c, lambda _, k: sp.Symbol(f"p_{{{k + 1}}}") - (1 if k == y else 0))
+    return Step(
+        "Backward: the loss",
+        t.gathered(
+            rf"{_u(_d(_m('Z', depth)), 1, c)} = p - \mathrm{{onehot}}(y) = {t.bmatrix(row)}"
+            + check_mark(ok)
+        ),
+        "Backprop starts at the loss with ∂L/∂L = 1. Through softmax + cross-entropy the "
+        "gradient is p − onehot(y) (the softmax lesson derives it; sympy checked it here).",
+        kind="chain",
+        focus=f"W{depth}",
+        proven=ok,
+    )
+
+
+def _diag_tex(m: Math, ell: int) -> str:
+    """diag(σ′(z₁₁), σ′(z₁₂), …): the activation's Jacobian, written by its entries."""
+    sig, z = ACT_TEX[m.params["activation"]], m.facts["layers"][ell - 1][1].inputs["X"]
+    entries = [rf"{sig}'\left({sp.latex(v)}\right)" for v in list(z)[:2]]
+    more = r", \dots" if len(z) > 2 else ""
+    return rf"\mathrm{{diag}}\left({', '.join(entries)}{more}\right)"
+
+
+def _layer_step(m: Math, t: Typeset, ell: int) -> Step:
+    n = _sizes(m)
+    act = m.facts["layers"][ell - 1][1]
+    wt = _u(_t(_m("W", ell)), n[ell], n[ell - 1])
+    lhs = _u(_d(_m("A", ell - 1)), 1, n[ell - 1])
+    prev, zl, wl = ("X" if ell == 1 else f"A{_l(ell - 1)}"), f"Z{_l(ell)}", f"W{_l(ell)}"
+    if act is None:
+        pat = m.patterns[f"layer {ell}: dA = dZ W^T"]
+        tex = rf"{lhs} = {_u(_d(_m('Z', ell)), 1, n[ell])}\;{wt}{check_mark(pat.ok)}"
+        why = (
+            f"{zl} = {prev}·{wl} + b{_l(ell)}, so ∂Z/∂A is {wl}ᵀ in numerator layout: a "
+            f"1×{n[ell]} row times a {n[ell]}×{n[ell - 1]} matrix gives the 1×{n[ell - 1]} row "
+            f"of {prev}'s shape."
+        )
+    else:
+        pat = m.patterns[f"layer {ell}: dA = dA diag(f'(Z)) W^T"]
+        sig = ACT_TEX[m.params["activation"]]
+        diag = _u(rf"\mathrm{{diag}}\left({sig}'({_m('Z', ell)})\right)", n[ell], n[ell])
+        tex = t.gathered(
+            [f"{lhs} =", rf"{_u(_d(_m('A', ell)), 1, n[ell])}\;{diag}\;{wt}{check_mark(pat.ok)}"],
+            _diag_tex(m, ell),
+        )
+        why = (
+            f"A{_l(ell)} = σ({zl}) acts entry by entry, so its Jacobian is diagonal "
+            f"({n[ell]}×{n[ell]}, zero off the diagonal); then {zl}'s Jacobian with respect to "
+            f"{prev} is {wl}ᵀ. The inner sizes match, and the result has {prev}'s shape."
+        )
+    return Step(
+        f"Backward through layer {ell}: ∂L/∂{prev}",
+        tex,
+        why + " sympy multiplied the factors and checked them against the chain-rule sums.",
+        kind="pattern",
+        focus="X" if ell == 1 else f"W{ell}",
+        proven=pat.ok,
+    )
+
+
+def _weights_step(m: Math) -> Step:
+    n, depth = _sizes(m), len(_sizes(m)) - 1
+    lines = []
+    for ell in range(depth, 0, -1):
+        a_t = _u(_t(_m("A", ell - 1)), n[ell - 1], 1)
+        dz = _u(_d(_m("Z", ell)), 1, n[ell])
+        lines.append(rf"{_u(_d(_m('W', ell)), n[ell - 1], n[ell])} &= {a_t}\;{dz}")
+        lines.append(rf"{_d(_m('b', ell))} &= {_d(_m('Z', ell))}")
+    act = ACT_TEX[m.params["activation"]]
+    if depth > 1:
+        dz, da = _d(r"Z^{(\ell)}"), _d(r"A^{(\ell)}")
+        lines.append(rf"{dz} &= {da} \odot {act}'\left(Z^{{(\ell)}}\right)")
+    oks = [lin.patterns["dW = X^T dZ"].ok for lin, _ in m.facts["layers"]]
+    lines[0] += check_mark(all(oks))
+    return Step(
+        "Every weight: dW = Aᵀ·∂L/∂Z",
+        aligned(lines),
+        "Each layer's weight gradient is an outer product of what came in and what comes back, "
+        "and it has W's shape, so W := W − α·dW subtracts like for like. Note 002 writes columns, "
+        "y = W·x with W of shape out×in, and gets ∂R/∂W = ∂R/∂z·xᵀ (out×in); the rows here, "
+        "Z = X·W with W in×out, are its transpose. One rule covers both: dW has W's shape.",
+        kind="pattern",
+        focus="W1",
+        proven=all(oks),
+    )
+
+
+def _batch_step(m: Math) -> Step:
+    b = m.facts["batch"]
+    n0, n1 = b.params["in_features"], b.params["out_features"]
+    ok = b.patterns["dW = X^T dZ"].ok
+    return Step(
+        "A batch: N samples, one per row",
+        aligned(
+            [
+                rf"{_u(_d('W'), n0, n1)} &= {_u(XT, n0, 'N')}\;{_u(_d('Z'), 'N', n1)}"
+                + check_mark(ok),
+                rf"{_u(_d('b'), 1, n1)} &= {_u(ONES, 1, 'N')}\;{_u(_d('Z'), 'N', n1)}",
+                _d("Z^{(L)}") + r" &= \tfrac{1}{N}\left(P - \mathrm{onehot}(Y)\right)",
+            ]
+        ),
+        "With a batch, X, Z and A become N-row matrices (N × K for the logits). The product "
+        "Xᵀ·∂L/∂Z sums each sample's outer product, and the mean loss puts 1/N into ∂L/∂Z. "
+        f"sympy checked dW = Xᵀ·∂L/∂Z for N = {b.params['batch']} here; the Dense lesson does "
+        "it for any N.",
+        kind="pattern",
+        focus="W1",
+        proven=ok,
+    )
+
+
+def _descent_step(m: Math) -> Step:
+    depth = len(_sizes(m)) - 1
+    lines = [
+        rf"{_m('W', ell)} &:= {_m('W', ell)} - \alpha\,{_d(_m('W', ell))}, \quad "
+        rf"{_m('b', ell)} := {_m('b', ell)} - \alpha\,{_d(_m('b', ell))}"
+        for ell in range(1, depth + 1)
+    ]
+    return Step(
+        "Gradient descent: every layer the same way",
+        aligned(lines),
+        "One step of training subtracts α times each gradient from its parameter (note 004). "
+        "The shapes match by construction, which is the point of dW having W's shape. The MLP "
+        "page does exactly this on a 2-D dataset, step by step or live.",
+        kind="result",
+    )
+
+
+def _one_weight_step(m: Math) -> Step:
+    n, depth = _sizes(m), len(_sizes(m)) - 1
+    act = ACT_TEX[m.params["activation"]]
+    idx = "jklmn"
+    tex = _d("w^{(1)}_{11}") + rf" = x^{{(1)}}_{{11}}\; {act}'\left(z^{{(1)}}_{{11}}\right)"
+    prev = "1"
+    for ell in range(2, depth + 1):
+        i = idx[ell - 2]
+        tex += rf" \sum_{{{i}}} w^{{({ell})}}_{{{prev}{i}}}"
+        if ell < depth:
+            tex += rf"\, {act}'\left(z^{{({ell})}}_{{1{i}}}\right)"
+        prev = i
+    tex += rf"\left(p_{{{prev}}} - [{prev} = y]\right)"
+    paths = 1
+    for size in n[2:]:
+        paths *= size
+    return Step(
+        "One weight, end to end",
+        tex,
+        f"Unrolled, the gradient of w⁽¹⁾₁₁ is a sum over every path from it to the loss: "
+        f"{plural(paths, 'path')} here, each a product of one weight and one activation "
+        "slope per layer it crosses. The matrix products above compute all of them at once.",
+        kind="result",
+        focus="W1",
+    )
+
+
+def mlp_lesson(m: Math, t: Typeset) -> list[Step]:
+    depth = len(_sizes(m)) - 1
+    steps = [_mlp_setup(m, t), _mlp_forward(m, t), _mlp_loss_step(m, t)]
+    steps += [_layer_step(m, t, ell) for ell in range(depth, 0, -1)]
+    steps += [_weights_step(m), _batch_step(m), _one_weight_step(m), _descent_step(m)]
+    return steps
+
+
+# ---------------------------------------------------------------- the tiny CNN
+
+
+def _cnn_shapes(m: Math):
+    pr = m.params
+    return pr["input_shape"], pr["kernel_shape"], m.facts["conv_out"], m.facts["pooled"]
+
+
+def _cnn_setup(m: Math, t: Typeset) -> Step:
+    hw, k, out, pooled = _cnn_shapes(m)
+    p, c, y = m.params["pool"], m.params["classes"], m.params["target"]
+    flat = pooled[0] * pooled[1]
+    lines = [
+        rf"{_u('Z', *out)} &= {_u('X', *hw)} \circledast {_u('K', *k)} + b",
+        r"R &= \mathrm{ReLU}(Z)",
+        rf"{_u('P', *pooled)} &= \mathrm{{maxpool}}_{{{p[0]}\times{p[1]}}}(R)",
+        rf"{_u('v', 1, flat)} &= \mathrm{{flatten}}(P)",
+        rf"{_u('z', 1, c)} &= {_u('v', 1, flat)}\,{_u('W', flat, c)} + {_u('c', 1, c)}",
+        r"L &= -\log \mathrm{softmax}(z)_{y}",
+    ]
+    return Step(
+        "Setup: conv → ReLU → max pool → dense → softmax",
+        aligned(lines),
+        f"One channel, stride 1, no padding; a {p[0]}×{p[1]} max pool with stride "
+        f"{p[0]}×{p[1]}; the pooled map flattened row by row into {plural(flat, 'feature')}; "
+        f"a dense layer to {c} class scores; the true class is y = {y + 1} (PyTorch's index "
+        f"{y}). Layer 1's symbols carry ⁽¹⁾, the dense layer's ⁽²⁾.",
+        kind="setup",
+        focus="X",
+    )
+
+
+def _cnn_forward(m: Math, t: Typeset) -> list[Step]:
+    ops = m.facts["ops"]
+    conv = ops["conv"]
+    first = forward_step(
+        conv,
+        t,
+        lambda o: expansion_parts(conv.inputs, conv.facts["terms"][o]),
+        "The convolution, as in the Conv2D lesson: each output is a window of X times K, plus b.",
+    )
+    pool, dense = ops["pool"], ops["dense"]
+    rest = [
+        rf"{sp.latex(ops['relu'].out_symbols[0, 0])} &= \max\left(0, {sp.latex(conv.out_symbols[0, 0])}\right), \;\dots",
+        rf"{sp.latex(pool.out_symbols[0, 0])} &= {sp.latex(pool.output[0, 0])}, \;\dots",
+        rf"{sp.latex(dense.out_symbols[0, 0])} &= " + _dense_sum(ops, 0),
+    ]
+    second = Step(
+        "Forward: ReLU, pool, flatten, dense",
+        aligned(rest),
+        "ReLU keeps the positive entries, the pool keeps each window's largest, flattening "
+        "reads P row by row, and the dense layer turns those features into class scores.",
+        kind="forward",
+        focus="W",
+    )
+    return [first, second]
+
+
+def _dense_sum(ops: dict, c: int) -> str:
+    """Class score c as the pooled features (read row by row) times W's column c, plus c_c."""
+    feats, dense = list(ops["flatten"].output), ops["dense"]
+    W, bias = dense.inputs["W"], dense.inputs["c"]
+    parts = [f"{sp.latex(f)} {sp.latex(W[q, c])}" for q, f in enumerate(feats[:3])]
+    more = [r"\dots"] if len(feats) > 3 else []
+    return ordered_sum([*parts, *more, sp.latex(bias[0, c])])
+
+
+def _cnn_dense_step(m: Math, t: Typeset) -> Step:
+    ops = m.facts["ops"]
+    dense, ce = ops["dense"], ops["ce"]
+    flat, c = dense.params["in_features"], dense.params["out_features"]
+    ok = dense.patterns["dW = X^T dZ"].ok and dense.patterns["dX = dZ W^T"].ok
+    ok_ce = all(v for label, v in ce.checks if label.startswith("dL/df"))
+    lines = [
+        rf"{_u(_d('z'), 1, c)} &= p - \mathrm{{onehot}}(y)" + check_mark(ok_ce),
+        rf"{_u(_d('W'), flat, c)} &= {_u(VT, flat, 1)}\;{_u(_d('z'), 1, c)}, \quad "
+        + _d("c")
+        + " = "
+        + _d("z"),
+        rf"{_u(_d('v'), 1, flat)} &= {_u(_d('z'), 1, c)}\;{_u(WT, c, flat)}" + check_mark(ok),
+        _d("P") + r" &= \mathrm{unflatten}\left(" + _d("v") + r"\right)",
+    ]
+    return Step(
+        "Backward through the dense layer",
+        aligned(lines),
+        "The scores' gradient is p − onehot(y) (softmax lesson); the dense layer gives its "
+        "weights an outer product and passes ∂L/∂v = ∂L/∂z·Wᵀ back, which is laid out in P's "
+        "shape again: the notes' ∂L/∂P.",
+        kind="pattern",
+        focus="W",
+        proven=ok and ok_ce,
+    )
+
+
+def _cnn_pool_relu(m: Math, t: Typeset) -> list[Step]:
+    ops = m.facts["ops"]
+    pool = all_grads_step(
+        ops["pool"],
+        t,
+        "X",
+        title="Through max pool: the gradient is routed",
+        text="Each window sends its ∂L/∂p to the one cell of R that won it, and 0 to the "
+        "others: the routing the Pooling lesson derives.",
+    )
+    relu = all_grads_step(
+        ops["relu"],
+        t,
+        "X",
+        title="Through ReLU: the mask",
+        text="ReLU passes the gradient where z was positive and blocks it elsewhere (0 at "
+        "exactly 0, as in PyTorch).",
+    )
+    return [pool, relu]
+
+
+def _cnn_conv_step(m: Math, t: Typeset) -> Step:
+    conv = m.facts["ops"]["conv"]
+    pk, px = conv.patterns["dK = pad(X) ⊛ dZ"], conv.patterns["dX = pad(dZ) ⊛ rot180(K)"]
+    ok = pk.ok and px.ok and dict(conv.checks)["db = sum(dZ)"]
+    return Step(
+        "Back into the convolution",
+        t.gathered(
+            _d("K")
+            + r" = X \circledast "
+            + _d("Z")
+            + r", \quad "
+            + _d("b")
+            + r" = \sum "
+            + _d("Z"),
+            _d("X")
+            + r" = \mathrm{pad}\left("
+            + _d("Z")
+            + r"\right) \circledast \mathrm{rot180}(K)"
+            + check_mark(ok),
+        ),
+        "From here on it is the Conv2D lesson, with ∂L/∂Z from the ReLU mask as its upstream: "
+        "note 003's “∂L/∂P → ∂L/∂X of the earlier calculation”.",
+        kind="pattern",
+        focus="K",
+        proven=ok,
+    )
+
+
+def _kernel_end_to_end(m: Math, t: Typeset) -> Step:
+    """∂L/∂k₁₁ written out through conv, ReLU mask, pool routing and the dense layer."""
+    ops = m.facts["ops"]
+    conv, pool = ops["conv"], ops["pool"]
+    X, p = conv.inputs["X"], m.params["pool"]
+    _, _, out, pooled = _cnn_shapes(m)
+    terms = []
+    for i in range(out[0]):
+        for j in range(out[1]):
+            u, w = i // p[0], j // p[1]
+            z, r = sp.latex(conv.out_symbols[i, j]), sp.latex(ops["relu"].out_symbols[i, j])
+            pz = sp.latex(pool.out_symbols[u, w])
+            terms.append(rf"{sp.latex(X[i, j])}\,[{z} > 0]\,[{r} \text{{ wins }} {pz}]\," + _d(pz))
+    lines = t.sum_lines(terms[:12]) + ([r"&\quad + \dots"] if len(terms) > 12 else [])
+    lines[0] = _d("k^{(1)}_{11}") + " " + lines[0]
+    c = m.params["classes"]
+    lines.append(
+        _d("p^{(1)}_{uv}")
+        + r" &= \sum_{c=1}^{"
+        + str(c)
+        + r"} w^{(2)}_{qc}\left(p_{c} - [c = y]\right)"
+    )
+    lines.append(r"&\quad q = \text{the row-major position of } (u, v) \text{ in } P")
+    return Step(
+        "One kernel weight, end to end",
+        aligned(lines),
+        f"k₁₁ multiplies the top-left cell of every window, so it meets all {len(terms)} conv "
+        "outputs. Each term survives only if that output was positive (the ReLU mask) and won "
+        "its pool window (the routing); it then carries the dense layer's gradient for that "
+        "feature.",
+        kind="result",
+        focus="K",
+    )
+
+
+def cnn_lesson(m: Math, t: Typeset) -> list[Step]:
+    return [
+        _cnn_setup(m, t),
+        *_cnn_forward(m, t),
+        _cnn_dense_step(m, t),
+        *_cnn_pool_relu(m, t),
+        _cnn_conv_step(m, t),
+        _kernel_end_to_end(m, t),
+    ]

@@ -1,0 +1,200 @@
+"""The maths of whole networks, composed from the single-op maths with layer-scoped symbols
+(``chain.chain``), never written anew:
+
+- ``mlp_math(layer_sizes, activation, target)``: Z_ℓ = A_{ℓ−1}·W_ℓ + b_ℓ (one sample per row,
+  A₀ = X), the activation after every hidden layer, softmax + cross-entropy of class ``target``
+  (0-based) at the end. Inputs X, W1, b1, …, WL, bL.
+- ``cnn_math(input_shape, kernel_shape, pool, classes, target)``: conv (one channel, stride 1,
+  no padding) → ReLU → max pool (pool × pool, stride pool) → flatten (row-major) → dense →
+  softmax + cross-entropy. Inputs X, K, b (1 × 1), W (flat × classes), c (1 × classes).
+
+Both end in the 1 × 1 loss L, whose upstream is the seed ∂L/∂L = 1.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import numpy as np
+import sympy as sp
+
+from .chain import chain, rename
+from .conv import conv2d_math
+from .dense import linear_math, softmax_ce_math
+from .derivation import Math, assemble
+from .elementwise import unary_math
+from .params import MAX_SIDE, as_count, as_pair, as_shape
+from .pool import max_pool2d_math
+from .symbols import Scope
+
+ACTIVATIONS = ("relu", "sigmoid", "tanh")
+MLP_WIDTH = 4  # per layer; 4 weight layers of 4 keep every derivation under a second
+CNN_SIDE = 8  # input side
+CNN_KERNEL = 4
+CNN_CLASSES = 4
+
+
+def flatten_math(shape, *, scope=None) -> Math:
+    """Row-major flattening of an h × w matrix into 1 × hw: each output is one input."""
+    scope = scope or Scope()
+    h, w = shape
+    X = scope.matrix("x", (h, w))
+    jac = {"X": {(r, c): {(0, r * w + c): sp.S.One} for r in range(h) for c in range(w)}}
+    out = sp.Matrix(1, h * w, lambda _, j: X[j // w, j % w])
+    return assemble(
+        "flatten", {"shape": (h, w)}, {"X": X}, out, jac, out_name="F", out_letter="f", scope=scope
+    )
+
+
+def _seeded(m: Math, op: str, params: dict) -> Math:
+    """The network's Math: its own op name and parameters, its loss named L with the seed
+    ∂L/∂L as upstream (the softmax lesson's Lᵢ is one sample's loss)."""
+    L = sp.Symbol("L")
+    seed = sp.Matrix([[sp.Symbol(r"\frac{\partial L}{\partial L}")]])
+    swap = {m.upstream[0, 0]: seed[0, 0]}
+    grads = {n: g.xreplace(swap) for n, g in m.grads.items()}
+    return replace(
+        m,
+        op=op,
+        params=params,
+        out_symbols=sp.Matrix([[L]]),
+        upstream=seed,
+        grads=grads,
+        out_name="L",
+        out_letter="L",
+    )
+
+
+def _layer_sizes(op: str, sizes) -> tuple[int, ...]:
+    if not isinstance(sizes, (tuple, list)) or not 3 <= len(sizes) <= 5:
+        raise ValueError(
+            f"{op}: layer_sizes must list 3 to 5 sizes (input, hidden…, classes), "
+            f"you gave {sizes!r}."
+        )
+    return tuple(as_count(op, f"layer size {i + 1}", n, 1, MLP_WIDTH) for i, n in enumerate(sizes))
+
+
+def _target(op: str, target, classes: int) -> int:
+    if isinstance(target, bool) or not isinstance(target, (int, np.integer)):
+        raise ValueError(f"{op}: target must be a whole number, not {target!r}.")
+    if not 0 <= target < classes:
+        raise ValueError(
+            f"{op}: target must be a class index from 0 to {classes - 1} (0-based); "
+            f"you gave {target}."
+        )
+    return int(target)
+
+
+def _layer_backward(m: Math, ell: int, lin: Math, act: Math | None) -> None:
+    """Prove layer ℓ's backward step in numerator layout from the two ops' own gradients:
+    ∂L/∂A_{ℓ−1} = ∂L/∂A_ℓ · diag(σ′(Z_ℓ)) · W_ℓᵀ, or ∂L/∂Z_L · W_Lᵀ for the output layer."""
+    W = lin.inputs[f"W{ell}"]
+    if act is None:
+        m.prove(
+            f"layer {ell}: dA = dZ W^T",
+            lin.grads["X"],
+            lin.upstream * W.T,
+            operands={"dZ": lin.upstream, "W^T": W.T},
+        )
+        return
+    n = act.inputs["X"].cols
+    dz = act.grads["X"]  # ∂L/∂Z_ℓ, in terms of ∂L/∂A_ℓ and Z_ℓ
+    derived = lin.grads["X"].xreplace(dict(zip(lin.upstream, dz, strict=True)))
+    diag = sp.diag(*[act.jac["X"][(0, j)][(0, j)] for j in range(n)])
+    m.prove(
+        f"layer {ell}: dA = dA diag(f'(Z)) W^T",
+        derived,
+        act.upstream * diag * W.T,
+        operands={"dA": act.upstream, "diag": diag, "W^T": W.T},
+    )
+
+
+def _mlp_layers(sizes, activation) -> list[tuple[Math, Math | None]]:
+    """Each layer's dense op (inputs W_ℓ, b_ℓ) and, for the hidden ones, its activation
+    A_ℓ = σ(Z_ℓ)."""
+    depth = len(sizes) - 1
+    layers = []
+    for ell in range(1, depth + 1):
+        lin = linear_math(1, sizes[ell - 1], sizes[ell], scope=Scope(ell))
+        lin = rename(lin, {"W": f"W{ell}", "b": f"b{ell}"})
+        act = None
+        if ell < depth:
+            act = unary_math(activation, shape=(1, sizes[ell]), scope=_named(ell, x="z", y="a"))
+        layers.append((lin, act))
+    return layers
+
+
+def mlp_math(layer_sizes=(2, 3, 2), activation="sigmoid", target=0) -> Math:
+    op = "mlp"
+    sizes = _layer_sizes(op, layer_sizes)
+    if activation not in ACTIVATIONS:
+        raise ValueError(
+            f"{op}: activation must be one of {', '.join(ACTIVATIONS)}; you gave {activation!r}."
+        )
+    target = _target(op, target, sizes[-1])
+    layers = _mlp_layers(sizes, activation)
+    m = layers[0][0]
+    for ell in range(1, len(layers)):
+        m = chain(chain(m, layers[ell - 1][1]), layers[ell][0])
+    ce = softmax_ce_math(sizes[-1], target, scope=_named(len(layers), f="z"))
+    params = dict(layer_sizes=sizes, activation=activation, target=target)
+    m = _seeded(chain(m, ce, link="f"), op, params)
+    for ell, (lin, act) in enumerate(layers, 1):
+        _layer_backward(m, ell, lin, act)
+    # the same layer for a batch of 3: dW = Xᵀ·dZ sums the samples' outer products
+    m.facts.update(layers=layers, ce=ce, batch=linear_math(3, sizes[0], sizes[1]))
+    return m
+
+
+def _named(layer: int, **letters) -> Scope:
+    return Scope(layer, letters=tuple(letters.items()))
+
+
+def _cnn_geometry(op, input_shape, kernel_shape, pool, classes):
+    hw = as_shape(op, "input_shape", input_shape, CNN_SIDE)
+    k = as_shape(op, "kernel_shape", kernel_shape, CNN_KERNEL)
+    if k[0] > hw[0] or k[1] > hw[1]:
+        raise ValueError(
+            f"{op}: the {k[0]}×{k[1]} kernel is larger than the {hw[0]}×{hw[1]} input."
+        )
+    out = (hw[0] - k[0] + 1, hw[1] - k[1] + 1)
+    p = as_pair(op, "pool", pool, 1, CNN_SIDE)
+    if out[0] % p[0] or out[1] % p[1]:
+        raise ValueError(
+            f"{op}: a {p[0]}×{p[1]} pool does not divide the {out[0]}×{out[1]} conv output "
+            f"(({hw[0]}−{k[0]}+1)×({hw[1]}−{k[1]}+1)); choose a pool or sizes that divide it."
+        )
+    flat = (out[0] // p[0]) * (out[1] // p[1])
+    if flat > MAX_SIDE:
+        raise ValueError(
+            f"{op}: the pooled feature map has {flat} entries; keep it at most {MAX_SIDE} (the "
+            "dense layer's inputs) with a larger pool or kernel, or a smaller input."
+        )
+    c = as_count(op, "classes", classes, 2, CNN_CLASSES)
+    return hw, k, out, p, c
+
+
+def cnn_math(input_shape=(3, 3), kernel_shape=(2, 2), pool=2, classes=2, target=0) -> Math:
+    op = "cnn"
+    hw, k, out, p, c = _cnn_geometry(op, input_shape, kernel_shape, pool, classes)
+    target = _target(op, target, c)
+    pooled = (out[0] // p[0], out[1] // p[1])
+    # each op's input is named as the previous op's output: Z → R = ReLU(Z) → P = pool(R) → v
+    ops = {
+        "conv": conv2d_math(hw, k, scope=Scope(1)),
+        "relu": unary_math("relu", shape=out, scope=_named(1, x="z", y="r")),
+        "pool": max_pool2d_math(out, p, scope=_named(1, x="r", z="p")),
+        "flatten": flatten_math(pooled, scope=_named(1, x="p", f="v")),
+        "dense": rename(
+            linear_math(1, pooled[0] * pooled[1], c, scope=_named(2, x="v", b="c")), {"b": "c"}
+        ),
+        "ce": softmax_ce_math(c, target, scope=_named(2, f="z")),
+    }
+    m = ops["conv"]
+    for name in ("relu", "pool", "flatten", "dense"):
+        m = chain(m, ops[name])
+    m = chain(m, ops["ce"], link="f")
+    params = dict(input_shape=hw, kernel_shape=k, pool=p, classes=c, target=target)
+    m = _seeded(m, op, params)
+    m.facts.update(ops=ops, conv_out=out, pooled=pooled)
+    return m
