@@ -356,7 +356,8 @@ class Flatten(Module):
 
     def forward(self, x):
         x = self._input(x, max(np.ndim(x), 2), "(N, …)")
-        return self._cache(x, x.reshape(x.shape[0], -1))
+        # the size spelled out rather than -1, which numpy cannot infer for an empty batch
+        return self._cache(x, x.reshape(x.shape[0], math.prod(x.shape[1:])))
 
     def backward(self, dy):
         return self._upstream(dy).reshape(self._x.shape)

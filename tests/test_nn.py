@@ -99,7 +99,7 @@ def random_cnn(seed):
         return model, x, r
 
 
-@pytest.mark.parametrize("seed", range(12))
+@pytest.mark.parametrize("seed", range(25))
 def test_random_mlp_gradients_match_finite_differences(seed):
     model, x, r = random_mlp(seed)
     out_features = model.layers[-1].out_features
@@ -109,7 +109,7 @@ def test_random_mlp_gradients_match_finite_differences(seed):
         check_network(model, x, repr(model), seed=seed)
 
 
-@pytest.mark.parametrize("seed", range(12))
+@pytest.mark.parametrize("seed", range(25))
 def test_random_cnn_gradients_match_finite_differences(seed):
     model, x, r = random_cnn(seed)
     k = model.layers[-1].out_features
@@ -193,6 +193,13 @@ def test_flatten_is_row_major_and_keeps_n():
     y = flat.forward(x)
     assert y.shape == (2, 12) and y[1].tolist() == list(range(12, 24))
     np.testing.assert_array_equal(flat.backward(y), x)
+
+
+def test_an_empty_batch_flows_through_forward_and_backward():
+    model = train.digits_cnn(rng=0)
+    assert model.forward(np.zeros((0, 1, 8, 8))).shape == (0, 10)
+    assert model.backward(np.zeros((0, 10))).shape == (0, 1, 8, 8)
+    assert not model.grads["4.weight"].any()
 
 
 def test_sequential_params_are_the_layers_own_arrays():
