@@ -1,5 +1,5 @@
 """The training loop the app's network pages and bench/nn.py share: minibatch epochs, predictions
-and accuracy, for any model with forward/backward and a loss with forward/backward."""
+and accuracy, for an engine.nn model, loss and optimiser."""
 
 from __future__ import annotations
 
@@ -39,7 +39,7 @@ def train_epoch(model, loss_fn, optimiser, X, y, batch_size, rng) -> float:
     for start in range(0, len(X), bs):
         idx = order[start : start + bs]
         loss = loss_fn.forward(model.forward(X[idx]), y[idx])
-        model.backward(loss_fn.backward())
+        model.backward(loss_fn.backward(), input_grad=False)  # no gradient for the data
         optimiser.step()
         total += loss * len(idx)
     return total / len(X)

@@ -202,6 +202,38 @@ def test_an_empty_batch_flows_through_forward_and_backward():
     assert not model.grads["4.weight"].any()
 
 
+@pytest.mark.parametrize(
+    "first",
+    [
+        lambda: nn.Conv2d(1, 2, 3, padding=1, rng=0),
+        lambda: nn.Linear(8, 4, rng=0),
+        nn.ReLU,
+        nn.Sigmoid,
+        nn.Tanh,
+        lambda: nn.MaxPool2d(2),
+        lambda: nn.AvgPool2d(2),
+        nn.Flatten,
+    ],
+)
+def test_backward_without_input_grad_sets_the_same_grads_and_returns_none(first):
+    layer = first()
+    x = np.random.default_rng(0).standard_normal((3, 1, 8, 8))
+    if isinstance(layer, nn.Linear):
+        x = x[:, 0, 0]
+    head = [nn.Flatten()] if isinstance(layer, (nn.Conv2d, nn.MaxPool2d, nn.AvgPool2d)) else []
+    model = nn.Sequential(layer, *head, nn.Tanh())
+    y = model.forward(x)
+    dy = np.random.default_rng(1).standard_normal(y.shape)
+    dx = model.backward(dy)
+    assert dx.shape == x.shape
+    grads = {k: g.copy() for k, g in model.grads.items()}
+    model.zero_grad()
+    assert model.backward(dy, input_grad=False) is None
+    for k, g in model.grads.items():
+        np.testing.assert_array_equal(g, grads[k])
+    assert nn.Sequential().backward(dy, input_grad=False) is None
+
+
 def test_sequential_params_are_the_layers_own_arrays():
     model = nn.Sequential(nn.Linear(2, 3, rng=0), nn.ReLU(), nn.Flatten(), nn.Linear(3, 1, rng=1))
     assert list(model.params) == ["0.weight", "0.bias", "3.weight", "3.bias"]
