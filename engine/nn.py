@@ -479,12 +479,11 @@ class SoftmaxCrossEntropy:
         return g
 
 
-def _hyper(owner: str, arg: str, v, lo: float, hi: float = math.inf, hi_open=False) -> float:
-    """A float hyperparameter in [lo, hi] (or [lo, hi) with hi_open)."""
+def _hyper(owner: str, arg: str, v, lo: float, hi: float = math.inf) -> float:
+    """A hyperparameter in [lo, hi): lr, eps, momentum and weight decay in [0, ∞), betas in [0, 1)."""
     ok = isinstance(v, (int, float, np.integer, np.floating)) and not isinstance(v, bool)
-    if not ok or not (lo <= v and (v < hi if hi_open else v <= hi)):
-        bracket = ")" if hi_open else "]"
-        raise ValueError(f"{owner}: {arg} must be a number in [{lo:g}, {hi:g}{bracket}, got {v!r}")
+    if not ok or not lo <= v < hi:
+        raise ValueError(f"{owner}: {arg} must be a number in [{lo:g}, {hi:g}), got {v!r}")
     return float(v)
 
 
@@ -549,7 +548,7 @@ class Adam(_Optimiser):
         self.lr = _hyper("Adam", "lr", lr, 0.0)
         if not isinstance(betas, (tuple, list)) or len(betas) != 2:
             raise ValueError(f"Adam: betas must be a pair (beta1, beta2), got {betas!r}")
-        self.betas = tuple(_hyper("Adam", "betas", b, 0.0, 1.0, hi_open=True) for b in betas)
+        self.betas = tuple(_hyper("Adam", "betas", b, 0.0, 1.0) for b in betas)
         self.eps = _hyper("Adam", "eps", eps, 0.0)
         self.t = 0
 

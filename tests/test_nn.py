@@ -531,8 +531,13 @@ BAD = [
         lambda: nn.SoftmaxCrossEntropy().backward(),
         r"^SoftmaxCrossEntropy\(\): backward must come after a forward",
     ),
-    (lambda: nn.SGD(nn.Linear(2, 1), lr=-0.1), r"^SGD: lr must be a number in \[0, inf\]"),
+    (
+        lambda: nn.SGD(nn.Linear(2, 1), lr=-0.1),
+        r"^SGD: lr must be a number in \[0, inf\), got -0.1",
+    ),
     (lambda: nn.SGD(nn.Linear(2, 1), lr=0.1, momentum=-1), r"^SGD: momentum must be a number"),
+    (lambda: nn.SGD(nn.Linear(2, 1), lr=float("inf")), r"^SGD: lr must be a number in \[0, inf\)"),
+    (lambda: nn.SGD(nn.Linear(2, 1), lr=float("nan")), r"^SGD: lr must be a number"),
     (
         lambda: nn.SGD("model", lr=0.1),
         r"^SGD: model must be a layer or Sequential with params and grads, got str",
@@ -542,7 +547,7 @@ BAD = [
         r"^Adam: betas must be a number in \[0, 1\)",
     ),
     (lambda: nn.Adam(nn.Linear(2, 1), betas=0.9), r"^Adam: betas must be a pair"),
-    (lambda: nn.Adam(nn.Linear(2, 1), eps=-1e-8), r"^Adam: eps must be a number in \[0, inf\]"),
+    (lambda: nn.Adam(nn.Linear(2, 1), eps=-1e-8), r"^Adam: eps must be a number in \[0, inf\)"),
 ]
 
 
