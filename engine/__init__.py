@@ -1,6 +1,8 @@
 """Backprop Lab's numeric engine: every op forward and backward on numpy arrays, in PyTorch's
-layouts and conventions, plus a finite-difference gradcheck. Imports numpy only."""
+layouts and conventions, plus a finite-difference gradcheck; layers, a loss and optimisers for
+whole networks (nn), small data sets (datasets) and the training loop (train). Imports numpy only."""
 
+from . import datasets, nn, train
 from .conv import conv2d, conv2d_backward, conv_transpose2d, conv_transpose2d_backward
 from .dense import (
     cross_entropy,
@@ -36,11 +38,39 @@ from .elementwise import (
     unbroadcast,
 )
 from .gradcheck import GradcheckResult, gradcheck, numeric_grad
+from .nn import (
+    SGD,
+    Adam,
+    AvgPool2d,
+    Conv2d,
+    Flatten,
+    Linear,
+    MaxPool2d,
+    Module,
+    ReLU,
+    Sequential,
+    Sigmoid,
+    SoftmaxCrossEntropy,
+    Tanh,
+)
 from .pool import avg_pool2d, avg_pool2d_backward, max_pool2d, max_pool2d_backward
 from .reduce import mean, mean_backward, sum, sum_backward  # noqa: A004
 
 __all__ = [
+    "SGD",
+    "Adam",
+    "AvgPool2d",
+    "Conv2d",
+    "Flatten",
     "GradcheckResult",
+    "Linear",
+    "MaxPool2d",
+    "Module",
+    "ReLU",
+    "Sequential",
+    "Sigmoid",
+    "SoftmaxCrossEntropy",
+    "Tanh",
     "add",
     "add_backward",
     "avg_pool2d",
@@ -51,6 +81,7 @@ __all__ = [
     "conv_transpose2d_backward",
     "cross_entropy",
     "cross_entropy_backward",
+    "datasets",
     "div",
     "div_backward",
     "exp",
@@ -68,6 +99,7 @@ __all__ = [
     "mean_backward",
     "mul",
     "mul_backward",
+    "nn",
     "numeric_grad",
     "relu",
     "relu_backward",
@@ -83,5 +115,6 @@ __all__ = [
     "sum_backward",
     "tanh",
     "tanh_backward",
+    "train",
     "unbroadcast",
 ]
