@@ -176,6 +176,22 @@ class Math:
         g1 = first.evaluate(fv, g2.pop(link))
         return {n: {**g1, **g2}[n] for n in self.inputs}
 
+    def _part_chain_rule(self, name, idx, values, upstream, width) -> str:
+        """A chain's chain rule for one entry, as backprop takes it: in the terms of the part
+        the entry belongs to, with that part's own upstream (∂L/∂z⁽¹⁾ for a first-layer
+        weight) in numbers. Written in the network's input symbols, the partials of a deep
+        entry fill a screen."""
+        first, second, link = self.facts["parts"]
+        if values is None:
+            part = first if name in first.inputs else second
+            return part.chain_rule(name, idx)
+        fv = {n: values[n] for n in first.inputs}
+        sv = self._second_values(values, first.forward(fv))
+        if name in first.inputs:
+            up = second.evaluate(sv, upstream)[link]
+            return first.chain_rule(name, idx, fv, up, width=width)
+        return second.chain_rule(name, idx, sv, upstream, width=width)
+
     # ---- which cells feed which (for the app's linked highlights)
     @cached_property
     def symbol_index(self) -> dict[sp.Symbol, tuple[str, tuple[int, int]]]:
@@ -222,6 +238,8 @@ class Math:
         sum, the numbers and the total each start a line, and long sums wrap."""
         from .typeset import Typeset
 
+        if "parts" in self.facts:
+            return self._part_chain_rule(name, idx, values, upstream, width)
         idx = tuple(idx)
         lhs = rf"\frac{{\partial {self.loss}}}{{\partial {sp.latex(self.inputs[name][idx])}}}"
         terms = self.jac[name].get(idx, {})

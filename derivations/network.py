@@ -115,7 +115,9 @@ def _mlp_layers(sizes, activation) -> list[tuple[Math, Math | None]]:
     depth = len(sizes) - 1
     layers = []
     for ell in range(1, depth + 1):
-        lin = linear_math(1, sizes[ell - 1], sizes[ell], scope=Scope(ell))
+        # layer ℓ's input is the previous layer's output A^{(ℓ−1)} (X for the first)
+        names = _named(ell, x=f"a^{{({ell - 1})}}") if ell > 1 else Scope(ell)
+        lin = linear_math(1, sizes[ell - 1], sizes[ell], scope=names)
         lin = rename(lin, {"W": f"W{ell}", "b": f"b{ell}"})
         act = None
         if ell < depth:
@@ -186,7 +188,7 @@ def cnn_math(input_shape=(3, 3), kernel_shape=(2, 2), pool=2, classes=2, target=
         "pool": max_pool2d_math(out, p, scope=_named(1, x="r", z="p")),
         "flatten": flatten_math(pooled, scope=_named(1, x="p", f="v")),
         "dense": rename(
-            linear_math(1, pooled[0] * pooled[1], c, scope=_named(2, x="v", b="c")), {"b": "c"}
+            linear_math(1, pooled[0] * pooled[1], c, scope=_named(2, x="v^{(1)}", b="c")), {"b": "c"}
         ),
         "ce": softmax_ce_math(c, target, scope=_named(2, f="z")),
     }

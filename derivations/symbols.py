@@ -36,8 +36,10 @@ class Scope:
         return "" if self.layer is None else f"^{{({self.layer})}}"
 
     def name(self, letter: str) -> str:
-        """A whole matrix's (or a scalar's) LaTeX name in this scope: Z, Z^{(2)}."""
-        return dict(self.letters).get(letter, letter) + self.sup
+        """A whole matrix's (or a scalar's) LaTeX name in this scope: Z, Z^{(2)}. A renamed
+        letter that carries its own superscript keeps it (layer 2's input is a^{(1)})."""
+        named = dict(self.letters).get(letter, letter)
+        return named if "^" in named else named + self.sup
 
     def scalar(self, letter: str) -> sp.Symbol:
         return sp.Symbol(self.name(letter))

@@ -91,6 +91,8 @@ def _set_param(at, page, p, value):
         at.number_input(key=f"{page}/{p.name}/c").set_value(value[1])
     elif p.kind == "choice":
         at.selectbox(key=f"{page}/{p.name}").set_value(value)
+    elif p.kind == "sizes":
+        at.text_input(key=f"{page}/{p.name}").input(", ".join(map(str, value)))
     else:
         shown = value + p.shown_from if p.kind == "int" else value
         at.number_input(key=f"{page}/{p.name}").set_value(shown)
@@ -103,6 +105,12 @@ def _extremes(p):
         )
     if p.kind == "choice":
         return list(p.choices)
+    if p.kind == "sizes":
+        return [
+            (p.lo,) * p.count[0],
+            (p.hi,) * p.count[1],
+            (p.hi, p.lo) + (p.hi,) * (p.count[0] - 2),
+        ]
     return [p.lo, p.hi]
 
 

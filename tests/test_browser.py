@@ -178,3 +178,34 @@ def test_no_formula_runs_off_the_column_at_1280_px(server, page, query):
     # the explainer's plugged-in sums are left out: softmax's single term is one long fraction
     steps = page.evaluate(OVERFLOWING)
     assert not [s for s in steps if "∂ 𝐿 ∂ 𝑓 1 = ∂ 𝐿 ∂ 𝐿 𝑖" not in s], steps
+
+
+def test_the_cnn_trains_live_in_the_browser(server, page):
+    """Train on the digits with the page's defaults: the fragment redraws while it trains, the
+    page stays free of errors, and the run ends at its epochs with the test accuracy shown."""
+    page.set_viewport_size({"width": 1280, "height": 1400})
+    page.goto(f"{server}/cnn")
+    settle(page, "epoch 0 of 20")
+    page.get_by_role("button", name="Train").click()
+    page.get_by_text("epoch 20 of 20").first.wait_for(timeout=120_000)
+    settle(page)
+    text = page.get_by_text("epoch 20 of 20").first.inner_text()
+    accuracy = float(text.split("test accuracy ")[1].split("%")[0])
+    assert accuracy >= 97.0, text
+    assert page.locator('[data-testid="stException"]').count() == 0
+    assert page.evaluate(KATEX_ERRORS) == 0
+
+
+def test_the_mlp_steps_and_trains_in_the_browser(server, page):
+    page.set_viewport_size({"width": 1280, "height": 1400})
+    page.goto(f"{server}/mlp")
+    settle(page, "step 0 ·")
+    page.get_by_role("button", name="Step").click()
+    settle(page, "step 1 ·")
+    page.get_by_role("button", name="Train").click()
+    page.get_by_role("button", name="Stop").wait_for(timeout=30_000)
+    page.wait_for_timeout(1500)
+    page.get_by_role("button", name="Stop").click()
+    settle(page)
+    assert page.get_by_text("step 1 ·").count() == 0  # it trained
+    assert page.locator('[data-testid="stException"]').count() == 0

@@ -232,6 +232,9 @@ def _random_value(prm, rng):
         return int(rng.integers(prm.lo, prm.hi + 1))
     if prm.kind == "float":
         return round(float(rng.uniform(prm.lo, prm.hi)), 3)
+    if prm.kind == "sizes":
+        count = int(rng.integers(prm.count[0], prm.count[1] + 1))
+        return tuple(int(v) for v in rng.integers(prm.lo, prm.hi + 1, size=count))
     return str(rng.choice(prm.choices))
 
 

@@ -125,3 +125,98 @@ def max_pool_tie(values: dict, d) -> str:
         if vals.count(max(vals)) > 1:
             return f"window {o[0] + 1},{o[1] + 1} has a tie for its maximum"
     return ""
+
+
+# ---------------------------------------------------------------- the networks, on engine.nn
+
+
+def _mlp_model(v, p):
+    """The derivation's MLP as engine.nn layers holding the derivation's own numbers."""
+    from engine import nn
+
+    depth = len(p["layer_sizes"]) - 1
+    act = {"relu": nn.ReLU, "sigmoid": nn.Sigmoid, "tanh": nn.Tanh}[p["activation"]]
+    layers = []
+    for ell in range(1, depth + 1):
+        W = _f(v[f"W{ell}"])
+        lin = nn.Linear(*W.shape)
+        lin.params["weight"][...] = W
+        lin.params["bias"][...] = _f(v[f"b{ell}"]).ravel()
+        layers += [lin, act()] if ell < depth else [lin]
+    return nn.Sequential(*layers)
+
+
+def _cnn_model(v, p):
+    from engine import nn
+
+    K, W = _f(v["K"]), _f(v["W"])
+    conv = nn.Conv2d(1, 1, K.shape)
+    conv.params["weight"][...] = K[None, None]
+    conv.params["bias"][...] = _f(v["b"]).ravel()
+    dense = nn.Linear(*W.shape)
+    dense.params["weight"][...] = W
+    dense.params["bias"][...] = _f(v["c"]).ravel()
+    return nn.Sequential(conv, nn.ReLU(), nn.MaxPool2d(p["pool"]), nn.Flatten(), dense)
+
+
+def _network(build, x_shape):
+    """(forward, grads) of a whole network on engine.nn: the loss, and every input's gradient
+    (the first layer's input too) times the 1 × 1 upstream."""
+    from engine import nn
+
+    def run(v, p):
+        model, loss = build(v, p), nn.SoftmaxCrossEntropy()
+        value = loss.forward(model.forward(_f(v["X"]).reshape(x_shape(v))), [p["target"]])
+        return model, loss, value
+
+    def forward(v, p):
+        return np.array([[run(v, p)[2]]])
+
+    def grads(v, dy, p):
+        model, loss, _ = run(v, p)
+        g = float(_f(dy).reshape(()))
+        dx = model.backward(loss.backward() * g)
+        out = {"X": dx.reshape(_f(v["X"]).shape)}
+        names = [n for n in v if n != "X"]
+        arrays = list(model.grads.values())  # in layer order, weight then bias: as the inputs
+        for name, arr in zip(names, arrays, strict=True):
+            out[name] = arr.reshape(_f(v[name]).shape)
+        return out
+
+    return forward, grads
+
+
+def mlp():
+    return _network(_mlp_model, lambda v: (1, -1))
+
+
+def cnn():
+    return _network(_cnn_model, lambda v: (1, 1, *_f(v["X"]).shape))
+
+
+def cnn_tie(values: dict, d) -> str:
+    """ReLU at exactly 0, or a tie in a pool window (ReLU's zeros tie easily)."""
+    model = _cnn_model(values, d.params)
+    z = model.layers[0].forward(_f(values["X"])[None, None])[0, 0]
+    if np.any(z == 0):
+        return "a conv output is exactly 0, where ReLU has a kink"
+    r = np.maximum(z, 0)
+    ph, pw = d.params["pool"]
+    for i in range(0, r.shape[0], ph):
+        for j in range(0, r.shape[1], pw):
+            win = r[i : i + ph, j : j + pw].ravel()
+            if np.sum(win == win.max()) > 1:
+                return f"pool window {i // ph + 1},{j // pw + 1} has a tie for its maximum"
+    return ""
+
+
+def mlp_kink(values: dict, d) -> str:
+    if d.params["activation"] != "relu":
+        return ""
+    layers = _mlp_model(values, d.params).layers
+    a = _f(values["X"]).reshape(1, -1)
+    for i, m in enumerate(layers):
+        a = m.forward(a)
+        if i + 1 < len(layers) and i % 2 == 0 and np.any(a == 0):  # a Linear before a ReLU
+            return "a hidden unit's input is exactly 0, where ReLU has a kink"
+    return ""

@@ -14,6 +14,7 @@ import sys
 from derivations import derive
 from derivations.export import FORMATS
 from ui.registry import OPS
+from ui.urlstate import parse_sizes
 
 _PAIR = re.compile(r"^\s*(\d{1,6})\s*(?:[x×,]\s*(\d{1,6}))?\s*$")
 
@@ -32,26 +33,42 @@ def _pair(text: str) -> tuple[int, int]:
     return (a, int(m.group(2)) if m.group(2) else a)
 
 
-_TYPES = {"pair": _pair, "optional_pair": _pair, "int": int, "float": float, "choice": str}
+def _sizes(text: str) -> tuple[int, ...]:
+    v = parse_sizes(text)
+    if v is None:
+        raise argparse.ArgumentTypeError(f"expected sizes like 2-3-2, got {text!r}")
+    return v
 
 
-def flags() -> dict[str, tuple[str, object, set[str]]]:
-    """--flag → (parameter name, its parser, the ops that take it), from every op's entry."""
-    out: dict[str, tuple[str, object, set[str]]] = {}
+_TYPES = {
+    "pair": _pair,
+    "optional_pair": _pair,
+    "int": int,
+    "float": float,
+    "choice": str,
+    "sizes": _sizes,
+}
+
+
+def flags() -> dict[str, tuple[object, dict[str, str]]]:
+    """--flag → (its parser, {op: the parameter it sets for that op}), from every op's entry.
+    One flag may name different parameters of different ops (--pool is a pooling op's window
+    and the CNN's pool), never values of different kinds."""
+    out: dict[str, tuple[object, dict[str, str]]] = {}
     for spec in OPS.values():
         for p in spec.params:
-            name, parse, ops = out.setdefault(p.cli_flag, (p.name, _TYPES[p.kind], set()))
-            if name != p.name:
-                raise RuntimeError(f"--{p.cli_flag} means both {name} and {p.name}")
-            ops.add(spec.name)
+            parse, ops = out.setdefault(p.cli_flag, (_TYPES[p.kind], {}))
+            if parse is not _TYPES[p.kind]:
+                raise RuntimeError(f"--{p.cli_flag} takes values of two kinds")
+            ops[spec.name] = p.name
     return out
 
 
 def _parser(table) -> argparse.ArgumentParser:
     ap = _Parser(prog="python -m derivations", description=__doc__.splitlines()[0])
     ap.add_argument("op", help=", ".join(OPS))
-    for flag, (name, parse, ops) in table.items():
-        ap.add_argument(f"--{flag}", dest=name, type=parse, help=f"for {', '.join(sorted(ops))}")
+    for flag, (parse, ops) in table.items():
+        ap.add_argument(f"--{flag}", dest=flag, type=parse, help=f"for {', '.join(sorted(ops))}")
     ap.add_argument("--format", choices=list(FORMATS), default="text")
     return ap
 
@@ -63,14 +80,14 @@ def main(argv=None) -> int:
     except SystemExit as exc:
         return int(exc.code or 0)
     params = {}
-    for flag, (name, _, ops) in table.items():
-        v = getattr(a, name)
+    for flag, (_, ops) in table.items():
+        v = getattr(a, flag)
         if v is None:
             continue
         if a.op in OPS and a.op not in ops:
             print(f"error: --{flag} does not apply to {a.op}", file=sys.stderr)
             return 2
-        params[name] = v
+        params[ops.get(a.op, flag)] = v
     try:
         d = derive(a.op, **params)
     except ValueError as exc:

@@ -36,10 +36,34 @@ def _key(params: dict) -> tuple:
 
 
 def lesson_page(script: str, intro: str) -> None:
-    """Draw a lesson. Whatever goes wrong, the learner sees a message and keeps their settings,
-    never a traceback (st.stop and st.rerun are BaseExceptions and pass through)."""
+    """Draw a lesson page: its title, settings in the sidebar, and the lesson."""
+    guarded(script, lambda page: _lesson(page, intro, title=True))
+
+
+def lesson_section(script: str, intro: str, made_of=()) -> None:
+    """Draw the lesson of a page's op as one section of a bigger page (the network pages): a
+    heading, links to the lessons ``made_of`` it, and its settings in the section itself."""
+
+    def draw(page: str) -> None:
+        _lesson(page, intro, title=False, made_of=made_of)
+
+    guarded(script, draw)
+
+
+def made_of_ui(pages) -> None:
+    """Links to the single-op lessons a network is made of."""
+    if not pages:
+        return
+    st.caption("Made of these single-op lessons:")
+    for col, p in zip(st.columns(len(pages)), pages, strict=True):
+        col.page_link(p.path, label=p.title, icon=p.icon)
+
+
+def guarded(script: str, draw) -> None:
+    """Whatever goes wrong, the learner sees a message and keeps their settings, never a
+    traceback (st.stop and st.rerun are BaseExceptions and pass through)."""
     try:
-        _lesson_page(page_of(script).path, intro)
+        draw(page_of(script).path)
     except Exception as exc:  # noqa: BLE001 - the last line of defence, logged in full
         log.exception("lesson %s failed", script)
         st.error(
@@ -63,11 +87,12 @@ def _first_visit(keys: Keys, specs) -> dict:
     return urlstate.decode(spec, url)
 
 
-def _settings_ui(keys: Keys, specs) -> tuple:
-    """The sidebar: operation, its parameters, where the numbers come from."""
+def _settings_ui(keys: Keys, specs, box) -> tuple:
+    """The settings (in the sidebar, or ``box``): operation, its parameters, the numbers."""
     from_url = _first_visit(keys, specs)
-    with st.sidebar:
-        st.header("Settings")
+    with box:
+        if box is st.sidebar:
+            st.header("Settings")
         if len(specs) > 1:
             st.selectbox(
                 "Operation",
@@ -175,12 +200,19 @@ def _matrices(spec, d, values, upstream, found) -> dict:
     return numbers
 
 
-def _lesson_page(page: str, intro: str) -> None:
+def _lesson(page: str, intro: str, *, title: bool, made_of=()) -> None:
     specs = ops_on_page(page)
     keys = Keys(page)
-    spec, params, source, seed = _settings_ui(keys, specs)
-    st.title(spec.title if len(specs) == 1 else f"{spec.title} — backprop")
-    st.caption(intro)
+    if title:  # the sidebar's settings decide the op, which the title names
+        spec, params, source, seed = _settings_ui(keys, specs, st.sidebar)
+        st.title(spec.title if len(specs) == 1 else f"{spec.title} — backprop")
+        st.caption(intro)
+    else:  # a section: its heading, then its own settings
+        st.header(f"{specs[0].title}: the maths on a small instance")
+        st.caption(intro)
+        made_of_ui(made_of)
+        box = st.expander("Settings of the small instance", expanded=False)
+        spec, params, source, seed = _settings_ui(keys, specs, box)
     notices = st.session_state.pop(keys.notices, [])
     if notices:
         st.info(

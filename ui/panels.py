@@ -199,8 +199,15 @@ def _explain(d, key, idx, values, upstream, numbers) -> None:
     if key.startswith("d:"):
         st.latex(d.chain_rule(key[2:], idx, values, upstream, width=FULL_UNITS))
     elif key in ("out", "up"):
-        z = d.out_symbols[idx]
-        st.latex(rf"{sp.latex(z)} = {sp.latex(d.output[idx])} = {fmt(numbers['out'][idx])}")
+        z, rhs = sp.latex(d.out_symbols[idx]), sp.latex(d.output[idx])
+        if len(rhs) > 400:  # a whole network's loss written in its inputs fills the screen
+            st.latex(rf"{z} = {fmt(numbers['out'][idx])}")
+            st.caption(
+                "Written in the inputs, this output is too long to show; the steps "
+                "above build it layer by layer."
+            )
+        else:
+            st.latex(rf"{z} = {rhs} = {fmt(numbers['out'][idx])}")
     else:
         outs = d.feeds(key, idx)
         names = ", ".join(links.cell_label(d, "out", o) for o in outs) or "no output"

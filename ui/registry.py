@@ -23,7 +23,9 @@ from ui import torch_ref as T
 class Param:
     name: str  # the derive() keyword
     label: str
-    kind: str  # "pair" (rows, cols), "optional_pair" (None allowed), "int", "float", "choice"
+    # "pair" (rows, cols), "optional_pair" (None allowed), "int", "float", "choice", or
+    # "sizes" (a list of whole numbers, such as an MLP's layer sizes)
+    kind: str
     default: object
     lo: float = 0
     hi: float = 16
@@ -31,6 +33,7 @@ class Param:
     help: str = ""
     flag: str = ""  # the CLI's --flag (default: the name, dashed)
     shown_from: int = 0  # a widget shows value + shown_from (a 0-based class shown 1-based)
+    count: tuple[int, int] = (1, 1)  # "sizes": how many numbers the list holds
 
     @property
     def cli_flag(self) -> str:
@@ -62,6 +65,7 @@ class OpSpec:
     domain: str = ""  # why, in words (log's x > 0)
     # the notes' numeric example (input values and "upstream"), for the default sizes
     notes_example: dict | None = None
+    values: str = "integers"  # where a first visit's numbers come from, without an example
 
     def defaults(self) -> dict:
         return {p.name: p.default for p in self.params}
@@ -149,6 +153,24 @@ DENSE = PageSpec(
     "dense",
     "dW = Xᵀ dZ, dX = dZ Wᵀ, db = column sums",
 )
+MLP = PageSpec(
+    "pages/mlp.py",
+    "MLP: train and derive",
+    ":material/scatter_plot:",
+    "Networks",
+    "mlp",
+    "a 2-D dataset and its decision boundary; the chain rule through every layer",
+    heading="A multilayer perceptron, trained and derived",
+)
+CNN = PageSpec(
+    "pages/cnn.py",
+    "CNN on digits",
+    ":material/pin:",
+    "Networks",
+    "cnn",
+    "real 8×8 digits, trained live; one image's backward pass, layer by layer",
+    heading="A tiny CNN on handwritten digits",
+)
 PAGES: tuple[PageSpec, ...] = (
     HOME,
     NOTATION,
@@ -160,6 +182,8 @@ PAGES: tuple[PageSpec, ...] = (
     POOLING,
     SOFTMAX,
     DENSE,
+    MLP,
+    CNN,
 )
 
 
@@ -372,6 +396,71 @@ _add(
         A.ce_forward,
         A.ce_grads,
         T.cross_entropy,
+    )
+)
+
+
+_TARGET = Param(
+    "target",
+    "True class y",
+    "int",
+    0,
+    0,
+    3,
+    help="Counted from 1, as in the formulas (PyTorch's target index is one less).",
+    shown_from=1,
+)
+_add(
+    OpSpec(
+        "mlp",
+        "MLP",
+        MLP,
+        (
+            Param(
+                "layer_sizes",
+                "Layer sizes",
+                "sizes",
+                (2, 3, 2),
+                1,
+                4,
+                help="Input, hidden layers, classes: 3 to 5 sizes of 1 to 4, such as 2, 3, 2.",
+                flag="layers",
+                count=(3, 5),
+            ),
+            Param(
+                "activation",
+                "Activation",
+                "choice",
+                "sigmoid",
+                choices=("sigmoid", "tanh", "relu"),
+                help="After every hidden layer.",
+            ),
+            _TARGET,
+        ),
+        *A.mlp(),
+        T.mlp,
+        kink=A.mlp_kink,
+        values="reals",
+    )
+)
+_add(
+    OpSpec(
+        "cnn",
+        "Tiny CNN",
+        CNN,
+        (
+            _pair("input_shape", "Input size", (3, 3), 1, 8, flag="input"),
+            _pair("kernel_shape", "Kernel size", (2, 2), 1, 4, flag="kernel"),
+            _pair(
+                "pool", "Max pool", (2, 2), 1, 4, "Window and stride; must divide the conv output."
+            ),
+            Param("classes", "Classes", "int", 2, 2, 4),
+            _TARGET,
+        ),
+        *A.cnn(),
+        T.cnn,
+        kink=A.cnn_tie,
+        values="reals",
     )
 )
 

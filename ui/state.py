@@ -73,7 +73,7 @@ def first_visit(specs, url: dict) -> tuple[dict, list[str]]:
     spec = specs[names.index(op)]
     state = {
         "op": op,
-        "source": pick("values", SOURCES, "notes" if spec.notes_example else "integers"),
+        "source": pick("values", SOURCES, "notes" if spec.notes_example else spec.values),
         "upsrc": pick("upstream", UPSTREAMS, "random"),
         "seed": 0,
         "step": 0,
@@ -105,6 +105,8 @@ def seed_widgets(ss: MutableMapping, keys: Keys, spec, values: dict) -> None:
                 v = v or (2, 2)
             ss.setdefault(keys.param(p.name, "r"), v[0])
             ss.setdefault(keys.param(p.name, "c"), v[1])
+        elif p.kind == "sizes":
+            ss.setdefault(keys.param(p.name), ", ".join(map(str, v)))
         else:
             ss.setdefault(keys.param(p.name), v + p.shown_from if p.kind == "int" else v)
 

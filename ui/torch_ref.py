@@ -117,3 +117,26 @@ def cross_entropy(t, p):
 
     logits = t["f"].reshape(1, -1)
     return F.cross_entropy(logits, torch.tensor([p["target"]])).reshape(1, 1)
+
+
+def mlp(t, p):
+    import torch
+    import torch.nn.functional as F
+
+    depth = len(p["layer_sizes"]) - 1
+    act = {"relu": torch.relu, "sigmoid": torch.sigmoid, "tanh": torch.tanh}[p["activation"]]
+    a = t["X"]
+    for ell in range(1, depth + 1):
+        a = F.linear(a, t[f"W{ell}"].T, t[f"b{ell}"].reshape(-1))
+        a = act(a) if ell < depth else a
+    return F.cross_entropy(a, torch.tensor([p["target"]])).reshape(1, 1)
+
+
+def cnn(t, p):
+    import torch
+    import torch.nn.functional as F
+
+    z = F.conv2d(_batch(t["X"]), _batch(t["K"]), t["b"].reshape(1))
+    r = F.max_pool2d(torch.relu(z), p["pool"])
+    logits = F.linear(r.reshape(1, -1), t["W"].T, t["c"].reshape(-1))
+    return F.cross_entropy(logits, torch.tensor([p["target"]])).reshape(1, 1)

@@ -8,12 +8,23 @@ import re
 
 _PAIR = re.compile(r"^\s*([0-9]{1,3})\s*[x×,]\s*([0-9]{1,3})\s*$")
 _INT = re.compile(r"^\s*([0-9]{1,4})\s*$")
+_SIZES = re.compile(r"^\s*[0-9]{1,2}(?:\s*[-,x×]\s*[0-9]{1,2}){0,7}\s*$")
 _FLOAT = re.compile(r"^\s*(-?[0-9]{1,3}(?:\.[0-9]{1,6})?)\s*$")
+
+
+def parse_sizes(text: str) -> tuple[int, ...] | None:
+    """'2-3-2', '2, 3, 2' or '2x3x2' → (2, 3, 2); None for anything else (never evaluated)."""
+    text = str(text)[:40]
+    if not _SIZES.match(text):
+        return None
+    return tuple(int(v) for v in re.findall(r"[0-9]+", text))
 
 
 def encode_value(param, value) -> str:
     if param.kind in ("pair", "optional_pair"):
         return "" if value is None else f"{value[0]}x{value[1]}"
+    if param.kind == "sizes":
+        return "-".join(map(str, value)) if isinstance(value, tuple) else ""
     return str(value)
 
 
@@ -39,6 +50,10 @@ def decode_value(param, text: str):
         if not m or not param.lo <= int(m.group(1)) <= param.hi:
             return None
         return int(m.group(1))
+    if param.kind == "sizes":
+        v = parse_sizes(text)
+        ok = v is not None and param.count[0] <= len(v) <= param.count[1]
+        return v if ok and all(param.lo <= n <= param.hi for n in v) else None
     if param.kind == "float":
         m = _FLOAT.match(text)
         if not m or not param.lo <= float(m.group(1)) <= param.hi:

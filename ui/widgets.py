@@ -8,6 +8,7 @@ import pandas as pd
 import streamlit as st
 
 from ui.state import SOURCES, UPSTREAMS, Keys
+from ui.urlstate import parse_sizes
 
 
 def _pair_ui(keys: Keys, p) -> tuple[int, int]:
@@ -32,6 +33,10 @@ def param_ui(keys: Keys, p):
         lo, hi = int(p.lo) + p.shown_from, int(p.hi) + p.shown_from
         v = st.number_input(p.label, lo, hi, key=keys.param(p.name), help=p.help or None)
         return int(v) - p.shown_from
+    if p.kind == "sizes":
+        text = st.text_input(p.label, key=keys.param(p.name), help=p.help or None)
+        # unreadable text goes to derive() as it is, whose message says what to type
+        return parse_sizes(text) or text
     if p.kind == "float":
         v = st.number_input(
             p.label,

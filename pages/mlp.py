@@ -1,0 +1,36 @@
+import streamlit as st
+
+from ui import mlp_view as view
+from ui.boot import through_router
+from ui.lesson import guarded, lesson_section
+from ui.registry import DENSE, ELEMENTWISE, SOFTMAX, page_of
+
+through_router()
+
+st.title(page_of(__file__).heading)
+st.caption(
+    "TensorFlow Playground's place, with the maths it never shows. Pick a 2-D dataset and a "
+    "network in the sidebar, take one gradient step and see what it did to every weight, or "
+    "train live and watch the boundary form. Below, the same chain of layers derived by hand on "
+    "a network small enough to write out."
+)
+
+
+def training(page: str) -> None:
+    run = view.current_run(view.settings_ui())
+    view.controls_ui(run)
+    view.live_ui()
+    last = bool(st.session_state.get(view.k("last")))
+    with st.expander("What the last step changed", expanded=last):
+        view.step_view_ui()
+
+
+guarded(__file__, training)
+st.divider()
+lesson_section(
+    __file__,
+    "Z⁽ℓ⁾ = A⁽ℓ⁻¹⁾·W⁽ℓ⁾ + b⁽ℓ⁾, an activation, and softmax + cross-entropy at the end: every "
+    "gradient by the chain rule, layer by layer as note 002 writes it, each factor's shape under "
+    "it.",
+    made_of=(DENSE, ELEMENTWISE, SOFTMAX),
+)

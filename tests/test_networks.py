@@ -1,0 +1,214 @@
+"""The network pages: training sessions (ui/training.py) learn what they should, their
+pictures are valid plotly figures, one image's backward pass equals the engine's functional ops,
+and both pages run in AppTest — defaults, every training widget at its extremes, Step, a short
+training run, Stop."""
+
+import json
+from pathlib import Path
+
+import numpy as np
+import plotly.graph_objects as go
+import pytest
+
+import engine
+from engine import datasets, nn
+from engine import train as engine_train
+from ui import charts, training
+from ui import mlp_view as view
+
+APP = str(Path(__file__).resolve().parent.parent / "app.py")
+
+
+def moons_run(seed=0, optimiser="adam", lr=0.03):
+    X, y = datasets.make_2d("two_moons", 200, 0.15, seed)
+    tr, te = datasets.train_test_split(len(y), 0.2, seed)
+    model = training.make_mlp((2, 8, 8, 2), "tanh", seed)
+    opt = training.make_optimiser(model, optimiser, lr)
+    return training.Run(model, opt, X[tr], y[tr], X[te], y[te], 32, seed)
+
+
+def test_the_mlp_pages_defaults_learn_two_moons_in_300_steps():
+    run = moons_run()
+    for _ in range(300):
+        run.step()
+    scores = run.evaluate()
+    assert scores["train accuracy"] >= 0.95 and scores["test accuracy"] >= 0.95, scores
+
+
+def test_the_cnn_pages_defaults_reach_97_percent_on_the_test_digits():
+    X, y, Xt, yt = training.digits_split(0)
+    d = engine_train.DIGITS_CNN_DEFAULTS
+    model = engine_train.digits_cnn(d["channels"], d["kernel_size"], d["padding"], d["pool"], rng=0)
+    run = training.Run(model, nn.Adam(model, lr=d["lr"]), X, y, Xt, yt, d["batch_size"], 0)
+    while run.epochs < d["epochs"] - 1e-9:
+        run.train_for(10.0, until_epoch=d["epochs"])
+    assert run.evaluate()["test accuracy"] >= 0.97
+
+
+def test_one_step_is_w_minus_alpha_dw_for_sgd():
+    run = moons_run(optimiser="sgd", lr=0.1)
+    for arr in training.one_step(run):
+        np.testing.assert_allclose(arr["change"], -0.1 * arr["grad"], atol=1e-15)
+        assert arr["grad"].shape == arr["before"].shape  # dW has W's shape
+
+
+def test_training_is_time_boxed_and_stops_at_its_goal():
+    run = moons_run()
+    run.train_for(5.0, until_step=7, every=3)
+    assert run.steps == 7 and [r["step"] for r in run.history] == [3, 6]
+    assert {"layer 1", "layer 2", "layer 3"} <= set(run.history[-1])
+
+
+def test_image_backward_equals_the_functional_ops():
+    X, y, Xt, yt = training.digits_split(0)
+    model = engine_train.digits_cnn(4, 3, 1, 2, rng=1)
+    g = training.image_backward(model, Xt[5], int(yt[5]))
+    conv, _, _, _, dense = model.layers
+    w, b = conv.params["weight"], conv.params["bias"]
+    z = engine.conv2d(Xt[5][None], w, b, padding=1)
+    r = engine.relu(z)
+    p = engine.max_pool2d(r, 2)
+    logits = engine.linear(p.reshape(1, -1), dense.params["weight"], dense.params["bias"])
+    dlog = engine.cross_entropy_backward(logits, [yt[5]])
+    _, _, _ = engine.linear_backward(dlog, p.reshape(1, -1), dense.params["weight"])
+    dflat = dlog @ dense.params["weight"].T
+    dr = engine.max_pool2d_backward(dflat.reshape(p.shape), r, 2)
+    dz = engine.relu_backward(dr, z)
+    dx, dk, db = engine.conv2d_backward(dz, Xt[5][None], w, padding=1)
+    np.testing.assert_allclose(g["dX"], dx[0, 0], atol=1e-12)
+    np.testing.assert_allclose(g["dK"], dk, atol=1e-12)
+    np.testing.assert_allclose(g["dZ"], dz[0], atol=1e-12)
+    assert g["winners"].sum() == p.size  # one winner per pool window
+
+
+def test_sampled_gradcheck_agrees_on_the_real_network():
+    X, y, Xt, yt = training.digits_split(0)
+    model = engine_train.digits_cnn(3, 3, 1, 2, rng=2)
+    rows = training.sampled_gradcheck(model, Xt[:8], yt[:8], per_array=2)
+    assert len(rows) == 8  # 2 entries of each of the 4 arrays
+    for name, idx, eng, fd in rows:
+        assert abs(eng - fd) < 1e-6, (name, idx, eng, fd)
+
+
+def test_decision_grid_and_confusion():
+    run = moons_run()
+    xs, ys, prob = training.decision_grid(run.model, run.X, resolution=20)
+    assert prob.shape == (20, 20) and ((prob >= 0) & (prob <= 1)).all()
+    counts = training.confusion(run.model, run.Xt, run.yt, classes=2)
+    assert counts.sum() == len(run.yt)
+
+
+def test_the_pictures_are_valid_plotly_figures():
+    run = moons_run()
+    for _ in range(20):
+        run.step()
+        run.record()
+    xs, ys, prob = training.decision_grid(run.model, run.X, resolution=10)
+    images = [np.random.default_rng(0).random((8, 8)) for _ in range(5)]
+    for spec in (
+        charts.curves(run.history, ["train loss", "test loss"], "Loss"),
+        charts.curves(run.history, ["layer 1", "layer 2"], "norms", log=True),
+        charts.boundary(xs, ys, prob, run.X, run.y, "boundary"),
+        charts.image(images[0], "X"),
+        charts.image(images[0] - 0.5, "dX", diverging=True, values=True),
+        charts.mosaic_figure(images, [str(i) for i in range(5)], "mosaic", per_row=3),
+        charts.confusion_figure(np.eye(10, dtype=int) * 3, "confusion"),
+    ):
+        go.Figure(spec)  # validating: raises on any property plotly does not know
+
+
+# ---------------------------------------------------------------- the pages in AppTest
+
+
+def open_page(page):
+    from streamlit.testing.v1 import AppTest
+
+    at = AppTest.from_file(APP, default_timeout=180)
+    at.run()
+    at.switch_page(page).run()
+    assert not at.exception, [e.value for e in at.exception]
+    return at
+
+
+def chart_titles(at) -> list[str]:
+    return [json.loads(p.proto.spec)["layout"]["title"]["text"] for p in at.get("plotly_chart")]
+
+
+def _caption(at, start):
+    return next(c.value for c in at.caption if c.value.startswith(start))
+
+
+def test_mlp_page_step_train_stop():
+    page = "pages/mlp.py"
+    at = open_page(page)
+    assert "step 0" in _caption(at, "step")
+    at.button(key=f"{page}/train/step").click().run()
+    assert "step 1 " in _caption(at, "step") and not at.exception
+    assert "∂L/∂W" in chart_titles(at) and "ΔW" in chart_titles(at)
+    at.button(key=f"{page}/train/trainbtn").click().run()  # the fragment trains in ticks
+    assert at.session_state[f"{page}/train/running"] and not at.exception
+    at.button(key=f"{page}/train/stop").click().run()
+    steps = int(_caption(at, "step").split()[1])
+    assert steps > 1 and not at.session_state[f"{page}/train/running"]
+    at.run()
+    assert int(_caption(at, "step").split()[1]) == steps  # stopped: no more steps
+    at.button(key=f"{page}/train/trainbtn").click().run()
+    for _ in range(20):  # a run of Train ends by itself after STEPS_PER_TRAIN steps
+        if not at.session_state[f"{page}/train/running"]:
+            break
+        at.run()
+    assert int(_caption(at, "step").split()[1]) == steps + view.STEPS_PER_TRAIN
+
+
+@pytest.mark.parametrize(
+    "key,values",
+    [
+        ("dataset", ["two_moons", "circles", "spirals", "xor", "blobs"]),
+        ("n", [20, 1000]),
+        ("noise", [0.0, 0.5]),
+        ("hidden", [1, 4]),
+        ("width", [1, 16]),
+        ("activation", ["relu", "sigmoid"]),
+        ("lr", [0.001, 1.0]),
+        ("batch", [1, 256]),
+    ],
+)
+def test_mlp_training_widgets_at_their_extremes(key, values):
+    page = "pages/mlp.py"
+    at = open_page(page)
+    for v in values:
+        widget = at.get("selectbox") + at.get("slider") + at.get("select_slider")
+        w = next(w for w in widget if w.key == f"{page}/train/{key}")
+        w.set_value(v).run()
+        at.button(key=f"{page}/train/step").click().run()
+        assert not at.exception and not at.error, (key, v, [e.value for e in at.exception])
+
+
+def test_cnn_page_trains_to_its_epochs_and_shows_the_results():
+    page = "pages/cnn.py"
+    at = open_page(page)
+    at.slider(key=f"{page}/train/epochs").set_value(2).run()
+    at.button(key=f"{page}/train/trainbtn").click().run()
+    for _ in range(60):
+        if "epoch 2 of 2" in _caption(at, "epoch"):
+            break
+        at.run()
+    assert "epoch 2 of 2" in _caption(at, "epoch"), _caption(at, "epoch")
+    assert at.button(key=f"{page}/train/trainbtn").disabled  # done: Train waits for more epochs
+    at.number_input(key=f"{page}/train/image").set_value(360).run()
+    at.slider(key=f"{page}/train/channel").set_value(8).run()
+    assert not at.exception and not at.error
+    assert any("pass" in m.value for m in at.markdown if "finite differences" in m.value)
+
+
+@pytest.mark.parametrize(
+    "key,values",
+    [("channels", [1, 16]), ("kernel", [1, 5]), ("padding", [0, 2]), ("lr", [0.001, 0.1])],
+)
+def test_cnn_training_widgets_at_their_extremes(key, values):
+    page = "pages/cnn.py"
+    at = open_page(page)
+    for v in values:
+        widget = at.get("slider") + at.get("select_slider")
+        next(w for w in widget if w.key == f"{page}/train/{key}").set_value(v).run()
+        assert not at.exception and not at.error, (key, v, [e.value for e in at.exception])

@@ -1,0 +1,233 @@
+"""The MLP page's training half: a 2-D dataset, a network, one step at a time or trained live,
+its decision boundary, curves and per-layer gradient norms. The symbolic half is the generic
+lesson section (ui/lesson.py) of the "mlp" op."""
+
+from __future__ import annotations
+
+import numpy as np
+import plotly.graph_objects as go
+import streamlit as st
+
+from engine import datasets
+from ui import charts, training
+from ui.plots import matrix_figure
+
+PAGE = "pages/mlp.py"
+DATASETS = {
+    "two_moons": "Two moons",
+    "circles": "Circles",
+    "spirals": "Spirals",
+    "xor": "XOR",
+    "blobs": "Gaussian blobs",
+}
+RATES = [0.001, 0.003, 0.01, 0.03, 0.1, 0.3, 1.0]
+BATCHES = [1, 8, 16, 32, 64, 128, 256]
+DEFAULTS = {
+    "dataset": "two_moons",
+    "n": 200,
+    "noise": 0.15,
+    "seed": 0,
+    "hidden": 2,
+    "width": 8,
+    "activation": "tanh",
+    "optimiser": "adam",
+    "lr": 0.03,
+    "batch": 32,
+}
+STEPS_PER_TRAIN = 1500  # "Train" stops by itself after this many steps: no tab trains forever
+TICK = 0.3  # s between live redraws; each trains for about half of it
+
+
+def k(name: str) -> str:
+    return f"{PAGE}/train/{name}"
+
+
+def _fig(spec: dict) -> go.Figure:
+    return go.Figure(spec, _validate=False)  # the dicts are validated in the tests
+
+
+def settings_ui() -> dict:
+    """The sidebar: the data and the network. Returns plain values."""
+    for name, v in DEFAULTS.items():
+        st.session_state.setdefault(k(name), v)
+    with st.sidebar:
+        st.header("Data")
+        st.selectbox("Dataset", list(DATASETS), format_func=DATASETS.get, key=k("dataset"))
+        st.slider("Points", 20, 1000, step=10, key=k("n"))
+        st.slider("Noise", 0.0, 0.5, step=0.01, key=k("noise"))
+        st.number_input("Seed", 0, 9999, key=k("seed"), help="Same seed, same data and weights.")
+        st.header("Network")
+        st.slider("Hidden layers", 1, 4, key=k("hidden"))
+        st.slider("Units per hidden layer", 1, 16, key=k("width"))
+        st.selectbox("Activation", ["tanh", "relu", "sigmoid"], key=k("activation"))
+        st.radio("Optimiser", ["adam", "sgd"], horizontal=True, key=k("optimiser"))
+        st.select_slider("Learning rate α", RATES, key=k("lr"))
+        st.select_slider("Batch size", BATCHES, key=k("batch"))
+    return {name: st.session_state[k(name)] for name in DEFAULTS}
+
+
+def sizes(cfg: dict) -> tuple[int, ...]:
+    return (2, *[cfg["width"]] * cfg["hidden"], 2)
+
+
+def _architecture(cfg: dict) -> tuple:
+    return tuple(cfg[n] for n in ("dataset", "n", "noise", "seed", "hidden", "width", "activation"))
+
+
+def new_run(cfg: dict) -> training.Run:
+    X, y = datasets.make_2d(cfg["dataset"], cfg["n"], cfg["noise"], cfg["seed"])
+    train, test = datasets.train_test_split(len(y), 0.2, cfg["seed"])
+    model = training.make_mlp(sizes(cfg), cfg["activation"], cfg["seed"])
+    opt = training.make_optimiser(model, cfg["optimiser"], cfg["lr"])
+    run = training.Run(model, opt, X[train], y[train], X[test], y[test], cfg["batch"], cfg["seed"])
+    run.record()
+    return run
+
+
+def current_run(cfg: dict) -> training.Run:
+    """The run in session state; a new one when the data or the architecture changed. The
+    learning rate, optimiser and batch size change in place, keeping the trained weights."""
+    ss = st.session_state
+    if ss.get(k("run")) is None or ss.get(k("arch")) != _architecture(cfg):
+        ss[k("run")], ss[k("arch")] = new_run(cfg), _architecture(cfg)
+        ss[k("running")], ss[k("last")] = False, None
+    run = ss[k("run")]
+    kind = "adam" if type(run.optimiser).__name__ == "Adam" else "sgd"
+    if kind != cfg["optimiser"]:
+        run.optimiser = training.make_optimiser(run.model, cfg["optimiser"], cfg["lr"])
+    run.optimiser.lr, run.batch = cfg["lr"], cfg["batch"]
+    return run
+
+
+def _step() -> None:
+    run = st.session_state[k("run")]
+    st.session_state[k("last")] = training.one_step(run)
+    run.record()
+
+
+def _train() -> None:
+    run = st.session_state[k("run")]
+    st.session_state[k("running")] = True
+    st.session_state[k("goal")] = run.steps + STEPS_PER_TRAIN
+
+
+def _stop() -> None:
+    st.session_state[k("running")] = False
+
+
+def _reset() -> None:
+    st.session_state[k("run")] = None
+
+
+def controls_ui(run: training.Run) -> None:
+    running = st.session_state.get(k("running"), False)
+    c = st.columns([1, 1, 1, 4])
+    c[0].button(
+        ":material/skip_next: Step",
+        on_click=_step,
+        disabled=running,
+        width="stretch",
+        key=k("step"),
+        help="One minibatch: W := W − α·dW in every layer.",
+    )
+    if running:
+        c[1].button(":material/stop: Stop", on_click=_stop, width="stretch", key=k("stop"))
+    else:
+        c[1].button(
+            ":material/play_arrow: Train",
+            on_click=_train,
+            width="stretch",
+            key=k("trainbtn"),
+            help=f"Train live for up to {STEPS_PER_TRAIN} steps.",
+        )
+    c[2].button(
+        ":material/restart_alt: Reset",
+        on_click=_reset,
+        width="stretch",
+        key=k("reset"),
+        help="New random weights (the seed's).",
+    )
+    last = run.history[-1]
+    c[3].caption(
+        f"step {run.steps} · epoch {run.epochs:.1f} · train accuracy "
+        f"{last['train accuracy']:.0%} · test accuracy {last['test accuracy']:.0%}"
+    )
+
+
+def _tick(run: training.Run) -> None:
+    """Train for part of a tick; at the goal, stop and redraw the whole page once."""
+    goal = st.session_state.get(k("goal"), 0)
+    run.train_for(TICK / 2, until_step=goal, every=5)
+    st.progress(min(1.0, 1 - (goal - run.steps) / STEPS_PER_TRAIN), text="training…")
+    if run.steps >= goal:
+        st.session_state[k("running")] = False
+        st.rerun()
+
+
+def live_ui() -> None:
+    """The boundary and the curves, in a fragment that trains and redraws itself while
+    running (the rest of the page stays as it is)."""
+    running = st.session_state.get(k("running"), False)
+
+    @st.fragment(run_every=TICK if running else None)
+    def view():
+        run = st.session_state[k("run")]
+        if st.session_state.get(k("running")):
+            _tick(run)
+        _pictures(run)
+
+    view()
+
+
+def _pictures(run: training.Run) -> None:
+    left, right = st.columns([5, 4])
+    with left:
+        X = np.concatenate([run.X, run.Xt])
+        y = np.concatenate([run.y, run.yt])
+        xs, ys, prob = training.decision_grid(run.model, X)
+        title = f"Decision boundary after {run.steps} steps"
+        st.plotly_chart(_fig(charts.boundary(xs, ys, prob, X, y, title)), key=k("boundary"))
+    with right:
+        h = run.history
+        st.plotly_chart(_fig(charts.curves(h, ["train loss", "test loss"], "Loss")), key=k("loss"))
+        st.plotly_chart(
+            _fig(charts.curves(h, ["train accuracy", "test accuracy"], "Accuracy")), key=k("acc")
+        )
+    layers = [n for n in run.history[-1] if n.startswith("layer ")]
+    if not layers:
+        st.caption("Gradient norms per layer appear after the first step.")
+        return
+    st.plotly_chart(
+        _fig(charts.curves(run.history, layers, "Gradient norm ‖∂L/∂W‖ per layer (log)", log=True)),
+        key=k("norms"),
+    )
+    st.caption(
+        "With sigmoid and several hidden layers, the first layers' gradients are orders of "
+        "magnitude smaller than the last one's: σ′ ≤ 1/4, and the backward pass multiplies one "
+        "σ′ per layer. That is the vanishing gradient, seen rather than told."
+    )
+
+
+def _shape(a: np.ndarray) -> str:
+    return "×".join(map(str, a.shape))
+
+
+def step_view_ui() -> None:
+    """What the last Step did to every weight array: W, its gradient, and the change."""
+    last = st.session_state.get(k("last"))
+    if not last:
+        st.caption("Press **Step** to see one update, W := W − α·dW, layer by layer.")
+        return
+    for i, arr in enumerate(last):
+        layer = int(arr["name"].split(".")[0]) // 2 + 1
+        kind = "W" if arr["name"].endswith("weight") else "b"
+        st.markdown(f"**{kind}⁽{layer}⁾**, shape {_shape(arr['before'])}: dW has W's shape")
+        cols = st.columns(3)
+        for col, (key, title) in zip(
+            cols, (("before", kind), ("grad", f"∂L/∂{kind}"), ("change", f"Δ{kind}")), strict=True
+        ):
+            with col:
+                fig = matrix_figure(np.atleast_2d(arr[key]), title, budget=180, max_width=260)
+                st.plotly_chart(
+                    fig, key=k(f"step/{i}/{key}"), width="content", config={"displayModeBar": False}
+                )
