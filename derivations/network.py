@@ -188,7 +188,8 @@ def cnn_math(input_shape=(3, 3), kernel_shape=(2, 2), pool=2, classes=2, target=
         "pool": max_pool2d_math(out, p, scope=_named(1, x="r", z="p")),
         "flatten": flatten_math(pooled, scope=_named(1, x="p", f="v")),
         "dense": rename(
-            linear_math(1, pooled[0] * pooled[1], c, scope=_named(2, x="v^{(1)}", b="c")), {"b": "c"}
+            linear_math(1, pooled[0] * pooled[1], c, scope=_named(2, x="v^{(1)}", b="c")),
+            {"b": "c"},
         ),
         "ce": softmax_ce_math(c, target, scope=_named(2, f="z")),
     }
