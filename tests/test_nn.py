@@ -2,6 +2,10 @@
 rules by hand, float32, every bad input, and training that learns (digits CNN, two-moons MLP).
 PyTorch parity is in test_nn_torch.py; the data sets and the training loop in test_nn_data.py."""
 
+import subprocess
+import sys
+from pathlib import Path
+
 import numpy as np
 import pytest
 
@@ -583,3 +587,22 @@ def test_a_two_moons_mlp_reaches_97_percent_in_210_steps():
     for _ in range(30):  # 30 epochs of 7 batches (six of 32, one of 8): 210 steps
         train.train_epoch(model, loss, opt, X, y, 32, rng)
     assert train.accuracy(model, X_test, y_test) >= 0.97
+
+
+# ---------------------------------------------------------------- packaging
+
+
+def test_the_public_names_are_exported_and_the_engine_imports_numpy_only():
+    for name in ["Linear", "Conv2d", "ReLU", "Sigmoid", "Tanh", "MaxPool2d", "AvgPool2d"]:
+        assert getattr(engine, name) is getattr(nn, name)
+    for name in ["Flatten", "Sequential", "SoftmaxCrossEntropy", "SGD", "Adam", "Module"]:
+        assert getattr(engine, name) is getattr(nn, name)
+    assert engine.datasets is datasets and engine.train is train
+    code = (
+        "import sys, engine, engine.nn, engine.datasets, engine.train; "
+        "print(sorted({m.split('.')[0] for m in sys.modules} & "
+        "{'torch', 'sklearn', 'scipy', 'sympy', 'streamlit', 'pandas', 'plotly'}))"
+    )
+    root = Path(__file__).resolve().parent.parent
+    out = subprocess.run([sys.executable, "-c", code], cwd=root, capture_output=True, text=True)
+    assert out.stdout.strip() == "[]", out.stderr
