@@ -17,10 +17,9 @@ import numpy as np
 
 from . import _checks as ck
 from . import conv as _conv
-from . import pool as _pool
 from .dense import _log_softmax, linear, linear_backward
 from .elementwise import relu, sigmoid, sigmoid_backward, tanh, tanh_backward
-from .pool import avg_pool2d, avg_pool2d_backward
+from .pool import avg_pool2d, avg_pool2d_backward, max_pool2d, max_pool2d_backward
 
 _FLOATS = (np.dtype(np.float32), np.dtype(np.float64))
 
@@ -331,19 +330,15 @@ class MaxPool2d(_Pool2d):
 
     def forward(self, x):
         x = self._checked(x)
-        k, s = self.kernel_size, self.stride
-        self._hw = tuple((n - kk) // ss + 1 for n, kk, ss in zip(x.shape[2:], k, s, strict=True))
-        # the maxima are kept for backward, which max_pool2d_backward would recompute; y is a
-        # copy so that changing it in place cannot misroute the gradient
-        self._xp, self._best = _pool._padded_max(x, k, s, (0, 0), (1, 1), self._hw)
-        return self._cache(x, self._best.copy())
+        return self._cache(x, max_pool2d(x, self.kernel_size, stride=self.stride))
 
     def backward(self, dy, *, input_grad=True):
         dy = self._upstream(dy)
         if not input_grad:
             return None
-        k, s = self.kernel_size, self.stride
-        return _pool._route_to_max(dy, self._xp, self._best, k, s, (0, 0), (1, 1), self._hw)
+        # max_pool2d_backward finds the maxima again: keeping them from forward would tie this
+        # layer to pool.py's private helpers, which are being reworked
+        return max_pool2d_backward(dy, self._x, self.kernel_size, stride=self.stride)
 
 
 class AvgPool2d(_Pool2d):

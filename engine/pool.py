@@ -84,14 +84,7 @@ def max_pool2d_backward(dy, x, kernel_size, *, stride=None, padding=0, dilation=
     n, c, h, w = x.shape
     ck.shape_eq(fn, "dy", dy, (n, c, *out_hw), "the shape of max_pool2d's output")
     xp, best = _padded_max(x, k, s, p, d, out_hw)
-    dy = dy.astype(ck.common_dtype(x, dy), copy=False)
-    return _route_to_max(dy, xp, best, k, s, p, d, out_hw)
-
-
-def _route_to_max(dy, xp, best, k, s, p, d, out_hw):
-    """∂L/∂x from dy and _padded_max's (xp, best), unchecked: nn.MaxPool2d keeps those two from
-    its forward instead of recomputing them."""
-    dxp = np.zeros(xp.shape, dtype=dy.dtype)
+    dxp = np.zeros(xp.shape, dtype=ck.common_dtype(x, dy))
     free = None  # windows whose gradient no earlier offset has taken
     for _, rows, cols in _offsets(k, s, d, out_hw):
         # NOTE: ties go to the first maximum in row-major window order, as in PyTorch: an
@@ -104,7 +97,6 @@ def _route_to_max(dy, xp, best, k, s, p, d, out_hw):
             free ^= hit  # hit ⊆ free, so this removes exactly the windows just routed
         # one offset never maps two windows onto one cell, so adding into the view is safe
         dxp[:, :, rows, cols] += dy * hit
-    h, w = xp.shape[2] - 2 * p[0], xp.shape[3] - 2 * p[1]
     return np.ascontiguousarray(dxp[:, :, p[0] : p[0] + h, p[1] : p[1] + w])
 
 
