@@ -6,10 +6,12 @@ from __future__ import annotations
 
 from functools import partial
 
+from .answers import Feedback, check_answer, names_for
 from .conv import derive_conv2d, derive_conv_transpose2d
 from .core import MAX_SIDE, Derivation, Step
 from .dense import derive_linear, derive_softmax_cross_entropy
 from .elementwise import derive_binary, derive_reduction, derive_unary
+from .parse import parse_expression
 from .pool import derive_avg_pool2d, derive_max_pool2d
 
 BUILDERS = {
@@ -38,3 +40,4 @@ def derive(op: str, **params) -> Derivation:
 
 
 __all__ = ["BUILDERS", "MAX_SIDE", "Derivation", "Step", "derive"]
+__all__ += ["Feedback", "check_answer", "names_for", "parse_expression"]
