@@ -5,8 +5,8 @@
     fb.correct, fb.message, fb.missing, fb.extra, fb.latex
 
 How an answer is judged (STACK / WeBWorK style):
-1. It is parsed by ``parse.parse_expression`` (never eval'd or sympified); a parse error is the
-   verdict, with the parser's message.
+1. It is parsed with ``parse`` (never eval'd or sympified); a parse error is the verdict, with
+   the parser's message.
 2. Symbolic: both sides are expanded; equal expansions are correct.
 3. Numeric second opinion, where expansion cannot decide (max pool's FirstMax indicator, ReLU's
    Piecewise, softmax's fractions of exponentials): both sides at POINTS random points, with
@@ -17,18 +17,26 @@ How an answer is judged (STACK / WeBWorK style):
    can ("the sign of the second term", "you have dz21*k12 where dz21*k21 belongs", "a factor of
    2 too many") and names terms as the learner types them.
 
-Time: every call returns quickly whatever the text. The parser bounds the text (300
-characters, 200 nodes, depth 40, exponents ≤ 10, every number finite in float64); before
-expanding, ``expansion_size`` bounds the number of terms sympy's ``expand`` can produce and the
-answer is "too complex to check" past MAX_TERMS; the numeric check is one float pass over each
-tree per point. Nothing here calls simplify. So the cost is bounded by the size of the text
-(and of ``expected``, which comes from the derivation), not by a timeout.
+Time: every call returns within CHECK_SECONDS (1.5 s) and a few tenths of a second, whatever the
+text, in two layers.
+- Bounds that make normal answers fast: the parser's (300 characters, 200 nodes, depth 40,
+  exponents ≤ 10, numbers finite in float64, sympy trees ≤ 5,000 nodes and 100 levels), and
+  ``expansion_size``, which bounds the work of sympy's ``expand`` before it runs ("too complex
+  to check" past MAX_WORK). The numeric check is one float pass over each tree per point.
+  Nothing here calls simplify.
+- A hard limit, because no size bound tames sympy's automatic simplification: on some nested
+  functions its questions (is this real? positive?) take exponentially long; a 40-character
+  relu(relu(log(sigmoid(sigmoid(x11 + 2))))) takes 130 s to build. So everything that touches
+  sympy runs in the worker process (``worker``) under a deadline; past it the worker is killed
+  and the verdict is "too complex to check". The checks that need no sympy (characters,
+  tokens, the syntax tree) run first, in the calling process, so junk gets its message at once.
 """
 
 from __future__ import annotations
 
 import math
 import re
+import time
 from collections import Counter
 from dataclasses import dataclass, field
 
@@ -36,10 +44,14 @@ import numpy as np
 import sympy as sp
 from sympy.printing.str import StrPrinter
 
+from . import worker
 from .numeric import Unsupported, evaluate
-from .parse import is_indicator, ordinal, parse, preview_latex, relu_argument
+from .parse import check_text, is_indicator, ordinal, parse_here, relu_argument
 
-MAX_WORK = 20_000  # expand()'s work, estimated before it runs (see expansion_size)
+CHECK_SECONDS = 1.5  # the whole check, worker included, leaving room in the page's 2 s for
+# killing an overrunning worker (~0.2 s on a busy machine) and the page itself
+MAX_WORK = 20_000  # expand()'s work on a typed answer, estimated before it runs
+MAX_EXPECTED_WORK = 100_000  # …and on the expected answer, which comes from the lesson
 POINTS = 16  # random points for the numeric check
 MIN_POINTS = 4  # …of which at least this many must be defined on both sides
 RTOL = 1e-8
@@ -71,11 +83,43 @@ class Feedback:
     method: str = ""
 
 
-def check_answer(text: str, expected, names: dict) -> Feedback:
+def check_answer(text: str, expected, names: dict, timeout: float = CHECK_SECONDS) -> Feedback:
     """Is ``text`` (typed with ``names``, see ``parse.parse_expression``) equal to the sympy
-    expression ``expected``? Never raises: anything unexpected gives correct=False."""
+    expression ``expected``? Never raises: anything unexpected gives correct=False. Returns
+    within ``timeout`` seconds and a few milliseconds, whatever the text: the checks that need
+    no sympy run here, the rest in the worker process (``worker``), which is killed if it
+    overruns ("too complex to check")."""
+    deadline = time.monotonic() + timeout
     try:
-        return _check(text, expected, names)
+        try:
+            checked = check_text(text, names)
+        except ValueError as exc:
+            return Feedback(False, str(exc), method="unparsed")
+        if isinstance(expected, int):
+            expected = sp.Integer(expected)
+        used = {k: names[k] for k in checked.used}
+        # the names of every symbol a message may mention: typed ones and expected ones
+        wanted = set(expected.free_symbols).union(*(v.free_symbols for v in used.values()))
+        inverse = {s: n for s, n in inverse_names(names).items() if s in wanted}
+        try:
+            return worker.run(
+                "check", checked.text, expected, used, inverse, timeout=timeout, deadline=deadline
+            )
+        except worker.Timeout as exc:
+            if exc.reason in ("busy", "starting"):
+                return Feedback(
+                    False,
+                    "the answer checker is busy or starting up: press Check again in a moment",
+                    method="busy",
+                )
+            return Feedback(
+                False,
+                f"too complex to check: sympy did not finish within {timeout:g} s. Write it as "
+                "the sum of products it should be, with fewer nested functions.",
+                method="too complex",
+            )
+        except ValueError as exc:  # what only building the expression finds (1/0, log(-2))
+            return Feedback(False, str(exc), method="unparsed")
     except Exception as exc:  # a verdict, whatever happens: the page must not crash
         return Feedback(
             False,
@@ -84,15 +128,23 @@ def check_answer(text: str, expected, names: dict) -> Feedback:
         )
 
 
-def _check(text, expected, names) -> Feedback:
-    if isinstance(expected, int):
-        expected = sp.Integer(expected)
-    try:
-        parsed = parse(text, names)
-    except ValueError as exc:
-        return Feedback(False, str(exc), method="unparsed")
+def check_here(text, expected, names, inverse) -> Feedback:
+    """check_answer's verdict, computed in this process (the worker runs it): parse, expand,
+    compare at random points, explain the difference. ValueError for text that does not
+    build (its message is the learner's)."""
+    parsed = parse_here(text, names)
     typed = parsed.expr
-    latex = preview_latex(typed)
+    latex = parsed.latex
+    if expansion_size(expected, cap=MAX_EXPECTED_WORK) > MAX_EXPECTED_WORK:
+        # never from a lesson's gradients (the largest, max pool's at 16×16, is ~1,500): a page
+        # asking about something sympy cannot multiply out in time
+        return Feedback(
+            False,
+            "the expected answer is too large to compare with: this question cannot be checked",
+            parsed=typed,
+            latex=latex,
+            method="too complex",
+        )
     if expansion_size(typed) > MAX_WORK:
         return Feedback(
             False,
@@ -115,7 +167,6 @@ def _check(text, expected, names) -> Feedback:
             latex=latex,
             method="numeric",
         )
-    inverse = inverse_names(names)
     # terms as the lesson writes them: products distributed over sums, but no powers of sums
     # multiplied out (sigmoid's e^-x/(1 + e^-x)^2 stays as it is, not 1/(2 + e^x + e^-x))
     missing, extra, notes = term_feedback(
@@ -249,53 +300,50 @@ def term_text(term, inverse: dict) -> str:
 
 def expansion_size(expr, cap: int = MAX_WORK) -> int:
     """An upper bound (saturating just past ``cap``) on the work of ``sp.expand(expr)``: at
-    every node, the number of terms it expands to times their width (factors per term),
-    summed over the nodes.
+    every node, counted once per occurrence in the tree (expand walks shared sub-expressions
+    again each time), the number of terms it expands to times their width (factors per term).
 
     Sums add terms; products multiply terms and add widths; a power of a sum of t terms with
     exponent n gives C(t + n − 1, n) terms n times as wide (the multinomial count; the integer
     part of a fractional exponent counts, and negative exponents expand too); exp of a sum of
     t terms becomes a product of t exponentials (one term, t wide); other functions are one
-    term outside, their arguments' work counted. Measured: ~0.3 µs… 1 µs of expand() per unit
-    on the project's machine, so MAX_WORK keeps each expansion well under half a second."""
-    memo: dict = {}
-    work = [0]
+    term outside, their arguments' work counted. Measured on the project's machine: about a
+    microsecond of expand() per unit or less, so MAX_WORK keeps each expansion well under half
+    a second. Linear in the distinct nodes, no recursion."""
     big = cap + 1
-
-    def size(e) -> tuple[int, int]:
+    memo: dict = {}  # node → (terms, width, work of its whole subtree)
+    todo = [(expr, False)]
+    while todo:
+        e, ready = todo.pop()
         if e in memo:
-            return memo[e]
-        if not e.args:
+            continue
+        if e.args and not ready:
+            todo.append((e, True))
+            todo.extend((a, False) for a in e.args if a not in memo)
+            continue
+        kids = [memo[a] for a in e.args]
+        if not kids:
             t, w = 1, 1
         elif e.is_Add:
-            parts = [size(a) for a in e.args]
-            t, w = min(sum(p[0] for p in parts), big), max(p[1] for p in parts)
+            t, w = min(sum(k[0] for k in kids), big), max(k[1] for k in kids)
         elif e.is_Mul:
             t, w = 1, 0
-            for a in e.args:
-                at, aw = size(a)
-                t, w = min(t * at, big), min(w + aw, big)
+            for kt, kw, _ in kids:
+                t, w = min(t * kt, big), min(w + kw, big)
         elif e.is_Pow and e.base is not sp.E:
-            bt, bw = size(e.base)
-            size(e.exp)
+            bt, bw, _ = kids[0]
             n = _integer_part(e.exp)
             if bt == 1 or n == 0:
                 t, w = 1, bw + 1
             else:
-                t, w = min(math.comb(bt + n - 1, n), big), min(bw * n, big)
+                t, w = min(math.comb(bt + min(n, cap) - 1, min(n, cap)), big), min(bw * n, big)
         elif isinstance(e, sp.exp) or e.is_Pow:
-            at, _ = size(e.args[-1])
-            t, w = 1, at
+            t, w = 1, kids[-1][0]
         else:
-            for a in e.args:
-                size(a)
             t, w = 1, 1
-        memo[e] = (t, w)
-        work[0] = min(work[0] + t * w, big)
-        return t, w
-
-    size(expr)
-    return work[0]
+        work = min(t * w + sum(k[2] for k in kids), big)
+        memo[e] = (t, w, work)
+    return memo[expr][2]
 
 
 def _integer_part(exponent) -> int:

@@ -117,9 +117,9 @@ def _node(e, env, memo, trace):
     if e.is_Number or isinstance(e, sp.NumberSymbol) or e is sp.S.ComplexInfinity:
         return np.float64(number(e))
     if e is sp.S.true:
-        return np.True_
+        return np.float64(1.0)
     if e is sp.S.false:
-        return np.False_
+        return np.float64(0.0)
     if e.is_Add:
         return sum((ev(a) for a in e.args[1:]), start=ev(e.args[0]))
     if e.is_Mul:
@@ -140,22 +140,24 @@ def _node(e, env, memo, trace):
         return np.power(ev(base), ev(exp))
     if e.func in _UNARY:
         return _UNARY[e.func](ev(e.args[0]))
+    # conditions are floats, 1.0 or 0.0, and nan where a value they compare is undefined:
+    # relu(sqrt(-1)) must be undefined, not 0 because "nan > 0" is False
     if e.func in _COMPARE:
-        return _COMPARE[e.func](ev(e.args[0]), ev(e.args[1]))
+        a, b = ev(e.args[0]), ev(e.args[1])
+        return np.where(np.isnan(a) | np.isnan(b), np.nan, _COMPARE[e.func](a, b))
     if isinstance(e, sp.Heaviside):
         at0 = ev(e.args[1]) if len(e.args) > 1 else 0.5
         return np.heaviside(ev(e.args[0]), at0)
-    if isinstance(e, sp.And):
-        return np.logical_and.reduce([ev(a) for a in e.args])
-    if isinstance(e, sp.Or):
-        return np.logical_or.reduce([ev(a) for a in e.args])
+    if isinstance(e, (sp.And, sp.Or, sp.Xor)):
+        vals = np.broadcast_arrays(*[np.asarray(ev(a), dtype=float) for a in e.args])
+        undefined = np.any([np.isnan(v) for v in vals], axis=0)
+        f = {sp.And: np.logical_and, sp.Or: np.logical_or, sp.Xor: np.logical_xor}[e.func]
+        return np.where(undefined, np.nan, f.reduce([v == 1 for v in vals]))
     if isinstance(e, sp.Not):
-        return np.logical_not(ev(e.args[0]))
-    if isinstance(e, sp.Xor):
-        return np.logical_xor.reduce([ev(a) for a in e.args])
+        return 1.0 - ev(e.args[0])
     if isinstance(e, sp.ITE):  # sympy writes relu(relu(x)) > 0 as ITE(x > 0, x > 0, 0 > 0)
-        c, a, b = (np.asarray(ev(a), dtype=bool) for a in e.args)
-        return np.where(c, a, b)
+        c, a, b = (np.asarray(ev(a), dtype=float) for a in e.args)
+        return np.where(np.isnan(c), np.nan, np.where(c == 1, a, b))
     if isinstance(e, (sp.Max, sp.Min)):
         f = np.maximum if isinstance(e, sp.Max) else np.minimum
         return f.reduce(np.broadcast_arrays(*[ev(a) for a in e.args]))
@@ -164,16 +166,26 @@ def _node(e, env, memo, trace):
     if isinstance(e, FirstMax):
         q, *xs = e.args
         stacked = np.stack(np.broadcast_arrays(*[ev(x) for x in xs]))
-        return (np.argmax(stacked, axis=0) == int(q)).astype(float)
+        first = (np.argmax(stacked, axis=0) == int(q)).astype(float)
+        return np.where(np.any(np.isnan(stacked), axis=0), np.nan, first)
     raise Unsupported(f"cannot evaluate {type(e).__name__}")
 
 
 def _piecewise(e, ev, trace):
-    if trace is not None:  # one point: only the selected branch counts
+    """The first branch whose condition holds; nan where a condition before it is undefined
+    or none holds."""
+    if trace is not None:  # one point: only the conditions and the branch it takes count
         for value, cond in e.args:
-            if bool(np.all(ev(cond))):
+            c = float(np.asarray(ev(cond)).reshape(-1)[0])
+            if np.isnan(c):
+                return np.float64(np.nan)
+            if c == 1:
                 return ev(value)
         return np.float64(np.nan)
-    conds = [np.asarray(ev(c), dtype=bool) for _, c in e.args]
-    values = [np.asarray(ev(v), dtype=float) for v, _ in e.args]
-    return np.select(conds, values, default=np.nan)
+    out, decided = np.float64(np.nan), np.False_
+    for value, cond in e.args:
+        c = np.asarray(ev(cond), dtype=float)
+        take = ~decided & (c == 1)
+        out = np.where(take, ev(value), out)
+        decided = decided | take | np.isnan(c)  # an undefined condition leaves nan
+    return out

@@ -28,13 +28,21 @@ to Piecewise((1, u > 0), (0, True)), the very expression the ReLU derivation use
 partials (ReLU′(0) = 0, as in PyTorch), while d/du Max(0, u) is Heaviside(u), which is ½ at 0.
 So relu(x11) compares structurally equal to what the lessons build, and its derivative agrees.
 
-Bounds (each refused with a message, never a slow answer): at most MAX_LENGTH characters,
-MAX_NODES syntax nodes, nesting MAX_DEPTH deep; numbers between MIN_LITERAL and MAX_LITERAL in
-size; exponents must be numbers (whole or fractions with a denominator up to MAX_DENOMINATOR)
-of size at most MAX_EXPONENT, and no power after sympy merges nested ones ((x**10)**10 is
-x**100) may pass MAX_TOTAL_EXPONENT; every sub-expression without names must work out to a
-finite real float64. That last rule matters: sympy decides signs of number expressions
-numerically, and Abs(exp(exp(exp(100))) - 5) would never come back.
+Bounds (each refused with a message): at most MAX_LENGTH characters, MAX_NODES syntax nodes,
+nesting MAX_DEPTH deep; numbers between MIN_LITERAL and MAX_LITERAL in size; exponents must be
+numbers (whole or fractions with a denominator up to MAX_DENOMINATOR) of size at most
+MAX_EXPONENT, and no power after sympy merges nested ones ((x**10)**10 is x**100) may pass
+MAX_TOTAL_EXPONENT; every sub-expression without names must work out to a finite real float64
+(sympy decides signs of number expressions numerically, and Abs(exp(exp(exp(100))) - 5) would
+never come back); the sympy tree may have at most MAX_TREE_SIZE nodes counted with repeats and
+MAX_TREE_DEPTH levels.
+
+Where it runs: ``check_text`` (characters, tokens, the syntax tree and its bounds) needs no
+sympy and runs in the calling process, so most mistakes get their message at once. Building
+the sympy expression runs in the worker process (``worker``), under a timeout: sympy's own
+simplification while it builds can take exponentially long on some nested functions, whatever
+the bounds above (relu(relu(log(sigmoid(sigmoid(x + 2))))): 130 s). ``parse_here`` is the
+building itself, for code that already runs in the worker.
 
 Errors are ``ValueError``s whose message names the problem and where it is (1-based
 character positions in the text as typed), for example
@@ -63,8 +71,17 @@ MAX_DEPTH = 40  # nesting of the syntax tree (parentheses, calls, operators)
 MAX_EXPONENT = 10  # |a constant exponent| as typed
 MAX_DENOMINATOR = 10  # x**(1/3) yes, x**0.123 no
 MAX_TOTAL_EXPONENT = 100  # |an exponent| after sympy merges nested powers
+# levels of the sympy tree (sigmoid(u) is 4: a power of a sum holding exp of a product): sympy
+# differentiates, expands and prints recursively, ~5 Python frames a level, and the interpreter
+# allows 1,000 frames in all (pytest or Streamlit already use ~100 of them)
+MAX_TREE_DEPTH = 100
+# nodes of the sympy tree counted with repeats (sympy shares repeated sub-expressions, but
+# free_symbols, has, xreplace, expand and the printers walk them once per occurrence, and
+# relu(u) holds u twice: relu(x - relu(x - …)) doubles at every level)
+MAX_TREE_SIZE = 5000
 MAX_LITERAL = 10**12
 MIN_LITERAL = 1e-12
+PARSE_SECONDS = 2.0  # sympy's work on one formula, in the worker (see worker.py)
 
 
 def _sigmoid(u):
@@ -138,22 +155,66 @@ _ORDINAL = ["first", "second", "third", "fourth", "fifth", "sixth", "seventh", "
 
 @dataclass(frozen=True)
 class Parsed:
-    """A parse: the expression, and its top-level summands in the order they were typed (for
-    feedback such as "the sign of the second term")."""
+    """A parse: the expression, its top-level summands in the order they were typed (for
+    feedback such as "the sign of the second term"), and its LaTeX preview."""
 
     expr: sp.Expr
     summands: tuple
+    latex: str
 
 
-def parse_expression(text: str, names: dict) -> sp.Expr:
+@dataclass(frozen=True)
+class Checked:
+    """Text that passed every check that needs no sympy: the stripped text, its syntax tree,
+    and the names it uses."""
+
+    text: str
+    src: str
+    pos: list
+    tree: ast.Expression
+    used: frozenset
+
+
+def parse_expression(text: str, names: dict, timeout: float = PARSE_SECONDS) -> sp.Expr:
     """The sympy expression ``text`` denotes, with ``names`` mapping what the learner types
     (``"x11"``, ``"dz11"``, ``"x"``) to sympy symbols or expressions. ``ValueError`` with a
-    message for the learner when the text is not a formula of the grammar above."""
-    return parse(text, names).expr
+    message for the learner when the text is not a formula of the grammar above, or when
+    sympy cannot work it out within ``timeout`` seconds (see the module notes)."""
+    return parse(text, names, timeout).expr
 
 
-def parse(text: str, names: dict) -> Parsed:
-    """parse_expression's expression and the summands as typed."""
+def preview(text: str, names: dict, timeout: float = PARSE_SECONDS) -> str:
+    """LaTeX of what ``text`` was understood as (to show before scoring); ValueError as for
+    parse_expression."""
+    return parse(text, names, timeout).latex
+
+
+def parse(text: str, names: dict, timeout: float = PARSE_SECONDS) -> Parsed:
+    """parse_expression's result with the summands and the LaTeX preview. The checks that need
+    no sympy run here; the building runs in the worker process (``worker``), which is killed
+    if it takes longer than ``timeout`` seconds."""
+    from . import worker
+
+    checked = check_text(text, names)
+    used = {k: names[k] for k in checked.used}
+    try:
+        return worker.run("parse", checked.text, used, timeout=timeout)
+    except worker.Timeout as exc:
+        raise ValueError(too_slow(checked.text, exc)) from None
+
+
+def too_slow(text: str, exc) -> str:
+    if getattr(exc, "reason", "") in ("busy", "starting"):
+        return "the formula checker is busy or starting up: try again in a moment"
+    return (
+        f"{_show(text)}: sympy could not work this out in time. Write it more simply "
+        "(fewer nested functions)"
+    )
+
+
+def check_text(text: str, names: dict) -> Checked:
+    """Every check that needs no sympy: length, characters, tokens, the syntax tree and its
+    size and depth. Fast (linear in the bounded text); ValueError with the learner's message."""
     if not isinstance(text, str):
         raise ValueError("type a formula")
     if len(text.strip()) > MAX_LENGTH:  # first: a 10,000-character paste costs nothing more
@@ -170,7 +231,7 @@ def parse(text: str, names: dict) -> Parsed:
         raise ValueError("the answer is empty: type a formula")
     # problems are reported left to right: in __import__('os') the unknown function comes
     # before the quote
-    _tokens_check(text, src, pos, names, complete=bad is None)
+    used = _tokens_check(text, src, pos, names, complete=bad is None)
     if bad is not None:
         raise ValueError(_char_problem(text, bad))
     try:
@@ -180,8 +241,7 @@ def parse(text: str, names: dict) -> Parsed:
         lead = len(src) - len(src.lstrip())
         where = _where(text, pos, (offset or 1) - 1 + lead) if offset else ""
         raise ValueError(f"{_show(text)}: this does not read as a formula{where}") from None
-    body = tree.body
-    count, depth = _size(body)
+    count, depth = _size(tree.body)
     if count > MAX_NODES:
         raise ValueError(
             f"{_show(text)}: this formula has {count} parts; the limit is {MAX_NODES}. "
@@ -192,16 +252,27 @@ def parse(text: str, names: dict) -> Parsed:
             f"{_show(text)}: this formula is nested {depth} levels deep; the limit is "
             f"{MAX_DEPTH}. Remove some parentheses or calls."
         )
-    builder = _Builder(text, src, pos, names, lead=len(src) - len(src.lstrip()))
+    return Checked(text, src, pos, tree, frozenset(used))
+
+
+def parse_here(text: str, names: dict) -> Parsed:
+    """check_text, then the sympy expression built from the tree, in this process. sympy's
+    automatic simplification can take very long on some nested functions (see the module
+    notes), so the app calls this only inside the worker process, through parse()."""
+    c = check_text(text, names)
+    lead = len(c.src) - len(c.src.lstrip())
+    builder = _Builder(c.text, c.src, c.pos, names, lead=lead)
+    body = c.tree.body
     expr = builder.build(body)
-    _final_check(text, expr)
+    _final_check(c.text, expr)
     summands = tuple(sign * builder.built[id(n)] for n, sign in _summand_nodes(body))
-    return Parsed(expr, summands)
+    return Parsed(expr, summands, preview_latex(expr))
 
 
 def preview_latex(expr) -> str:
-    """LaTeX of what was understood, for the page to show before scoring: conditions as
-    [x_{11} > 0] and relu(u) as ReLU(u) rather than as sympy's cases."""
+    """LaTeX of an expression, conditions as [x_{11} > 0] and relu(u) as ReLU(u) rather than
+    as sympy's cases. sympy's printer asks questions of the expression that can take long on
+    some nested functions: for expressions from user text, use preview() (the worker)."""
     return _Latex().doprint(expr)
 
 
@@ -252,12 +323,13 @@ def _char_problem(text: str, i: int) -> str:
     )
 
 
-def _tokens_check(text: str, src: str, pos: list[int], names: dict, complete: bool) -> None:
+def _tokens_check(text: str, src: str, pos: list[int], names: dict, complete: bool) -> set:
     """The mistakes people make most, caught on the tokens with a message that says what to
     change: a missing *, an operator with nothing on one side, an unknown name or function,
     unbalanced brackets. Anything that passes is also parsed by ``ast`` (which has the last
     word); this pass only makes the messages better. ``complete`` is False when ``src`` is the
-    part before a character that is not allowed: then an unfinished end is no problem yet."""
+    part before a character that is not allowed: then an unfinished end is no problem yet.
+    Returns the names of ``names`` the text uses."""
     toks = []
     i = 0
     while i < len(src):
@@ -270,6 +342,7 @@ def _tokens_check(text: str, src: str, pos: list[int], names: dict, complete: bo
     stack: list[tuple[str, int]] = []
     prev = None  # the previous token's role: None (start), operand, open, op, comma
     prev_tok, prev_at, prev_kind = None, 0, None
+    used: set[str] = set()
     for k, (kind, tok, at) in enumerate(toks):
         where = _where(text, pos, at)
         nxt = toks[k + 1][1] if k + 1 < len(toks) else None
@@ -285,6 +358,8 @@ def _tokens_check(text: str, src: str, pos: list[int], names: dict, complete: bo
                 raise ValueError(_not_a_function(text, tok, names, where))
             if nxt != "(" and tok not in names:
                 raise ValueError(_unknown_name(text, tok, names, where))
+            if tok in names:
+                used.add(tok)
         if kind in ("number", "name") or tok in _OPEN:
             if prev == "operand" and not (tok == "(" and prev_tok in FUNCTIONS):
                 before = _orig(text, pos, prev_at, prev_tok)
@@ -344,7 +419,7 @@ def _tokens_check(text: str, src: str, pos: list[int], names: dict, complete: bo
             prev = "operand"
         prev_tok, prev_at, prev_kind = tok, at, kind
     if not complete:
-        return
+        return used
     if stack:
         opener, oat = stack[-1]
         raise ValueError(f"{_show(text)}: the {opener}{_at(text, pos, oat)} is never closed")
@@ -353,6 +428,7 @@ def _tokens_check(text: str, src: str, pos: list[int], names: dict, complete: bo
             f"{_show(text)}: the {_orig(text, pos, prev_at, prev_tok)}"
             f"{_at(text, pos, prev_at)} has nothing after it"
         )
+    return used
 
 
 def _orig(text: str, pos: list[int], at: int, tok: str) -> str:
@@ -477,6 +553,7 @@ class _Builder:
     def __init__(self, text, src, pos, names, lead):
         self.text, self.src, self.pos, self.names, self.lead = text, src, pos, names, lead
         self.built: dict[int, sp.Basic] = {}
+        self.stats: dict = {}  # sympy node → (tree size, depth), shared by every check
 
     def where(self, node) -> str:
         return _where(self.text, self.pos, getattr(node, "col_offset", 0) + self.lead)
@@ -485,6 +562,11 @@ class _Builder:
         start = node.col_offset + self.lead
         end = node.end_col_offset + self.lead
         return self.text[self.pos[start] : self.pos[end - 1] + 1]
+
+    def shown(self, node) -> str:
+        """The node's text for a message, shortened: a message should fit a line or two."""
+        seg = self.segment(node)
+        return seg if len(seg) <= 30 else seg[:27] + "…"
 
     def fail(self, node, problem: str):
         raise ValueError(f"{_show(self.text)}: {problem}{self.where(node)}")
@@ -497,11 +579,28 @@ class _Builder:
         except ValueError:
             raise
         except Exception:  # sympy refusing something (a TypeError, say): still the learner's text
-            self.fail(node, f"{self.segment(node)} could not be worked out")
+            self.fail(node, f"{self.shown(node)} could not be worked out")
+        self.check_size(node, value)
         if not value.free_symbols:
             self.check_number(node, value)
         self.built[id(node)] = value
         return value
+
+    def check_size(self, node, value, extra: int = 0):
+        size, depth = tree_stats(value, self.stats)
+        if size + extra > MAX_TREE_SIZE:
+            self.fail(
+                node,
+                f"{self.shown(node)} is too big once written out ({size + extra} parts; relu "
+                f"repeats what is inside it); the limit is {MAX_TREE_SIZE}",
+            )
+        if depth > MAX_TREE_DEPTH:
+            self.fail(
+                node,
+                f"{self.shown(node)} is nested too deeply to work with ({depth} levels once "
+                f"written out for sympy, where sigmoid counts 4; the limit is "
+                f"{MAX_TREE_DEPTH}). Nest fewer functions",
+            )
 
     def check_number(self, node, value):
         """Every sub-expression without names must be a finite real float64 before anything
@@ -509,19 +608,19 @@ class _Builder:
         if value.is_Boolean or isinstance(value, sp.logic.boolalg.Boolean):
             return
         if value is sp.S.ComplexInfinity or value.has(sp.S.ComplexInfinity):
-            self.fail(node, f"{self.segment(node)} divides by zero")
+            self.fail(node, f"{self.shown(node)} divides by zero")
         if value.has(sp.S.NaN):
-            self.fail(node, f"{self.segment(node)} is undefined")
+            self.fail(node, f"{self.shown(node)} is undefined")
         if value.has(sp.I):
-            self.fail(node, f"{self.segment(node)} is not a real number")
+            self.fail(node, f"{self.shown(node)} is not a real number")
         try:
             v = float(_numeric(value, {}))
         except Unsupported:
-            self.fail(node, f"{self.segment(node)} could not be worked out")
+            self.fail(node, f"{self.shown(node)} could not be worked out")
         if math.isnan(v):
-            self.fail(node, f"{self.segment(node)} is undefined (not a real number)")
+            self.fail(node, f"{self.shown(node)} is undefined (not a real number)")
         if math.isinf(v):
-            self.fail(node, f"{self.segment(node)} is too large to work with")
+            self.fail(node, f"{self.shown(node)} is too large to work with")
 
     def _build(self, node, in_brackets):
         if isinstance(node, ast.Constant):
@@ -584,7 +683,7 @@ class _Builder:
             return left * right
         if isinstance(op, ast.Div):
             if right == 0:
-                self.fail(node.right, f"{self.segment(node)} divides by zero")
+                self.fail(node.right, f"{self.shown(node)} divides by zero")
             return left / right
         symbol = {ast.MatMult: "@", ast.Mod: "%", ast.FloorDiv: "//"}.get(type(op), type(op))
         self.fail(node, f"{symbol} is not an operator you can use (+ - * / ** ^ are)")
@@ -608,7 +707,7 @@ class _Builder:
     def power(self, node):
         base = self.build(node.left)
         exponent = self.build(node.right)
-        shown = self.segment(node.right)
+        shown = self.shown(node.right)
         if exponent.free_symbols:
             self.fail(
                 node.right,
@@ -627,7 +726,7 @@ class _Builder:
                 f"the exponent {shown} must be a simple fraction such as 1/2 or 1/3",
             )
         if base == 0 and exponent < 0:
-            self.fail(node, f"{self.segment(node)} divides by zero")
+            self.fail(node, f"{self.shown(node)} divides by zero")
         # a number base is a finite float64 (check_number) and |exponent| <= 10: the exact
         # result has at most ~3,100 digits, and check_number refuses it if past float64
         return base**exponent
@@ -643,8 +742,10 @@ class _Builder:
         if len(node.args) != 1 or isinstance(node.args[0], ast.Starred):
             self.fail(node, f"{name}(…) takes exactly one argument")
         arg = self.build(node.args[0])
+        if name == "relu":
+            self.check_size(node, arg, extra=tree_stats(arg, self.stats)[0] + 4)  # u twice
         if name == "log" and arg == 0:
-            self.fail(node, f"{self.segment(node)} is undefined (log of 0)")
+            self.fail(node, f"{self.shown(node)} is undefined (log of 0)")
         return FUNCTIONS[name](arg)
 
     def condition(self, node, in_brackets):
@@ -665,15 +766,53 @@ class _Builder:
 
 
 def _final_check(text: str, expr) -> None:
-    for p in expr.atoms(sp.Pow):
-        e = p.exp
-        if e.is_Number and abs(e) > MAX_TOTAL_EXPONENT:
+    nodes = unique_nodes(expr)
+    for p in nodes:
+        if p.is_Pow and p.exp.is_Number and abs(p.exp) > MAX_TOTAL_EXPONENT:
             raise ValueError(
                 f"{_show(text)}: the powers multiply to {sp.sstr(p)}; powers above "
                 f"{MAX_TOTAL_EXPONENT} are not needed here"
             )
-    if expr.has(sp.S.ComplexInfinity, sp.S.NaN, sp.S.Infinity, sp.S.NegativeInfinity):
+    bad = (sp.S.ComplexInfinity, sp.S.NaN, sp.S.Infinity, sp.S.NegativeInfinity)
+    if any(n in bad for n in nodes):
         raise ValueError(f"{_show(text)}: this divides by zero or is undefined")
+
+
+def unique_nodes(expr) -> list:
+    """Every distinct node of a sympy tree once (sympy's own walks visit shared ones again)."""
+    seen, todo, out = set(), [expr], []
+    while todo:
+        e = todo.pop()
+        if e in seen:
+            continue
+        seen.add(e)
+        out.append(e)
+        todo.extend(e.args)
+    return out
+
+
+def tree_stats(expr, memo: dict | None = None) -> tuple[int, int]:
+    """(nodes counted with repeats, depth) of a sympy tree, in time linear in its distinct
+    nodes and without recursion; ``memo`` may be shared between calls."""
+    memo = {} if memo is None else memo
+    todo = [(expr, False)]
+    while todo:
+        e, ready = todo.pop()
+        if e in memo:
+            continue
+        if ready or not e.args:
+            kids = [memo[a] for a in e.args]
+            size = min(1 + sum(k[0] for k in kids), 10**12)
+            memo[e] = (size, 1 + max((k[1] for k in kids), default=0))
+        else:
+            todo.append((e, True))
+            todo.extend((a, False) for a in e.args if a not in memo)
+    return memo[expr]
+
+
+def tree_depth(expr) -> int:
+    """Levels of a sympy tree."""
+    return tree_stats(expr)[1]
 
 
 # ---------------------------------------------------------------- printing

@@ -1,21 +1,33 @@
-"""One long-lived helper process for sympy work that may not finish: ``simplify``.
+"""One long-lived helper process for all sympy work on what a learner typed.
 
-``simplify`` has no size that guarantees its time, and Streamlit runs scripts off the main
-thread, where ``signal.alarm`` cannot interrupt it (nor can anything interrupt a thread). So it
-runs here, in a separate Python process that is killed when it overruns; the caller then falls
-back to what it had. The process is started on first use and answers one request at a time;
-after a kill the next call starts a fresh one.
+Why a process: sympy's automatic simplification asks questions of expressions (is it real?
+positive? zero?) that on some nested functions take exponentially long. Building
+relu(relu(log(sigmoid(sigmoid(x + 2))))) from a 40-character text took 130 s, with x a plain
+symbol as the lessons' symbols are; tanh nested 8 deep, 2 s; sympy's LaTeX printer on the
+derivative of sigmoid nested 7 deep with a real x, 39 s. No bound on length, depth or nodes
+that still lets people write sigmoid(sigmoid(x)) rules these out, and nothing interrupts a
+thread (Streamlit runs scripts off the main thread, where ``signal.alarm`` does not work). So
+that work runs here, in a process that is killed when it overruns; callers turn the timeout
+into a message ("too complex to check") instead of a hang.
 
-It is a plain ``subprocess`` running ``serve()``, talking pickled frames over its stdin and
-stdout, rather than a multiprocessing "spawn" child: spawn re-imports the parent's ``__main__``
-module, which re-runs any script that is not guarded by ``if __name__ == "__main__"``. Only
-the functions in ``TASKS`` can be run, and their arguments are sympy expressions built by the
-callers' own code (``parse`` builds them from an allow-listed syntax tree, never from text).
+The process is a plain ``subprocess`` running ``serve()``, talking pickled frames over its
+stdin and stdout. (A multiprocessing "spawn" child would re-import the parent's ``__main__``,
+which re-runs any script not guarded by ``if __name__ == "__main__"``.) It is started on first
+use or by ``warm_up()`` (~0.4 s: Python, sympy and this package), answers one request at a
+time, and is started afresh after a kill. Only the functions named in ``TASKS`` can run; their
+arguments are the text (still only parsed, never evaluated), name mappings and expressions from
+the caller's own code.
+
+Replies are unpickled with sympy's evaluation off (in the reader thread only: sympy's
+``evaluate`` flag is thread-local). Unpickling otherwise rebuilds every node through its
+constructor, which would ask those slow questions again in the app's process; the worker's
+objects are already in sympy's canonical form, so the rebuilt copies are identical to them.
 """
 
 from __future__ import annotations
 
 import atexit
+import importlib
 import os
 import pickle
 import queue
@@ -23,26 +35,32 @@ import struct
 import subprocess
 import sys
 import threading
+import time
 from pathlib import Path
 
-STARTUP_SECONDS = 30.0  # importing sympy in a fresh interpreter: ~1 s, more on a busy machine
+STARTUP_SECONDS = 30.0  # longest wait for a fresh worker (~0.4 s; more on a busy machine)
 _ROOT = str(Path(__file__).resolve().parent.parent)  # the folder holding the package
 _CODE = "import sys; sys.path.insert(0, sys.argv[1]); from derivations.worker import serve; serve()"
 _HEADER = struct.Struct("!Q")
 
+# task name → (module, function), imported in the worker on first use
+TASKS = {
+    "parse": ("derivations.parse", "parse_here"),
+    "check": ("derivations.answers", "check_here"),
+    "custom": ("derivations.custom", "custom_here"),
+    "simplify": ("derivations.custom", "simplify_here"),
+    "derivative": ("derivations.custom", "derivative"),
+}
+
 
 class Timeout(Exception):
-    """The worker did not answer in time (it has been killed), is busy with another call, or
-    could not start."""
+    """No answer in time. ``reason``: "slow" (the task overran; the worker was killed),
+    "busy" (another call held the worker), "starting" (the worker was not up yet) or "failed"
+    (it could not start, or died)."""
 
-
-def _simplify(expr):
-    import sympy as sp
-
-    return sp.simplify(expr)
-
-
-TASKS = {"simplify": _simplify}
+    def __init__(self, reason: str, detail: str = ""):
+        super().__init__(f"{reason}: {detail}" if detail else reason)
+        self.reason = reason
 
 
 # ---------------------------------------------------------------- in the worker process
@@ -53,18 +71,19 @@ def serve() -> None:
     out = os.fdopen(os.dup(1), "wb")
     os.dup2(2, 1)  # stray prints go to stderr, never into the reply stream
     inp = sys.stdin.buffer
-    import sympy  # noqa: F401 - imported before saying "ready", so the first task is not slow
+    import derivations  # noqa: F401 - sympy and the package, before saying "ready"
 
-    _write(out, ("ready", None))
+    _write(out, ("ready", None, None))
     while True:
         request = _read(inp)
         if request is None:
             return
         task, args = request
         try:
-            reply = ("ok", TASKS[task](*args))
+            module, name = TASKS[task]
+            reply = ("ok", None, getattr(importlib.import_module(module), name)(*args))
         except Exception as exc:  # the task's own error goes back to the caller
-            reply = ("error", f"{type(exc).__name__}: {exc}")
+            reply = ("error", type(exc).__name__, str(exc))
         try:
             _write(out, reply)
         except (BrokenPipeError, OSError):
@@ -77,7 +96,7 @@ def _write(stream, obj) -> None:
     stream.flush()
 
 
-def _read(stream):
+def _read(stream, evaluate: bool = True):
     """The next frame's object, or None at the end of the stream."""
     head = stream.read(_HEADER.size)
     if len(head) < _HEADER.size:
@@ -86,7 +105,12 @@ def _read(stream):
     data = stream.read(n)
     if len(data) < n:
         return None
-    return pickle.loads(data)  # frames come only from this module's other end
+    if evaluate:
+        return pickle.loads(data)  # frames come only from this module's other end
+    import sympy as sp
+
+    with sp.evaluate(False):
+        return pickle.loads(data)
 
 
 # ---------------------------------------------------------------- in the app
@@ -99,16 +123,16 @@ class _Worker:
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
         )
+        self.ready = False
         self.replies: queue.Queue = queue.Queue()
         # a reader thread turns the blocking pipe into a queue that can be waited on with a
         # timeout, on every platform
-        self.reader = threading.Thread(target=self._pump, daemon=True, name="sympy-worker-reader")
-        self.reader.start()
+        threading.Thread(target=self._pump, daemon=True, name="sympy-worker-reader").start()
 
     def _pump(self) -> None:
         try:
             while True:
-                reply = _read(self.proc.stdout)
+                reply = _read(self.proc.stdout, evaluate=False)
                 self.replies.put(reply)
                 if reply is None:
                     return
@@ -117,10 +141,9 @@ class _Worker:
 
     def get(self, timeout: float):
         try:
-            reply = self.replies.get(timeout=timeout)
+            return self.replies.get(timeout=max(timeout, 0.0))
         except queue.Empty:
-            return None
-        return reply
+            return "timeout"
 
     def send(self, obj) -> bool:
         try:
@@ -128,6 +151,9 @@ class _Worker:
             return True
         except (BrokenPipeError, OSError, ValueError):
             return False
+
+    def alive(self) -> bool:
+        return self.proc.poll() is None
 
     def stop(self, kill: bool) -> None:
         try:
@@ -146,60 +172,93 @@ class _Worker:
                 pass
 
 
-_lock = threading.Lock()
+_lock = threading.Lock()  # held for a whole request: one at a time
+_start_lock = threading.Lock()  # guards _worker itself
 _worker: _Worker | None = None
 
 
-def run(task: str, *args, timeout: float, wait: float | None = None):
-    """TASKS[task](*args) in the worker. Timeout when it takes longer than ``timeout`` seconds
-    (the worker is then killed), when the worker is busy with another call for more than
-    ``wait`` seconds (default: ``timeout``), or when it cannot start; the first call also waits
-    for the worker to start (at most STARTUP_SECONDS). RuntimeError carries an exception the
-    task raised."""
+def warm_up() -> None:
+    """Start the worker now if none runs, without waiting for it (a page can call this when
+    it shows a question, so the first check does not pay for the start)."""
+    global _worker
+    with _start_lock:
+        if _worker is None or not _worker.alive():
+            if _worker is not None:
+                _worker.stop(kill=True)
+            _worker = _Worker()
+
+
+def run(task: str, *args, timeout: float, deadline: float | None = None):
+    """TASKS[task](*args) in the worker, waiting at most ``timeout`` seconds for the task
+    itself. Starting the worker and waiting for another call to finish may take up to
+    STARTUP_SECONDS more, unless ``deadline`` (a ``time.monotonic()`` value) bounds the whole
+    call. Timeout (with a ``reason``) when an answer does not come in time; a task that
+    overran is killed with its worker and a fresh worker is started for the next call. The
+    task's own ValueError is raised here as a ValueError with its message (these are the
+    learner's messages); any other error as RuntimeError."""
     if task not in TASKS:
         raise ValueError(f"unknown worker task {task!r}")
-    if not _lock.acquire(timeout=timeout if wait is None else wait):
-        raise Timeout("the worker is busy")
+    start = time.monotonic()
+    limit = start + STARTUP_SECONDS if deadline is None else deadline
+    if not _lock.acquire(timeout=max(limit - time.monotonic(), 0.0)):
+        raise Timeout("busy")
     try:
-        w = _ready()
-        reply = w.get(timeout) if w.send((task, args)) else None
-        if reply is None:
-            _discard(kill=True)
-            raise Timeout(f"{task} did not finish within {timeout} s")
-        status, value = reply
-        if status != "ok":
-            raise RuntimeError(value)
-        return value
+        w = _ready(limit)
+        end = (
+            time.monotonic() + timeout
+            if deadline is None
+            else min(time.monotonic() + timeout, deadline)
+        )
+        reply = w.get(end - time.monotonic()) if w.send((task, args)) else None
+        if reply == "timeout" or reply is None:
+            _discard()
+            warm_up()  # the next call should not pay for the start
+            if reply is None:
+                raise Timeout("failed", f"the worker died during {task}")
+            raise Timeout("slow", f"{task} did not finish within {timeout} s")
+        status, kind, value = reply
+        if status == "ok":
+            return value
+        if kind == "ValueError":
+            raise ValueError(value)
+        raise RuntimeError(f"{kind}: {value}")
     finally:
         _lock.release()
 
 
-def _ready() -> _Worker:
-    """A running worker, started if needed (called under _lock)."""
-    global _worker
-    if _worker is not None and _worker.proc.poll() is None:
-        return _worker
-    _discard(kill=True)
-    w = _Worker()
-    if w.get(STARTUP_SECONDS) != ("ready", None):
-        w.stop(kill=True)
-        raise Timeout("the worker did not start")
-    _worker = w
+def _ready(limit: float) -> _Worker:
+    """The running worker, once it has said "ready" (called under _lock)."""
+    warm_up()
+    w = _worker
+    if w.ready:
+        return w
+    reply = w.get(limit - time.monotonic())
+    if reply == "timeout":
+        raise Timeout("starting")  # left running: it will be ready for the next call
+    if reply != ("ready", None, None):
+        _discard()
+        raise Timeout("failed", "the worker did not start")
+    w.ready = True
     return w
 
 
-def _discard(kill: bool) -> None:
+def _discard() -> None:
     global _worker
-    w, _worker = _worker, None
+    with _start_lock:
+        w, _worker = _worker, None
     if w is not None:
-        w.stop(kill=kill)
+        w.stop(kill=True)
 
 
 def shutdown() -> None:
     """Stop the worker, if one runs (tests call this; it also happens at exit)."""
+    global _worker
     locked = _lock.acquire(timeout=5)  # a call still running: stop the worker under it anyway
     try:
-        _discard(kill=not locked)
+        with _start_lock:
+            w, _worker = _worker, None
+        if w is not None:
+            w.stop(kill=not locked or not w.ready)
     finally:
         if locked:
             _lock.release()
@@ -208,7 +267,7 @@ def shutdown() -> None:
 def pid() -> int | None:
     """The worker's process id while one runs (for tests)."""
     w = _worker
-    return w.proc.pid if w is not None and w.proc.poll() is None else None
+    return w.proc.pid if w is not None and w.alive() else None
 
 
 atexit.register(shutdown)
