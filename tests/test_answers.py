@@ -18,8 +18,10 @@ from derivations.answers import (
     term_text,
     typing_name,
 )
+from tests.formulas import FORMULAS
 from tests.hostile import ALL, MARKER
-from tests.test_parse import FORMULAS
+
+SLOW_OK = 60  # generous deadlines where the point is the verdict, not the time
 
 
 def up(loss, z):
@@ -30,12 +32,13 @@ def S(name):
     return sp.Symbol(name)
 
 
-def check(d, name, idx, text):
-    return check_answer(text, d.grads[name][idx], names_for(d))
+def check(d, name, idx, text, timeout=SLOW_OK):
+    return check_answer(text, d.grads[name][idx], names_for(d), timeout=timeout)
 
 
 @pytest.fixture(scope="module", autouse=True)
-def stop_the_worker():
+def worker_up():
+    worker.run("parse", "1", {}, timeout=60)  # started and warm, however busy the machine
     yield
     worker.shutdown()
 
@@ -331,7 +334,7 @@ def test_too_complex_to_check(conv):
     sums = ["x11+x12+x13+x21", "x22+x23+x31+x32", "x33+k11+k12+k21", "k22+b+dz11+dz12"]
     sums += ["dz21+dz22+x11+x22", "x12+x23+k11+dz22", "x13+x31+k22+b"]
     text = "*".join(f"({s})" for s in sums)  # 4^7 = 16,384 products
-    fb = check_answer(text, conv.grads["K"][0, 0], names)
+    fb = check_answer(text, conv.grads["K"][0, 0], names, timeout=SLOW_OK)
     assert not fb.correct and fb.method == "too complex" and "too complex" in fb.message
     assert expansion_size(fb.parsed) > MAX_WORK
 
@@ -346,7 +349,7 @@ def test_slow_sympy_is_cut_off(conv):
     check(conv, "K", (1, 1), "x11")  # the worker is up
     first = worker.pid()
     start = time.perf_counter()
-    fb = check(conv, "K", (1, 1), "relu(relu(log(sigmoid(sigmoid(x11 + 2)))))")
+    fb = check(conv, "K", (1, 1), "relu(relu(log(sigmoid(sigmoid(x11 + 2)))))", timeout=1.5)
     assert time.perf_counter() - start < 10  # the deadline is CHECK_SECONDS = 1.5 s
     assert not fb.correct and fb.method == "too complex" and "too complex" in fb.message
     assert worker.pid() != first  # killed; a fresh one starts for the next answer
@@ -365,10 +368,11 @@ def test_hostile_text(text, conv, tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     names = {**names_for(conv), "x": S("x_{11}")}
     start = time.perf_counter()
-    fb = check_answer(text, conv.grads["K"][0, 0], names)
+    fb = check_answer(text, conv.grads["K"][0, 0], names)  # the default 1.5 s deadline
     elapsed = time.perf_counter() - start
     assert elapsed < 10, f"{elapsed:.1f} s"  # a bound in the code, not a benchmark
-    assert not fb.correct and fb.message and fb.method in ("unparsed", "too complex")
+    assert not fb.correct and fb.message
+    assert fb.method in ("unparsed", "too complex", "busy")  # busy: a loaded machine
     assert not (tmp_path / MARKER).exists()
 
 
@@ -392,17 +396,18 @@ def test_near_the_bounds_still_answers(text, conv):
     assert not fb.correct
 
 
-@settings(max_examples=60, deadline=None, database=None)
+@settings(max_examples=60, deadline=None, database=None, derandomize=True)
 @given(FORMULAS)
 def test_any_formula_equals_itself_and_not_itself_plus_one(text):
-    x = sp.Symbol("x", real=True)
+    x = sp.Symbol("x")
     try:
-        expr = parse_expression(text, {"x": x})
+        expr = parse_expression(text, {"x": x}, timeout=5)
     except ValueError:
-        assume(False)
-    assert check_answer(text, expr, {"x": x}).correct
-    fb = check_answer(f"({text}) + 1", expr, {"x": x})
-    assert not fb.correct
+        assume(False)  # refused, or too slow for sympy: skipped, not failed
+    same = check_answer(text, expr, {"x": x}, timeout=5)
+    assume(same.method not in ("too complex", "busy"))
+    assert same.correct, same.message
+    assert not check_answer(f"({text}) + 1", expr, {"x": x}, timeout=5).correct
 
 
 def test_fixed_seed_gives_the_same_verdict():

