@@ -179,7 +179,12 @@ def parse_expression(text: str, names: dict, timeout: float = PARSE_SECONDS) -> 
     """The sympy expression ``text`` denotes, with ``names`` mapping what the learner types
     (``"x11"``, ``"dz11"``, ``"x"``) to sympy symbols or expressions. ``ValueError`` with a
     message for the learner when the text is not a formula of the grammar above, or when
-    sympy cannot work it out within ``timeout`` seconds (see the module notes)."""
+    sympy cannot work it out within ``timeout`` seconds (see the module notes).
+
+    The expression is built in the worker and rebuilt here node for node without sympy's
+    simplification (it is already in sympy's canonical form, so it equals what sympy would
+    build). Arithmetic on it in this process simplifies again: for expressions from user text,
+    do heavy sympy work in the worker (check_answer and custom_function do)."""
     return parse(text, names, timeout).expr
 
 
