@@ -11,12 +11,14 @@ from __future__ import annotations
 from functools import partial
 
 from . import lessons as L
+from .answers import Feedback, check_answer, names_for
 from .conv import conv2d_math, conv_transpose2d_math
 from .dense import linear_math, softmax_ce_math
 from .derivation import Derivation, Math, Step
 from .elementwise import BINARY, binary_math, reduction_math, unary_math
 from .network import cnn_math, mlp_math
 from .params import MAX_SIDE
+from .parse import parse_expression
 from .pool import avg_pool2d_math, max_pool2d_math
 from .symbols import Scope
 from .typeset import LINE_WIDTH, Typeset
@@ -72,4 +74,8 @@ __all__ = [
     "Typeset",
     "derive",
     "derive_math",
+    "Feedback",
+    "check_answer",
+    "names_for",
+    "parse_expression",
 ]
