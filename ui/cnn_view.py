@@ -261,6 +261,12 @@ def _channel_ui(channels: int) -> int:
 
 
 def _backward_body(g: dict, c: int, ksize: int) -> None:
+    _through_pool(g, c)
+    _through_relu(g, c)
+    _into_conv(g, c, ksize)
+
+
+def _through_pool(g: dict, c: int) -> None:
     side = g["R"].shape[-1]
     st.latex(
         r"\frac{\partial L}{\partial r_{mn}} = \sum_{(i,j)\,:\,r_{mn}\text{ wins window }(i,j)} "
@@ -276,14 +282,15 @@ def _backward_body(g: dict, c: int, ksize: int) -> None:
     _row(
         [
             (charts.image(g["R"][c], f"R (channel {c + 1})", px=20), "b/R"),
-            (
-                charts.image(g["winners"][c].astype(float), "cells that won their window", px=20),
-                "b/win",
-            ),
+            (charts.image(g["winners"][c].astype(float), "cells that won", px=20), "b/win"),
             (charts.image(g["dP"][c], "∂L/∂P", diverging=True, px=28), "b/dP"),
             (charts.image(g["dR"][c], "∂L/∂R: routed", diverging=True, px=20), "b/dR"),
         ]
     )
+
+
+def _through_relu(g: dict, c: int) -> None:
+    side = g["R"].shape[-1]
     st.latex(
         r"\frac{\partial L}{\partial z_{ij}} = [z_{ij} > 0]\,\frac{\partial L}{\partial r_{ij}}"
     )
@@ -294,6 +301,10 @@ def _backward_body(g: dict, c: int, ksize: int) -> None:
             (charts.image(g["dZ"][c], "∂L/∂Z", diverging=True, px=20), "b/dZ"),
         ]
     )
+
+
+def _into_conv(g: dict, c: int, ksize: int) -> None:
+    pad = (g["R"].shape[-1] - 8 + ksize - 1) // 2  # the padding that gives this feature map
     st.latex(
         r"\frac{\partial L}{\partial K} = X \circledast \frac{\partial L}{\partial Z}, \quad "
         r"\frac{\partial L}{\partial X} = \mathrm{pad}\left(\frac{\partial L}{\partial Z}\right)"
@@ -301,10 +312,10 @@ def _backward_body(g: dict, c: int, ksize: int) -> None:
     )
     _lesson_link(
         CONV2D,
-        f"Conv2D lesson at 8×8 * {ksize}×{ksize}",
+        f"Conv2D lesson at 8×8 * {ksize}×{ksize}, padding {pad}",
         input_shape="8x8",
         kernel_shape=f"{ksize}x{ksize}",
-        padding=f"{(side - 8 + ksize - 1) // 2}x{(side - 8 + ksize - 1) // 2}",
+        padding=f"{pad}x{pad}",
     )
     _row(
         [
