@@ -1,0 +1,69 @@
+"""The lesson of your own element-wise function (``derivations/custom_op.py``): the element-wise
+lesson's steps, with f′ as sympy derived and simplified it.
+
+It prints nothing of the learner's expressions itself: every piece of their LaTeX was made in
+the worker process with the Math (``facts["tex"]``, ``partial_tex``)."""
+
+from __future__ import annotations
+
+from ..derivation import Math, Step
+from ..typeset import Typeset, aligned, check_mark
+from .common import all_grads_step, chain_rule_step
+
+
+def _lines(t: Typeset, lhs: str, terms: list[str]) -> list[str]:
+    """lhs = the sum of ``terms``, wrapped to the column, as ``aligned`` lines."""
+    rows = t.sum_lines(terms)
+    return [f"{lhs} {rows[0]}", *rows[1:]]
+
+
+def custom_lesson(m: Math, t: Typeset) -> list[Step]:
+    tex = m.facts["tex"]
+    ok = all(good for _, good in m.checks)
+    out = m.out_symbols
+    derivative = _lines(t, r"f'(t)", tex["raw"])
+    if tex["simplified"]:
+        derivative += _lines(t, "", tex["fprime"])
+    return [
+        Step(
+            "Setup",
+            t.gathered(
+                aligned(_lines(t, "f(t)", tex["f"])),
+                rf"Y = f(X), \quad {t.bmatrix(out)}",
+                "= " + t.bmatrix(out, fmt=lambda s: tex["out"][s]),
+            ),
+            "Your function acts on every entry on its own: yᵢⱼ = f(xᵢⱼ) depends on xᵢⱼ alone. "
+            "dM means ∂J/∂M and has M's shape (note 004).",
+            kind="setup",
+            focus="Y",
+        ),
+        Step(
+            "Its derivative, by sympy",
+            aligned(derivative),
+            "sympy differentiates f with the product, quotient and chain rules"
+            + (
+                "; the second line is the same derivative simplified (kept only because it is "
+                "shorter and equal at sample points)."
+                if tex["simplified"]
+                else "; simplifying did not make it shorter."
+            ),
+            kind="note",
+            focus="X",
+        ),
+        chain_rule_step(m, t, "X", (0, 0)),
+        all_grads_step(m, t, "X", text="Every entry's Jacobian is diagonal: one term each."),
+        Step(
+            "Pattern: dX = dY ⊙ f′(X)",
+            aligned(
+                [
+                    *_lines(t, "f'(t)", tex["fprime"]),
+                    rf"dX &= dY \odot f'(X){check_mark(ok)}",
+                ]
+            ),
+            "As for every element-wise function: each entry's gradient is the upstream entry "
+            "times f′ at that entry. sympy checked the pattern against the chain-rule sums.",
+            kind="pattern",
+            focus="X",
+            proven=ok,
+        ),
+    ]
