@@ -15,7 +15,7 @@ import numpy as np
 import streamlit as st
 
 from derivations import derive
-from ui import custom, panels, state, urlstate, verify
+from ui import custom, panels, practice, state, urlstate, verify
 from ui.layout import STEP_UNITS
 from ui.registry import OPS, ops_on_page, page_of, random_upstream, random_values
 from ui.state import Keys
@@ -226,6 +226,7 @@ def _lesson(page: str, intro: str, *, title: bool, made_of=()) -> None:
     rows, found = verify.verify(spec, d, values, upstream)
     numbers = _matrices(spec, d, values, upstream, found)
     panels.steps_ui(keys, d, numbers)
+    practice.practice_ui(keys, d, lesson=spec.title)
     panels.explorer_ui(keys, d, numbers, values, upstream)
     panels.verification_ui(keys, rows)
     panels.downloads_ui(keys, spec, d, numbers)
