@@ -95,6 +95,15 @@ def askable(d) -> dict[str, list[Entry]]:
     return {n: e for n, e in found.items() if e}
 
 
+def default_gradient(d, options: dict) -> str:
+    """The gradient a practice set starts with: the first input's, or for a network the first
+    weight's (its input X is the least interesting: no weight is learned from it)."""
+    names = list(options)
+    if "parts" in d.facts and len(names) > 1 and names[0] == "X":
+        return names[1]
+    return names[0]
+
+
 def pick_hidden(options: list[Entry], k: int, seed: int) -> list[tuple[int, int]]:
     """``k`` entries drawn at random (reproducibly from ``seed``), in reading order; entries of
     two or more terms first, when there are enough of them."""
@@ -517,6 +526,8 @@ class Attempt:
     solved: bool = False
     revealed: bool = False
     verdict: tuple | None = None
+    missing: list = field(default_factory=list)  # the last check's, as check_answer gave them
+    extra: list = field(default_factory=list)
     preview: tuple | None = None  # (text, latex, error message)
     seconds: float | None = None  # how long the last check took
 
@@ -582,7 +593,7 @@ def _entries_ui(page: str, d, lesson: str) -> None:
     current = ss.get(set_key)
     grad_key = pkey(page, "grad")
     if not current or current.get("sig") != signature(d) or current["grad"] not in options:
-        grad = ss.get(grad_key) if ss.get(grad_key) in options else next(iter(options))
+        grad = ss.get(grad_key) if ss.get(grad_key) in options else default_gradient(d, options)
         ss[set_key] = current = new_set(d, grad, int(ss.get(pkey(page, "draws"), 0)))
     ss[grad_key] = current["grad"]
     left, right = st.columns([3, 2], gap="medium")
@@ -604,7 +615,7 @@ def _entries_ui(page: str, d, lesson: str) -> None:
     ss[hidden_key] = [f"{r},{c}" for r, c in current["hidden"]]
     with right:
         st.button(
-            ":material/casino: Hide other entries",
+            ":material/casino: Other entries at random",
             key=pkey(page, "redraw"),
             on_click=_redraw,
             args=(page, d),
@@ -798,6 +809,7 @@ def _check(page: str, qkey: str, expected, names: dict, lesson: str) -> None:
     fb = check_answer(text, expected, names, timeout=CHECK_SECONDS)
     att.seconds = time.monotonic() - start
     att.verdict = (fb.correct, fb.message, fb.latex, fb.method)
+    att.missing, att.extra = list(fb.missing), list(fb.extra)
     if fb.latex:
         att.preview = (text.strip(), fb.latex, "")
     if fb.method in SCORED and not att.solved and not att.revealed:
