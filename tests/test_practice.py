@@ -79,6 +79,7 @@ def test_entries_are_the_ones_short_enough_to_type():
     assert len(xs) < 64  # the middle entries have up to 16 terms
     assert all(len(d.jac["X"][e.idx]) == e.terms for e in xs)
     assert "K" not in P.askable(d)  # every kernel entry has 16 terms
+    assert P.left_out_count(d, "X") == 64 - len(xs) and P.left_out_count(d, "K") == 25
     assert P.entries(derive("conv2d"), "K")[0].terms == 4
 
 

@@ -89,6 +89,12 @@ def entries(d, name: str) -> list[Entry]:
     return out
 
 
+def left_out_count(d, name: str) -> int:
+    """How many entries of ∂L/∂``name`` are too long to ask (more than MAX_TERMS terms)."""
+    part, _ = owner(d, name)
+    return sum(1 for outs in part.jac[name].values() if len(outs) > MAX_TERMS)
+
+
 def askable(d) -> dict[str, list[Entry]]:
     """Every input with at least one entry worth asking → those entries."""
     found = {n: entries(d, n) for n in d.inputs}
@@ -629,6 +635,13 @@ def _entries_ui(page: str, d, lesson: str) -> None:
         on_change=_hidden_changed,
         args=(page,),
     )
+    left_out = left_out_count(d, current["grad"])
+    if left_out:
+        st.caption(
+            f"{left_out} of its entries {'has' if left_out == 1 else 'have'} more than "
+            f"{MAX_TERMS} terms: too long to type here, so {'it is' if left_out == 1 else 'they are'}"
+            " not offered (a smaller kernel or input gives shorter ones)."
+        )
     if not current["hidden"]:
         st.caption("Pick at least one entry to hide.")
         return
