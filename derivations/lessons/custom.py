@@ -17,6 +17,12 @@ def _lines(t: Typeset, lhs: str, terms: list[str]) -> list[str]:
     return [f"{lhs} {rows[0]}", *rows[1:]]
 
 
+def _tall_rows(tex: str) -> str:
+    """KaTeX sets a matrix's rows a fixed distance apart: rows of \\dfrac overlap unless the gap
+    between them grows (the built-in sigmoid's setup shows the overlap)."""
+    return tex.replace(r"\\[2pt]", r"\\[12pt]") if r"\dfrac" in tex else tex
+
+
 def custom_lesson(m: Math, t: Typeset) -> list[Step]:
     tex = m.facts["tex"]
     ok = all(good for _, good in m.checks)
@@ -30,7 +36,7 @@ def custom_lesson(m: Math, t: Typeset) -> list[Step]:
             t.gathered(
                 aligned(_lines(t, "f(t)", tex["f"])),
                 rf"Y = f(X), \quad {t.bmatrix(out)}",
-                "= " + t.bmatrix(out, fmt=lambda s: tex["out"][s]),
+                "= " + _tall_rows(t.bmatrix(out, fmt=lambda s: tex["out"][s])),
             ),
             "Your function acts on every entry on its own: yᵢⱼ = f(xᵢⱼ) depends on xᵢⱼ alone. "
             "dM means ∂J/∂M and has M's shape (note 004).",
