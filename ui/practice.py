@@ -194,8 +194,6 @@ TIPS = {
     "a tie goes to the first).",
     "relu": "ReLU's derivative is a condition: `[x11 > 0]` is 1 where it holds, 0 elsewhere.",
     "leaky_relu": "Conditions are 1 or 0: `[x11 > 0] + 0.01*[x11 <= 0]`.",
-    "cnn": "ReLU's and the pool's derivatives are conditions: `[z11 > 0]`, 1 where they hold.",
-    "softmax_cross_entropy": "`p1`, `p2`, … stand for the softmax probabilities.",
 }
 
 
@@ -275,7 +273,12 @@ def hints(d, name: str, idx) -> list[Hint]:
             "Differentiate each of those outputs' forward formulas with respect to "
             f"{plain(a)}; put them in the sum.",
         ),
-        Hint("The answer", part.chain_rule(name, idx), "Each term is upstream × partial."),
+        Hint(
+            "The answer",
+            part.chain_rule(name, idx),
+            "Each term is upstream × partial. Now that the answer is shown, checking this entry "
+            "no longer counts toward the score.",
+        ),
     ]
 
 
