@@ -799,7 +799,7 @@ def _preview_ui(att: Attempt, text: str, names: dict) -> None:
     _, tex, error = att.preview
     if error:
         st.warning(md_safe(error), icon=":material/edit_off:")
-    else:
+    elif tex:
         st.caption("Read as:")
         st.latex(tex)
 
@@ -826,8 +826,9 @@ def _check(page: str, qkey: str, expected, names: dict, lesson: str) -> None:
     att.seconds = time.monotonic() - start
     att.verdict = (fb.correct, fb.message, fb.latex, fb.method)
     att.missing, att.extra = list(fb.missing), list(fb.extra)
-    if fb.latex:
-        att.preview = (text.strip(), fb.latex, "")
+    # the check's own reading stands for the preview (none when the text did not read as a
+    # formula: the verdict says why), so the worker is not asked again for the same text
+    att.preview = (text.strip(), fb.latex, "")
     if fb.method in SCORED and not att.solved and not att.revealed:
         record(ss, page, lesson, fb.correct)
     if fb.correct:
