@@ -33,9 +33,13 @@ from .derivation import Math
 from .elementwise import T, Unary, unary_from
 from .params import as_shape
 from .parse import MAX_LENGTH, preview_latex
+from .typeset import visible_len
 
 OP = "custom"
 DEFAULT_F = "x**2*sin(x)"
+# units (derivations.typeset) of an entry's f′ past which the steps write f′(x_ij) instead:
+# "∂J/∂x₁₁ = ∂J/∂y₁₁ ·" takes 11 of the lesson column's 37
+SHORT_PARTIAL = 24
 BUILD_SECONDS = 8.0  # the Math and its LaTeX for up to 16 × 16 entries, in the worker
 _FAILED: OrderedDict = OrderedDict()  # (text, shape, scope) → (message, when, for how long)
 _FAILED_MAX = 64
@@ -111,7 +115,12 @@ def custom_math_here(f, fprime, shape, scope, text: str) -> Math:
     fx = X.applyfunc(lambda v: fn.derivative.xreplace({T: v}))
     m.prove("dX = dY ⊙ f′(X)", m.grads["X"], G.multiply_elementwise(fx))
     raw = derivative(f)
-    m.partial_tex = {("X", i, i): _paren(fx[i]) for i in np.ndindex(shape)}
+    partials = {("X", i, i): _paren(fx[i]) for i in np.ndindex(shape)}
+    short = max(visible_len(tex) for tex in partials.values()) > SHORT_PARTIAL
+    if short:
+        # too wide for a step's line: each entry says f′(x_ij), written out once in the lesson
+        partials = {k: rf"f'\left({sp.latex(X[k[1]])}\right)" for k in partials}
+    m.partial_tex = partials
     m.facts.update(
         typed=True,
         f_x=f,  # in custom.x, for custom.evaluate and custom.domain_problem
@@ -121,6 +130,7 @@ def custom_math_here(f, fprime, shape, scope, text: str) -> Math:
             "raw": _terms(raw.xreplace({x: T})),
             "fprime": _terms(fn.derivative),
             "simplified": raw != fprime,
+            "short": short,  # the steps write f′(x_ij) for each entry's partial
             "out": {m.out_symbols[i]: preview_latex(m.output[i]) for i in np.ndindex(shape)},
         },
     )

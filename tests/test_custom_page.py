@@ -56,6 +56,18 @@ def test_the_api():
     assert d.facts["typed"]
 
 
+def test_long_derivatives_are_named_in_the_steps():
+    from derivations.typeset import visible_len
+
+    d = derive("custom", f="x**3*tanh(x)*exp(-x^2)", shape=(2, 2))
+    assert d.partial_latex("X", (0, 1), (0, 1)) == r"f'\left(x_{12}\right)"
+    assert "as step 2 writes it" in d.steps[3].text
+    for s in d.steps[2:4]:  # the chain rule and every entry fit the lesson column
+        assert max(visible_len(line) for line in s.latex.split(r" \\ ")) <= 40, s.latex
+    short = derive("custom", f="tanh(x)^2", shape=(2, 2))
+    assert r"\tanh" in short.partial_latex("X", (0, 0), (0, 0))
+
+
 @pytest.mark.parametrize("f", EXAMPLES)
 def test_numbers_equal_finite_differences(f):
     d = derive("custom", f=f, shape=(2, 2))

@@ -6,8 +6,10 @@ the worker process with the Math (``facts["tex"]``, ``partial_tex``)."""
 
 from __future__ import annotations
 
+import sympy as sp
+
 from ..derivation import Math, Step
-from ..typeset import Typeset, aligned, check_mark
+from ..typeset import Typeset, aligned, check_mark, visible_len
 from .common import all_grads_step, chain_rule_step
 
 
@@ -23,6 +25,17 @@ def _tall_rows(tex: str) -> str:
     return tex.replace(r"\\[2pt]", r"\\[12pt]") if r"\dfrac" in tex else tex
 
 
+def _entry(m: Math, t: Typeset):
+    """Each output's LaTeX: f(x_ij) written out, or just "f(x_ij)" when three columns of the
+    written-out form would not fit the line."""
+    tex = m.facts["tex"]["out"]
+    room = (t.width - 8) / min(m.output.cols, 3) - 1.2
+    if max(visible_len(v) for v in tex.values()) <= room:
+        return lambda s: tex[s]
+    x = {o: sp.latex(v) for o, v in zip(m.out_symbols, m.inputs["X"], strict=True)}
+    return lambda s: rf"f\left({x[s]}\right)"
+
+
 def custom_lesson(m: Math, t: Typeset) -> list[Step]:
     tex = m.facts["tex"]
     ok = all(good for _, good in m.checks)
@@ -36,7 +49,7 @@ def custom_lesson(m: Math, t: Typeset) -> list[Step]:
             t.gathered(
                 aligned(_lines(t, "f(t)", tex["f"])),
                 rf"Y = f(X), \quad {t.bmatrix(out)}",
-                "= " + _tall_rows(t.bmatrix(out, fmt=lambda s: tex["out"][s])),
+                "= " + _tall_rows(t.bmatrix(out, fmt=_entry(m, t))),
             ),
             "Your function acts on every entry on its own: yᵢⱼ = f(xᵢⱼ) depends on xᵢⱼ alone. "
             "dM means ∂J/∂M and has M's shape (note 004).",
@@ -57,7 +70,13 @@ def custom_lesson(m: Math, t: Typeset) -> list[Step]:
             focus="X",
         ),
         chain_rule_step(m, t, "X", (0, 0)),
-        all_grads_step(m, t, "X", text="Every entry's Jacobian is diagonal: one term each."),
+        all_grads_step(
+            m,
+            t,
+            "X",
+            text="Every entry's Jacobian is diagonal: one term each"
+            + (", with f′ as step 2 writes it." if tex["short"] else "."),
+        ),
         Step(
             "Pattern: dX = dY ⊙ f′(X)",
             aligned(
