@@ -15,4 +15,5 @@ NAV = {
     for group, pages in groups().items()
 }
 
-st.navigation(NAV).run()
+# every page listed: past 12, Streamlit would fold the rest under "View more"
+st.navigation(NAV, expanded=True).run()

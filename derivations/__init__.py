@@ -13,9 +13,11 @@ from functools import partial
 from . import lessons as L
 from .answers import Feedback, check_answer, names_for
 from .conv import conv2d_math, conv_transpose2d_math
+from .custom_op import custom_math
 from .dense import linear_math, softmax_ce_math
 from .derivation import Derivation, Math, Step
 from .elementwise import BINARY, binary_math, reduction_math, unary_math
+from .lessons.custom import custom_lesson
 from .network import cnn_math, mlp_math
 from .params import MAX_SIDE
 from .parse import parse_expression
@@ -39,6 +41,7 @@ OPS = {
     "softmax_cross_entropy": (softmax_ce_math, L.softmax_ce_lesson),
     "mlp": (mlp_math, L.mlp_lesson),
     "cnn": (cnn_math, L.cnn_lesson),
+    "custom": (custom_math, custom_lesson),  # your own f(x), typed as text
 }
 BUILDERS = OPS  # the names derive() accepts
 

@@ -188,12 +188,14 @@ def check_here(text, expected, names, inverse) -> Feedback:
 
 
 _INDEXED = re.compile(r"([A-Za-z]+)_\{?([0-9,]+|[A-Za-z])\}?")
+_LAYER = re.compile(r"\^\{\([0-9]+\)\}")
 
 
 def typing_name(symbol) -> str:
     """What a learner types for a lesson symbol: x_{11} → x11, x_{1,10} → x1_10, f_{1} → f1,
-    L_i → L_i, b → b."""
-    name = symbol.name
+    L_i → L_i, b → b. A network layer's superscript is dropped (w^{(2)}_{11} → w11): a
+    question about one layer's part uses that layer's names (names_for refuses a clash)."""
+    name = _LAYER.sub("", symbol.name)
     m = _INDEXED.fullmatch(name)
     if m:
         letter, idx = m.groups()

@@ -11,6 +11,7 @@ import numpy as np
 import sympy as sp
 
 from .algebra import NUMERIC, equal, grads_from_jac
+from .numeric import evaluate as tree_evaluate
 from .symbols import Scope
 from .typeset import aligned, continuation, num, ordered_sum, paren, visible_len
 
@@ -102,6 +103,10 @@ class Math:
         return {s: sp.Symbol(f"v{i}") for i, s in enumerate(self._args)}
 
     def _lambdify(self, exprs):
+        if self.facts.get("typed"):
+            # built from a learner's text (your own f): no code generated from it and no sympy
+            # work on it in the app's process; the tree evaluator walks it instead
+            return _tree_function(self._args, exprs)
         plain = self._plain
         return sp.lambdify(
             [plain[s] for s in self._args],
@@ -192,6 +197,11 @@ class Math:
             return first.chain_rule(name, idx, fv, up, width=width)
         return second.chain_rule(name, idx, sv, upstream, width=width)
 
+    def _number(self, e, flat: dict) -> float:
+        if self.facts.get("typed"):  # see _lambdify
+            return float(tree_evaluate(e, {s: flat[s] for s in e.free_symbols}))
+        return float(e.subs(flat)) if e.free_symbols else float(e)
+
     # ---- which cells feed which (for the app's linked highlights)
     @cached_property
     def symbol_index(self) -> dict[sp.Symbol, tuple[str, tuple[int, int]]]:
@@ -252,7 +262,7 @@ class Math:
         num_parts, total = [], 0.0
         for o, p in terms.items():
             g = flat[self.upstream[o]]
-            pv = float(p.subs(flat)) if p.free_symbols else float(p)
+            pv = self._number(p, flat)
             total += g * pv
             num_parts.append(f"({num(g)}) \\cdot ({num(pv)})")
         nums = " + ".join(num_parts) or "0"
@@ -271,6 +281,19 @@ class Math:
                     rows.append(continuation(body))
         rows.append(f"&= {num(total)}")
         return aligned(rows)
+
+
+def _tree_function(args, exprs):
+    """What lambdify would give for matrices ``exprs`` of ``args``, computed by walking each
+    entry's tree (``numeric.evaluate``): a list of flat lists of floats."""
+
+    def run(*values):
+        env = dict(zip(args, values, strict=True))
+        return [
+            [float(tree_evaluate(e, {s: env[s] for s in e.free_symbols})) for e in m] for m in exprs
+        ]
+
+    return run
 
 
 @dataclass

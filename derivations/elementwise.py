@@ -26,6 +26,9 @@ class Unary:
     f: sp.Expr
     kink: sp.Expr | None = None
     rule: sp.Expr | None = None
+    # f′ when it is given rather than taken here (a learner's f: derived and simplified in the
+    # worker process, see custom_op)
+    derivative: sp.Expr | None = None
 
 
 def _leaky(slope) -> Unary:
@@ -60,7 +63,8 @@ def unary_from(op: str, fn: Unary, shape, params: dict, scope=None) -> Math:
     scope = scope or Scope(loss="J")
     X = scope.matrix("x", shape)
     output = X.applyfunc(lambda x: fn.f.xreplace({T: x}))
-    fprime = fn.kink if fn.kink is not None else sp.diff(fn.f, T)
+    fprime = fn.kink if fn.kink is not None else fn.derivative
+    fprime = sp.diff(fn.f, T) if fprime is None else fprime
     # once, then renamed per entry: 256 diffs cost a second
     jac = {"X": {(r, c): {(r, c): fprime.xreplace({T: X[r, c]})} for r, c in np.ndindex(shape)}}
     m = assemble(op, params, {"X": X}, output, jac, out_name="Y", out_letter="y", scope=scope)

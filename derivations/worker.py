@@ -50,6 +50,7 @@ TASKS = {
     "custom": ("derivations.custom", "custom_here"),
     "simplify": ("derivations.custom", "simplify_here"),
     "derivative": ("derivations.custom", "derivative"),
+    "custom_math": ("derivations.custom_op", "custom_math_here"),
 }
 
 

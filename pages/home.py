@@ -25,7 +25,9 @@ with left:
         "5. **Verify**: the symbolic gradient, the numpy engine, finite differences (and PyTorch, "
         "if installed) must agree.\n"
         "6. **Share** the URL (it holds your settings and step) or download the derivation as "
-        "Markdown or LaTeX and the arrays as .npz or CSV."
+        "Markdown or LaTeX and the arrays as .npz or CSV.\n"
+        "7. **Practise** (*Practice: your turn*, under the steps): type hidden gradient entries "
+        "and have them checked symbolically, with hints, or find the slips the notes make."
     )
 with right:
     st.subheader("Notation")
@@ -55,7 +57,7 @@ for col, (group, pages) in zip(cols, MAP, strict=True):
             st.caption(page.blurb)
 
 st.info(
-    "Coming next: whole networks (an MLP and a tiny CNN, backpropagated layer by layer and trained "
-    "live), and a practice mode where you type your own answers and have them checked symbolically.",
+    "Your turn: every lesson has a practice section where you type gradient entries yourself, "
+    "and *Your own function* derives the lesson for any f(x) you type.",
     icon=":material/explore:",
 )

@@ -23,16 +23,23 @@ CHROMIUM_FLAGS = [
 ]
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+def free_port(candidates=(0,)) -> int:
+    """A free port: the OS's choice, or the first free one of ``candidates``."""
+    for port in candidates:
+        with socket.socket() as s:
+            try:
+                s.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+            return s.getsockname()[1]
+    raise RuntimeError(f"no free port among {list(candidates)}")
 
 
 @contextmanager
-def running_app(timeout: float = 60):
-    """Start `streamlit run app.py` on a free port; yield its URL once /_stcore/health answers."""
-    port = free_port()
+def running_app(timeout: float = 60, ports=(0,)):
+    """Start `streamlit run app.py` on a free port (of ``ports``; 0: any); yield its URL once
+    /_stcore/health answers."""
+    port = free_port(ports)
     proc = subprocess.Popen(
         [
             sys.executable,

@@ -93,6 +93,8 @@ def _set_param(at, page, p, value):
         at.selectbox(key=f"{page}/{p.name}").set_value(value)
     elif p.kind == "sizes":
         at.text_input(key=f"{page}/{p.name}").input(", ".join(map(str, value)))
+    elif p.kind == "text":
+        at.text_input(key=f"{page}/{p.name}").input(value)
     else:
         shown = value + p.shown_from if p.kind == "int" else value
         at.number_input(key=f"{page}/{p.name}").set_value(shown)
@@ -111,6 +113,8 @@ def _extremes(p):
             (p.hi,) * p.count[1],
             (p.hi, p.lo) + (p.hi,) * (p.count[0] - 2),
         ]
+    if p.kind == "text":  # the shortest and the longest formula the box takes
+        return [p.default, "x", "x" + "+x" * ((int(p.hi) - 1) // 2)]
     return [p.lo, p.hi]
 
 

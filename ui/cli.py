@@ -16,6 +16,7 @@ from derivations.export import FORMATS
 from ui.registry import OPS
 from ui.urlstate import parse_sizes
 
+TEXT_LIMIT = 300  # the parser's own limit on a formula
 _PAIR = re.compile(r"^\s*(\d{1,6})\s*(?:[x×,]\s*(\d{1,6}))?\s*$")
 
 
@@ -40,6 +41,12 @@ def _sizes(text: str) -> tuple[int, ...]:
     return v
 
 
+def _text(text: str) -> str:
+    if len(text) > TEXT_LIMIT:
+        raise argparse.ArgumentTypeError(f"at most {TEXT_LIMIT} characters, got {len(text)}")
+    return text
+
+
 _TYPES = {
     "pair": _pair,
     "optional_pair": _pair,
@@ -47,6 +54,7 @@ _TYPES = {
     "float": float,
     "choice": str,
     "sizes": _sizes,
+    "text": _text,  # a formula: derive() parses it (never evaluated)
 }
 
 

@@ -15,7 +15,7 @@ import numpy as np
 import streamlit as st
 
 from derivations import derive
-from ui import panels, state, urlstate, verify
+from ui import custom, panels, practice, state, urlstate, verify
 from ui.layout import STEP_UNITS
 from ui.registry import OPS, ops_on_page, page_of, random_upstream, random_values
 from ui.state import Keys
@@ -174,6 +174,7 @@ def _numbers(keys: Keys, spec, d, source: str, seed: int) -> tuple[dict, np.ndar
     with holder:
         values = _values(keys, spec, d, source, seed)
         upstream = _upstream(keys, spec, d, source, seed)
+    values = custom.domain_ui(spec, d, values, seed, source)  # your own f: log of a negative
     problems = state.check_values(spec, values)
     problems += state.check_values(spec, {"the upstream gradient": upstream})
     if problems:
@@ -225,6 +226,7 @@ def _lesson(page: str, intro: str, *, title: bool, made_of=()) -> None:
     rows, found = verify.verify(spec, d, values, upstream)
     numbers = _matrices(spec, d, values, upstream, found)
     panels.steps_ui(keys, d, numbers)
+    practice.practice_ui(keys, d, lesson=spec.title)
     panels.explorer_ui(keys, d, numbers, values, upstream)
     panels.verification_ui(keys, rows)
     panels.downloads_ui(keys, spec, d, numbers)

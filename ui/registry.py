@@ -15,7 +15,9 @@ import numpy as np
 
 from derivations import derive
 from derivations.conv import MAX_TRANSPOSED_OUT
+from derivations.custom_op import DEFAULT_F
 from ui import adapters as A
+from ui import custom as C
 from ui import torch_ref as T
 
 
@@ -23,8 +25,10 @@ from ui import torch_ref as T
 class Param:
     name: str  # the derive() keyword
     label: str
-    # "pair" (rows, cols), "optional_pair" (None allowed), "int", "float", "choice", or
-    # "sizes" (a list of whole numbers, such as an MLP's layer sizes)
+    # "pair" (rows, cols), "optional_pair" (None allowed), "int", "float", "choice",
+    # "sizes" (a list of whole numbers, such as an MLP's layer sizes), or "text" (a formula
+    # the learner types, ``lo`` to ``hi`` characters, never evaluated: derive() parses it;
+    # ``choices`` holds examples)
     kind: str
     default: object
     lo: float = 0
@@ -59,13 +63,16 @@ class OpSpec:
     params: tuple[Param, ...]
     engine_forward: object  # (values, params) -> output matrix
     engine_grads: object  # (values, upstream, params) -> {input name: gradient}
-    torch: object  # (leaf tensors, params) -> output tensor, for the PyTorch reference
+    torch: object  # (leaf tensors, params) -> output tensor, for the PyTorch reference, or None
     kink: object = None  # (values, derivation) -> why finite differences are undefined, or ""
     positive: tuple[str, ...] = ()  # inputs that must stay > 0
     domain: str = ""  # why, in words (log's x > 0)
     # the notes' numeric example (input values and "upstream"), for the default sizes
     notes_example: dict | None = None
     values: str = "integers"  # where a first visit's numbers come from, without an example
+    # (values, derivation) -> why the op cannot be computed at these values, or "" (your own
+    # f: log of a negative); the page then shows values where it can
+    undefined: object = None
 
     def defaults(self) -> dict:
         return {p.name: p.default for p in self.params}
@@ -112,6 +119,14 @@ REDUCTIONS = PageSpec(
     "Building blocks",
     "reductions",
     "one number out, the gradient copied back",
+)
+CUSTOM = PageSpec(
+    "pages/custom.py",
+    "Your own function",
+    ":material/draw:",
+    "Building blocks",
+    "custom",
+    "type any f(x): sympy derives f′, and dX = dY ⊙ f′(X) is checked",
 )
 CONV2D = PageSpec(
     "pages/conv2d.py",
@@ -177,6 +192,7 @@ PAGES: tuple[PageSpec, ...] = (
     ELEMENTWISE,
     BINARY,
     REDUCTIONS,
+    CUSTOM,
     CONV2D,
     CONV_T,
     POOLING,
@@ -399,6 +415,34 @@ _add(
     )
 )
 
+_add(
+    OpSpec(
+        "custom",
+        "Your own function",
+        CUSTOM,
+        (
+            Param(
+                "f",
+                "Your function f(x)",
+                "text",
+                DEFAULT_F,
+                1,
+                120,
+                choices=("x**2*sin(x)", "log(1+exp(x))", "x*sigmoid(x)", "tanh(x)^2"),
+                help="A formula in x: numbers, + - * / and ** or ^, parentheses, and exp log "
+                "sin cos tanh sigmoid relu sqrt abs. Press Enter to derive it.",
+            ),
+            *_SHAPE,
+        ),
+        C.forward,
+        C.grads,
+        None,  # no PyTorch reference: the numbers are checked by finite differences
+        kink=C.kink,
+        domain="f must be defined there",
+        values="reals",
+        undefined=C.undefined,
+    )
+)
 
 _TARGET = Param(
     "target",

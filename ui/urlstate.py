@@ -31,6 +31,9 @@ def encode_value(param, value) -> str:
 def decode_value(param, text: str):
     """The parameter's value from URL text, or None when the text does not fit (then the
     widget keeps its default)."""
+    if param.kind == "text":  # kept as text (derive() parses it, never evaluates it)
+        text = str(text)
+        return text if param.lo <= len(text.strip()) <= param.hi else None
     text = str(text)[:20]
     if param.kind in ("pair", "optional_pair"):
         if param.kind == "optional_pair" and text.strip() in ("", "none", "default"):

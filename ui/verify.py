@@ -68,7 +68,7 @@ def verify(spec, d, values: dict, upstream, *, use_torch: bool = True) -> tuple[
         found["finite differences"] = fd
     except ValueError as exc:
         rows.append(Row("finite differences", None, False, str(exc)))
-    if use_torch and torch_ref.available():
+    if use_torch and spec.torch is not None and torch_ref.available():
         tg = torch_ref.grads(spec, values, upstream, d.params)
         diff = _max_diff(sym, tg)
         rows.append(Row("PyTorch autograd", diff, diff <= TOL))

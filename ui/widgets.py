@@ -37,6 +37,12 @@ def param_ui(keys: Keys, p):
         text = st.text_input(p.label, key=keys.param(p.name), help=p.help or None)
         # unreadable text goes to derive() as it is, whose message says what to type
         return parse_sizes(text) or text
+    if p.kind == "text":
+        # the text goes to derive() as it is (never evaluated), whose message says what to type
+        text = st.text_input(
+            p.label, key=keys.param(p.name), max_chars=int(p.hi), help=p.help or None
+        )
+        return text.strip()
     if p.kind == "float":
         v = st.number_input(
             p.label,

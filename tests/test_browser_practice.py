@@ -1,0 +1,112 @@
+"""Practice and your own function in a real browser (Debian's Chromium via Playwright, against a
+real server, as tests/test_browser.py): on /conv2d a wrong answer, then a right one, with the
+feedback the learner sees; /custom with a typed function.
+
+Skips (with the reason) where Chromium or Playwright is missing."""
+
+import os
+import shutil
+
+import pytest
+
+from tests.serve import CHROMIUM_FLAGS, running_app
+
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+pytestmark = pytest.mark.browser
+
+if not os.path.exists(CHROMIUM):
+    pytest.skip(
+        "Debian's chromium is not installed (apt-get install chromium)", allow_module_level=True
+    )
+sync_api = pytest.importorskip("playwright.sync_api", reason="playwright is not installed")
+
+PORTS = range(8631, 8640)  # this project's share of the machine's ports
+IDLE = """() => !document.querySelector('[data-testid="stStatusWidget"]') &&
+    !document.querySelector('[data-stale="true"]')"""
+KATEX_ERRORS = """() => document.querySelectorAll('.katex-error').length +
+    [...document.querySelectorAll('.katex-mathml mtext')].filter(e => e.textContent.startsWith('\\\\')).length"""
+
+
+@pytest.fixture(scope="module")
+def server():
+    try:
+        with running_app(ports=PORTS) as url:
+            yield url
+    except RuntimeError as exc:
+        pytest.fail(str(exc))
+
+
+@pytest.fixture(scope="module")
+def page(server):
+    with sync_api.sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_FLAGS)
+        pg = browser.new_page(viewport={"width": 1280, "height": 1400})
+        yield pg
+        browser.close()
+
+
+def settle(pg, expect: str | None = None) -> None:
+    pg.wait_for_selector('[data-testid="stApp"]', timeout=60_000)
+    if expect:
+        pg.get_by_text(expect).first.wait_for(timeout=90_000)
+    for _ in range(2):
+        pg.wait_for_timeout(400)
+        pg.wait_for_function(IDLE, timeout=90_000)
+
+
+def clean(pg) -> None:
+    assert pg.locator('[data-testid="stException"]').count() == 0
+    assert pg.evaluate(KATEX_ERRORS) == 0
+
+
+def test_a_wrong_then_a_right_answer_on_conv2d(server, page):
+    page.goto(f"{server}/conv2d")
+    settle(page, "Step 1 of")
+    page.get_by_text("Practice: your turn").click()
+    settle(page, "Names you can use")
+    # ask ∂L/∂x₂₂ alone: clear the random entries, pick it
+    hidden = page.get_by_test_id("stMultiSelect").filter(has_text="Hidden entries")
+    hidden.get_by_role("button", name="Clear all").first.click()
+    settle(page)
+    hidden.locator("input").click()
+    page.get_by_role("option", name="∂L/∂x₂₂").click()
+    page.keyboard.press("Escape")
+    settle(page, "Question 1 of 1")
+    box = page.get_by_role("textbox", name="Your answer")
+    box.fill("dz11*k22 + dz12*k21 + dz21*k21 + dz22*k11")
+    box.press("Enter")
+    settle(page, "Read as:")  # the preview, before any verdict
+    page.get_by_role("button", name="Check", exact=True).click()
+    settle(page, "Not quite.")
+    alert = page.get_by_test_id("stAlert").filter(has_text="Not quite.")
+    assert "You have dz21*k21 where dz21*k12 belongs." in alert.inner_text()
+    box.fill("dz11*k22 + dz12*k21 + dz21*k12 + dz22*k11")
+    page.get_by_role("button", name="Check", exact=True).click()
+    settle(page, "Correct.")
+    assert page.get_by_text("solved").count() >= 1
+    assert page.get_by_text("1 / 2").count() >= 1  # the score: one right of two checked
+    clean(page)
+
+
+def test_your_own_function(server, page):
+    page.goto(f"{server}/custom?f=tanh(x)%5E2&step=2")
+    settle(page, "Step 2 of")
+    box = page.get_by_test_id("stSidebar").get_by_role("textbox", name="Your function f(x)")
+    assert box.input_value() == "tanh(x)^2"
+    box.fill("x*sigmoid(x)")
+    box.press("Enter")
+    settle(page, "Step 2 of")
+    page.wait_for_function(
+        "() => [...document.querySelectorAll('.katex-mathml annotation')]"
+        ".some(a => a.textContent.includes('e^{- t}'))",
+        timeout=60_000,
+    )
+    assert page.get_by_text("Its derivative, by sympy").count() == 1
+    table = page.get_by_test_id("stDataFrame").last
+    table.wait_for(timeout=60_000)
+    assert "f=x*sigmoid" in page.url.replace("%2A", "*").replace("%28", "(")
+    clean(page)
+    box.fill("x +* 2")
+    box.press("Enter")
+    settle(page, "a * with nothing before it")
+    clean(page)

@@ -1,0 +1,118 @@
+"""Your own element-wise function in the app (the "custom" op, ``derivations/custom_op.py``): its
+registry adapters and where it is undefined.
+
+- The "engine" is ``custom.evaluate`` of f and f′ on the numbers: a walk over the expression
+  tree with one numpy operation per node, nothing compiled from what the learner typed. There
+  is no PyTorch reference (the verification panel leaves that row out).
+- Finite differences are undefined where f has a kink (|x| or relu(x) at 0): found numerically,
+  as the two one-sided slopes disagreeing.
+- Where f or f′ is undefined at the numbers (log of a negative), ``custom.domain_problem`` says
+  where and why, and ``domain_ui`` shows values where the function is defined instead.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from derivations.custom import domain_problem, evaluate
+from derivations.custom_op import function_of
+
+KINK_STEP = 1e-5
+KINK_RTOL = 1e-3
+TRIES = 24  # random draws tried for values where f is defined
+
+
+def _x(values) -> np.ndarray:
+    return np.asarray(values["X"], dtype=float)
+
+
+def forward(values: dict, params: dict) -> np.ndarray:
+    return evaluate(function_of(params["f"]).f, _x(values))
+
+
+def grads(values: dict, dy, params: dict) -> dict:
+    fprime = function_of(params["f"]).fprime
+    return {"X": np.asarray(dy, dtype=float) * evaluate(fprime, _x(values))}
+
+
+def kink(values: dict, d) -> str:
+    """Where f bends (its one-sided slopes differ), so central differences mean nothing."""
+    f, x = d.facts["f_x"], _x(values)
+    with np.errstate(all="ignore"):
+        here = evaluate(f, x)
+        left = (here - evaluate(f, x - KINK_STEP)) / KINK_STEP
+        right = (evaluate(f, x + KINK_STEP) - here) / KINK_STEP
+        scale = np.maximum(1.0, np.maximum(np.abs(left), np.abs(right)))
+        bent = np.abs(left - right) > KINK_RTOL * scale
+    bent &= np.isfinite(left) & np.isfinite(right)
+    if not bent.any():
+        return ""
+    r, c = (int(i) for i in np.argwhere(bent)[0])
+    return f"f has a kink at x = {x[r, c]:g} (row {r + 1}, column {c + 1})"
+
+
+def undefined(values: dict, d) -> str:
+    """Why f or f′ cannot be computed at these numbers ("" where both can)."""
+    return domain_problem(d.facts["f_x"], _x(values), d.facts["fprime_x"]) or ""
+
+
+def values_in_domain(spec, d, values: dict, seed: int) -> dict | None:
+    """Values where the op is defined, as close to ``values`` as can be found: the same numbers
+    made positive, then negative, then random draws of growing spread; None if none is."""
+    x = _x(values)
+    rng = np.random.default_rng(seed + 777)
+    magnitude = np.where(x == 0, 1.0, np.abs(x))
+    candidates = [magnitude, -magnitude]
+    for k in range(TRIES):
+        spread = 0.5 * (1 + k // 4)
+        a = np.round(rng.uniform(-3 * spread, 3 * spread, size=x.shape), 2)
+        candidates.append(np.abs(a) + 0.1 if k % 2 == 0 else a)
+    for cand in candidates:
+        v = {**values, "X": cand}
+        if not spec.undefined(v, d):
+            return v
+    return None
+
+
+def _described(values: dict, fixed: dict) -> str:
+    x, y = _x(values), _x(fixed)
+    if np.array_equal(y, np.where(x == 0, 1.0, np.abs(x))):
+        return "the same numbers made positive"
+    if np.array_equal(y, -np.where(x == 0, 1.0, np.abs(x))):
+        return "the same numbers made negative"
+    return "other random numbers where it is defined"
+
+
+def domain_ui(spec, d, values: dict, seed: int, source: str) -> dict:
+    """On a lesson page: the values to use. Where the op is undefined at ``values`` (your own f:
+    log of a negative), say where and why, and use values where it is defined instead (the
+    learner's typed numbers stay in their grid). Ops without ``undefined`` pass through."""
+    if spec.undefined is None:
+        return values
+    if not all(np.all(np.isfinite(np.asarray(v, dtype=float))) for v in values.values()):
+        return values  # an empty or infinite cell: the page's own check says so
+    why = spec.undefined(values, d)
+    if not why:
+        return values
+    import streamlit as st
+
+    from ui.practice import md_safe
+
+    why = md_safe(why)
+    fixed = values_in_domain(spec, d, values, seed)
+    if fixed is None:
+        st.error(
+            f"{why} No values were found where it is defined: type some (Values of the inputs → "
+            "Edit by hand).",
+            icon=":material/error:",
+        )
+        return values
+    shown = _described(values, fixed)
+    if source == "edit":
+        st.error(f"{why} Until then the page shows {shown}.", icon=":material/error:")
+    else:
+        st.warning(
+            f"{why} The page shows {shown} instead; Re-roll for others.",
+            icon=":material/warning:",
+        )
+    return fixed
