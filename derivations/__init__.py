@@ -52,6 +52,19 @@ def derive_math(op: str, **params) -> Math:
         raise ValueError(f"{op}: {exc}") from None
 
 
+def clear_caches() -> None:
+    """Forget sympy's cache and the derivations' own memo tables (widths, sort keys), so that a
+    benchmark times a derive() from cold."""
+    from sympy.core.cache import clear_cache
+
+    from .algebra import _symbol_key
+    from .typeset import visible_len
+
+    clear_cache()
+    _symbol_key.cache_clear()
+    visible_len.cache_clear()
+
+
 def derive(op: str, *, line_width: int = LINE_WIDTH, **params) -> Derivation:
     """The derivation of ``op`` for these parameters, its lesson set for a column
     ``line_width`` units wide; ValueError for an unknown op, an unknown parameter or impossible
@@ -70,6 +83,7 @@ __all__ = [
     "Scope",
     "Step",
     "Typeset",
+    "clear_caches",
     "derive",
     "derive_math",
 ]

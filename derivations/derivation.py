@@ -12,7 +12,7 @@ import sympy as sp
 
 from .algebra import NUMERIC, equal, grads_from_jac
 from .symbols import Scope
-from .typeset import aligned, continuation, num, ordered_sum, paren, visible_len
+from .typeset import aligned, continuation, num, ordered_sum, paren, tex, visible_len
 
 
 @dataclass(frozen=True)
@@ -223,10 +223,10 @@ class Math:
         from .typeset import Typeset
 
         idx = tuple(idx)
-        lhs = rf"\frac{{\partial {self.loss}}}{{\partial {sp.latex(self.inputs[name][idx])}}}"
+        lhs = rf"\frac{{\partial {self.loss}}}{{\partial {tex(self.inputs[name][idx])}}}"
         terms = self.jac[name].get(idx, {})
         sym_parts = [
-            f"{sp.latex(self.upstream[o])} \\cdot {self.partial_latex(name, idx, o)}" for o in terms
+            f"{tex(self.upstream[o])} \\cdot {self.partial_latex(name, idx, o)}" for o in terms
         ]
         if values is None:
             return f"{lhs} = {ordered_sum(sym_parts)}"
@@ -234,7 +234,9 @@ class Math:
         num_parts, total = [], 0.0
         for o, p in terms.items():
             g = flat[self.upstream[o]]
-            pv = float(p.subs(flat)) if p.free_symbols else float(p)
+            # xreplace of the few symbols it holds: subs with every input's value (hundreds at
+            # 16×16) took a second per entry
+            pv = float(p.xreplace({v: flat[v] for v in p.free_symbols}))
             total += g * pv
             num_parts.append(f"({num(g)}) \\cdot ({num(pv)})")
         nums = " + ".join(num_parts) or "0"

@@ -18,6 +18,7 @@ from dataclasses import replace
 import numpy as np
 import sympy as sp
 
+from .algebra import rename_symbols
 from .chain import chain, rename
 from .conv import conv2d_math
 from .dense import linear_math, softmax_ce_math
@@ -51,8 +52,8 @@ def _seeded(m: Math, op: str, params: dict) -> Math:
     ∂L/∂L as upstream (the softmax lesson's Lᵢ is one sample's loss)."""
     L = sp.Symbol("L")
     seed = sp.Matrix([[sp.Symbol(r"\frac{\partial L}{\partial L}")]])
-    swap = {m.upstream[0, 0]: seed[0, 0]}
-    grads = {n: g.xreplace(swap) for n, g in m.grads.items()}
+    swap, memo = {m.upstream[0, 0]: seed[0, 0]}, {}  # the layers' gradients share subexpressions
+    grads = {n: g.applyfunc(lambda e: rename_symbols(e, swap, memo)) for n, g in m.grads.items()}
     return replace(
         m,
         op=op,

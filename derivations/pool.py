@@ -55,10 +55,12 @@ def windows(hw, k, s, p, out) -> dict:
 def _max_jacobian(X, Z, wins) -> tuple[dict, dict]:
     """∂z/∂x as FirstMax indicators, and their LaTeX '[x is the max of z]'."""
     jac, tex = {"X": {}}, {}
+    xs = X.tolist()
     for o, cells in wins.items():
+        window = sp.Tuple(*[xs[r][c] for r, c in cells])
         for q, cell in enumerate(cells):
             # NOTE: ties go to the first maximum in row-major window order, as in PyTorch
-            partial = FirstMax(q, *[X[c] for c in cells]) if len(cells) > 1 else sp.S.One
+            partial = FirstMax.of(q, window) if len(cells) > 1 else sp.S.One
             jac["X"].setdefault(cell, {})[o] = partial
             if len(cells) > 1:
                 tex[("X", cell, o)] = (

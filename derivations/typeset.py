@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from functools import lru_cache
 
 import sympy as sp
 
@@ -81,6 +82,7 @@ def _inner(tex: str, i: int) -> tuple[str, int]:
     return (tex[i + 1 : end - 1] if tex[i : i + 1] == "{" else tex[i:end]), end
 
 
+@lru_cache(maxsize=1 << 16)  # the same summands and cells are measured in step after step
 def visible_len(tex: str) -> int:
     """A formula's rough width in units (rounded): the budget the line-breaking works in."""
     return round(_width(tex))
@@ -197,9 +199,18 @@ def continuation(chunk: str) -> str:
     return rf"&\quad {lead} {chunk.lstrip('-').lstrip()}"
 
 
+def tex(e) -> str:
+    """``sympy.latex(e)``. A symbol whose name holds a brace (x_{11}, \\frac{∂L}{∂z_{11}}: every
+    symbol the lessons make) prints as its name, so that is returned without setting up a
+    printer, which took a third of a big derivation's typesetting."""
+    if e.__class__ is sp.Symbol and "{" in e.name:
+        return e.name
+    return sp.latex(e)
+
+
 def product_latex(coef, factors) -> str:
     """coef · f1 · f2 … as the notes write it: x_{11} k_{11}, \\frac{1}{4} x_{11}, - n_{11}."""
-    body = " ".join(sp.latex(f) for f in factors)
+    body = " ".join(tex(f) for f in factors)
     if coef == 1:
         return body or "1"
     if coef == -1:
@@ -208,7 +219,7 @@ def product_latex(coef, factors) -> str:
 
 
 def paren(e) -> str:
-    s = sp.latex(e)
+    s = tex(e)
     return f"\\left({s}\\right)" if isinstance(e, (sp.Add, sp.Piecewise)) else s
 
 
