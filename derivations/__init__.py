@@ -11,13 +11,13 @@ from __future__ import annotations
 from functools import partial
 
 from . import lessons as L
-from .conv import conv2d_math, conv_transpose2d_math
+from .conv import conv2d_math, conv2d_work, conv_transpose2d_math, conv_transpose2d_work
 from .dense import linear_math, softmax_ce_math
 from .derivation import Derivation, Math, Step
 from .elementwise import BINARY, binary_math, reduction_math, unary_math
 from .network import cnn_math, mlp_math
 from .params import MAX_SIDE
-from .pool import avg_pool2d_math, max_pool2d_math
+from .pool import avg_pool2d_math, max_pool2d_math, pool_work
 from .symbols import Scope
 from .typeset import LINE_WIDTH, Typeset
 
@@ -39,6 +39,13 @@ OPS = {
     "cnn": (cnn_math, L.cnn_lesson),
 }
 BUILDERS = OPS  # the names derive() accepts
+# the ops whose size is a product of several parameters, and how to count it up front
+WORK = {
+    "conv2d": conv2d_work,
+    "conv_transpose2d": conv_transpose2d_work,
+    "max_pool2d": partial(pool_work, "max_pool2d"),
+    "avg_pool2d": partial(pool_work, "avg_pool2d"),
+}
 
 
 def derive_math(op: str, **params) -> Math:
@@ -65,6 +72,18 @@ def clear_caches() -> None:
     visible_len.cache_clear()
 
 
+def work(op: str, **params) -> int:
+    """How many partial derivatives ``derive(op, **params)`` would build, counted without
+    building them (for the ops in WORK; the others are bounded by their sizes alone).
+    ValueError as derive() for impossible parameters or more work than ``MAX_WORK``."""
+    if op not in WORK:
+        raise ValueError(f"work: {op!r} is not counted; the counted ops are {', '.join(WORK)}")
+    try:
+        return WORK[op](**params)
+    except TypeError as exc:  # an unknown keyword
+        raise ValueError(f"{op}: {exc}") from None
+
+
 def derive(op: str, *, line_width: int = LINE_WIDTH, **params) -> Derivation:
     """The derivation of ``op`` for these parameters, its lesson set for a column
     ``line_width`` units wide; ValueError for an unknown op, an unknown parameter or impossible
@@ -86,4 +105,5 @@ __all__ = [
     "clear_caches",
     "derive",
     "derive_math",
+    "work",
 ]

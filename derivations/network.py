@@ -24,7 +24,7 @@ from .conv import conv2d_math
 from .dense import linear_math, softmax_ce_math
 from .derivation import Math, assemble
 from .elementwise import unary_math
-from .params import MAX_SIDE, as_count, as_pair, as_shape
+from .params import MAX_SIDE, TooBig, as_count, as_pair, as_shape
 from .pool import max_pool2d_math
 from .symbols import Scope
 
@@ -68,7 +68,7 @@ def _seeded(m: Math, op: str, params: dict) -> Math:
 
 def _layer_sizes(op: str, sizes) -> tuple[int, ...]:
     if not isinstance(sizes, (tuple, list)) or not 3 <= len(sizes) <= 5:
-        raise ValueError(
+        raise (TooBig if isinstance(sizes, (tuple, list)) and len(sizes) > 5 else ValueError)(
             f"{op}: layer_sizes must list 3 to 5 sizes (input, hidden…, classes), "
             f"you gave {sizes!r}."
         )
@@ -167,7 +167,7 @@ def _cnn_geometry(op, input_shape, kernel_shape, pool, classes):
         )
     flat = (out[0] // p[0]) * (out[1] // p[1])
     if flat > MAX_SIDE:
-        raise ValueError(
+        raise TooBig(
             f"{op}: the pooled feature map has {flat} entries; keep it at most {MAX_SIDE} (the "
             "dense layer's inputs) with a larger pool or kernel, or a smaller input."
         )
