@@ -21,6 +21,11 @@ PX_PER_UNIT = 13.5  # 11.5 px at the median glyph; the margin keeps the widest f
 LINE_WIDTH = 37  # units_for(500): the lesson's step column at 1280 px
 MATRIX_ROWS = 16  # rows a written-out matrix shows before eliding the middle ones
 MAX_LINES = 36  # expansions listed in one step before the rest is elided
+SUM_LINES = 3  # lines one sum of a list shows before the middle of it is elided
+# KaTeX stacks the rows of an array by its strut, not by what is in them: a row of \dfrac
+# ∂L/∂z runs into the next unless the gap makes room (measured in Chromium: 1.2em leaves the
+# 0.3em that plain rows with a 2pt gap have)
+ROW_GAP, FRACTION_ROW_GAP = "2pt", "1.2em"
 
 
 def units_for(px: float) -> int:
@@ -274,27 +279,30 @@ class Typeset:
 
     width: int = LINE_WIDTH
 
-    def bmatrix(self, m: sp.Matrix, fmt=None) -> str:
-        """A matrix as LaTeX; past MATRIX_ROWS rows, or wider than a line, the middle is elided
-        with ⋯ ⋮ ⋱ (the checks behind a step always use the whole matrix)."""
-        fmt = fmt or sp.latex
+    def bmatrix(self, m: sp.Matrix, fmt=None, lead: float = 8) -> str:
+        """A matrix as LaTeX; past MATRIX_ROWS rows, or wider than the line less ``lead`` units
+        (what shares its line: '= ', an operator), the middle is elided with ⋯ ⋮ ⋱ (the checks
+        behind a step always use the whole matrix)."""
+        fmt = fmt or tex
         # \dfrac: a fraction inside a matrix is set in script size, too small to read projected
         rows = _shown(m.rows, MATRIX_ROWS)
-        tex = {
+        cells = {
             r: [fmt(m[r, c]).replace(r"\frac{", r"\dfrac{") for c in range(m.cols)]
             for r in rows
             if r is not None
         }
-        widths = [max(visible_len(t[c]) + 1.2 for t in tex.values()) for c in range(m.cols)]
-        cols = _shown_cols(widths, self.width - 8)
+        widths = [max(visible_len(t[c]) + 1.2 for t in cells.values()) for c in range(m.cols)]
+        cols = _shown_cols(widths, self.width - lead)
 
         def cell(r, c) -> str:
             if r is None:
                 return r"\ddots" if c is None else r"\vdots"
-            return r"\cdots" if c is None else tex[r][c]
+            return r"\cdots" if c is None else cells[r][c]
 
         lines = [" & ".join(cell(r, c) for c in cols) for r in rows]
-        return r"\begin{bmatrix} " + r" \\[2pt] ".join(lines) + r" \end{bmatrix}"
+        tall = any(r"\dfrac" in c for row in cells.values() for c in row)
+        gap = rf" \\[{FRACTION_ROW_GAP if tall else ROW_GAP}] "
+        return r"\begin{bmatrix} " + gap.join(lines) + r" \end{bmatrix}"
 
     def flow(self, pieces: list[str]) -> str:
         """The pieces of one wide display ("[X]", "⊛ [K]", "+ b", "= [Z]") on as few lines as
@@ -314,11 +322,42 @@ class Typeset:
         """Summands grouped onto lines of the column (or ``width``) units."""
         return break_lines(parts, width or self.width, gap=2)
 
-    def sum_lines(self, parts: list[str]) -> list[str]:
+    def sum_lines(
+        self, parts: list[str], most_lines: int | None = None, per_line: int | None = 4
+    ) -> list[str]:
         """A long sum as ``aligned`` lines: '&= a + b + c + d', then '&\\quad + e + …', at most
-        four summands a line."""
-        chunks = break_lines(parts, self.width, gap=2, most=4) or [[]]
-        return ["&= " + ordered_sum(chunks[0])] + [continuation(ordered_sum(c)) for c in chunks[1:]]
+        ``per_line`` summands a line. A sum of twice ``most_lines`` lines or more is elided to
+        ``most_lines``, the last '&\\quad + ⋯ + z (n terms)' (one just over the limit stays: it
+        would lose more than it saves). A step listing many sums stays readable that way, and
+        within KaTeX's budget of macro expansions (every \\quad is one)."""
+        chunks = break_lines(parts, self.width, gap=2, most=per_line) or [[]]
+        elided = most_lines is not None and len(chunks) >= 2 * max(most_lines, 2)
+        if elided:
+            chunks = chunks[: max(most_lines, 2) - 1] + [[r"\cdots", parts[-1]]]
+        lines = ["&= " + ordered_sum(chunks[0])] + [
+            continuation(ordered_sum(c)) for c in chunks[1:]
+        ]
+        if elided:
+            note = rf"\quad \text{{({len(parts)} terms)}}"
+            fits = visible_len(lines[-1] + note) <= self.width
+            lines[-1:] = [lines[-1] + note] if fits else [lines[-1], "&" + note]
+        return lines
+
+    def call_lines(self, head: str, args: list[str], rows: int = 1, lead: float = 8) -> list[str]:
+        """A function of many arguments as ``aligned`` lines: '&= \\max(a, b, c,', then
+        '&\\quad d, e)' (plain parentheses: \\left( … \\right) cannot break), with ``lead``
+        units before it on the first line. Arguments that come in ``rows`` equal rows (a
+        window's) start a line each where a row fits one."""
+        room = self.width - lead - visible_len(head) - 2
+        per_row = len(args) // rows if rows > 1 and len(args) % rows == 0 else len(args)
+        groups = [", ".join(args[i : i + per_row]) for i in range(0, len(args), per_row)]
+        if max(visible_len(g) for g in groups) > room:
+            groups = args  # a row does not fit a line: break between arguments instead
+        pieces = [f"{g}," for g in groups[:-1]] + [f"{groups[-1]})"]
+        chunks = break_lines(pieces, room, gap=0.4)
+        return [f"&= {head}(" + " ".join(chunks[0])] + [
+            r"&\quad " + " ".join(c) for c in chunks[1:]
+        ]
 
 
 DEFAULT = Typeset()

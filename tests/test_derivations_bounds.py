@@ -1,19 +1,34 @@
 """Derivations at the extremes (issue 12, the lessons as a new user finds them).
 
-Every setting the lessons offer (every combination of the ends of each widget's range) derives
-and proves its patterns. derive()'s caps sit above what the lessons offer and take their
-heaviest settings; hostile sizes are refused up front with the limit in the message. How long
-any of this takes is measured in bench/bounds.py, never here.
+Every setting the lessons offer (every combination of the ends of each widget's range) derives,
+proves its patterns, and renders: each step within KaTeX's budget of macro expansions, long
+lists of maxima wrapped to the column. derive()'s caps sit above what the
+lessons offer and take their heaviest settings; hostile sizes are refused up front with the
+limit in the message. How long any of this takes is measured in bench/bounds.py, never here.
 """
 
 import re
 
+import numpy as np
 import pytest
+import sympy as sp
 
 from derivations import WORK, derive, work
 from derivations.__main__ import main as cli
+from derivations.katex import BUDGET, MAX_EXPAND, expansions
 from derivations.params import MAX_WORK, TooBig
+from derivations.typeset import (
+    FRACTION_ROW_GAP,
+    LINE_WIDTH,
+    ROW_GAP,
+    Typeset,
+    tex_width,
+    visible_len,
+)
 from tests.extremes import REJECTED, cap_extremes, registry_extremes
+from tests.test_derivations import assert_katex_safe
+from ui.layout import FULL_UNITS
+from ui.registry import OPS
 
 try:
     LESSONS, PAST_A_BOUND = registry_extremes(), None
@@ -28,11 +43,22 @@ def _ids(case) -> str:
 
 
 def check_lesson(op: str, params: dict):
-    """The derivation's checks hold; the work counted up front is the work built."""
+    """The derivation's checks hold; every step (and the explorer's chain rule with numbers) is
+    KaTeX-safe and within KaTeX's budget; the work counted up front is the work built."""
     d = derive(op, **params)
     assert all(ok for _, ok in d.checks), d.checks
+    for s in d.steps:
+        assert_katex_safe(s.latex)
+        assert expansions(s.latex) <= BUDGET, (s.title, expansions(s.latex))
     if op in WORK:
         assert work(op, **params) == sum(len(outs) for e in d.jac.values() for outs in e.values())
+    if op in OPS:  # the explorer's chain rule with numbers, for the entry with the most terms
+        ones = {n: np.ones(m.shape) for n, m in d.inputs.items()}
+        for name, entries in d.jac.items():
+            busiest = max(entries, key=lambda i: len(entries[i]), default=None)
+            if busiest is not None:
+                tex = d.chain_rule(name, busiest, ones, None, width=FULL_UNITS)
+                assert expansions(tex) <= BUDGET, (name, busiest, expansions(tex))
     return d
 
 
@@ -42,7 +68,7 @@ def test_no_widget_reaches_past_a_bound_of_derive():
 
 
 @pytest.mark.parametrize("case", LESSONS, ids=[_ids(c) for c in LESSONS])
-def test_every_setting_the_lessons_offer_derives(case):
+def test_every_setting_the_lessons_offer_derives_and_renders(case):
     check_lesson(*case)
 
 
@@ -71,3 +97,56 @@ def test_the_command_line_refuses_padding_1000_in_one_line(capsys):
     assert cli(argv) == 2
     err = capsys.readouterr().err
     assert err == "error: conv2d: padding 1000 is more than 8, the largest this derivation takes.\n"
+
+
+# ---------------------------------------------------------------- KaTeX's expansion budget
+
+
+def test_the_estimate_counts_katex_macros_and_nothing_else():
+    assert expansions(r"\frac{a}{b} \dfrac{a}{b} \cancel{x} \underbrace{x}_{=1} \text{a b}") == 0
+    assert expansions(r"\quad \qquad \cdots \vdots") == 4
+    assert expansions(r"x \, y \; z \! w \\ \operatorname{avg}") == 12
+    assert expansions(r"\Set{x}") == 25  # a macro not listed: charged the most any costs
+
+
+def test_the_16x16_kernel_gradients_fit_katex_where_they_once_took_1317_expansions():
+    d = derive("conv2d", input_shape=(16, 16), kernel_shape=(6, 6))
+    step = next(s for s in d.steps if s.title == "Every entry of ∂L/∂K")
+    assert expansions(step.latex) <= BUDGET < MAX_EXPAND
+    assert r"\cdots" in step.latex and r"\text{(121 terms)}" in step.latex
+    assert r"\vdots \quad \text{(" in step.latex  # and not every entry is listed
+
+
+# ---------------------------------------------------------------- fitting the column
+
+
+def test_a_sum_is_elided_only_where_that_saves_lines():
+    t = Typeset()
+    parts = [f"a_{{{i}}}" for i in range(100)]
+    lines = t.sum_lines(parts, 3)
+    assert len(lines) == 3 and r"\cdots + a_{99}" in lines[-1] and "(100 terms)" in lines[-1]
+    assert len(t.sum_lines(parts[:18], 3)) == 5  # five lines stay: eliding would save two
+
+
+def test_matrices_of_fractions_leave_room_between_their_rows():
+    t = Typeset()
+    dz = derive("conv2d").upstream
+    assert rf"\\[{FRACTION_ROW_GAP}]" in t.bmatrix(dz)
+    assert rf"\\[{ROW_GAP}]" in t.bmatrix(sp.Matrix([[1, 2], [3, 4]]))
+    div = derive("div").steps[0].latex  # the quotients m/n
+    assert rf"\\[{FRACTION_ROW_GAP}]" in div
+
+
+@pytest.mark.parametrize("padding", [0, 3])
+def test_long_lists_of_maxima_wrap_to_the_column(padding):
+    params = dict(input_shape=(16, 16), kernel_size=6, stride=1, padding=padding)
+    forward = derive("max_pool2d", **params).steps[1]
+    lines = forward.latex.removeprefix(r"\begin{aligned} ").split(r" \\ ")
+    assert max(visible_len(line) for line in lines) <= LINE_WIDTH
+    assert r"\max(x_{1,1}, x_{1,2}" in forward.latex and r"&\quad x_{2,1}" in forward.latex
+
+
+@pytest.mark.parametrize("op", ["sum", "mean"])
+def test_a_sum_of_every_entry_is_written_short(op):
+    setup = derive(op, shape=(16, 16)).steps[0].latex
+    assert tex_width(setup) <= LINE_WIDTH and r"\cdots" in setup and "x_{16,16}" in setup

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from ..derivation import Math, Step
-from ..typeset import Typeset, check_mark, plural
-from .common import all_grads_step, chain_rule_step, expansion_parts, forward_step
+from ..typeset import Typeset, check_mark, plural, visible_len
+from .common import all_grads_step, chain_rule_step, expansion_parts, forward_step, longest
 
 CHANNELS_NOTE = (
     "With several channels nothing new happens: each output channel sums this single-channel "
@@ -107,6 +107,7 @@ def _conv2d_intro(m: Math, t: Typeset) -> list[Step]:
             lambda o: expansion_parts(m.inputs, m.facts["terms"][o]),
             "Each output multiplies one window of X by K entry by entry and adds b"
             + (" (window cells in the padding are 0 and drop out)." if any(p) else "."),
+            busiest=longest(m.facts["terms"]),
         ),
     ]
 
@@ -138,7 +139,9 @@ def _conv2d_dk(m: Math, t: Typeset) -> list[Step]:
                 rf"\frac{{\partial L}}{{\partial K}} = {pad_txt} \circledast{dil_txt} \frac{{\partial L}}{{\partial Z}}",
                 [
                     f"= {t.bmatrix(pat.operands['X'])}",
-                    rf"\circledast{dil_txt} {t.bmatrix(pat.operands['dZ'])}{check_mark(pat.ok)}",
+                    rf"\circledast{dil_txt} "
+                    + t.bmatrix(pat.operands["dZ"], lead=visible_len(rf"\circledast{dil_txt}") + 5)
+                    + check_mark(pat.ok),
                 ],
             ),
             "The kernel gradient is the input correlated with the upstream gradient"
@@ -320,6 +323,7 @@ def _transposed_intro(m: Math, t: Typeset) -> list[Step]:
             t,
             lambda o: expansion_parts(m.inputs, m.facts["terms"][o]),
             "Each output collects every stamp that lands on it.",
+            busiest=longest(m.facts["terms"]),
         ),
     ]
 
@@ -388,7 +392,9 @@ def _transposed_grads(m: Math, t: Typeset) -> list[Step]:
             t.gathered(
                 [
                     rf"\frac{{\partial L}}{{\partial X}} = {t.bmatrix(px.operands['dZ'])}",
-                    rf"\circledast{strided} {t.bmatrix(px.operands['K'])}{check_mark(px.ok)}",
+                    rf"\circledast{strided} "
+                    + t.bmatrix(px.operands["K"], lead=visible_len(rf"\circledast{strided}") + 5)
+                    + check_mark(px.ok),
                 ]
             ),
             "Going back through a transposed convolution is an ordinary (strided) convolution with "

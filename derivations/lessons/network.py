@@ -231,19 +231,21 @@ def _descent_step(m: Math) -> Step:
     )
 
 
-def _one_weight_step(m: Math) -> Step:
+def _one_weight_step(m: Math, t: Typeset) -> Step:
     n, depth = _sizes(m), len(_sizes(m)) - 1
     act = ACT_TEX[m.params["activation"]]
     idx = "jklmn"
-    tex = _d("w^{(1)}_{11}") + rf" = x^{{(1)}}_{{11}}\; {act}'\left(z^{{(1)}}_{{11}}\right)"
+    # a piece a layer, flowed onto lines: four layers do not fit one
+    pieces = [_d("w^{(1)}_{11}") + rf" = x^{{(1)}}_{{11}}\; {act}'\left(z^{{(1)}}_{{11}}\right)"]
     prev = "1"
     for ell in range(2, depth + 1):
         i = idx[ell - 2]
-        tex += rf" \sum_{{{i}}} w^{{({ell})}}_{{{prev}{i}}}"
+        pieces.append(rf"\sum_{{{i}}} w^{{({ell})}}_{{{prev}{i}}}")
         if ell < depth:
-            tex += rf"\, {act}'\left(z^{{({ell})}}_{{1{i}}}\right)"
+            pieces[-1] += rf"\, {act}'\left(z^{{({ell})}}_{{1{i}}}\right)"
         prev = i
-    tex += rf"\left(p_{{{prev}}} - [{prev} = y]\right)"
+    pieces[-1] += rf"\left(p_{{{prev}}} - [{prev} = y]\right)"
+    tex = t.gathered(pieces)
     paths = 1
     for size in n[2:]:
         paths *= size
@@ -262,7 +264,7 @@ def mlp_lesson(m: Math, t: Typeset) -> list[Step]:
     depth = len(_sizes(m)) - 1
     steps = [_mlp_setup(m, t), _mlp_forward(m, t), _mlp_loss_step(m, t)]
     steps += [_layer_step(m, t, ell) for ell in range(depth, 0, -1)]
-    steps += [_weights_step(m), _batch_step(m), _one_weight_step(m), _descent_step(m)]
+    steps += [_weights_step(m), _batch_step(m), _one_weight_step(m, t), _descent_step(m)]
     return steps
 
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 import sympy as sp
 
 from ..derivation import Math, Step
-from ..typeset import Typeset, check_mark, plural
-from .common import all_grads_step, chain_rule_step, expansion_parts, forward_step
+from ..typeset import Typeset, check_mark, plural, tex
+from .common import all_grads_step, chain_rule_step, expansion_parts, forward_step, longest
 
 
 def _setup(m: Math, t: Typeset, name: str, what: str) -> Step:
@@ -36,10 +36,13 @@ def _is_notes_example(m: Math) -> bool:
     return pr["input_shape"] == (2, 2) and pr["kernel_size"] == (2, 2) and not any(pr["padding"])
 
 
-def _window_max(m: Math, o) -> str:
-    """max(x₁₁, x₁₂, …) in the window's own order (sympy would sort x_{1,10} before x_{1,8})."""
+def _window_max(m: Math, t: Typeset, o) -> list[str]:
+    """max(x₁₁, x₁₂, …) in the window's own order (sympy would sort x_{1,10} before x_{1,8}),
+    broken onto lines, a window row a line where they fit: a 6×6 window's 36 cells do not fit
+    one."""
     cells = m.facts["windows"][o]
-    return r"\max\left(" + ", ".join(sp.latex(m.inputs["X"][c]) for c in cells) + r"\right)"
+    names = [tex(m.inputs["X"][c]) for c in cells]
+    return t.call_lines(r"\max", names, rows=len({r for r, _ in cells}))
 
 
 def _max_rule() -> Step:
@@ -80,7 +83,11 @@ def max_pool2d_lesson(m: Math, t: Typeset) -> list[Step]:
             + (" Padding cells count as −∞, so they never win." if padded else ""),
         ),
         forward_step(
-            m, t, lambda o: _window_max(m, o), "Each output is the maximum of its window."
+            m,
+            t,
+            lambda o: _window_max(m, t, o),
+            "Each output is the maximum of its window.",
+            busiest=longest(m.facts["windows"]),
         ),
         _max_rule(),
         chain_rule_step(m, t, "X", first),
@@ -150,6 +157,7 @@ def avg_pool2d_lesson(m: Math, t: Typeset) -> list[Step]:
             t,
             lambda o: expansion_parts(m.inputs, m.facts["terms"][o]),
             f"Each output weighs every cell of its window by 1/{n}.",
+            busiest=longest(m.facts["terms"]),
         ),
         chain_rule_step(m, t, "X", busiest),
         all_grads_step(m, t, "X"),
