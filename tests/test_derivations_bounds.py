@@ -2,7 +2,7 @@
 
 Every setting the lessons offer (every combination of the ends of each widget's range) derives,
 proves its patterns, and renders: each step within KaTeX's budget of macro expansions, long
-lists of maxima wrapped to the column. derive()'s caps sit above what the
+lists of maxima wrapped to the column, readable sentences. derive()'s caps sit above what the
 lessons offer and take their heaviest settings; hostile sizes are refused up front with the
 limit in the message. How long any of this takes is measured in bench/bounds.py, never here.
 """
@@ -35,6 +35,11 @@ try:
 except TooBig as exc:  # a widget offers what derive() refuses: test_no_widget_... says so
     LESSONS, PAST_A_BOUND = [], str(exc)
 CAPS = cap_extremes()
+# sentences built from sizes that read wrong: '1 outputs', 'the other 0', '0×0 zeros' …
+BAD_TEXT = re.compile(
+    r"\b1 (outputs|inputs|samples|features|entries|terms|cells|windows|rows|columns|zeros)\b"
+    r"|\b(the|all|other) 0 \w|\bthe 1 that|\b0×0\b|-\d+ (rows|columns|zeros)|\bof its 1 cell"
+)
 
 
 def _ids(case) -> str:
@@ -44,12 +49,14 @@ def _ids(case) -> str:
 
 def check_lesson(op: str, params: dict):
     """The derivation's checks hold; every step (and the explorer's chain rule with numbers) is
-    KaTeX-safe and within KaTeX's budget; the work counted up front is the work built."""
+    KaTeX-safe, within KaTeX's budget and reads right; the work counted up front is the work
+    built."""
     d = derive(op, **params)
     assert all(ok for _, ok in d.checks), d.checks
     for s in d.steps:
         assert_katex_safe(s.latex)
         assert expansions(s.latex) <= BUDGET, (s.title, expansions(s.latex))
+        assert not BAD_TEXT.search(s.text), (s.title, s.text)
     if op in WORK:
         assert work(op, **params) == sum(len(outs) for e in d.jac.values() for outs in e.values())
     if op in OPS:  # the explorer's chain rule with numbers, for the entry with the most terms

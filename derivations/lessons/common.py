@@ -65,6 +65,10 @@ def _survivors_text(ap: str, outs, nz) -> str:
     )
     if not nz:
         return f"No output contains {ap}, so all {len(outs)} partial derivatives are 0."
+    if not rest:
+        if len(nz) == 1:
+            return f"The only output contains {ap}, so the sum has one term."
+        return f"All {len(nz)} outputs contain {ap}, so every term contributes."
     if len(nz) == 1:
         return f"Only one output contains {ap} and contributes; {zeros}."
     return f"Only the {len(nz)} outputs that contain {ap} contribute; {zeros}."

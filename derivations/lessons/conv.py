@@ -168,22 +168,54 @@ def _correlated_shape(a, k, stride, dilation) -> tuple[int, int]:
     )
 
 
+def _rows_and_columns(rows: int, cols: int) -> str:
+    """'2 rows and 1 column', '3 columns': the parts that are not 0."""
+    parts = [plural(rows, "row")] * bool(rows) + [plural(cols, "column")] * bool(cols)
+    return " and ".join(parts)
+
+
+def _border(rows: int, cols: int) -> list[str]:
+    """What padding by ``rows`` and ``cols`` on each side does; a negative amount crops."""
+    if rows == cols and rows > 0:
+        return [f"pad {plural(rows, 'zero')} on every side"]
+    out = []
+    if rows:
+        out.append(
+            f"pad {plural(rows, 'row')} of zeros above and below"
+            if rows > 0
+            else f"crop {plural(-rows, 'row')} off the top and the bottom"
+        )
+    if cols:
+        out.append(
+            f"pad {plural(cols, 'column')} of zeros left and right"
+            if cols > 0
+            else f"crop {plural(-cols, 'column')} off the left and the right"
+        )
+    return out
+
+
 def _dx_recipe(m: Math) -> str:
     s, p = m.params["stride"], m.params["padding"]
     kd, (eh, ew) = m.facts["kd"], m.facts["unreached"]
     pieces = []
     if any(v != 1 for v in s):
+        between = _rows_and_columns(s[0] - 1, s[1] - 1)
         pieces.append(
-            f"first spread ∂L/∂Z out with {s[0] - 1}×{s[1] - 1} zeros between entries (the stride)"
+            f"first spread ∂L/∂Z out with {between} of zeros between entries (the stride)"
         )
-    pieces.append(f"pad it with {kd.rows - 1}×{kd.cols - 1} zeros (kernel span − 1)")
+    border = _border(kd.rows - 1, kd.cols - 1)  # none for a kernel spanning a single cell
+    if border:
+        pieces.append(" and ".join(border) + " (kernel span − 1)")
     if eh or ew:
-        pieces.append(
-            f"plus {eh}×{ew} more at the bottom/right for input rows/columns no window reached"
+        more = " and ".join(
+            [f"{plural(eh, 'row')} at the bottom"] * bool(eh)
+            + [f"{plural(ew, 'column')} at the right"] * bool(ew)
         )
+        lead = "plus" if border else "pad zeros:"
+        pieces.append(f"{lead} {more} for the input no window reached")
     if any(p):
         pieces.append(f"then crop the {p[0]}×{p[1]} forward padding off the result")
-    return "; ".join(pieces)
+    return "; ".join(pieces) or "a kernel spanning a single cell needs no padding"
 
 
 def _conv2d_dx(m: Math, t: Typeset) -> list[Step]:
@@ -333,16 +365,13 @@ def _as_convolution(m: Math, t: Typeset) -> Step:
     ih = m.facts["implicit_padding"]
     pat = m.patterns["Z = pad(X) ⊛ rot180(K) + b"]
     dilated = any(v != 1 for v in dl)
-    spread = (
-        f"Put {s[0] - 1}×{s[1] - 1} zeros between the input's entries (the stride), then pad"
-        if any(v != 1 for v in s)
-        else "Pad"
-    )
     iw = m.facts["implicit_padding_w"]
-    if ih == iw and ih >= 0:
-        amount = f"with {plural(ih, 'zero')} on every side"
-    else:
-        amount = f"by {ih} rows and {iw} columns on each side (a negative amount crops)"
+    pieces = []
+    if any(v != 1 for v in s):
+        between = _rows_and_columns(s[0] - 1, s[1] - 1)
+        pieces.append(f"put {between} of zeros between the input's entries (the stride)")
+    pieces += _border(ih, iw)
+    how = "; ".join(pieces) + ", and correlate" if pieces else "Correlate the input directly"
     return Step(
         "The same thing as an ordinary convolution",
         t.gathered(
@@ -353,8 +382,8 @@ def _as_convolution(m: Math, t: Typeset) -> Step:
             rf"\text{{implicit padding}} = {'d(k-1)' if dilated else 'k'} - p"
             rf"{'' if dilated else ' - 1'} = {ih if ih == iw else (ih, iw)}{check_mark(pat.ok)}",
         ),
-        f"{spread} {amount}, and correlate with the kernel rotated by 180°: the same outputs, "
-        "which sympy checked.",
+        f"{how[0].upper()}{how[1:]} with the kernel rotated by 180°: the same outputs, which "
+        "sympy checked.",
         kind="pattern",
         focus="Z",
         proven=pat.ok,

@@ -5,7 +5,7 @@ from __future__ import annotations
 import sympy as sp
 
 from ..derivation import Math, Step
-from ..typeset import Typeset, check_mark, plural, tex
+from ..typeset import Typeset, check_mark, tex
 from .common import all_grads_step, chain_rule_step, expansion_parts, forward_step, longest
 
 
@@ -149,14 +149,20 @@ def avg_pool2d_lesson(m: Math, t: Typeset) -> list[Step]:
             m,
             t,
             "avgpool",
-            f"each output is the mean of its {plural(n, 'cell')}"
+            (
+                f"each output is the mean of its {n} cells"
+                if n > 1
+                else "each output is its one cell"
+            )
             + (" (padding zeros count, as in PyTorch)." if any(m.params["padding"]) else "."),
         ),
         forward_step(
             m,
             t,
             lambda o: expansion_parts(m.inputs, m.facts["terms"][o]),
-            f"Each output weighs every cell of its window by 1/{n}.",
+            f"Each output weighs every cell of its window by 1/{n}."
+            if n > 1
+            else "A 1×1 window averages a single cell: each output is that cell.",
             busiest=longest(m.facts["terms"]),
         ),
         chain_rule_step(m, t, "X", busiest),
@@ -165,8 +171,13 @@ def avg_pool2d_lesson(m: Math, t: Typeset) -> list[Step]:
             "Pattern: each window spreads its gradient evenly",
             rf"\frac{{\partial L}}{{\partial x_{{mn}}}} = \frac{{1}}{{{n}}} \sum_{{(i,j)\,:\,x_{{mn}} \in \text{{window}}(i,j)}} "
             rf"\frac{{\partial L}}{{\partial z_{{ij}}}}{check_mark(pat.ok)}",
-            f"Each cell gets 1/{n} of the upstream gradient of every window it belongs to"
-            + (" (windows do not overlap here, so at most one)" if s == k else "")
+            (f"Each cell gets 1/{n} of" if n > 1 else "Each cell gets all of")
+            + " the upstream gradient of every window it belongs to"
+            + (
+                " (windows do not overlap here, so at most one)"
+                if s[0] >= k[0] and s[1] >= k[1]
+                else ""
+            )
             + ". This is a transposed convolution of ∂L/∂Z with a constant kernel; sympy checked it.",
             kind="pattern",
             focus="X",
