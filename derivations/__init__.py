@@ -16,10 +16,10 @@ from .dense import linear_math, softmax_ce_math
 from .derivation import Derivation, Math, Step
 from .elementwise import BINARY, binary_math, reduction_math, unary_math
 from .network import cnn_math, mlp_math
-from .params import MAX_SIDE
+from .params import MAX_SIDE, as_count
 from .pool import avg_pool2d_math, max_pool2d_math, pool_work
 from .symbols import Scope
-from .typeset import LINE_WIDTH, Typeset
+from .typeset import LINE_WIDTH, MIN_UNITS, Typeset
 
 UNARY_OPS = ("relu", "sigmoid", "tanh", "exp", "log", "leaky_relu", "softplus")
 
@@ -88,8 +88,10 @@ def derive(op: str, *, line_width: int = LINE_WIDTH, **params) -> Derivation:
     """The derivation of ``op`` for these parameters, its lesson set for a column
     ``line_width`` units wide; ValueError for an unknown op, an unknown parameter or impossible
     sizes, with a message a student can act on."""
+    # units_for() gives at least 8; 400 units is a 5,400 px column
+    width = as_count("derive", "line_width", line_width, MIN_UNITS, 400)
     m = derive_math(op, **params)
-    return Derivation.of(m, OPS[op][1](m, Typeset(line_width)))
+    return Derivation.of(m, OPS[op][1](m, Typeset(width)))
 
 
 __all__ = [

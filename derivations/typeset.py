@@ -28,9 +28,12 @@ SUM_LINES = 3  # lines one sum of a list shows before the middle of it is elided
 ROW_GAP, FRACTION_ROW_GAP = "2pt", "1.2em"
 
 
+MIN_UNITS = 8  # the narrowest column the line-breaker works to
+
+
 def units_for(px: float) -> int:
     """How many width units a column of ``px`` pixels holds."""
-    return max(8, int(px // PX_PER_UNIT))
+    return max(MIN_UNITS, int(px // PX_PER_UNIT))
 
 
 # ---------------------------------------------------------------- the width model

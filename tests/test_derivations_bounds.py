@@ -99,6 +99,17 @@ def test_the_work_cap_counts_the_products_before_building_them():
     assert work("conv2d", input_shape=(16, 16), kernel_shape=(6, 6), padding=4) < MAX_WORK
 
 
+@pytest.mark.parametrize("width", [0, -5, 10**9, 2.5, "wide", None])
+def test_a_column_width_derive_cannot_typeset_for_is_refused(width):
+    with pytest.raises(ValueError, match="line_width must be a whole number from 8 to 400"):
+        derive("conv2d", line_width=width)
+
+
+def test_the_narrowest_column_still_keeps_every_step_within_katex_budget():
+    for s in derive("conv2d", input_shape=(16, 16), kernel_shape=(6, 6), line_width=8).steps:
+        assert expansions(s.latex) <= BUDGET, s.title
+
+
 def test_the_command_line_refuses_padding_1000_in_one_line(capsys):
     argv = ["conv2d", "--input", "3x3", "--kernel", "2x2", "--padding", "1000"]
     assert cli(argv) == 2
