@@ -18,7 +18,7 @@ from .params import (
     check_work,
 )
 from .symbols import Scope
-from .typeset import plural
+from .typeset import article, plural
 
 MAX_TRANSPOSED_OUT = 32  # a transposed conv's output side: it grows from inputs of 16 at most
 
@@ -34,7 +34,10 @@ def _geometry(op, input_shape, kernel_shape, stride, padding, dilation):
 
 def _checked_work(op, hw, k, out, products: int) -> int:
     """The Jacobian entries: ∂z/∂x and ∂z/∂k for every x·k product, ∂z/∂b for every output."""
-    what = f"a {hw[0]}×{hw[1]} input and a {k[0]}×{k[1]} kernel, with {out[0]}×{out[1]} outputs,"
+    what = (
+        f"{article(hw[0])} {hw[0]}×{hw[1]} input and {article(k[0])} {k[0]}×{k[1]} kernel, with "
+        f"{out[0]}×{out[1]} outputs,"
+    )
     return check_work(op, 2 * products + out[0] * out[1], what)
 
 

@@ -27,6 +27,7 @@ from .elementwise import unary_math
 from .params import MAX_SIDE, TooBig, as_count, as_pair, as_shape
 from .pool import max_pool2d_math
 from .symbols import Scope
+from .typeset import article
 
 ACTIVATIONS = ("relu", "sigmoid", "tanh")
 MLP_WIDTH = 4  # per layer; 4 weight layers of 4 keep every derivation under a second
@@ -162,7 +163,7 @@ def _cnn_geometry(op, input_shape, kernel_shape, pool, classes):
     p = as_pair(op, "pool", pool, 1, CNN_SIDE)
     if out[0] % p[0] or out[1] % p[1]:
         raise ValueError(
-            f"{op}: a {p[0]}×{p[1]} pool does not divide the {out[0]}×{out[1]} conv output "
+            f"{op}: {article(p[0])} {p[0]}×{p[1]} pool does not divide the {out[0]}×{out[1]} conv output "
             f"(({hw[0]}−{k[0]}+1)×({hw[1]}−{k[1]}+1)); choose a pool or sizes that divide it."
         )
     flat = (out[0] // p[0]) * (out[1] // p[1])

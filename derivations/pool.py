@@ -16,6 +16,7 @@ from .algebra import (
 from .derivation import assemble
 from .params import MAX_POOL_PADDING, MAX_WINDOW, as_pair, as_shape, axis_pairs, check_work
 from .symbols import Scope
+from .typeset import article
 
 
 def _geometry(op, input_shape, kernel_size, stride, padding):
@@ -36,7 +37,7 @@ def _geometry(op, input_shape, kernel_size, stride, padding):
     out = ((h + 2 * p[0] - k[0]) // s[0] + 1, (w + 2 * p[1] - k[1]) // s[1] + 1)
     # one partial derivative for every (window, cell of it) pair
     cells = axis_pairs(out[0], k[0], s[0], p[0], 1, h) * axis_pairs(out[1], k[1], s[1], p[1], 1, w)
-    what = f"{out[0]}×{out[1]} windows of {k[0]}×{k[1]} over a {h}×{w} input"
+    what = f"{out[0]}×{out[1]} windows of {k[0]}×{k[1]} over {article(h)} {h}×{w} input"
     return (h, w), k, s, p, out, check_work(op, cells, what)
 
 

@@ -255,6 +255,11 @@ def plural(n: int, word: str) -> str:
     return f"{n} {word}" + ("" if n == 1 else "s")
 
 
+def article(n: int) -> str:
+    """'a 6×6', 'an 8×8', 'an 11×11': the article a size takes, read aloud."""
+    return "an" if n in (11, 18) or str(n).startswith("8") else "a"
+
+
 def _shown(n: int, limit: int) -> list[int | None]:
     """Indices to write out: all of them, or the first limit − 2, a gap (None), the last."""
     return list(range(n)) if n <= limit else [*range(limit - 2), None, n - 1]

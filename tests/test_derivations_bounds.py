@@ -35,10 +35,11 @@ try:
 except TooBig as exc:  # a widget offers what derive() refuses: test_no_widget_... says so
     LESSONS, PAST_A_BOUND = [], str(exc)
 CAPS = cap_extremes()
-# sentences built from sizes that read wrong: '1 outputs', 'the other 0', '0×0 zeros' …
+# sentences built from sizes that read wrong: '1 outputs', 'the other 0', '0×0 zeros', 'a 8×8' …
 BAD_TEXT = re.compile(
     r"\b1 (outputs|inputs|samples|features|entries|terms|cells|windows|rows|columns|zeros)\b"
     r"|\b(the|all|other) 0 \w|\bthe 1 that|\b0×0\b|-\d+ (rows|columns|zeros)|\bof its 1 cell"
+    r"|\b[Aa] (8\d*|11|18)×"
 )
 
 
@@ -94,8 +95,9 @@ def test_hostile_sizes_are_refused_with_the_limit_in_the_message(op, params, fra
 
 
 def test_the_work_cap_counts_the_products_before_building_them():
-    with pytest.raises(TooBig, match=f"33,393 partial derivatives, more than {MAX_WORK:,}"):
+    with pytest.raises(TooBig, match=f"33,393 partial derivatives, more than {MAX_WORK:,}") as e:
         derive("conv2d", input_shape=(16, 16), kernel_shape=(8, 8), padding=8)
+    assert "a 16×16 input and an 8×8 kernel, with 25×25 outputs" in str(e.value)
     assert work("conv2d", input_shape=(16, 16), kernel_shape=(6, 6), padding=4) < MAX_WORK
 
 

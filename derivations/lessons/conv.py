@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from ..derivation import Math, Step
-from ..typeset import Typeset, check_mark, plural, visible_len
+from ..typeset import Typeset, article, check_mark, plural, visible_len
 from .common import all_grads_step, chain_rule_step, expansion_parts, forward_step, longest
 
 CHANNELS_NOTE = (
@@ -95,7 +95,7 @@ def _conv2d_intro(m: Math, t: Typeset) -> list[Step]:
         Step(
             "Setup",
             _setup_tex(m, t, r"\circledast"),
-            f"A {h}×{w} input X slides a {kh}×{kw} kernel K ({_how(pr)}); every output zᵢⱼ is the "
+            f"{article(h).capitalize()} {h}×{w} input X slides {article(kh)} {kh}×{kw} kernel K ({_how(pr)}); every output zᵢⱼ is the "
             f"sum of a window of X times K, plus the bias b. ⊛ is cross-correlation (no kernel "
             f"flip), as in every deep-learning framework. {CHANNELS_NOTE}",
             kind="setup",
@@ -346,7 +346,7 @@ def _transposed_intro(m: Math, t: Typeset) -> list[Step]:
             _setup_tex(m, t, r"\circledast^{\top}"),
             f"A transposed convolution runs a convolution backwards: each input pixel xᵢⱼ stamps a "
             f"copy of K, scaled by xᵢⱼ, into the output at {s[0]}×{s[1]} steps, and overlapping "
-            f"stamps add up. It grows a {h}×{w} input into a {ho}×{wo} output. {CHANNELS_NOTE}",
+            f"stamps add up. It grows {article(h)} {h}×{w} input into {article(ho)} {ho}×{wo} output. {CHANNELS_NOTE}",
             kind="setup",
             focus="Z",
         ),

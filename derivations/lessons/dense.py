@@ -6,7 +6,7 @@ from __future__ import annotations
 import sympy as sp
 
 from ..derivation import Math, Step
-from ..typeset import Typeset, aligned, check_mark, plural
+from ..typeset import Typeset, aligned, article, check_mark, plural
 from .common import all_grads_step, chain_rule_step, expansion_parts, forward_step
 
 
@@ -96,7 +96,7 @@ def _linear_mistake(m: Math, t: Typeset) -> Step:
         verdict = rf"\text{{ is }} {n}\times{n}\text{{, not }} {i_}\times{o_})"
         why = (
             f"Here the wrong order ∂L/∂Z·Xᵀ does multiply ({n}×{o_} times {i_}×{n}), but it "
-            f"gives a {n}×{n} matrix, one entry per pair of samples, not W's {i_}×{o_}."
+            f"gives {article(n)} {n}×{n} matrix, one entry per pair of samples, not W's {i_}×{o_}."
         )
     elif n > 1:
         verdict = r"\text{: the right shape, the wrong entries})"

@@ -8,7 +8,7 @@ from __future__ import annotations
 import sympy as sp
 
 from ..derivation import Math, Step
-from ..typeset import Typeset, aligned, check_mark, ordered_sum, plural
+from ..typeset import Typeset, aligned, article, check_mark, ordered_sum, plural
 from .common import all_grads_step, expansion_parts, forward_step
 
 XT, VT, WT, ONES = r"X^\top", r"v^\top", r"W^\top", r"\mathbf{1}^\top"
@@ -137,7 +137,7 @@ def _layer_step(m: Math, t: Typeset, ell: int) -> Step:
         tex = rf"{lhs} = {_u(_d(_m('Z', ell)), 1, n[ell])}\;{wt}{check_mark(pat.ok)}"
         why = (
             f"{zl} = {prev}·{wl} + b{_l(ell)}, so ∂Z/∂A is {wl}ᵀ in numerator layout: a "
-            f"1×{n[ell]} row times a {n[ell]}×{n[ell - 1]} matrix gives the 1×{n[ell - 1]} row "
+            f"1×{n[ell]} row times {article(n[ell])} {n[ell]}×{n[ell - 1]} matrix gives the 1×{n[ell - 1]} row "
             f"of {prev}'s shape."
         )
     else:
@@ -291,7 +291,7 @@ def _cnn_setup(m: Math, t: Typeset) -> Step:
     return Step(
         "Setup: conv → ReLU → max pool → dense → softmax",
         aligned(lines),
-        f"One channel, stride 1, no padding; a {p[0]}×{p[1]} max pool with stride "
+        f"One channel, stride 1, no padding; {article(p[0])} {p[0]}×{p[1]} max pool with stride "
         f"{p[0]}×{p[1]}; the pooled map flattened row by row into {plural(flat, 'feature')}; "
         f"a dense layer to {c} class scores; the true class is y = {y + 1} (PyTorch's index "
         f"{y}). Layer 1's symbols carry ⁽¹⁾, the dense layer's ⁽²⁾.",

@@ -5,7 +5,7 @@ from __future__ import annotations
 import sympy as sp
 
 from ..derivation import Math, Step
-from ..typeset import Typeset, check_mark, tex
+from ..typeset import Typeset, article, check_mark, tex
 from .common import all_grads_step, chain_rule_step, expansion_parts, forward_step, longest
 
 
@@ -25,7 +25,7 @@ def _setup(m: Math, t: Typeset, name: str, what: str) -> Step:
                 rf"\quad W_{{out}} = \left\lfloor \frac{{{hw[1]} + 2\cdot{p[1]} - {k[1]}}}{{{s[1]}}} \right\rfloor + 1 = {out[1]}",
             ],
         ),
-        f"A {k[0]}×{k[1]} window{extras} slides over the {hw[0]}×{hw[1]} input; {what}",
+        f"{article(k[0]).capitalize()} {k[0]}×{k[1]} window{extras} slides over the {hw[0]}×{hw[1]} input; {what}",
         kind="setup",
         focus="Z",
     )
