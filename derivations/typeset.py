@@ -355,12 +355,20 @@ class Typeset:
         """A function of many arguments as ``aligned`` lines: '&= \\max(a, b, c,', then
         '&\\quad d, e)' (plain parentheses: \\left( … \\right) cannot break), with ``lead``
         units before it on the first line. Arguments that come in ``rows`` equal rows (a
-        window's) start a line each where a row fits one."""
+        window's) start a line each, or two or more lines a row where a row does not fit one."""
         room = self.width - lead - visible_len(head) - 2
-        per_row = len(args) // rows if rows > 1 and len(args) % rows == 0 else len(args)
-        groups = [", ".join(args[i : i + per_row]) for i in range(0, len(args), per_row)]
-        if max(visible_len(g) for g in groups) > room:
-            groups = args  # a row does not fit a line: break between arguments instead
+        per_row = len(args) // rows if len(args) % rows == 0 else 1
+        groups = args  # at worst, lines break between any two arguments
+        for parts in range(1, per_row):  # a row in 1, 2, … equal parts, the fewest that fit
+            size = -(-per_row // parts)
+            rowed = [
+                ", ".join(args[r + i : r + min(i + size, per_row)])
+                for r in range(0, len(args), per_row)
+                for i in range(0, per_row, size)
+            ]
+            if max(visible_len(g) for g in rowed) <= room:
+                groups = rowed
+                break
         pieces = [f"{g}," for g in groups[:-1]] + [f"{groups[-1]})"]
         chunks = break_lines(pieces, room, gap=0.4)
         return [f"&= {head}(" + " ".join(chunks[0])] + [
