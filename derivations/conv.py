@@ -230,12 +230,18 @@ def conv_transpose2d_math(
         scope=scope,
     )
     m.facts.update(terms=terms, out=out)
-    X, K, G = inputs["X"], inputs["K"], m.upstream
+    _prove_transposed(m, hw, k, s, p, dl, opad)
+    return m
+
+
+def _prove_transposed(m: Math, hw, k, s, p, dl, opad) -> None:
+    """The transposed convolution as an ordinary one, and its gradients as correlations."""
+    X, K, G = m.inputs["X"], m.inputs["K"], m.upstream
     # as a plain convolution: zero-insert, pad by d(k-1) - p (the notes' k - p - 1), rot180(K)
     ih, iw = dl[0] * (k[0] - 1) - p[0], dl[1] * (k[1] - 1) - p[1]
     xz = pad(dilate(X, s), ih, ih + opad[0], iw, iw + opad[1])
     kr = rot180(dilate(K, dl))
-    conv_form = correlate(xz, kr).applyfunc(lambda e: e + inputs["b"][0, 0])
+    conv_form = correlate(xz, kr).applyfunc(lambda e: e + m.inputs["b"][0, 0])
     m.prove(
         "Z = pad(X) ⊛ rot180(K) + b",
         m.output,
@@ -259,4 +265,3 @@ def conv_transpose2d_math(
         grad="X",
         operands={"dZ": gp, "K": K},
     )
-    return m
