@@ -12,18 +12,18 @@ from functools import partial
 
 from . import lessons as L
 from .answers import Feedback, check_answer, names_for
-from .conv import conv2d_math, conv_transpose2d_math
+from .conv import conv2d_math, conv2d_work, conv_transpose2d_math, conv_transpose2d_work
 from .custom_op import custom_math
 from .dense import linear_math, softmax_ce_math
 from .derivation import Derivation, Math, Step
 from .elementwise import BINARY, binary_math, reduction_math, unary_math
 from .lessons.custom import custom_lesson
 from .network import cnn_math, mlp_math
-from .params import MAX_SIDE
+from .params import MAX_SIDE, as_count
 from .parse import parse_expression
-from .pool import avg_pool2d_math, max_pool2d_math
+from .pool import avg_pool2d_math, max_pool2d_math, pool_work
 from .symbols import Scope
-from .typeset import LINE_WIDTH, Typeset
+from .typeset import LINE_WIDTH, MIN_UNITS, Typeset
 
 UNARY_OPS = ("relu", "sigmoid", "tanh", "exp", "log", "leaky_relu", "softplus")
 
@@ -44,6 +44,13 @@ OPS = {
     "custom": (custom_math, custom_lesson),  # your own f(x), typed as text
 }
 BUILDERS = OPS  # the names derive() accepts
+# the ops whose size is a product of several parameters, and how to count it up front
+WORK = {
+    "conv2d": conv2d_work,
+    "conv_transpose2d": conv_transpose2d_work,
+    "max_pool2d": partial(pool_work, "max_pool2d"),
+    "avg_pool2d": partial(pool_work, "avg_pool2d"),
+}
 
 
 def derive_math(op: str, **params) -> Math:
@@ -57,12 +64,39 @@ def derive_math(op: str, **params) -> Math:
         raise ValueError(f"{op}: {exc}") from None
 
 
+def clear_caches() -> None:
+    """Forget sympy's cache and the derivations' own memo tables (widths, sort keys), so that a
+    benchmark times a derive() from cold."""
+    from sympy.core.cache import clear_cache
+
+    from .algebra import _symbol_key
+    from .typeset import visible_len
+
+    clear_cache()
+    _symbol_key.cache_clear()
+    visible_len.cache_clear()
+
+
+def work(op: str, **params) -> int:
+    """How many partial derivatives ``derive(op, **params)`` would build, counted without
+    building them (for the ops in WORK; the others are bounded by their sizes alone).
+    ValueError as derive() for impossible parameters or more work than ``MAX_WORK``."""
+    if op not in WORK:
+        raise ValueError(f"work: {op!r} is not counted; the counted ops are {', '.join(WORK)}")
+    try:
+        return WORK[op](**params)
+    except TypeError as exc:  # an unknown keyword
+        raise ValueError(f"{op}: {exc}") from None
+
+
 def derive(op: str, *, line_width: int = LINE_WIDTH, **params) -> Derivation:
     """The derivation of ``op`` for these parameters, its lesson set for a column
     ``line_width`` units wide; ValueError for an unknown op, an unknown parameter or impossible
     sizes, with a message a student can act on."""
+    # units_for() gives at least 8; 400 units is a 5,400 px column
+    width = as_count("derive", "line_width", line_width, MIN_UNITS, 400)
     m = derive_math(op, **params)
-    return Derivation.of(m, OPS[op][1](m, Typeset(line_width)))
+    return Derivation.of(m, OPS[op][1](m, Typeset(width)))
 
 
 __all__ = [
@@ -75,8 +109,10 @@ __all__ = [
     "Scope",
     "Step",
     "Typeset",
+    "clear_caches",
     "derive",
     "derive_math",
+    "work",
     "Feedback",
     "check_answer",
     "names_for",

@@ -278,7 +278,7 @@ class _Plain(StrPrinter):
         return self._print_Basic(expr)
 
     def _print_FirstMax(self, expr):
-        q, *xs = expr.args
+        q, xs = expr.args  # the window is one Tuple (see algebra.FirstMax)
         return f"[{self._print(xs[int(q)])} is the max]"
 
     def _print_Abs(self, expr):

@@ -15,7 +15,7 @@ from dataclasses import replace
 
 import sympy as sp
 
-from .algebra import grads_from_jac, times
+from .algebra import grads_from_jac, substitute, times
 from .derivation import Math
 
 
@@ -65,8 +65,10 @@ def _check(first: Math, second: Math, link: str) -> None:
 
 def _composed_jac(first: Math, second: Math, link: str, sub: dict) -> dict:
     """∂(second ∘ first)/∂a for every input a of both, sparse, in first's input terms."""
+    memo: dict = {}  # one walk over the subexpressions all these partials share
     outer = {
-        z: {o: p.xreplace(sub) for o, p in outs.items()} for z, outs in second.jac[link].items()
+        z: {o: substitute(p, sub, memo) for o, p in outs.items()}
+        for z, outs in second.jac[link].items()
     }
     jac = {}
     for name, entries in first.jac.items():
@@ -80,7 +82,8 @@ def _composed_jac(first: Math, second: Math, link: str, sub: dict) -> dict:
     for name, entries in second.jac.items():
         if name != link:
             jac[name] = {
-                idx: {o: p.xreplace(sub) for o, p in outs.items()} for idx, outs in entries.items()
+                idx: {o: substitute(p, sub, memo) for o, p in outs.items()}
+                for idx, outs in entries.items()
             }
     return jac
 
@@ -95,7 +98,7 @@ def chain(first: Math, second: Math, link: str = "X") -> Math:
         f"{first.op} → {second.op}",
         {"first": first.params, "second": second.params},
         inputs,
-        second.output.xreplace(sub),
+        second.output.applyfunc(lambda e: substitute(e, sub)),
         second.out_symbols,
         second.upstream,
         grads_from_jac(inputs, jac, second.upstream),

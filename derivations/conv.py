@@ -8,19 +8,37 @@ import sympy as sp
 
 from .algebra import correlate, dilate, jacobian_from_terms, outputs_from_terms, pad, rot180
 from .derivation import Math, assemble
-from .params import as_pair, as_shape
+from .params import (
+    MAX_KERNEL,
+    MAX_PADDING,
+    MAX_STEP,
+    as_pair,
+    as_shape,
+    axis_pairs,
+    check_work,
+)
 from .symbols import Scope
+from .typeset import article, plural
 
 MAX_TRANSPOSED_OUT = 32  # a transposed conv's output side: it grows from inputs of 16 at most
 
 
 def _geometry(op, input_shape, kernel_shape, stride, padding, dilation):
     h, w = as_shape(op, "input_shape", input_shape)
-    kh, kw = as_shape(op, "kernel_shape", kernel_shape)
-    s = as_pair(op, "stride", stride, 1, 16)
-    p = as_pair(op, "padding", padding, 0, 16)
-    d = as_pair(op, "dilation", dilation, 1, 16)
+    kh, kw = as_shape(op, "kernel_shape", kernel_shape, MAX_KERNEL)
+    s = as_pair(op, "stride", stride, 1, MAX_STEP)
+    p = as_pair(op, "padding", padding, 0, MAX_PADDING)
+    d = as_pair(op, "dilation", dilation, 1, MAX_STEP)
     return (h, w), (kh, kw), s, p, d
+
+
+def _checked_work(op, hw, k, out, products: int) -> int:
+    """The Jacobian entries: ∂z/∂x and ∂z/∂k for every x·k product, ∂z/∂b for every output."""
+    what = (
+        f"{article(hw[0])} {hw[0]}×{hw[1]} input and {article(k[0])} {k[0]}×{k[1]} kernel, with "
+        f"{out[0]}×{out[1]} outputs,"
+    )
+    return check_work(op, 2 * products + out[0] * out[1], what)
 
 
 def _inputs(scope: Scope, x_shape, k_shape) -> dict:
@@ -52,20 +70,35 @@ def _conv2d_out(hw, k, s, p, dl) -> tuple[int, int]:
         span = dl[ax] * (k[ax] - 1) + 1
         if span > hw[ax] + 2 * p[ax]:
             side = "rows" if ax == 0 else "columns"
+            dilated = f" (with dilation {dl[ax]})" if dl[ax] != 1 else ""
             raise ValueError(
-                f"conv2d: the kernel spans {span} {side} (with dilation {dl[ax]}) but the "
+                f"conv2d: the kernel spans {span} {side}{dilated} but the "
                 f"padded input has only {hw[ax] + 2 * p[ax]}. Use a smaller kernel or dilation, "
                 "or more padding."
             )
     return tuple((hw[a] + 2 * p[a] - dl[a] * (k[a] - 1) - 1) // s[a] + 1 for a in range(2))
 
 
+def _conv2d_sizes(input_shape, kernel_shape, stride, padding, dilation):
+    """The checked sizes of a convolution, and its work (ValueError past any bound)."""
+    hw, k, s, p, dl = _geometry("conv2d", input_shape, kernel_shape, stride, padding, dilation)
+    out = _conv2d_out(hw, k, s, p, dl)
+    products = 1
+    for a in range(2):  # the outputs' window taps that meet a real input cell
+        products *= axis_pairs(out[a], k[a], s[a], p[a], dl[a], hw[a])
+    return (hw, k, s, p, dl, out), _checked_work("conv2d", hw, k, out, products)
+
+
+def conv2d_work(input_shape=(3, 3), kernel_shape=(2, 2), stride=1, padding=0, dilation=1) -> int:
+    """The partial derivatives conv2d_math would build; ValueError as it would raise."""
+    return _conv2d_sizes(input_shape, kernel_shape, stride, padding, dilation)[1]
+
+
 def conv2d_math(
     input_shape=(3, 3), kernel_shape=(2, 2), stride=1, padding=0, dilation=1, *, scope=None
 ) -> Math:
     op = "conv2d"
-    hw, k, s, p, dl = _geometry(op, input_shape, kernel_shape, stride, padding, dilation)
-    out = _conv2d_out(hw, k, s, p, dl)
+    (hw, k, s, p, dl, out), _ = _conv2d_sizes(input_shape, kernel_shape, stride, padding, dilation)
     scope = scope or Scope()
     inputs = _inputs(scope, hw, k)
     terms = _conv2d_terms(hw, k, s, p, dl, out)
@@ -115,11 +148,15 @@ def _transposed_out(hw, k, s, p, dl, opad) -> tuple[int, int]:
             )
     out = tuple((hw[a] - 1) * s[a] - 2 * p[a] + dl[a] * (k[a] - 1) + opad[a] + 1 for a in range(2))
     if min(out) < 1:
+        a = 0 if out[0] < 1 else 1
+        full = out[a] + 2 * p[a]  # the output's side before padding crops it
         raise ValueError(
-            f"conv_transpose2d: padding {p} crops away the whole output "
-            f"({out[0]}×{out[1]}); use less padding or a larger input."
+            f"conv_transpose2d: padding {p[a]} crops away the whole output: before cropping it "
+            f"has {plural(full, ('row', 'column')[a])}, and {p[a]} come off each side. With "
+            f"these sizes the padding can be at most {(full - 1) // 2}; use less, or a larger "
+            "input or kernel."
         )
-    if max(out) > MAX_TRANSPOSED_OUT:
+    if max(out) > MAX_TRANSPOSED_OUT:  # a limit on the combination, which the lesson explains
         raise ValueError(
             f"conv_transpose2d: the output would be {out[0]}×{out[1]}; keep it within "
             f"{MAX_TRANSPOSED_OUT}×{MAX_TRANSPOSED_OUT} (smaller input, kernel or stride) so the "
@@ -142,6 +179,26 @@ def _transposed_terms(hw, k, s, p, dl, out) -> dict:
     return terms
 
 
+def _transposed_sizes(input_shape, kernel_shape, stride, padding, output_padding, dilation):
+    """The checked sizes of a transposed convolution, and its work (ValueError past any bound)."""
+    op = "conv_transpose2d"
+    hw, k, s, p, dl = _geometry(op, input_shape, kernel_shape, stride, padding, dilation)
+    opad = as_pair(op, "output_padding", output_padding, 0, MAX_STEP - 1)
+    out = _transposed_out(hw, k, s, p, dl, opad)
+    products = 1
+    for a in range(2):  # the stamps' kernel taps that land inside the output
+        products *= axis_pairs(hw[a], k[a], s[a], p[a], dl[a], out[a])
+    return (hw, k, s, p, dl, opad, out), _checked_work(op, hw, k, out, products)
+
+
+def conv_transpose2d_work(
+    input_shape=(2, 2), kernel_shape=(2, 2), stride=1, padding=0, output_padding=0, dilation=1
+) -> int:
+    """The partial derivatives conv_transpose2d_math would build; ValueError as it would raise."""
+    args = (input_shape, kernel_shape, stride, padding, output_padding, dilation)
+    return _transposed_sizes(*args)[1]
+
+
 def conv_transpose2d_math(
     input_shape=(2, 2),
     kernel_shape=(2, 2),
@@ -153,9 +210,9 @@ def conv_transpose2d_math(
     scope=None,
 ) -> Math:
     op = "conv_transpose2d"
-    hw, k, s, p, dl = _geometry(op, input_shape, kernel_shape, stride, padding, dilation)
-    opad = as_pair(op, "output_padding", output_padding, 0, 16)
-    out = _transposed_out(hw, k, s, p, dl, opad)
+    (hw, k, s, p, dl, opad, out), _ = _transposed_sizes(
+        input_shape, kernel_shape, stride, padding, output_padding, dilation
+    )
     scope = scope or Scope()
     inputs = _inputs(scope, hw, k)
     terms = _transposed_terms(hw, k, s, p, dl, out)
@@ -173,12 +230,18 @@ def conv_transpose2d_math(
         scope=scope,
     )
     m.facts.update(terms=terms, out=out)
-    X, K, G = inputs["X"], inputs["K"], m.upstream
+    _prove_transposed(m, hw, k, s, p, dl, opad)
+    return m
+
+
+def _prove_transposed(m: Math, hw, k, s, p, dl, opad) -> None:
+    """The transposed convolution as an ordinary one, and its gradients as correlations."""
+    X, K, G = m.inputs["X"], m.inputs["K"], m.upstream
     # as a plain convolution: zero-insert, pad by d(k-1) - p (the notes' k - p - 1), rot180(K)
     ih, iw = dl[0] * (k[0] - 1) - p[0], dl[1] * (k[1] - 1) - p[1]
     xz = pad(dilate(X, s), ih, ih + opad[0], iw, iw + opad[1])
     kr = rot180(dilate(K, dl))
-    conv_form = correlate(xz, kr).applyfunc(lambda e: e + inputs["b"][0, 0])
+    conv_form = correlate(xz, kr).applyfunc(lambda e: e + m.inputs["b"][0, 0])
     m.prove(
         "Z = pad(X) ⊛ rot180(K) + b",
         m.output,
@@ -202,4 +265,3 @@ def conv_transpose2d_math(
         grad="X",
         operands={"dZ": gp, "K": K},
     )
-    return m

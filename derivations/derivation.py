@@ -13,7 +13,7 @@ import sympy as sp
 from .algebra import NUMERIC, equal, grads_from_jac
 from .numeric import evaluate as tree_evaluate
 from .symbols import Scope
-from .typeset import aligned, continuation, num, ordered_sum, paren, visible_len
+from .typeset import aligned, continuation, num, ordered_sum, paren, tex, visible_len
 
 
 @dataclass(frozen=True)
@@ -200,7 +200,9 @@ class Math:
     def _number(self, e, flat: dict) -> float:
         if self.facts.get("typed"):  # see _lambdify
             return float(tree_evaluate(e, {s: flat[s] for s in e.free_symbols}))
-        return float(e.subs(flat)) if e.free_symbols else float(e)
+        # xreplace of the few symbols it holds: subs with every input's value (hundreds at
+        # 16×16) took a second per entry
+        return float(e.xreplace({v: flat[v] for v in e.free_symbols}))
 
     # ---- which cells feed which (for the app's linked highlights)
     @cached_property
@@ -251,10 +253,10 @@ class Math:
         if "parts" in self.facts:
             return self._part_chain_rule(name, idx, values, upstream, width)
         idx = tuple(idx)
-        lhs = rf"\frac{{\partial {self.loss}}}{{\partial {sp.latex(self.inputs[name][idx])}}}"
+        lhs = rf"\frac{{\partial {self.loss}}}{{\partial {tex(self.inputs[name][idx])}}}"
         terms = self.jac[name].get(idx, {})
         sym_parts = [
-            f"{sp.latex(self.upstream[o])} \\cdot {self.partial_latex(name, idx, o)}" for o in terms
+            f"{tex(self.upstream[o])} \\cdot {self.partial_latex(name, idx, o)}" for o in terms
         ]
         if values is None:
             return f"{lhs} = {ordered_sum(sym_parts)}"

@@ -19,18 +19,51 @@ def to_markdown(d: Derivation) -> str:
     return "\n".join(out)
 
 
+# TeX reads its input a line at a time into a buffer of about 200,000 characters (a 16×16
+# convolution's step once made a single line of 221,000): every formula is broken into lines
+_MAX_LINE = 200
+_ROW = re.compile(r"(\\\\(?:\[[^\]]*\])?) ")
+_WHOLE = re.compile(r"\A\\begin\{(aligned|gathered)\}(.*)\\end\{\1\}\Z", re.S)
+
+
+def _display(tex: str) -> list[str]:
+    """A step's formula as display math in lines of at most _MAX_LINE characters. A formula
+    that is one aligned (gathered) block becomes align* (gather*), which pdflatex may break
+    across pages (\\allowdisplaybreaks); a 40-line block in \\[ … \\] runs off the page."""
+    whole = _WHOLE.match(tex.strip())
+    if whole:
+        env = {"aligned": "align*", "gathered": "gather*"}[whole.group(1)]
+        head, body, tail = rf"\begin{{{env}}}", whole.group(2).strip(), rf"\end{{{env}}}"
+    else:
+        head, body, tail = r"\[", tex, r"\]"
+    lines = []
+    for row in _ROW.sub("\\1\n", body).split("\n"):
+        lines += _wrapped(row)
+    return [head, *lines, tail]
+
+
+_SPACE = re.compile(r"(?<!\\) ")  # not a control space "\ ", which a line end would change
+
+
+def _wrapped(line: str) -> list[str]:
+    """A line cut at spaces into pieces of at most _MAX_LINE characters: a line end is a space
+    to TeX, in math and in text alike."""
+    out, current = [], ""
+    for word in _SPACE.split(line):
+        if current and len(current) + 1 + len(word) > _MAX_LINE:
+            out.append(current)
+            current = word
+        else:
+            current = f"{current} {word}" if current else word
+    return out + ([current] if current else [])
+
+
 def to_latex(d: Derivation) -> str:
     """A standalone document: pdflatex compiles it as it is."""
     body = []
     for s in d.steps:
-        body += [
-            rf"\section*{{{_tex_text(s.title)}}}",
-            _tex_text(s.text),
-            r"\[",
-            s.latex,
-            r"\]",
-            "",
-        ]
+        body += [rf"\section*{{{_tex_text(s.title)}}}", *_wrapped(_tex_text(s.text))]
+        body += [*_display(s.latex), ""]
     return "\n".join(
         [
             r"\documentclass[11pt]{article}",
@@ -79,11 +112,15 @@ UNICODE = {
     "→": r"\to",
     "…": r"\dots",
     "✓": r"\checkmark",
+    "∈": r"\in",
 }
 
 
 _SUBSCRIPTS = str.maketrans("₀₁₂₃₄₅₆₇₈₉ᵢⱼₖₙₘ", "0123456789ijknm")
 _SUB_RUN = re.compile("[₀₁₂₃₄₅₆₇₈₉ᵢⱼₖₙₘ,]*[₀₁₂₃₄₅₆₇₈₉ᵢⱼₖₙₘ]")
+# a network's layer, w⁽²⁾₁₂, and eˣ: pdflatex knows ² and ³ but not ⁽, ⁴ or ˣ
+_SUPERSCRIPTS = str.maketrans("⁽⁾⁰¹²³⁴⁵⁶⁷⁸⁹ˣ", "()0123456789x")
+_SUP_RUN = re.compile("[⁽⁾⁰¹²³⁴⁵⁶⁷⁸⁹ˣ]+")
 
 
 def _tex_text(text: str) -> str:
@@ -99,6 +136,7 @@ def _tex_text(text: str) -> str:
         ("}", r"\}"),
     ):
         text = text.replace(ch, esc)
+    text = _SUP_RUN.sub(lambda m: "$^{" + m.group(0).translate(_SUPERSCRIPTS) + "}$", text)
     return _SUB_RUN.sub(lambda m: "$_{" + m.group(0).translate(_SUBSCRIPTS) + "}$", text)
 
 

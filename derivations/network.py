@@ -18,14 +18,16 @@ from dataclasses import replace
 import numpy as np
 import sympy as sp
 
+from .algebra import rename_symbols
 from .chain import chain, rename
 from .conv import conv2d_math
 from .dense import linear_math, softmax_ce_math
 from .derivation import Math, assemble
 from .elementwise import unary_math
-from .params import MAX_SIDE, as_count, as_pair, as_shape
+from .params import MAX_SIDE, TooBig, as_count, as_pair, as_shape
 from .pool import max_pool2d_math
 from .symbols import Scope
+from .typeset import article
 
 ACTIVATIONS = ("relu", "sigmoid", "tanh")
 MLP_WIDTH = 4  # per layer; 4 weight layers of 4 keep every derivation under a second
@@ -51,8 +53,8 @@ def _seeded(m: Math, op: str, params: dict) -> Math:
     ∂L/∂L as upstream (the softmax lesson's Lᵢ is one sample's loss)."""
     L = sp.Symbol("L")
     seed = sp.Matrix([[sp.Symbol(r"\frac{\partial L}{\partial L}")]])
-    swap = {m.upstream[0, 0]: seed[0, 0]}
-    grads = {n: g.xreplace(swap) for n, g in m.grads.items()}
+    swap, memo = {m.upstream[0, 0]: seed[0, 0]}, {}  # the layers' gradients share subexpressions
+    grads = {n: g.applyfunc(lambda e: rename_symbols(e, swap, memo)) for n, g in m.grads.items()}
     return replace(
         m,
         op=op,
@@ -67,7 +69,7 @@ def _seeded(m: Math, op: str, params: dict) -> Math:
 
 def _layer_sizes(op: str, sizes) -> tuple[int, ...]:
     if not isinstance(sizes, (tuple, list)) or not 3 <= len(sizes) <= 5:
-        raise ValueError(
+        raise (TooBig if isinstance(sizes, (tuple, list)) and len(sizes) > 5 else ValueError)(
             f"{op}: layer_sizes must list 3 to 5 sizes (input, hidden…, classes), "
             f"you gave {sizes!r}."
         )
@@ -163,11 +165,11 @@ def _cnn_geometry(op, input_shape, kernel_shape, pool, classes):
     p = as_pair(op, "pool", pool, 1, CNN_SIDE)
     if out[0] % p[0] or out[1] % p[1]:
         raise ValueError(
-            f"{op}: a {p[0]}×{p[1]} pool does not divide the {out[0]}×{out[1]} conv output "
+            f"{op}: {article(p[0])} {p[0]}×{p[1]} pool does not divide the {out[0]}×{out[1]} conv output "
             f"(({hw[0]}−{k[0]}+1)×({hw[1]}−{k[1]}+1)); choose a pool or sizes that divide it."
         )
     flat = (out[0] // p[0]) * (out[1] // p[1])
-    if flat > MAX_SIDE:
+    if flat > MAX_SIDE:  # a combination to change, like a pool that does not divide: not a cap
         raise ValueError(
             f"{op}: the pooled feature map has {flat} entries; keep it at most {MAX_SIDE} (the "
             "dense layer's inputs) with a larger pool or kernel, or a smaller input."

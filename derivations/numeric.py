@@ -164,7 +164,7 @@ def _node(e, env, memo, trace):
     if isinstance(e, sp.Piecewise):
         return _piecewise(e, ev, trace)
     if isinstance(e, FirstMax):
-        q, *xs = e.args
+        q, xs = e.args  # the window is one Tuple (see algebra.FirstMax)
         stacked = np.stack(np.broadcast_arrays(*[ev(x) for x in xs]))
         first = (np.argmax(stacked, axis=0) == int(q)).astype(float)
         return np.where(np.any(np.isnan(stacked), axis=0), np.nan, first)

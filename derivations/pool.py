@@ -14,15 +14,16 @@ from .algebra import (
     pad,
 )
 from .derivation import assemble
-from .params import as_pair, as_shape
+from .params import MAX_POOL_PADDING, MAX_WINDOW, as_pair, as_shape, axis_pairs, check_work
 from .symbols import Scope
+from .typeset import article
 
 
 def _geometry(op, input_shape, kernel_size, stride, padding):
     h, w = as_shape(op, "input_shape", input_shape)
-    k = as_pair(op, "kernel_size", kernel_size, 1, 32)
-    s = k if stride is None else as_pair(op, "stride", stride, 1, 32)
-    p = as_pair(op, "padding", padding, 0, 16)
+    k = as_pair(op, "kernel_size", kernel_size, 1, MAX_WINDOW)
+    s = k if stride is None else as_pair(op, "stride", stride, 1, MAX_WINDOW)
+    p = as_pair(op, "padding", padding, 0, MAX_POOL_PADDING)
     if 2 * p[0] > k[0] or 2 * p[1] > k[1]:
         raise ValueError(
             f"{op}: padding {p[0]}×{p[1]} is more than half the {k[0]}×{k[1]} window, "
@@ -34,7 +35,15 @@ def _geometry(op, input_shape, kernel_size, stride, padding):
             f"{h + 2 * p[0]}×{w + 2 * p[1]} input. Use a smaller window or more padding."
         )
     out = ((h + 2 * p[0] - k[0]) // s[0] + 1, (w + 2 * p[1] - k[1]) // s[1] + 1)
-    return (h, w), k, s, p, out
+    # one partial derivative for every (window, cell of it) pair
+    cells = axis_pairs(out[0], k[0], s[0], p[0], 1, h) * axis_pairs(out[1], k[1], s[1], p[1], 1, w)
+    what = f"{out[0]}×{out[1]} windows of {k[0]}×{k[1]} over {article(h)} {h}×{w} input"
+    return (h, w), k, s, p, out, check_work(op, cells, what)
+
+
+def pool_work(op: str, input_shape=(2, 2), kernel_size=2, stride=None, padding=0) -> int:
+    """The partial derivatives a pooling's maths would build; ValueError as it would raise."""
+    return _geometry(op, input_shape, kernel_size, stride, padding)[-1]
 
 
 def windows(hw, k, s, p, out) -> dict:
@@ -55,10 +64,12 @@ def windows(hw, k, s, p, out) -> dict:
 def _max_jacobian(X, Z, wins) -> tuple[dict, dict]:
     """∂z/∂x as FirstMax indicators, and their LaTeX '[x is the max of z]'."""
     jac, tex = {"X": {}}, {}
+    xs = X.tolist()
     for o, cells in wins.items():
+        window = sp.Tuple(*[xs[r][c] for r, c in cells])
         for q, cell in enumerate(cells):
             # NOTE: ties go to the first maximum in row-major window order, as in PyTorch
-            partial = FirstMax(q, *[X[c] for c in cells]) if len(cells) > 1 else sp.S.One
+            partial = FirstMax.of(q, window) if len(cells) > 1 else sp.S.One
             jac["X"].setdefault(cell, {})[o] = partial
             if len(cells) > 1:
                 tex[("X", cell, o)] = (
@@ -69,7 +80,7 @@ def _max_jacobian(X, Z, wins) -> tuple[dict, dict]:
 
 def max_pool2d_math(input_shape=(2, 2), kernel_size=2, stride=None, padding=0, *, scope=None):
     op = "max_pool2d"
-    hw, k, s, p, out = _geometry(op, input_shape, kernel_size, stride, padding)
+    hw, k, s, p, out, _ = _geometry(op, input_shape, kernel_size, stride, padding)
     scope = scope or Scope()
     X = scope.matrix("x", hw)
     wins = windows(hw, k, s, p, out)
@@ -86,7 +97,7 @@ def max_pool2d_math(input_shape=(2, 2), kernel_size=2, stride=None, padding=0, *
 
 def avg_pool2d_math(input_shape=(2, 2), kernel_size=2, stride=None, padding=0, *, scope=None):
     op = "avg_pool2d"
-    hw, k, s, p, out = _geometry(op, input_shape, kernel_size, stride, padding)
+    hw, k, s, p, out, _ = _geometry(op, input_shape, kernel_size, stride, padding)
     scope = scope or Scope()
     inputs = {"X": scope.matrix("x", hw)}
     share = sp.Rational(1, k[0] * k[1])

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from functools import lru_cache
 
 import sympy as sp
 
@@ -20,11 +21,19 @@ PX_PER_UNIT = 13.5  # 11.5 px at the median glyph; the margin keeps the widest f
 LINE_WIDTH = 37  # units_for(500): the lesson's step column at 1280 px
 MATRIX_ROWS = 16  # rows a written-out matrix shows before eliding the middle ones
 MAX_LINES = 36  # expansions listed in one step before the rest is elided
+SUM_LINES = 3  # lines one sum of a list shows before the middle of it is elided
+# KaTeX stacks the rows of an array by its strut, not by what is in them: a row of \dfrac
+# ∂L/∂z runs into the next unless the gap makes room (measured in Chromium: 1.2em leaves the
+# 0.3em that plain rows with a 2pt gap have)
+ROW_GAP, FRACTION_ROW_GAP = "2pt", "1.2em"
+
+
+MIN_UNITS = 8  # the narrowest column the line-breaker works to
 
 
 def units_for(px: float) -> int:
     """How many width units a column of ``px`` pixels holds."""
-    return max(8, int(px // PX_PER_UNIT))
+    return max(MIN_UNITS, int(px // PX_PER_UNIT))
 
 
 # ---------------------------------------------------------------- the width model
@@ -81,6 +90,7 @@ def _inner(tex: str, i: int) -> tuple[str, int]:
     return (tex[i + 1 : end - 1] if tex[i : i + 1] == "{" else tex[i:end]), end
 
 
+@lru_cache(maxsize=1 << 16)  # the same summands and cells are measured in step after step
 def visible_len(tex: str) -> int:
     """A formula's rough width in units (rounded): the budget the line-breaking works in."""
     return round(_width(tex))
@@ -197,9 +207,18 @@ def continuation(chunk: str) -> str:
     return rf"&\quad {lead} {chunk.lstrip('-').lstrip()}"
 
 
+def tex(e) -> str:
+    """``sympy.latex(e)``. A symbol whose name holds a brace (x_{11}, \\frac{∂L}{∂z_{11}}: every
+    symbol the lessons make) prints as its name, so that is returned without setting up a
+    printer, which took a third of a big derivation's typesetting."""
+    if e.__class__ is sp.Symbol and "{" in e.name:
+        return e.name
+    return sp.latex(e)
+
+
 def product_latex(coef, factors) -> str:
     """coef · f1 · f2 … as the notes write it: x_{11} k_{11}, \\frac{1}{4} x_{11}, - n_{11}."""
-    body = " ".join(sp.latex(f) for f in factors)
+    body = " ".join(tex(f) for f in factors)
     if coef == 1:
         return body or "1"
     if coef == -1:
@@ -208,7 +227,7 @@ def product_latex(coef, factors) -> str:
 
 
 def paren(e) -> str:
-    s = sp.latex(e)
+    s = tex(e)
     return f"\\left({s}\\right)" if isinstance(e, (sp.Add, sp.Piecewise)) else s
 
 
@@ -234,6 +253,11 @@ def elide(items: list, limit: int = MAX_LINES) -> tuple[list, int]:
 def plural(n: int, word: str) -> str:
     """'1 sample', '3 samples': the lesson texts are built from the chosen sizes, which can be 1."""
     return f"{n} {word}" + ("" if n == 1 else "s")
+
+
+def article(n: int) -> str:
+    """'a 6×6', 'an 8×8', 'an 11×11': the article a size takes, read aloud."""
+    return "an" if n in (11, 18) or str(n).startswith("8") else "a"
 
 
 def _shown(n: int, limit: int) -> list[int | None]:
@@ -263,27 +287,30 @@ class Typeset:
 
     width: int = LINE_WIDTH
 
-    def bmatrix(self, m: sp.Matrix, fmt=None) -> str:
-        """A matrix as LaTeX; past MATRIX_ROWS rows, or wider than a line, the middle is elided
-        with ⋯ ⋮ ⋱ (the checks behind a step always use the whole matrix)."""
-        fmt = fmt or sp.latex
+    def bmatrix(self, m: sp.Matrix, fmt=None, lead: float = 8) -> str:
+        """A matrix as LaTeX; past MATRIX_ROWS rows, or wider than the line less ``lead`` units
+        (what shares its line: '= ', an operator), the middle is elided with ⋯ ⋮ ⋱ (the checks
+        behind a step always use the whole matrix)."""
+        fmt = fmt or tex
         # \dfrac: a fraction inside a matrix is set in script size, too small to read projected
         rows = _shown(m.rows, MATRIX_ROWS)
-        tex = {
+        cells = {
             r: [fmt(m[r, c]).replace(r"\frac{", r"\dfrac{") for c in range(m.cols)]
             for r in rows
             if r is not None
         }
-        widths = [max(visible_len(t[c]) + 1.2 for t in tex.values()) for c in range(m.cols)]
-        cols = _shown_cols(widths, self.width - 8)
+        widths = [max(visible_len(t[c]) + 1.2 for t in cells.values()) for c in range(m.cols)]
+        cols = _shown_cols(widths, self.width - lead)
 
         def cell(r, c) -> str:
             if r is None:
                 return r"\ddots" if c is None else r"\vdots"
-            return r"\cdots" if c is None else tex[r][c]
+            return r"\cdots" if c is None else cells[r][c]
 
         lines = [" & ".join(cell(r, c) for c in cols) for r in rows]
-        return r"\begin{bmatrix} " + r" \\[2pt] ".join(lines) + r" \end{bmatrix}"
+        tall = any(r"\dfrac" in c for row in cells.values() for c in row)
+        gap = rf" \\[{FRACTION_ROW_GAP if tall else ROW_GAP}] "
+        return r"\begin{bmatrix} " + gap.join(lines) + r" \end{bmatrix}"
 
     def flow(self, pieces: list[str]) -> str:
         """The pieces of one wide display ("[X]", "⊛ [K]", "+ b", "= [Z]") on as few lines as
@@ -303,11 +330,50 @@ class Typeset:
         """Summands grouped onto lines of the column (or ``width``) units."""
         return break_lines(parts, width or self.width, gap=2)
 
-    def sum_lines(self, parts: list[str]) -> list[str]:
+    def sum_lines(
+        self, parts: list[str], most_lines: int | None = None, per_line: int | None = 4
+    ) -> list[str]:
         """A long sum as ``aligned`` lines: '&= a + b + c + d', then '&\\quad + e + …', at most
-        four summands a line."""
-        chunks = break_lines(parts, self.width, gap=2, most=4) or [[]]
-        return ["&= " + ordered_sum(chunks[0])] + [continuation(ordered_sum(c)) for c in chunks[1:]]
+        ``per_line`` summands a line. A sum of twice ``most_lines`` lines or more is elided to
+        ``most_lines``, the last '&\\quad + ⋯ + z (n terms)' (one just over the limit stays: it
+        would lose more than it saves). A step listing many sums stays readable that way, and
+        within KaTeX's budget of macro expansions (every \\quad is one)."""
+        chunks = break_lines(parts, self.width, gap=2, most=per_line) or [[]]
+        elided = most_lines is not None and len(chunks) >= 2 * max(most_lines, 2)
+        if elided:
+            chunks = chunks[: max(most_lines, 2) - 1] + [[r"\cdots", parts[-1]]]
+        lines = ["&= " + ordered_sum(chunks[0])] + [
+            continuation(ordered_sum(c)) for c in chunks[1:]
+        ]
+        if elided:
+            note = rf"\quad \text{{({len(parts)} terms)}}"
+            fits = visible_len(lines[-1] + note) <= self.width
+            lines[-1:] = [lines[-1] + note] if fits else [lines[-1], "&" + note]
+        return lines
+
+    def call_lines(self, head: str, args: list[str], rows: int = 1, lead: float = 8) -> list[str]:
+        """A function of many arguments as ``aligned`` lines: '&= \\max(a, b, c,', then
+        '&\\quad d, e)' (plain parentheses: \\left( … \\right) cannot break), with ``lead``
+        units before it on the first line. Arguments that come in ``rows`` equal rows (a
+        window's) start a line each, or two or more lines a row where a row does not fit one."""
+        room = self.width - lead - visible_len(head) - 2
+        per_row = len(args) // rows if len(args) % rows == 0 else 1
+        groups = args  # at worst, lines break between any two arguments
+        for parts in range(1, per_row):  # a row in 1, 2, … equal parts, the fewest that fit
+            size = -(-per_row // parts)
+            rowed = [
+                ", ".join(args[r + i : r + min(i + size, per_row)])
+                for r in range(0, len(args), per_row)
+                for i in range(0, per_row, size)
+            ]
+            if max(visible_len(g) for g in rowed) <= room:
+                groups = rowed
+                break
+        pieces = [f"{g}," for g in groups[:-1]] + [f"{groups[-1]})"]
+        chunks = break_lines(pieces, room, gap=0.4)
+        return [f"&= {head}(" + " ".join(chunks[0])] + [
+            r"&\quad " + " ".join(c) for c in chunks[1:]
+        ]
 
 
 DEFAULT = Typeset()

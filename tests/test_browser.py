@@ -139,6 +139,8 @@ def test_clicking_a_gradient_cell_explains_it(server, page):
         "conv2d?input_shape=6x6&kernel_shape=3x2&stride=2x1&padding=1x1&dilation=2x1",
         "conv_transpose2d?input_shape=3x2&kernel_shape=3x2&stride=2x2&padding=1x1&output_padding=1x1",
         "pooling?op=max_pool2d&input_shape=5x5&kernel_size=3x3&stride=2x2&padding=1x1",
+        # issue 12: step 4 was a red "Too many expansions" block (KaTeX's maxExpand)
+        "conv2d?input_shape=16x16&kernel_shape=6x6",
     ],
 )
 def test_every_step_renders_for_harder_settings(server, page, query):
@@ -164,6 +166,12 @@ OVERFLOWING = """() => [...document.querySelectorAll('.katex-display')]
         "conv2d?input_shape=8x8&kernel_shape=3x3&padding=1x1",
         "elementwise?op=sigmoid&shape=6x6",
         "softmax?num_classes=10",
+        # issue 12: the largest sizes the lessons offer
+        "conv2d?input_shape=16x16&kernel_shape=6x6&padding=4x4",
+        "conv_transpose2d?input_shape=16x16&kernel_shape=6x6",
+        "pooling?op=max_pool2d&input_shape=16x16&kernel_size=6x6&stride=1x1",
+        "binary?op=div&shape=6x6",
+        "reductions?op=mean&shape=16x16",
     ],
 )
 def test_no_formula_runs_off_the_column_at_1280_px(server, page, query):

@@ -10,7 +10,22 @@ import pytest
 
 from derivations import derive
 from derivations.export import to_latex, to_markdown, to_text
+from tests.extremes import cap_extremes
 from tests.test_derivations import assert_katex_safe
+
+# issue 12: the largest sizes (the lessons' and derive()'s); a 16×16 input with a 6×6 kernel
+# made a 221,000-character line, past what TeX reads
+EXTREMES = [
+    ("conv2d", dict(input_shape=(16, 16), kernel_shape=(6, 6))),
+    ("conv2d", dict(input_shape=(16, 16), kernel_shape=(6, 6), padding=4)),
+    ("conv_transpose2d", dict(input_shape=(16, 16), kernel_shape=(6, 6))),
+    ("max_pool2d", dict(input_shape=(16, 16), kernel_size=6, stride=1, padding=3)),
+    ("avg_pool2d", dict(input_shape=(16, 16), kernel_size=6, stride=1)),
+    ("leaky_relu", dict(shape=(16, 16))),
+    ("div", dict(shape=(16, 16), broadcast="row")),
+    ("mean", dict(shape=(16, 16))),
+    *cap_extremes(),
+]
 
 
 def sweep():
@@ -42,7 +57,11 @@ def sweep():
         ("linear", dict(batch=3, in_features=4, out_features=2)),
         ("softmax_cross_entropy", dict(num_classes=5, target=4)),
         ("conv2d", dict(input_shape=(12, 12), kernel_shape=(3, 3))),
+        ("softplus", dict(shape=(2, 2))),  # eˣ in its text
+        ("mlp", {}),  # w⁽²⁾ and ∈ in the texts
+        ("cnn", {}),
     ]
+    cases += EXTREMES
     out = []
     for op, kw in cases:
         try:
@@ -70,7 +89,8 @@ def test_latex_export_compiles(tmp_path):
             ["pdflatex", "-interaction=nonstopmode", "-halt-on-error", f"d{i}.tex"],
             cwd=tmp_path,
             capture_output=True,
-            text=True,
+            encoding="utf-8",
+            errors="replace",  # TeX cuts its log lines at 79 bytes, through a character
             timeout=120,
         )
         if r.returncode:
@@ -85,3 +105,10 @@ def test_markdown_and_text_exports_hold_every_step():
     for n, s in enumerate(d.steps, 1):
         assert f"## {n}. {s.title}" in md and f"{n}. {s.title}" in txt
     assert md.count("$$") == 2 * len(d.steps)
+
+
+def test_latex_lines_stay_short_enough_for_tex():
+    """TeX reads a line at a time into a buffer of about 200,000 characters."""
+    doc = to_latex(derive("conv2d", input_shape=(16, 16), kernel_shape=(6, 6)))
+    assert max(len(line) for line in doc.splitlines()) <= 200
+    assert r"\begin{align*}" in doc  # long blocks may break across pages

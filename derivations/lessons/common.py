@@ -3,16 +3,22 @@ one entry (zero terms struck through), and every entry of a gradient."""
 
 from __future__ import annotations
 
-import sympy as sp
-
 from ..derivation import Math, Step
 from ..symbols import plain
-from ..typeset import MAX_LINES, Typeset, aligned, continuation, elide, ordered_sum, product_latex
+from ..typeset import MAX_LINES, SUM_LINES, Typeset, aligned, elide, product_latex, tex
+
+CHAIN_LINES = 8  # lines of surviving chain-rule terms before the middle is elided
 
 
 def expansion_parts(inputs: dict, tlist) -> list[str]:
     """The summands of one output written from its terms [(coef, [(name, idx), …]), …]."""
     return [product_latex(coef, [inputs[n][i] for n, i in f]) for coef, f in tlist]
+
+
+def longest(lists: dict):
+    """The key of the longest list (the first of the longest): the output whose expansion, or
+    the entry whose sum, decides how much of a step fits."""
+    return max(lists, key=lambda k: len(lists[k]))
 
 
 def _outs(m: Math) -> list[tuple[int, int]]:
@@ -21,8 +27,8 @@ def _outs(m: Math) -> list[tuple[int, int]]:
 
 def _every_term(m: Math, t: Typeset, name, idx, outs, nz) -> list[str]:
     """The sum over every output, then with each partial put in (zeros struck through)."""
-    L, al = m.loss, sp.latex(m.inputs[name][idx])
-    z = lambda o: sp.latex(m.out_symbols[o])  # noqa: E731
+    L, al = m.loss, tex(m.inputs[name][idx])
+    z = lambda o: tex(m.out_symbols[o])  # noqa: E731
     full = [
         rf"\frac{{\partial {L}}}{{\partial {z(o)}}} \frac{{\partial {z(o)}}}{{\partial {al}}}"
         for o in outs
@@ -59,6 +65,10 @@ def _survivors_text(ap: str, outs, nz) -> str:
     )
     if not nz:
         return f"No output contains {ap}, so all {len(outs)} partial derivatives are 0."
+    if not rest:
+        if len(nz) == 1:
+            return f"The only output contains {ap}, so the sum has one term."
+        return f"All {len(nz)} outputs contain {ap}, so every term contributes."
     if len(nz) == 1:
         return f"Only one output contains {ap} and contributes; {zeros}."
     return f"Only the {len(nz)} outputs that contain {ap} contribute; {zeros}."
@@ -70,7 +80,7 @@ def chain_rule_step(
     """The chain rule written out for one element: every term (zeros struck through), then the
     terms that survive. With many outputs, only the surviving terms are written."""
     a = m.inputs[name][idx]
-    L, al, ap = m.loss, sp.latex(a), plain(a)
+    L, al, ap = m.loss, tex(a), plain(a)
     outs = _outs(m)
     nz = m.jac[name].get(idx, {})
     lines = [
@@ -83,28 +93,29 @@ def chain_rule_step(
         text = _survivors_text(ap, outs, nz)
     if len(lines) == 1 or len(outs) != len(nz):  # with no zero term it would repeat the line above
         lines += t.sum_lines(
-            [f"{sp.latex(m.upstream[o])} \\cdot {m.partial_latex(name, idx, o)}" for o in nz]
+            [f"{tex(m.upstream[o])} \\cdot {m.partial_latex(name, idx, o)}" for o in nz],
+            CHAIN_LINES,
         )
     lines[0] = lines[0].replace(" = ", " &= ", 1)
     return Step(f"Chain rule for ∂{L}/∂{plain(a)}", aligned(lines), text, kind="chain", focus=name)
 
 
-def forward_step(m: Math, t: Typeset, rhs, text: str) -> Step:
-    """Every output written out (long lists elided): z_ij = rhs((i, j)). ``rhs`` gives LaTeX, or
-    a list of summands, which are wrapped onto as many lines as the column needs."""
+def forward_step(m: Math, t: Typeset, rhs, text: str, busiest=None) -> Step:
+    """Every output written out (long lists elided): z_ij = rhs((i, j)). ``rhs`` gives LaTeX,
+    a list of summands (wrapped onto as many lines as the column needs), or ``aligned`` lines
+    ('&= …' first). The output ``busiest`` (the longest) decides how many outputs fit."""
     outs = _outs(m)
 
     def rows(o) -> list[str]:
         r = rhs(o)
-        lhs = sp.latex(m.out_symbols[o])
+        lhs = tex(m.out_symbols[o])
         if isinstance(r, str):
-            return [f"{lhs} &= {r}"]
-        chunks = t.wrap(r)
-        return [f"{lhs} &= {ordered_sum(chunks[0])}"] + [
-            continuation(ordered_sum(chunk)) for chunk in chunks[1:]
-        ]
+            r = [f"&= {r}"]
+        elif not r[0].startswith("&"):
+            r = t.sum_lines(r, MAX_LINES // 3, per_line=None)
+        return [f"{lhs} {r[0]}", *r[1:]]
 
-    per_output = len(rows(outs[0]))
+    per_output = len(rows(outs[0] if busiest is None else busiest))
     shown, left = elide(outs, max(4, MAX_LINES // per_output))
     lines = []
     for o in shown:
@@ -120,9 +131,13 @@ def forward_step(m: Math, t: Typeset, rhs, text: str) -> Step:
 def all_grads_step(
     m: Math, t: Typeset, name: str, title: str | None = None, text: str | None = None
 ) -> Step:
+    """Every entry's chain-rule sum, zero terms dropped. Long sums show their first and last
+    terms (SUM_LINES lines), and as many entries as MAX_LINES lines hold are listed."""
     g = m.inputs[name]
     items = [(r, c) for r in range(g.rows) for c in range(g.cols)]
-    shown, left = elide(items)
+    longest = max((len(v) for v in m.jac[name].values()), default=1)
+    per_entry = min(SUM_LINES, -(-longest // 4))  # four summands a line at the most
+    shown, left = elide(items, max(4, MAX_LINES // per_entry))
     lines = []
     for idx in shown:
         if idx is None:
@@ -130,11 +145,12 @@ def all_grads_step(
             continue
         rhs = t.sum_lines(
             [
-                f"{sp.latex(m.upstream[o])} {m.partial_latex(name, idx, o)}"
+                f"{tex(m.upstream[o])} {m.partial_latex(name, idx, o)}"
                 for o in m.jac[name].get(idx, {})
-            ]
+            ],
+            SUM_LINES,
         )
-        lhs = rf"\frac{{\partial {m.loss}}}{{\partial {sp.latex(g[idx])}}} "
+        lhs = rf"\frac{{\partial {m.loss}}}{{\partial {tex(g[idx])}}} "
         lines += [lhs + rhs[0]] + rhs[1:]
     return Step(
         title or f"Every entry of ∂{m.loss}/∂{name}",

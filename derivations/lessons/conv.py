@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from ..derivation import Math, Step
-from ..typeset import Typeset, check_mark, plural
-from .common import all_grads_step, chain_rule_step, expansion_parts, forward_step
+from ..typeset import Typeset, article, check_mark, plural, visible_len
+from .common import all_grads_step, chain_rule_step, expansion_parts, forward_step, longest
 
 CHANNELS_NOTE = (
     "With several channels nothing new happens: each output channel sums this single-channel "
@@ -95,7 +95,7 @@ def _conv2d_intro(m: Math, t: Typeset) -> list[Step]:
         Step(
             "Setup",
             _setup_tex(m, t, r"\circledast"),
-            f"A {h}×{w} input X slides a {kh}×{kw} kernel K ({_how(pr)}); every output zᵢⱼ is the "
+            f"{article(h).capitalize()} {h}×{w} input X slides {article(kh)} {kh}×{kw} kernel K ({_how(pr)}); every output zᵢⱼ is the "
             f"sum of a window of X times K, plus the bias b. ⊛ is cross-correlation (no kernel "
             f"flip), as in every deep-learning framework. {CHANNELS_NOTE}",
             kind="setup",
@@ -107,6 +107,7 @@ def _conv2d_intro(m: Math, t: Typeset) -> list[Step]:
             lambda o: expansion_parts(m.inputs, m.facts["terms"][o]),
             "Each output multiplies one window of X by K entry by entry and adds b"
             + (" (window cells in the padding are 0 and drop out)." if any(p) else "."),
+            busiest=longest(m.facts["terms"]),
         ),
     ]
 
@@ -138,7 +139,9 @@ def _conv2d_dk(m: Math, t: Typeset) -> list[Step]:
                 rf"\frac{{\partial L}}{{\partial K}} = {pad_txt} \circledast{dil_txt} \frac{{\partial L}}{{\partial Z}}",
                 [
                     f"= {t.bmatrix(pat.operands['X'])}",
-                    rf"\circledast{dil_txt} {t.bmatrix(pat.operands['dZ'])}{check_mark(pat.ok)}",
+                    rf"\circledast{dil_txt} "
+                    + t.bmatrix(pat.operands["dZ"], lead=visible_len(rf"\circledast{dil_txt}") + 5)
+                    + check_mark(pat.ok),
                 ],
             ),
             "The kernel gradient is the input correlated with the upstream gradient"
@@ -165,22 +168,54 @@ def _correlated_shape(a, k, stride, dilation) -> tuple[int, int]:
     )
 
 
+def _rows_and_columns(rows: int, cols: int) -> str:
+    """'2 rows and 1 column', '3 columns': the parts that are not 0."""
+    parts = [plural(rows, "row")] * bool(rows) + [plural(cols, "column")] * bool(cols)
+    return " and ".join(parts)
+
+
+def _border(rows: int, cols: int) -> list[str]:
+    """What padding by ``rows`` and ``cols`` on each side does; a negative amount crops."""
+    if rows == cols and rows > 0:
+        return [f"pad {plural(rows, 'zero')} on every side"]
+    out = []
+    if rows:
+        out.append(
+            f"pad {plural(rows, 'row')} of zeros above and below"
+            if rows > 0
+            else f"crop {plural(-rows, 'row')} off the top and the bottom"
+        )
+    if cols:
+        out.append(
+            f"pad {plural(cols, 'column')} of zeros left and right"
+            if cols > 0
+            else f"crop {plural(-cols, 'column')} off the left and the right"
+        )
+    return out
+
+
 def _dx_recipe(m: Math) -> str:
     s, p = m.params["stride"], m.params["padding"]
     kd, (eh, ew) = m.facts["kd"], m.facts["unreached"]
     pieces = []
     if any(v != 1 for v in s):
+        between = _rows_and_columns(s[0] - 1, s[1] - 1)
         pieces.append(
-            f"first spread ∂L/∂Z out with {s[0] - 1}×{s[1] - 1} zeros between entries (the stride)"
+            f"first spread ∂L/∂Z out with {between} of zeros between entries (the stride)"
         )
-    pieces.append(f"pad it with {kd.rows - 1}×{kd.cols - 1} zeros (kernel span − 1)")
+    border = _border(kd.rows - 1, kd.cols - 1)  # none for a kernel spanning a single cell
+    if border:
+        pieces.append(" and ".join(border) + " (kernel span − 1)")
     if eh or ew:
-        pieces.append(
-            f"plus {eh}×{ew} more at the bottom/right for input rows/columns no window reached"
+        more = " and ".join(
+            [f"{plural(eh, 'row')} at the bottom"] * bool(eh)
+            + [f"{plural(ew, 'column')} at the right"] * bool(ew)
         )
+        lead = "plus" if border else "pad zeros:"
+        pieces.append(f"{lead} {more} for the input no window reached")
     if any(p):
         pieces.append(f"then crop the {p[0]}×{p[1]} forward padding off the result")
-    return "; ".join(pieces)
+    return "; ".join(pieces) or "a kernel spanning a single cell needs no padding"
 
 
 def _conv2d_dx(m: Math, t: Typeset) -> list[Step]:
@@ -311,7 +346,7 @@ def _transposed_intro(m: Math, t: Typeset) -> list[Step]:
             _setup_tex(m, t, r"\circledast^{\top}"),
             f"A transposed convolution runs a convolution backwards: each input pixel xᵢⱼ stamps a "
             f"copy of K, scaled by xᵢⱼ, into the output at {s[0]}×{s[1]} steps, and overlapping "
-            f"stamps add up. It grows a {h}×{w} input into a {ho}×{wo} output. {CHANNELS_NOTE}",
+            f"stamps add up. It grows {article(h)} {h}×{w} input into {article(ho)} {ho}×{wo} output. {CHANNELS_NOTE}",
             kind="setup",
             focus="Z",
         ),
@@ -320,6 +355,7 @@ def _transposed_intro(m: Math, t: Typeset) -> list[Step]:
             t,
             lambda o: expansion_parts(m.inputs, m.facts["terms"][o]),
             "Each output collects every stamp that lands on it.",
+            busiest=longest(m.facts["terms"]),
         ),
     ]
 
@@ -329,16 +365,13 @@ def _as_convolution(m: Math, t: Typeset) -> Step:
     ih = m.facts["implicit_padding"]
     pat = m.patterns["Z = pad(X) ⊛ rot180(K) + b"]
     dilated = any(v != 1 for v in dl)
-    spread = (
-        f"Put {s[0] - 1}×{s[1] - 1} zeros between the input's entries (the stride), then pad"
-        if any(v != 1 for v in s)
-        else "Pad"
-    )
     iw = m.facts["implicit_padding_w"]
-    if ih == iw and ih >= 0:
-        amount = f"with {plural(ih, 'zero')} on every side"
-    else:
-        amount = f"by {ih} rows and {iw} columns on each side (a negative amount crops)"
+    pieces = []
+    if any(v != 1 for v in s):
+        between = _rows_and_columns(s[0] - 1, s[1] - 1)
+        pieces.append(f"put {between} of zeros between the input's entries (the stride)")
+    pieces += _border(ih, iw)
+    how = "; ".join(pieces) + ", and correlate" if pieces else "Correlate the input directly"
     return Step(
         "The same thing as an ordinary convolution",
         t.gathered(
@@ -349,8 +382,8 @@ def _as_convolution(m: Math, t: Typeset) -> Step:
             rf"\text{{implicit padding}} = {'d(k-1)' if dilated else 'k'} - p"
             rf"{'' if dilated else ' - 1'} = {ih if ih == iw else (ih, iw)}{check_mark(pat.ok)}",
         ),
-        f"{spread} {amount}, and correlate with the kernel rotated by 180°: the same outputs, "
-        "which sympy checked.",
+        f"{how[0].upper()}{how[1:]} with the kernel rotated by 180°: the same outputs, which "
+        "sympy checked.",
         kind="pattern",
         focus="Z",
         proven=pat.ok,
@@ -388,7 +421,9 @@ def _transposed_grads(m: Math, t: Typeset) -> list[Step]:
             t.gathered(
                 [
                     rf"\frac{{\partial L}}{{\partial X}} = {t.bmatrix(px.operands['dZ'])}",
-                    rf"\circledast{strided} {t.bmatrix(px.operands['K'])}{check_mark(px.ok)}",
+                    rf"\circledast{strided} "
+                    + t.bmatrix(px.operands["K"], lead=visible_len(rf"\circledast{strided}") + 5)
+                    + check_mark(px.ok),
                 ]
             ),
             "Going back through a transposed convolution is an ordinary (strided) convolution with "

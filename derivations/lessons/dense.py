@@ -6,7 +6,7 @@ from __future__ import annotations
 import sympy as sp
 
 from ..derivation import Math, Step
-from ..typeset import Typeset, aligned, check_mark, plural
+from ..typeset import Typeset, aligned, article, check_mark, plural
 from .common import all_grads_step, chain_rule_step, expansion_parts, forward_step
 
 
@@ -82,7 +82,7 @@ def _linear_patterns(m: Math) -> list[Step]:
     ]
 
 
-def _linear_mistake(m: Math) -> Step:
+def _linear_mistake(m: Math, t: Typeset) -> Step:
     """Note 002's muddle: ∂L/∂Z·Xᵀ instead of Xᵀ·∂L/∂Z. Whether the wrong product even exists
     depends on the sizes, so say what is wrong for these ones."""
     n, i_, o_ = _shapes(m)
@@ -96,7 +96,7 @@ def _linear_mistake(m: Math) -> Step:
         verdict = rf"\text{{ is }} {n}\times{n}\text{{, not }} {i_}\times{o_})"
         why = (
             f"Here the wrong order ∂L/∂Z·Xᵀ does multiply ({n}×{o_} times {i_}×{n}), but it "
-            f"gives a {n}×{n} matrix, one entry per pair of samples, not W's {i_}×{o_}."
+            f"gives {article(n)} {n}×{n} matrix, one entry per pair of samples, not W's {i_}×{o_}."
         )
     elif n > 1:
         verdict = r"\text{: the right shape, the wrong entries})"
@@ -113,8 +113,12 @@ def _linear_mistake(m: Math) -> Step:
         )
     return Step(
         "Common mistake (note 002)",
-        rf"\frac{{\partial L}}{{\partial W}} \ne \frac{{\partial L}}{{\partial Z}}\, X^\top \quad("
-        rf"{n}\times{o_} \cdot {i_}\times{n}{verdict}",
+        t.gathered(
+            [
+                r"\frac{\partial L}{\partial W} \ne \frac{\partial L}{\partial Z}\, X^\top",
+                rf"\quad({n}\times{o_} \cdot {i_}\times{n}{verdict}",
+            ]
+        ),
         "Note 002 muddles the shape of ∂R/∂W ('n×m, but m×n for subtraction'). One rule settles "
         f"it: the gradient has the shape of the parameter, and every product's inner sizes must "
         f"match. {why} The right product is Xᵀ·∂L/∂Z ({i_}×{n} times {n}×{o_}).",
@@ -139,7 +143,7 @@ def linear_lesson(m: Math, t: Typeset) -> list[Step]:
         pats[1],
         chain_rule_step(m, t, "b", (0, 0)),
         pats[2],
-        _linear_mistake(m),
+        _linear_mistake(m, t),
     ]
 
 

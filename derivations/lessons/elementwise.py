@@ -7,7 +7,7 @@ import sympy as sp
 
 from ..derivation import Math, Step
 from ..elementwise import _Y, T
-from ..typeset import Typeset, aligned, check_mark
+from ..typeset import Typeset, aligned, check_mark, product_latex
 from .common import all_grads_step, chain_rule_step
 
 # op → (its LaTeX name, f′ as the pattern writes it, the same in plain text, why)
@@ -196,6 +196,15 @@ def binary_lesson(m: Math, t: Typeset) -> list[Step]:
 # ---------------------------------------------------------------- reductions
 
 
+def _written_sum(m: Math, most: int = 8) -> list[str]:
+    """'= x₁₁', '+ x₁₂', … in row-major order, one piece a term for the line-breaker; past
+    ``most`` terms the first three, ⋯ and the last (a 16×16 sum was one line of 256 terms)."""
+    terms = [product_latex(m.facts["coef"], [x]) for x in m.inputs["X"]]
+    if len(terms) > most:
+        terms = [*terms[:3], r"\cdots", terms[-1]]
+    return [f"= {terms[0]}"] + [f"+ {term}" for term in terms[1:]]
+
+
 def reduction_lesson(m: Math, t: Typeset) -> list[Step]:
     a, b = m.params["shape"]
     g = m.upstream[0, 0]
@@ -208,7 +217,7 @@ def reduction_lesson(m: Math, t: Typeset) -> list[Step]:
             t.gathered(
                 [
                     rf"y = {front}\sum_{{r=1}}^{{\alpha}} \sum_{{c=1}}^{{\beta}} x_{{rc}}",
-                    f"= {sp.latex(m.output[0, 0])}",
+                    *_written_sum(m),
                     rf"\qquad \alpha = {a},\ \beta = {b}",
                 ]
             ),

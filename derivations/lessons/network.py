@@ -8,7 +8,7 @@ from __future__ import annotations
 import sympy as sp
 
 from ..derivation import Math, Step
-from ..typeset import Typeset, aligned, check_mark, ordered_sum, plural
+from ..typeset import Typeset, aligned, article, check_mark, ordered_sum, plural
 from .common import all_grads_step, expansion_parts, forward_step
 
 XT, VT, WT, ONES = r"X^\top", r"v^\top", r"W^\top", r"\mathbf{1}^\top"
@@ -137,7 +137,7 @@ def _layer_step(m: Math, t: Typeset, ell: int) -> Step:
         tex = rf"{lhs} = {_u(_d(_m('Z', ell)), 1, n[ell])}\;{wt}{check_mark(pat.ok)}"
         why = (
             f"{zl} = {prev}·{wl} + b{_l(ell)}, so ∂Z/∂A is {wl}ᵀ in numerator layout: a "
-            f"1×{n[ell]} row times a {n[ell]}×{n[ell - 1]} matrix gives the 1×{n[ell - 1]} row "
+            f"1×{n[ell]} row times {article(n[ell])} {n[ell]}×{n[ell - 1]} matrix gives the 1×{n[ell - 1]} row "
             f"of {prev}'s shape."
         )
     else:
@@ -231,19 +231,21 @@ def _descent_step(m: Math) -> Step:
     )
 
 
-def _one_weight_step(m: Math) -> Step:
+def _one_weight_step(m: Math, t: Typeset) -> Step:
     n, depth = _sizes(m), len(_sizes(m)) - 1
     act = ACT_TEX[m.params["activation"]]
     idx = "jklmn"
-    tex = _d("w^{(1)}_{11}") + rf" = x^{{(1)}}_{{11}}\; {act}'\left(z^{{(1)}}_{{11}}\right)"
+    # a piece a layer, flowed onto lines: four layers do not fit one
+    pieces = [_d("w^{(1)}_{11}") + rf" = x^{{(1)}}_{{11}}\; {act}'\left(z^{{(1)}}_{{11}}\right)"]
     prev = "1"
     for ell in range(2, depth + 1):
         i = idx[ell - 2]
-        tex += rf" \sum_{{{i}}} w^{{({ell})}}_{{{prev}{i}}}"
+        pieces.append(rf"\sum_{{{i}}} w^{{({ell})}}_{{{prev}{i}}}")
         if ell < depth:
-            tex += rf"\, {act}'\left(z^{{({ell})}}_{{1{i}}}\right)"
+            pieces[-1] += rf"\, {act}'\left(z^{{({ell})}}_{{1{i}}}\right)"
         prev = i
-    tex += rf"\left(p_{{{prev}}} - [{prev} = y]\right)"
+    pieces[-1] += rf"\left(p_{{{prev}}} - [{prev} = y]\right)"
+    tex = t.gathered(pieces)
     paths = 1
     for size in n[2:]:
         paths *= size
@@ -262,7 +264,7 @@ def mlp_lesson(m: Math, t: Typeset) -> list[Step]:
     depth = len(_sizes(m)) - 1
     steps = [_mlp_setup(m, t), _mlp_forward(m, t), _mlp_loss_step(m, t)]
     steps += [_layer_step(m, t, ell) for ell in range(depth, 0, -1)]
-    steps += [_weights_step(m), _batch_step(m), _one_weight_step(m), _descent_step(m)]
+    steps += [_weights_step(m), _batch_step(m), _one_weight_step(m, t), _descent_step(m)]
     return steps
 
 
@@ -289,7 +291,7 @@ def _cnn_setup(m: Math, t: Typeset) -> Step:
     return Step(
         "Setup: conv → ReLU → max pool → dense → softmax",
         aligned(lines),
-        f"One channel, stride 1, no padding; a {p[0]}×{p[1]} max pool with stride "
+        f"One channel, stride 1, no padding; {article(p[0])} {p[0]}×{p[1]} max pool with stride "
         f"{p[0]}×{p[1]}; the pooled map flattened row by row into {plural(flat, 'feature')}; "
         f"a dense layer to {c} class scores; the true class is y = {y + 1} (PyTorch's index "
         f"{y}). Layer 1's symbols carry ⁽¹⁾, the dense layer's ⁽²⁾.",

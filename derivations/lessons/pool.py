@@ -5,8 +5,8 @@ from __future__ import annotations
 import sympy as sp
 
 from ..derivation import Math, Step
-from ..typeset import Typeset, check_mark, plural
-from .common import all_grads_step, chain_rule_step, expansion_parts, forward_step
+from ..typeset import Typeset, article, check_mark, tex
+from .common import all_grads_step, chain_rule_step, expansion_parts, forward_step, longest
 
 
 def _setup(m: Math, t: Typeset, name: str, what: str) -> Step:
@@ -25,7 +25,7 @@ def _setup(m: Math, t: Typeset, name: str, what: str) -> Step:
                 rf"\quad W_{{out}} = \left\lfloor \frac{{{hw[1]} + 2\cdot{p[1]} - {k[1]}}}{{{s[1]}}} \right\rfloor + 1 = {out[1]}",
             ],
         ),
-        f"A {k[0]}×{k[1]} window{extras} slides over the {hw[0]}×{hw[1]} input; {what}",
+        f"{article(k[0]).capitalize()} {k[0]}×{k[1]} window{extras} slides over the {hw[0]}×{hw[1]} input; {what}",
         kind="setup",
         focus="Z",
     )
@@ -36,10 +36,13 @@ def _is_notes_example(m: Math) -> bool:
     return pr["input_shape"] == (2, 2) and pr["kernel_size"] == (2, 2) and not any(pr["padding"])
 
 
-def _window_max(m: Math, o) -> str:
-    """max(x₁₁, x₁₂, …) in the window's own order (sympy would sort x_{1,10} before x_{1,8})."""
+def _window_max(m: Math, t: Typeset, o) -> list[str]:
+    """max(x₁₁, x₁₂, …) in the window's own order (sympy would sort x_{1,10} before x_{1,8}),
+    broken onto lines, a window row a line where they fit: a 6×6 window's 36 cells do not fit
+    one."""
     cells = m.facts["windows"][o]
-    return r"\max\left(" + ", ".join(sp.latex(m.inputs["X"][c]) for c in cells) + r"\right)"
+    names = [tex(m.inputs["X"][c]) for c in cells]
+    return t.call_lines(r"\max", names, rows=len({r for r, _ in cells}))
 
 
 def _max_rule() -> Step:
@@ -80,7 +83,11 @@ def max_pool2d_lesson(m: Math, t: Typeset) -> list[Step]:
             + (" Padding cells count as −∞, so they never win." if padded else ""),
         ),
         forward_step(
-            m, t, lambda o: _window_max(m, o), "Each output is the maximum of its window."
+            m,
+            t,
+            lambda o: _window_max(m, t, o),
+            "Each output is the maximum of its window.",
+            busiest=longest(m.facts["windows"]),
         ),
         _max_rule(),
         chain_rule_step(m, t, "X", first),
@@ -142,14 +149,21 @@ def avg_pool2d_lesson(m: Math, t: Typeset) -> list[Step]:
             m,
             t,
             "avgpool",
-            f"each output is the mean of its {plural(n, 'cell')}"
+            (
+                f"each output is the mean of its {n} cells"
+                if n > 1
+                else "each output is its one cell"
+            )
             + (" (padding zeros count, as in PyTorch)." if any(m.params["padding"]) else "."),
         ),
         forward_step(
             m,
             t,
             lambda o: expansion_parts(m.inputs, m.facts["terms"][o]),
-            f"Each output weighs every cell of its window by 1/{n}.",
+            f"Each output weighs every cell of its window by 1/{n}."
+            if n > 1
+            else "A 1×1 window averages a single cell: each output is that cell.",
+            busiest=longest(m.facts["terms"]),
         ),
         chain_rule_step(m, t, "X", busiest),
         all_grads_step(m, t, "X"),
@@ -157,8 +171,13 @@ def avg_pool2d_lesson(m: Math, t: Typeset) -> list[Step]:
             "Pattern: each window spreads its gradient evenly",
             rf"\frac{{\partial L}}{{\partial x_{{mn}}}} = \frac{{1}}{{{n}}} \sum_{{(i,j)\,:\,x_{{mn}} \in \text{{window}}(i,j)}} "
             rf"\frac{{\partial L}}{{\partial z_{{ij}}}}{check_mark(pat.ok)}",
-            f"Each cell gets 1/{n} of the upstream gradient of every window it belongs to"
-            + (" (windows do not overlap here, so at most one)" if s == k else "")
+            (f"Each cell gets 1/{n} of" if n > 1 else "Each cell gets all of")
+            + " the upstream gradient of every window it belongs to"
+            + (
+                " (windows do not overlap here, so at most one)"
+                if s[0] >= k[0] and s[1] >= k[1]
+                else ""
+            )
             + ". This is a transposed convolution of ∂L/∂Z with a constant kernel; sympy checked it.",
             kind="pattern",
             focus="X",
