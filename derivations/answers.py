@@ -30,23 +30,25 @@ text, in two layers.
   sympy runs in the worker process (``worker``) under a deadline; past it the worker is killed
   and the verdict is "too complex to check". The checks that need no sympy (characters,
   tokens, the syntax tree) run first, in the calling process, so junk gets its message at once.
+
+The names a learner types live in ``typed_names``, the wording of which terms differ in
+``answer_terms``; their public names are importable from here too.
 """
 
 from __future__ import annotations
 
 import math
-import re
 import time
-from collections import Counter
 from dataclasses import dataclass, field
 
 import numpy as np
 import sympy as sp
-from sympy.printing.str import StrPrinter
 
 from . import worker
+from .answer_terms import MAX_LISTED, MAX_PAIRS, term_feedback
 from .numeric import Unsupported, evaluate
-from .parse import check_text, is_indicator, ordinal, parse_here, relu_argument
+from .parse import check_text, parse_here
+from .typed_names import inverse_names, names_for, term_text, typing_name, typing_or_name
 
 CHECK_SECONDS = 1.5  # the whole check, worker included, leaving room in the page's 2 s for
 # killing an overrunning worker (~0.2 s on a busy machine) and the page itself
@@ -55,8 +57,6 @@ MAX_EXPECTED_WORK = 100_000  # …and on the expected answer, which comes from t
 POINTS = 16  # random points for the numeric check
 MIN_POINTS = 4  # …of which at least this many must be defined on both sides
 RTOL = 1e-8
-MAX_LISTED = 4  # terms named in one sentence before "and 3 more"
-MAX_PAIRS = 400  # extra × missing pairs compared factor by factor for index slips
 _SEED = 20240611  # fixed: the same answer always gets the same verdict
 
 
@@ -135,25 +135,9 @@ def check_here(text, expected, names, inverse) -> Feedback:
     parsed = parse_here(text, names)
     typed = parsed.expr
     latex = parsed.latex
-    if expansion_size(expected, cap=MAX_EXPECTED_WORK) > MAX_EXPECTED_WORK:
-        # never from a lesson's gradients (the largest, max pool's at 16×16, is ~1,500): a page
-        # asking about something sympy cannot multiply out in time
-        return Feedback(
-            False,
-            "the expected answer is too large to compare with: this question cannot be checked",
-            parsed=typed,
-            latex=latex,
-            method="too complex",
-        )
-    if expansion_size(typed) > MAX_WORK:
-        return Feedback(
-            False,
-            "too complex to check: multiplied out, this would have thousands of terms. "
-            "Write it as the sum of products it should be.",
-            parsed=typed,
-            latex=latex,
-            method="too complex",
-        )
+    too_big = _too_big(typed, expected)
+    if too_big:
+        return Feedback(False, too_big, parsed=typed, latex=latex, method="too complex")
     te, ee = sp.expand(typed), sp.expand(expected)
     if te == ee or te - ee == 0:  # equal expansions (the difference collects like terms)
         return Feedback(True, "Correct.", parsed=typed, latex=latex, method="symbolic")
@@ -167,12 +151,33 @@ def check_here(text, expected, names, inverse) -> Feedback:
             latex=latex,
             method="numeric",
         )
+    return _not_equal(parsed, expected, inverse, undecided=same is None)
+
+
+def _too_big(typed, expected) -> str:
+    """Why sympy should not multiply out one side ("" when both are fine)."""
+    if expansion_size(expected, cap=MAX_EXPECTED_WORK) > MAX_EXPECTED_WORK:
+        # never from a lesson's gradients (the largest, max pool's at 16×16, is ~1,500): a page
+        # asking about something sympy cannot multiply out in time
+        return "the expected answer is too large to compare with: this question cannot be checked"
+    if expansion_size(typed) > MAX_WORK:
+        return (
+            "too complex to check: multiplied out, this would have thousands of terms. "
+            "Write it as the sum of products it should be."
+        )
+    return ""
+
+
+def _not_equal(parsed, expected, inverse, undecided: bool) -> Feedback:
+    """The verdict on an answer that is not (or could not be shown) equal, with the terms that
+    differ."""
+    typed = parsed.expr
     # terms as the lesson writes them: products distributed over sums, but no powers of sums
     # multiplied out (sigmoid's e^-x/(1 + e^-x)^2 stays as it is, not 1/(2 + e^x + e^-x))
     missing, extra, notes = term_feedback(
         sp.expand_mul(typed), sp.expand_mul(expected), parsed.summands, inverse
     )
-    if same is None:
+    if undecided:
         message = (
             "this could not be checked: at random numbers it is undefined (a log or square "
             "root of a negative number, or a division by zero) on one side or the other"
@@ -181,120 +186,7 @@ def check_here(text, expected, names, inverse) -> Feedback:
     else:
         message = "Not quite. " + " ".join(notes) if notes else "Not quite."
         method = "different"
-    return Feedback(False, message, missing, extra, parsed=typed, latex=latex, method=method)
-
-
-# ---------------------------------------------------------------- names
-
-
-_INDEXED = re.compile(r"([A-Za-z]+)_\{?([0-9,]+|[A-Za-z])\}?")
-_LAYER = re.compile(r"\^\{\([0-9]+\)\}")
-
-
-def typing_name(symbol) -> str:
-    """What a learner types for a lesson symbol: x_{11} → x11, x_{1,10} → x1_10, f_{1} → f1,
-    L_i → L_i, b → b. A network layer's superscript is dropped (w^{(2)}_{11} → w11): a
-    question about one layer's part uses that layer's names (names_for refuses a clash)."""
-    name = _LAYER.sub("", symbol.name)
-    m = _INDEXED.fullmatch(name)
-    if m:
-        letter, idx = m.groups()
-        if idx.isalpha():
-            return f"{letter}_{idx}"
-        return letter + idx.replace(",", "_")
-    if name.isidentifier():
-        return name
-    raise ValueError(f"no typing name for the symbol {name!r}")
-
-
-def names_for(d, outputs: bool = True) -> dict[str, sp.Basic]:
-    """The names a learner may type in answers about derivation ``d``, each mapped to what it
-    stands for, in the order the page should list them:
-
-    - every input entry: x_{11} → "x11" (x_{1,10} → "x1_10"), k_{22} → "k22", b → "b";
-    - every upstream gradient ∂L/∂z_{11} → "dz11", named after ``d.out_symbols`` ("dy" for a
-      single output y, "dL_i" for softmax-CE's L_i);
-    - with ``outputs``, every output name → its forward expression: "y11" is sigmoid(x11) in
-      the sigmoid lesson, so dy11*y11*(1 - y11) is accepted as the notes write it;
-    - for softmax-CE, the probabilities "p1", "p2", … → exp(f_k)/Σ_j exp(f_j).
-    """
-    names: dict[str, sp.Basic] = {}
-
-    def add(key, value):
-        if key in names and names[key] != value:
-            raise ValueError(f"names_for({d.op}): two things would be typed {key!r}")
-        names[key] = value
-
-    for m in d.inputs.values():
-        for s in m:
-            add(typing_name(s), s)
-    for out, up in zip(d.out_symbols, d.upstream, strict=True):
-        add("d" + typing_name(out), up)
-    if outputs:
-        for out, value in zip(d.out_symbols, d.output, strict=True):
-            add(typing_name(out), value)
-    for key, value in _INTERMEDIATES.get(d.op, lambda d: {})(d).items():
-        add(key, value)
-    return names
-
-
-def _softmax_probabilities(d) -> dict:
-    f = list(d.inputs["f"])
-    total = sp.Add(*[sp.exp(v) for v in f])
-    return {f"p{k + 1}": sp.exp(v) / total for k, v in enumerate(f)}
-
-
-# quantities the lessons name that are not inputs or outputs (a Derivation does not carry them)
-_INTERMEDIATES = {"softmax_cross_entropy": _softmax_probabilities}
-
-
-def inverse_names(names: dict) -> dict[sp.Symbol, str]:
-    """Each symbol of ``names`` → the name the learner types for it (the first, if several)."""
-    out: dict = {}
-    for key, value in names.items():
-        if isinstance(value, sp.Symbol):
-            out.setdefault(value, key)
-    return out
-
-
-class _Plain(StrPrinter):
-    """Terms as a learner would type them: dz21*k12, [x11 > 0], relu(x11)."""
-
-    def __init__(self, inverse):
-        super().__init__({"order": "none"})
-        self.inverse = inverse
-
-    def _print_Symbol(self, expr):
-        return self.inverse.get(expr, typing_or_name(expr))
-
-    _print_Dummy = _print_Symbol
-
-    def _print_Piecewise(self, expr):
-        if is_indicator(expr):
-            return f"[{self._print(expr.args[0].cond)}]"
-        u = relu_argument(expr)
-        if u is not None:
-            return f"relu({self._print(u)})"
-        return self._print_Basic(expr)
-
-    def _print_FirstMax(self, expr):
-        q, xs = expr.args  # the window is one Tuple (see algebra.FirstMax)
-        return f"[{self._print(xs[int(q)])} is the max]"
-
-    def _print_Abs(self, expr):
-        return f"abs({self._print(expr.args[0])})"
-
-
-def typing_or_name(symbol) -> str:
-    try:
-        return typing_name(symbol)
-    except ValueError:
-        return symbol.name
-
-
-def term_text(term, inverse: dict) -> str:
-    """A term in the learner's notation: the names they type, * for products, ^ for powers."""
-    return _Plain(inverse).doprint(term).replace("**", "^")
+    return Feedback(False, message, missing, extra, parsed=typed, latex=parsed.latex, method=method)
 
 
 # ---------------------------------------------------------------- cost bound
@@ -394,143 +286,17 @@ def numerically_equal(a, b, points: int = POINTS) -> bool | None:
     return bool(np.all(np.abs(va - vb) <= RTOL * scale))
 
 
-# ---------------------------------------------------------------- which terms differ
-
-
-def term_feedback(typed, expected, summands, inverse) -> tuple[list, list, list[str]]:
-    """(missing, extra, sentences) for ``typed`` against ``expected``, both multiplied out.
-
-    ``summands`` are the typed top-level terms in the order typed, to say "the second term".
-    Pairs are explained first: the same product with another coefficient (a sign, a factor of
-    2), then products that differ in one factor (an index slip); the rest are listed."""
-    exp_terms = [t for t in sp.Add.make_args(expected) if t != 0]
-    typ_terms = [t for t in sp.Add.make_args(typed) if t != 0]
-    exp_set, typ_set = set(exp_terms), set(typ_terms)
-    missing = [t for t in exp_terms if t not in typ_set]
-    extra = [t for t in typ_terms if t not in exp_set]
-    txt = lambda t: term_text(t, inverse)  # noqa: E731
-    position = _positions(summands)
-
-    def which(t) -> str:
-        k = position.get(t)
-        return f"the {ordinal(k)} term" if k is not None else txt(t)
-
-    whole = _whole_ratio(typed, expected)
-    if whole is not None:
-        return missing, extra, [_whole_sentence(whole)]
-    notes: list[str] = []
-    left_m, left_x = list(missing), list(extra)
-    # the same product, another coefficient (a dict lookup per term)
-    by_product = {m.as_coeff_Mul()[1]: m for m in left_m}
-    for x in list(left_x):
-        cx, mx = x.as_coeff_Mul()
-        m = by_product.pop(mx, None)
-        if m is not None:
-            notes.append(_coefficient_sentence(which(x), txt(x), txt(m), cx / m.as_coeff_Mul()[0]))
-            left_x.remove(x)
-            left_m.remove(m)
-    # one factor different, usually an index slip (pairs tried only while there are few)
-    if len(left_x) * len(left_m) <= MAX_PAIRS:
-        facts = {t: (t.as_coeff_Mul()[0], _factors(t.as_coeff_Mul()[1])) for t in left_x + left_m}
-        for x in list(left_x):
-            for m in left_m:
-                if facts[x][0] == facts[m][0] and _one_factor_apart(facts[x][1], facts[m][1]):
-                    notes.append(f"You have {txt(x)} where {txt(m)} belongs.")
-                    left_x.remove(x)
-                    left_m.remove(m)
-                    break
-    if left_m:
-        notes.append(_listed(left_m, txt, "A term is missing", "terms are missing"))
-    if left_x:
-        notes.append(_listed(left_x, txt, "A term does not belong", "terms do not belong"))
-    return missing, extra, notes
-
-
-def _positions(summands) -> dict:
-    """Expanded term → its position among the summands as typed (when a summand expands to one
-    term; the first occurrence wins)."""
-    out: dict = {}
-    for k, s in enumerate(summands):
-        e = sp.expand_mul(s)
-        if not e.is_Add:
-            out.setdefault(e, k)
-    return out
-
-
-def _whole_ratio(typed, expected):
-    """c when typed = c·expected for a number c ≠ 1 (and expected has 2+ terms), else None."""
-    exp_terms = sp.Add.make_args(expected)
-    if expected == 0 or len(exp_terms) < 2 or len(sp.Add.make_args(typed)) != len(exp_terms):
-        return None
-    c0, m0 = exp_terms[0].as_coeff_Mul()
-    for t in sp.Add.make_args(typed):
-        c, m = t.as_coeff_Mul()
-        if m == m0:
-            ratio = c / c0
-            if ratio != 1 and sp.expand_mul(typed - ratio * expected) == 0:
-                return ratio
-            return None
-    return None
-
-
-def _whole_sentence(c) -> str:
-    if c == -1:
-        return "The whole answer has the wrong sign: every term's sign is flipped."
-    return f"Every term is {sp.sstr(c)} times what it should be: {_factor_words(c)}."
-
-
-def _coefficient_sentence(which: str, have: str, want: str, ratio) -> str:
-    if ratio == -1:
-        return f"Check the sign of {which}: you have {have} where {want} belongs."
-    return f"You have {have} where {want} belongs: {_factor_words(ratio)}."
-
-
-def _factor_words(r) -> str:
-    words = []
-    if r < 0:
-        words.append("the sign is flipped")
-        r = -r
-    if r.is_Integer and r > 1:
-        words.append(f"a factor of {r} too many")
-    elif r.is_Rational and r.p == 1 and r.q > 1:
-        words.append(f"a factor of {r.q} missing")
-    elif r != 1:
-        words.append(f"the number in front is {sp.sstr(r)} times what it should be")
-    return " and ".join(words)
-
-
-def _one_factor_apart(fa: Counter, fb: Counter) -> bool:
-    """Two products (as factor counts) that differ in exactly one factor: dz21·k12 against
-    dz21·k21."""
-    return sum((fa - fb).values()) == 1 and sum((fb - fa).values()) == 1
-
-
-def _factors(e) -> Counter:
-    out: Counter = Counter()
-    for f in sp.Mul.make_args(e):
-        base, n = f.as_base_exp()
-        if n.is_Integer and 0 < n <= 100:
-            out[base] += int(n)
-        else:
-            out[f] += 1
-    return out
-
-
-def _listed(terms, txt, one: str, many: str) -> str:
-    shown = [txt(t) for t in terms[:MAX_LISTED]]
-    more = f" and {len(terms) - MAX_LISTED} more" if len(terms) > MAX_LISTED else ""
-    if len(terms) == 1:
-        return f"{one}: {shown[0]}."
-    return f"{len(terms)} {many}: {', '.join(shown)}{more}."
-
-
 __all__ = [
+    "MAX_LISTED",
+    "MAX_PAIRS",
     "Feedback",
     "check_answer",
     "expansion_size",
     "inverse_names",
     "names_for",
     "numerically_equal",
+    "term_feedback",
     "term_text",
     "typing_name",
+    "typing_or_name",
 ]

@@ -128,18 +128,27 @@ def _node(e, env, memo, trace):
             out = out * ev(a)
         return out
     if e.is_Pow:
-        base, exp = e.args
-        if exp.is_Number:
-            p = number(exp)
-            b = ev(base)
-            if p == -1:
-                return 1.0 / b
-            if p == 0.5:
-                return np.sqrt(b)
-            return np.power(b, p)
-        return np.power(ev(base), ev(exp))
+        return _power(e, ev)
     if e.func in _UNARY:
         return _UNARY[e.func](ev(e.args[0]))
+    return _function(e, ev, trace)
+
+
+def _power(e, ev):
+    base, exp = e.args
+    if exp.is_Number:
+        p = number(exp)
+        b = ev(base)
+        if p == -1:
+            return 1.0 / b
+        if p == 0.5:
+            return np.sqrt(b)
+        return np.power(b, p)
+    return np.power(ev(base), ev(exp))
+
+
+def _function(e, ev, trace):
+    """Conditions, logic, Max and Min, Piecewise and FirstMax."""
     # conditions are floats, 1.0 or 0.0, and nan where a value they compare is undefined:
     # relu(sqrt(-1)) must be undefined, not 0 because "nan > 0" is False
     if e.func in _COMPARE:
@@ -148,16 +157,8 @@ def _node(e, env, memo, trace):
     if isinstance(e, sp.Heaviside):
         at0 = ev(e.args[1]) if len(e.args) > 1 else 0.5
         return np.heaviside(ev(e.args[0]), at0)
-    if isinstance(e, (sp.And, sp.Or, sp.Xor)):
-        vals = np.broadcast_arrays(*[np.asarray(ev(a), dtype=float) for a in e.args])
-        undefined = np.any([np.isnan(v) for v in vals], axis=0)
-        f = {sp.And: np.logical_and, sp.Or: np.logical_or, sp.Xor: np.logical_xor}[e.func]
-        return np.where(undefined, np.nan, f.reduce([v == 1 for v in vals]))
-    if isinstance(e, sp.Not):
-        return 1.0 - ev(e.args[0])
-    if isinstance(e, sp.ITE):  # sympy writes relu(relu(x)) > 0 as ITE(x > 0, x > 0, 0 > 0)
-        c, a, b = (np.asarray(ev(a), dtype=float) for a in e.args)
-        return np.where(np.isnan(c), np.nan, np.where(c == 1, a, b))
+    if isinstance(e, (sp.And, sp.Or, sp.Xor, sp.Not, sp.ITE)):
+        return _logic(e, ev)
     if isinstance(e, (sp.Max, sp.Min)):
         f = np.maximum if isinstance(e, sp.Max) else np.minimum
         return f.reduce(np.broadcast_arrays(*[ev(a) for a in e.args]))
@@ -169,6 +170,20 @@ def _node(e, env, memo, trace):
         first = (np.argmax(stacked, axis=0) == int(q)).astype(float)
         return np.where(np.any(np.isnan(stacked), axis=0), np.nan, first)
     raise Unsupported(f"cannot evaluate {type(e).__name__}")
+
+
+def _logic(e, ev):
+    """And, Or, Xor, Not and ITE over conditions (1.0 or 0.0), nan where one is undefined."""
+    if isinstance(e, (sp.And, sp.Or, sp.Xor)):
+        vals = np.broadcast_arrays(*[np.asarray(ev(a), dtype=float) for a in e.args])
+        undefined = np.any([np.isnan(v) for v in vals], axis=0)
+        f = {sp.And: np.logical_and, sp.Or: np.logical_or, sp.Xor: np.logical_xor}[e.func]
+        return np.where(undefined, np.nan, f.reduce([v == 1 for v in vals]))
+    if isinstance(e, sp.Not):
+        return 1.0 - ev(e.args[0])
+    # sympy writes relu(relu(x)) > 0 as ITE(x > 0, x > 0, 0 > 0)
+    c, a, b = (np.asarray(ev(a), dtype=float) for a in e.args)
+    return np.where(np.isnan(c), np.nan, np.where(c == 1, a, b))
 
 
 def _piecewise(e, ev, trace):

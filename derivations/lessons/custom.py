@@ -38,37 +38,9 @@ def _entry(m: Math, t: Typeset):
 
 def custom_lesson(m: Math, t: Typeset) -> list[Step]:
     tex = m.facts["tex"]
-    ok = all(good for _, good in m.checks)
-    out = m.out_symbols
-    derivative = _lines(t, r"f'(t)", tex["raw"])
-    if tex["simplified"]:
-        derivative += _lines(t, "", tex["fprime"])
     return [
-        Step(
-            "Setup",
-            t.gathered(
-                aligned(_lines(t, "f(t)", tex["f"])),
-                rf"Y = f(X), \quad {t.bmatrix(out)}",
-                "= " + _tall_rows(t.bmatrix(out, fmt=_entry(m, t))),
-            ),
-            "Your function acts on every entry on its own: yᵢⱼ = f(xᵢⱼ) depends on xᵢⱼ alone. "
-            "dM means ∂J/∂M and has M's shape (note 004).",
-            kind="setup",
-            focus="Y",
-        ),
-        Step(
-            "Its derivative, by sympy",
-            aligned(derivative),
-            "sympy differentiates f with the product, quotient and chain rules"
-            + (
-                "; the second line is the same derivative simplified (kept only because it is "
-                "shorter and equal at sample points)."
-                if tex["simplified"]
-                else "; simplifying did not make it shorter."
-            ),
-            kind="note",
-            focus="X",
-        ),
+        _setup_step(m, t, tex),
+        _derivative_step(t, tex),
         chain_rule_step(m, t, "X", (0, 0)),
         all_grads_step(
             m,
@@ -77,18 +49,58 @@ def custom_lesson(m: Math, t: Typeset) -> list[Step]:
             text="Every entry's Jacobian is diagonal: one term each"
             + (", with f′ as step 2 writes it." if tex["short"] else "."),
         ),
-        Step(
-            "Pattern: dX = dY ⊙ f′(X)",
-            aligned(
-                [
-                    *_lines(t, "f'(t)", tex["fprime"]),
-                    rf"dX &= dY \odot f'(X){check_mark(ok)}",
-                ]
-            ),
-            "As for every element-wise function: each entry's gradient is the upstream entry "
-            "times f′ at that entry. sympy checked the pattern against the chain-rule sums.",
-            kind="pattern",
-            focus="X",
-            proven=ok,
-        ),
+        _pattern_step(m, t, tex),
     ]
+
+
+def _setup_step(m: Math, t: Typeset, tex: dict) -> Step:
+    out = m.out_symbols
+    return Step(
+        "Setup",
+        t.gathered(
+            aligned(_lines(t, "f(t)", tex["f"])),
+            rf"Y = f(X), \quad {t.bmatrix(out)}",
+            "= " + _tall_rows(t.bmatrix(out, fmt=_entry(m, t))),
+        ),
+        "Your function acts on every entry on its own: yᵢⱼ = f(xᵢⱼ) depends on xᵢⱼ alone. "
+        "dM means ∂J/∂M and has M's shape (note 004).",
+        kind="setup",
+        focus="Y",
+    )
+
+
+def _derivative_step(t: Typeset, tex: dict) -> Step:
+    derivative = _lines(t, r"f'(t)", tex["raw"])
+    if tex["simplified"]:
+        derivative += _lines(t, "", tex["fprime"])
+    return Step(
+        "Its derivative, by sympy",
+        aligned(derivative),
+        "sympy differentiates f with the product, quotient and chain rules"
+        + (
+            "; the second line is the same derivative simplified (kept only because it is "
+            "shorter and equal at sample points)."
+            if tex["simplified"]
+            else "; simplifying did not make it shorter."
+        ),
+        kind="note",
+        focus="X",
+    )
+
+
+def _pattern_step(m: Math, t: Typeset, tex: dict) -> Step:
+    ok = all(good for _, good in m.checks)
+    return Step(
+        "Pattern: dX = dY ⊙ f′(X)",
+        aligned(
+            [
+                *_lines(t, "f'(t)", tex["fprime"]),
+                rf"dX &= dY \odot f'(X){check_mark(ok)}",
+            ]
+        ),
+        "As for every element-wise function: each entry's gradient is the upstream entry "
+        "times f′ at that entry. sympy checked the pattern against the chain-rule sums.",
+        kind="pattern",
+        focus="X",
+        proven=ok,
+    )

@@ -1,0 +1,142 @@
+"""Which terms of a wrong answer differ from the expected ones, in words a learner can act on:
+"the sign of the second term", "you have dz21*k12 where dz21*k21 belongs", "a factor of 2
+too many", the rest listed (``term_feedback``; the checker in ``answers`` calls it)."""
+
+from __future__ import annotations
+
+from collections import Counter
+
+import sympy as sp
+
+from .parse import ordinal
+from .typed_names import term_text
+
+MAX_LISTED = 4  # terms named in one sentence before "and 3 more"
+MAX_PAIRS = 400  # extra × missing pairs compared factor by factor for index slips
+
+
+def term_feedback(typed, expected, summands, inverse) -> tuple[list, list, list[str]]:
+    """(missing, extra, sentences) for ``typed`` against ``expected``, both multiplied out.
+
+    ``summands`` are the typed top-level terms in the order typed, to say "the second term".
+    Pairs are explained first: the same product with another coefficient (a sign, a factor of
+    2), then products that differ in one factor (an index slip); the rest are listed."""
+    exp_terms = [t for t in sp.Add.make_args(expected) if t != 0]
+    typ_terms = [t for t in sp.Add.make_args(typed) if t != 0]
+    exp_set, typ_set = set(exp_terms), set(typ_terms)
+    missing = [t for t in exp_terms if t not in typ_set]
+    extra = [t for t in typ_terms if t not in exp_set]
+    txt = lambda t: term_text(t, inverse)  # noqa: E731
+    position = _positions(summands)
+
+    def which(t) -> str:
+        k = position.get(t)
+        return f"the {ordinal(k)} term" if k is not None else txt(t)
+
+    whole = _whole_ratio(typed, expected)
+    if whole is not None:
+        return missing, extra, [_whole_sentence(whole)]
+    notes: list[str] = []
+    left_m, left_x = list(missing), list(extra)
+    # the same product, another coefficient (a dict lookup per term)
+    by_product = {m.as_coeff_Mul()[1]: m for m in left_m}
+    for x in list(left_x):
+        cx, mx = x.as_coeff_Mul()
+        m = by_product.pop(mx, None)
+        if m is not None:
+            notes.append(_coefficient_sentence(which(x), txt(x), txt(m), cx / m.as_coeff_Mul()[0]))
+            left_x.remove(x)
+            left_m.remove(m)
+    # one factor different, usually an index slip (pairs tried only while there are few)
+    if len(left_x) * len(left_m) <= MAX_PAIRS:
+        facts = {t: (t.as_coeff_Mul()[0], _factors(t.as_coeff_Mul()[1])) for t in left_x + left_m}
+        for x in list(left_x):
+            for m in left_m:
+                if facts[x][0] == facts[m][0] and _one_factor_apart(facts[x][1], facts[m][1]):
+                    notes.append(f"You have {txt(x)} where {txt(m)} belongs.")
+                    left_x.remove(x)
+                    left_m.remove(m)
+                    break
+    if left_m:
+        notes.append(_listed(left_m, txt, "A term is missing", "terms are missing"))
+    if left_x:
+        notes.append(_listed(left_x, txt, "A term does not belong", "terms do not belong"))
+    return missing, extra, notes
+
+
+def _positions(summands) -> dict:
+    """Expanded term → its position among the summands as typed (when a summand expands to one
+    term; the first occurrence wins)."""
+    out: dict = {}
+    for k, s in enumerate(summands):
+        e = sp.expand_mul(s)
+        if not e.is_Add:
+            out.setdefault(e, k)
+    return out
+
+
+def _whole_ratio(typed, expected):
+    """c when typed = c·expected for a number c ≠ 1 (and expected has 2+ terms), else None."""
+    exp_terms = sp.Add.make_args(expected)
+    if expected == 0 or len(exp_terms) < 2 or len(sp.Add.make_args(typed)) != len(exp_terms):
+        return None
+    c0, m0 = exp_terms[0].as_coeff_Mul()
+    for t in sp.Add.make_args(typed):
+        c, m = t.as_coeff_Mul()
+        if m == m0:
+            ratio = c / c0
+            if ratio != 1 and sp.expand_mul(typed - ratio * expected) == 0:
+                return ratio
+            return None
+    return None
+
+
+def _whole_sentence(c) -> str:
+    if c == -1:
+        return "The whole answer has the wrong sign: every term's sign is flipped."
+    return f"Every term is {sp.sstr(c)} times what it should be: {_factor_words(c)}."
+
+
+def _coefficient_sentence(which: str, have: str, want: str, ratio) -> str:
+    if ratio == -1:
+        return f"Check the sign of {which}: you have {have} where {want} belongs."
+    return f"You have {have} where {want} belongs: {_factor_words(ratio)}."
+
+
+def _factor_words(r) -> str:
+    words = []
+    if r < 0:
+        words.append("the sign is flipped")
+        r = -r
+    if r.is_Integer and r > 1:
+        words.append(f"a factor of {r} too many")
+    elif r.is_Rational and r.p == 1 and r.q > 1:
+        words.append(f"a factor of {r.q} missing")
+    elif r != 1:
+        words.append(f"the number in front is {sp.sstr(r)} times what it should be")
+    return " and ".join(words)
+
+
+def _one_factor_apart(fa: Counter, fb: Counter) -> bool:
+    """Two products (as factor counts) that differ in exactly one factor: dz21·k12 against
+    dz21·k21."""
+    return sum((fa - fb).values()) == 1 and sum((fb - fa).values()) == 1
+
+
+def _factors(e) -> Counter:
+    out: Counter = Counter()
+    for f in sp.Mul.make_args(e):
+        base, n = f.as_base_exp()
+        if n.is_Integer and 0 < n <= 100:
+            out[base] += int(n)
+        else:
+            out[f] += 1
+    return out
+
+
+def _listed(terms, txt, one: str, many: str) -> str:
+    shown = [txt(t) for t in terms[:MAX_LISTED]]
+    more = f" and {len(terms) - MAX_LISTED} more" if len(terms) > MAX_LISTED else ""
+    if len(terms) == 1:
+        return f"{one}: {shown[0]}."
+    return f"{len(terms)} {many}: {', '.join(shown)}{more}."

@@ -1,0 +1,121 @@
+"""The names a learner types for a lesson's symbols (x_{11} → "x11", ∂L/∂z_{11} → "dz11"),
+the names a question offers (``names_for``), and terms printed back in that notation
+(``term_text``) for the checker's messages."""
+
+from __future__ import annotations
+
+import re
+
+import sympy as sp
+from sympy.printing.str import StrPrinter
+
+from .parse import is_indicator, relu_argument
+
+_INDEXED = re.compile(r"([A-Za-z]+)_\{?([0-9,]+|[A-Za-z])\}?")
+_LAYER = re.compile(r"\^\{\([0-9]+\)\}")
+
+
+def typing_name(symbol) -> str:
+    """What a learner types for a lesson symbol: x_{11} → x11, x_{1,10} → x1_10, f_{1} → f1,
+    L_i → L_i, b → b. A network layer's superscript is dropped (w^{(2)}_{11} → w11): a
+    question about one layer's part uses that layer's names (names_for refuses a clash)."""
+    name = _LAYER.sub("", symbol.name)
+    m = _INDEXED.fullmatch(name)
+    if m:
+        letter, idx = m.groups()
+        if idx.isalpha():
+            return f"{letter}_{idx}"
+        return letter + idx.replace(",", "_")
+    if name.isidentifier():
+        return name
+    raise ValueError(f"no typing name for the symbol {name!r}")
+
+
+def names_for(d, outputs: bool = True) -> dict[str, sp.Basic]:
+    """The names a learner may type in answers about derivation ``d``, each mapped to what it
+    stands for, in the order the page should list them:
+
+    - every input entry: x_{11} → "x11" (x_{1,10} → "x1_10"), k_{22} → "k22", b → "b";
+    - every upstream gradient ∂L/∂z_{11} → "dz11", named after ``d.out_symbols`` ("dy" for a
+      single output y, "dL_i" for softmax-CE's L_i);
+    - with ``outputs``, every output name → its forward expression: "y11" is sigmoid(x11) in
+      the sigmoid lesson, so dy11*y11*(1 - y11) is accepted as the notes write it;
+    - for softmax-CE, the probabilities "p1", "p2", … → exp(f_k)/Σ_j exp(f_j).
+    """
+    names: dict[str, sp.Basic] = {}
+
+    def add(key, value):
+        if key in names and names[key] != value:
+            raise ValueError(f"names_for({d.op}): two things would be typed {key!r}")
+        names[key] = value
+
+    for m in d.inputs.values():
+        for s in m:
+            add(typing_name(s), s)
+    for out, up in zip(d.out_symbols, d.upstream, strict=True):
+        add("d" + typing_name(out), up)
+    if outputs:
+        for out, value in zip(d.out_symbols, d.output, strict=True):
+            add(typing_name(out), value)
+    for key, value in _INTERMEDIATES.get(d.op, lambda d: {})(d).items():
+        add(key, value)
+    return names
+
+
+def _softmax_probabilities(d) -> dict:
+    f = list(d.inputs["f"])
+    total = sp.Add(*[sp.exp(v) for v in f])
+    return {f"p{k + 1}": sp.exp(v) / total for k, v in enumerate(f)}
+
+
+# quantities the lessons name that are not inputs or outputs (a Derivation does not carry them)
+_INTERMEDIATES = {"softmax_cross_entropy": _softmax_probabilities}
+
+
+def inverse_names(names: dict) -> dict[sp.Symbol, str]:
+    """Each symbol of ``names`` → the name the learner types for it (the first, if several)."""
+    out: dict = {}
+    for key, value in names.items():
+        if isinstance(value, sp.Symbol):
+            out.setdefault(value, key)
+    return out
+
+
+class _Plain(StrPrinter):
+    """Terms as a learner would type them: dz21*k12, [x11 > 0], relu(x11)."""
+
+    def __init__(self, inverse):
+        super().__init__({"order": "none"})
+        self.inverse = inverse
+
+    def _print_Symbol(self, expr):
+        return self.inverse.get(expr, typing_or_name(expr))
+
+    _print_Dummy = _print_Symbol
+
+    def _print_Piecewise(self, expr):
+        if is_indicator(expr):
+            return f"[{self._print(expr.args[0].cond)}]"
+        u = relu_argument(expr)
+        if u is not None:
+            return f"relu({self._print(u)})"
+        return self._print_Basic(expr)
+
+    def _print_FirstMax(self, expr):
+        q, xs = expr.args  # the window is one Tuple (see algebra.FirstMax)
+        return f"[{self._print(xs[int(q)])} is the max]"
+
+    def _print_Abs(self, expr):
+        return f"abs({self._print(expr.args[0])})"
+
+
+def typing_or_name(symbol) -> str:
+    try:
+        return typing_name(symbol)
+    except ValueError:
+        return symbol.name
+
+
+def term_text(term, inverse: dict) -> str:
+    """A term in the learner's notation: the names they type, * for products, ^ for powers."""
+    return _Plain(inverse).doprint(term).replace("**", "^")

@@ -1,0 +1,182 @@
+"""The notes' mistakes as practice items: each of the seven slips listed in the shared notes'
+README, the notes' version shown, the learner finding what is wrong (``ui.practice`` draws
+them). Pure data and two small helpers: no Streamlit, tested in tests/test_practice.py."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True)
+class Mistake:
+    """One of the notes' slips (shared notes README, mistakes 1–7) as a practice item.
+
+    kind "entry": the notes' version of one gradient entry is shown (``terms``, as the note
+    writes them); the learner picks the wrong terms (``wrong``) and types the entry as it
+    should be (checked against ``derive(op, **params).grads[grad][idx]``).
+    kind "choice": a question with ``choices``; ``answer`` is the right one's index."""
+
+    key: str
+    number: int  # in the notes README's list
+    note: str
+    title: str
+    op: str
+    params: dict = field(default_factory=dict)
+    kind: str = "entry"
+    grad: str = ""
+    idx: tuple[int, int] = (0, 0)
+    shown: str = ""  # LaTeX of the notes' version
+    terms: tuple[str, ...] = ()  # the notes' terms, as a learner types them
+    wrong: tuple[int, ...] = ()
+    ask: str = ""
+    choices: tuple[str, ...] = ()
+    answer: int = -1
+    why: str = ""
+
+
+def _dz(a: str) -> str:
+    return rf"\frac{{\partial L}}{{\partial z_{{{a}}}}}"
+
+
+MISTAKES = (
+    Mistake(
+        "conv-k22",
+        1,
+        "003",
+        "Note 003's ∂L/∂k₂₂",
+        "conv2d",
+        grad="K",
+        idx=(1, 1),
+        shown=rf"\frac{{\partial L}}{{\partial k_{{22}}}} = {_dz('11')} x_{{21}} + {_dz('12')} x_{{23}} + "
+        rf"{_dz('21')} x_{{32}} + {_dz('22')} x_{{33}}",
+        terms=("dz11*x21", "dz12*x23", "dz21*x32", "dz22*x33"),
+        wrong=(0,),
+        ask="Note 003 writes ∂L/∂k₂₂ for the 3×3 input and 2×2 kernel like this. One term is off.",
+        why="k₂₂ multiplies the bottom-right cell of each window: z₁₁'s window gives x₂₂, not x₂₁.",
+    ),
+    Mistake(
+        "softmax-sign",
+        2,
+        "003",
+        "Note 003's softmax-CE for k ≠ yᵢ",
+        "softmax_cross_entropy",
+        {"num_classes": 3, "target": 0},
+        grad="f",
+        idx=(0, 1),
+        shown=r"\frac{\partial L}{\partial f_{2}} = -p_{2}\,\frac{\partial L}{\partial L_{i}}"
+        r"\qquad (k = 2 \ne y_i = 1)",
+        terms=("-dL_i*p2",),
+        wrong=(0,),
+        ask="Note 003 boxes −pₖ for a class k that is not the true one (here 3 classes, the true "
+        "class is 1).",
+        why="The quotient rule's numerator is −e^(f_y)·e^(f_k): the minus cancels the one in front, "
+        "so the result is +pₖ, and the gradients sum to 0 over k.",
+    ),
+    Mistake(
+        "convT-k11",
+        3,
+        "001",
+        "Note 001's transposed-conv ∂L/∂k₁₁",
+        "conv_transpose2d",
+        grad="K",
+        idx=(0, 0),
+        shown=rf"\frac{{\partial L}}{{\partial k_{{11}}}} = {_dz('11')} x_{{11}} + {_dz('12')} x_{{12}} + "
+        rf"{_dz('21')} x_{{11}} + {_dz('22')} x_{{12}}",
+        terms=("dz11*x11", "dz12*x12", "dz21*x11", "dz22*x12"),
+        wrong=(2, 3),
+        ask="Note 001 writes ∂L/∂k₁₁ of the transposed convolution (2×2 input, 2×2 kernel) "
+        "like this.",
+        why="k₁₁ stamps every input cell onto the output at the same offset: z₂₁ gets x₂₁·k₁₁ and "
+        "z₂₂ gets x₂₂·k₁₁. The note copied x₁₁, x₁₂ again.",
+    ),
+    Mistake(
+        "convT-x22",
+        4,
+        "001",
+        "Note 001's transposed-conv ∂L/∂x₂₂",
+        "conv_transpose2d",
+        grad="X",
+        idx=(1, 1),
+        shown=rf"\frac{{\partial L}}{{\partial x_{{22}}}} = {_dz('21')} k_{{11}} + {_dz('23')} k_{{12}} + "
+        rf"{_dz('32')} k_{{21}} + {_dz('33')} k_{{22}}",
+        terms=("dz21*k11", "dz23*k12", "dz32*k21", "dz33*k22"),
+        wrong=(0,),
+        ask="The second list of note 001 starts ∂L/∂x₂₂ like this (its first list has it right).",
+        why="x₂₂·k₁₁ lands on z₂₂ (the stamp of x₂₂ starts at row 2, column 2), so the first term "
+        "is ∂L/∂z₂₂·k₁₁: ∂L/∂X is the valid cross-correlation ∂L/∂Z ⊛ K.",
+    ),
+    Mistake(
+        "avgpool-index",
+        5,
+        "003",
+        "Note 003's average-pool indexing",
+        "avg_pool2d",
+        {"input_shape": (4, 4), "kernel_size": 2},
+        grad="X",
+        idx=(2, 2),
+        shown=r"\frac{\partial L}{\partial x_{33}} = \frac{1}{4}\,"
+        r"\frac{\partial L}{\partial z_{\lfloor 3/2 \rfloor \lfloor 3/2 \rfloor}} = "
+        r"\frac{1}{4}\,\frac{\partial L}{\partial z_{11}}",
+        terms=("dz11/4",),
+        wrong=(0,),
+        ask="Note 003's rule uses a 0-based floor(m/2); applied to the 1-based indices of a 4×4 "
+        "input with a 2×2 window it gives this.",
+        why="With 1-based indices, cell m sits in window ⌈m/2⌉: x₃₃ is in the window of z₂₂.",
+    ),
+    Mistake(
+        "relu-zero",
+        6,
+        "004 vs 003",
+        "ReLU's gradient at exactly 0",
+        "relu",
+        kind="choice",
+        shown=r"dX = dY \odot [X \ge 0] \;(\text{note 004}) \qquad dX = dY \odot [X > 0] "
+        r"\;(\text{note 003})",
+        ask="The notes disagree. With x₁₁ = 0 and ∂J/∂y₁₁ = 2, what is ∂J/∂x₁₁ in this app "
+        "(and in PyTorch)?",
+        choices=("0", "1", "2", "undefined: the app refuses x = 0"),
+        answer=0,
+        why="ReLU has no derivative at 0, so any value in [0, 1] is a valid choice for ReLU′(0); "
+        "PyTorch and this app take 0 (note 003's [z > 0]), so ∂J/∂x₁₁ = 2 · 0 = 0.",
+    ),
+    Mistake(
+        "dense-shape",
+        7,
+        "002",
+        "Note 002's shape of ∂L/∂W",
+        "linear",
+        kind="choice",
+        shown=r"X \in \mathbb{R}^{2\times3},\; W \in \mathbb{R}^{3\times2},\; "
+        r"\frac{\partial L}{\partial Z} \in \mathbb{R}^{2\times2}",
+        ask='Note 002 muddles the shape of ∂L/∂W ("n×m, but m×n for subtraction"). Which '
+        "product is ∂L/∂W, which has the shape of W?",
+        choices=("∂L/∂Z · Xᵀ", "Xᵀ · ∂L/∂Z", "X · ∂L/∂Z", "∂L/∂Z · Wᵀ"),
+        answer=1,
+        why="The gradient has the shape of the parameter (3×2), and every product's inner sizes "
+        "must match: Xᵀ (3×2) · ∂L/∂Z (2×2) is 3×2. ∂L/∂Z · Xᵀ is 2×2 · 3×2, which does not "
+        "even multiply; ∂L/∂Z · Wᵀ is ∂L/∂X.",
+    ),
+)
+# op → the mistakes its practice offers (a network offers those of the ops it is made of)
+MISTAKES_FOR = {
+    "conv2d": ("conv-k22",),
+    "conv_transpose2d": ("convT-k11", "convT-x22"),
+    "max_pool2d": ("avgpool-index",),
+    "avg_pool2d": ("avgpool-index",),
+    "softmax_cross_entropy": ("softmax-sign",),
+    "relu": ("relu-zero",),
+    "leaky_relu": ("relu-zero",),
+    "linear": ("dense-shape",),
+    "mlp": ("dense-shape", "softmax-sign"),
+    "cnn": ("conv-k22", "relu-zero", "softmax-sign"),
+}
+BY_KEY = {m.key: m for m in MISTAKES}  # the page's selectbox holds keys
+
+
+def mistakes_for(op: str) -> list[Mistake]:
+    return [BY_KEY[k] for k in MISTAKES_FOR.get(op, ())]
+
+
+def picked_right(item: Mistake, picked) -> bool:
+    """Are the picked terms (indices) exactly the notes' wrong ones?"""
+    return sorted(int(i) for i in picked) == sorted(item.wrong)
