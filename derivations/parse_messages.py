@@ -113,5 +113,9 @@ def unknown_name(text, tok, names, loc) -> str:
 
 
 def ordinal(k: int) -> str:
-    """'first', 'second', … for k = 0, 1, …; 'term 10' past the ninth."""
-    return _ORDINAL[k] if k < len(_ORDINAL) else f"number {k + 1}"
+    """'first', 'second', … for k = 0, 1, …; '10th', '11th', '21st' past the ninth."""
+    if k < len(_ORDINAL):
+        return _ORDINAL[k]
+    n = k + 1
+    suffix = "th" if 10 <= n % 100 <= 20 else {1: "st", 2: "nd", 3: "rd"}.get(n % 10, "th")
+    return f"{n}{suffix}"

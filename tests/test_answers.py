@@ -415,3 +415,19 @@ def test_fixed_seed_gives_the_same_verdict():
     text = "-dL_i*(exp(f1) + exp(f2) + exp(f4))/(exp(f1) + exp(f2) + exp(f3) + exp(f4))"
     verdicts = {check(d, "f", (0, 2), text).correct for _ in range(3)}
     assert verdicts == {True}
+
+
+def test_terms_past_the_ninth_are_named_by_ordinal_numbers():
+    from derivations.parse_messages import ordinal
+
+    assert [ordinal(k) for k in (0, 8, 9, 10, 11, 20, 21, 22, 110)] == [
+        "first",
+        "ninth",
+        "10th",
+        "11th",
+        "12th",
+        "21st",
+        "22nd",
+        "23rd",
+        "111th",
+    ]
