@@ -66,6 +66,13 @@ def environment() -> list[str]:
         f"numpy {np.__version__}: SIMD baseline {' '.join(simd.get('baseline', [])) or '?'}, "
         f"dispatched {' '.join(simd.get('found', [])) or 'none'}; {blas}"
     )
+    knobs = sorted(
+        f"{k}={v}"
+        for k, v in os.environ.items()
+        if k.startswith(("OPENBLAS_", "OMP_", "MKL_", "GOTO", "MALLOC_", "DNNL_", "ONEDNN_"))
+    )
+    if knobs:  # OPENBLAS_CORETYPE=Haswell, for one, keeps numpy's BLAS off AVX-512
+        lines.append("environment: " + " ".join(knobs))
     try:
         import torch
 
