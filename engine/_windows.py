@@ -31,3 +31,15 @@ def axis_taps(size: int, k: int, s: int, p: int, d: int, out: int) -> list[tuple
             step = s if o1 > o0 else 1  # a single output: any step (and s may not fit intp)
             taps.append((i, slice(o0, o1 + 1), slice(o0 * s + off, o1 * s + off + 1, step)))
     return taps
+
+
+def axis_windows(size: int, k: int, s: int, p: int, d: int, out: int) -> list[slice | None]:
+    """For each output, the input cells its window reads along this axis (a slice with step
+    d), or None where the window reads only padding."""
+    windows = []
+    for o in range(out):
+        start = o * s - p  # where tap 0 reads
+        i0 = max(0, -(start // d))  # first tap with start + i·d >= 0
+        i1 = min(k - 1, (size - 1 - start) // d)
+        windows.append(slice(start + i0 * d, start + i1 * d + 1, d) if i0 <= i1 else None)
+    return windows

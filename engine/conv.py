@@ -14,6 +14,7 @@ from functools import cached_property
 import numpy as np
 
 from . import _checks as ck
+from . import _gather
 
 
 def _out_size(size: int, k: int, s: int, p: int, d: int) -> int:
@@ -62,7 +63,9 @@ class _Cols:
         image, 6% fewer columns in every matmul)."""
         return tuple(
             _pitch(size, p, s, k, d, out)
-            for size, p, s, k, d, out in zip(self.hw, self.p, self.s, self.k, self.d, self.out)
+            for size, p, s, k, d, out in zip(
+                self.hw, self.p, self.s, self.k, self.d, self.out, strict=True
+            )
         )
 
     @cached_property
@@ -118,9 +121,23 @@ def _axis_phases(size: int, pad: int, stride: int):
             yield phase, slice(first, size, stride), slice(start, start + count)
 
 
-def _cols_geometry(x_shape, k, s, p, d, out_hw, groups) -> _Cols:
+_MAX_PHASES = 64  # stride phases the band layout may loop over; past that, gathered columns
+
+
+def _cols_geometry(fn, x_shape, k, s, p, d, out_hw, groups) -> _Cols | _gather.Taps:
+    """The band layout where it is compact, else exactly one gathered column per output pixel
+    (`_gather`: a stride, padding or dilation far larger than the input, a kernel far larger
+    than the output). An axis with a single output reads the same at any stride, so its stride
+    is taken as 1: a stride of 2**63 over 5 pixels is one output, not 2**63 phases."""
     n, c, h, w = x_shape
-    return _Cols(n, c, (h, w), tuple(k), s, p, d, tuple(out_hw), groups)
+    s = tuple(1 if o == 1 else ss for o, ss in zip(out_hw, s, strict=True))
+    exact = c * k[0] * k[1] * n * out_hw[0] * out_hw[1]
+    if s[0] * s[1] <= _MAX_PHASES:
+        geo = _Cols(n, c, (h, w), tuple(k), s, p, d, tuple(out_hw), groups)
+        biggest = max(s[0] * s[1] * c * geo.length, s[0] * c * k[1] * geo.band)
+        if biggest <= min(ck.MAX_ELEMENTS, 2 * (exact + n * c * h * w) + 4096):
+            return geo
+    return _gather.taps(fn, x_shape, k, s, p, d, out_hw, groups)
 
 
 def _frames(x, g: _Cols) -> np.ndarray:
@@ -231,16 +248,20 @@ def _conv_params(fn, stride, padding, dilation, groups):
     s = ck.pair(fn, "stride", stride, minimum=1)
     p = ck.pair(fn, "padding", padding, minimum=0)
     d = ck.pair(fn, "dilation", dilation, minimum=1)
-    if not isinstance(groups, (int, np.integer)) or isinstance(groups, bool) or groups < 1:
-        ck.fail(fn, "groups", "an int >= 1", repr(groups))
-    return s, p, d, int(groups)
+    return s, p, d, ck.integer(fn, "groups", groups, minimum=1)
 
 
 def _check_conv(fn, x, w, b, groups, transposed: bool):
     ck.ndim(fn, "x", x, 4, "(N, C_in, H, W)")
     lay = "(C_in, C_out/groups, kH, kW)" if transposed else "(C_out, C_in/groups, kH, kW)"
     ck.ndim(fn, "w", w, 4, lay)
+    if min(w.shape[2:]) < 1:
+        ck.fail(fn, "w", f"a kernel of at least 1×1 {lay}", f"shape {w.shape}")
+    if min(x.shape[2:]) < 1:
+        ck.fail(fn, "x", "at least 1×1 in H and W", f"shape {x.shape}")
     cin = x.shape[1]
+    if cin < 1 or min(w.shape[:2]) < 1:
+        ck.fail(fn, "x and w", "at least one channel each", f"shapes {x.shape} and {w.shape}")
     if cin % groups:
         ck.fail(fn, "x", f"C_in divisible by groups={groups}", f"C_in={cin} (shape {x.shape})")
     if transposed:
@@ -263,7 +284,7 @@ def _check_conv(fn, x, w, b, groups, transposed: bool):
 
 def _conv_geometry(fn, x_hw, k, s, p, d):
     out = []
-    for axis, (size, kk, ss, pp, dd) in enumerate(zip(x_hw, k, s, p, d)):
+    for axis, (size, kk, ss, pp, dd) in enumerate(zip(x_hw, k, s, p, d, strict=True)):
         span = dd * (kk - 1) + 1
         if span > size + 2 * pp:
             name = "kH" if axis == 0 else "kW"
@@ -291,10 +312,17 @@ def conv2d(x, w, b=None, *, stride=1, padding=0, dilation=1, groups=1):
     _check_conv(fn, x, w, b, g, transposed=False)
     dt = ck.common_dtype(x, w, b)
     x, w = x.astype(dt, copy=False), w.astype(dt, copy=False)
+    b = None if b is None else b.astype(dt, copy=False)
     out_hw = _conv_geometry(fn, x.shape[2:], w.shape[2:], s, p, d)
-    geo = _cols_geometry(x.shape, w.shape[2:], s, p, d, out_hw, g)
+    ck.within_limit(fn, "the output", (x.shape[0], w.shape[0], *out_hw))
+    geo = _cols_geometry(fn, x.shape, w.shape[2:], s, p, d, out_hw, g)
+    if isinstance(geo, _gather.Taps):
+        y = _gather.rows_to_out(np.matmul(_gather.im2col(x, geo), _gather.kernel(w, geo)), geo)
+        if b is not None:
+            y += b[:, None, None]
+        return y
     y = _apply_w(w, _im2col(x, geo), geo)
-    return _cols_to_out(y, geo, None if b is None else b.astype(dt, copy=False))
+    return _cols_to_out(y, geo, b)
 
 
 def conv2d_backward(dy, x, w, *, stride=1, padding=0, dilation=1, groups=1):
@@ -306,10 +334,17 @@ def conv2d_backward(dy, x, w, *, stride=1, padding=0, dilation=1, groups=1):
     s, p, d, g = _conv_params(fn, stride, padding, dilation, groups)
     cout = _check_conv(fn, x, w, None, g, transposed=False)
     out_hw = _conv_geometry(fn, x.shape[2:], w.shape[2:], s, p, d)
+    ck.within_limit(fn, "the output", (x.shape[0], cout, *out_hw))
     ck.shape_eq(fn, "dy", dy, (x.shape[0], cout, *out_hw), "the shape of conv2d's output")
     dt = ck.common_dtype(x, w, dy)
     x, w, dy = (a.astype(dt, copy=False) for a in (x, w, dy))
-    geo = _cols_geometry(x.shape, w.shape[2:], s, p, d, out_hw, g)
+    geo = _cols_geometry(fn, x.shape, w.shape[2:], s, p, d, out_hw, g)
+    if isinstance(geo, _gather.Taps):
+        dym, k = _gather.out_to_rows(dy, g), _gather.kernel(w, geo)
+        dx = _gather.col2im(np.matmul(dym, k.transpose(0, 2, 1)), geo)
+        cols = _gather.im2col(x, geo)
+        dw = _gather.kernel_grad(np.matmul(cols.transpose(0, 2, 1), dym), w.shape, geo)
+        return dx, dw, dy.sum(axis=(0, 2, 3))
     dym = _out_to_cols(dy, geo)
     dx = _col2im(np.matmul(_w_matrix(w, g).transpose(0, 2, 1), dym), geo)
     dw = _weight_grad(dym, _im2col(x, geo), w.shape, geo)
@@ -325,7 +360,7 @@ def _transposed_geometry(fn, x_hw, k, s, p, op, d):
             ck.fail(fn, name, f"< max(stride, dilation) = {max(ss, dd)}", repr(op))
     out = tuple(
         (size - 1) * ss - 2 * pp + dd * (kk - 1) + oo + 1
-        for size, kk, ss, pp, oo, dd in zip(x_hw, k, s, p, op, d)
+        for size, kk, ss, pp, oo, dd in zip(x_hw, k, s, p, op, d, strict=True)
     )
     if min(out) < 1:
         ck.fail(
@@ -349,11 +384,16 @@ def conv_transpose2d(x, w, b=None, *, stride=1, padding=0, output_padding=0, dil
     op = ck.pair(fn, "output_padding", output_padding, minimum=0)
     cout = _check_conv(fn, x, w, b, g, transposed=True)
     out_hw = _transposed_geometry(fn, x.shape[2:], w.shape[2:], s, p, op, d)
+    ck.within_limit(fn, "the output", (x.shape[0], cout, *out_hw))
     dt = ck.common_dtype(x, w, b)
     x, w = x.astype(dt, copy=False), w.astype(dt, copy=False)
     # the transposed conv is conv2d's input gradient, with x in the role of conv2d's dy
-    geo = _cols_geometry((x.shape[0], cout, *out_hw), w.shape[2:], s, p, d, x.shape[2:], g)
-    y = _col2im(np.matmul(_w_matrix(w, g).transpose(0, 2, 1), _out_to_cols(x, geo)), geo)
+    geo = _cols_geometry(fn, (x.shape[0], cout, *out_hw), w.shape[2:], s, p, d, x.shape[2:], g)
+    if isinstance(geo, _gather.Taps):
+        k = _gather.kernel(w, geo)
+        y = _gather.col2im(np.matmul(_gather.out_to_rows(x, g), k.transpose(0, 2, 1)), geo)
+    else:
+        y = _col2im(np.matmul(_w_matrix(w, g).transpose(0, 2, 1), _out_to_cols(x, geo)), geo)
     if b is not None:
         y += b.astype(dt, copy=False)[:, None, None]
     return y
@@ -371,12 +411,18 @@ def conv_transpose2d_backward(
     op = ck.pair(fn, "output_padding", output_padding, minimum=0)
     cout = _check_conv(fn, x, w, None, g, transposed=True)
     out_hw = _transposed_geometry(fn, x.shape[2:], w.shape[2:], s, p, op, d)
+    ck.within_limit(fn, "the output", (x.shape[0], cout, *out_hw))
     ck.shape_eq(fn, "dy", dy, (x.shape[0], cout, *out_hw), "the shape of the forward output")
     dt = ck.common_dtype(x, w, dy)
     x, w, dy = (a.astype(dt, copy=False) for a in (x, w, dy))
     # the forward is conv2d's input gradient, so its gradients are conv2d's forward (for x)
     # and conv2d's weight gradient with the roles of input and output swapped (for w)
-    geo = _cols_geometry(dy.shape, w.shape[2:], s, p, d, x.shape[2:], g)
+    geo = _cols_geometry(fn, dy.shape, w.shape[2:], s, p, d, x.shape[2:], g)
+    if isinstance(geo, _gather.Taps):
+        cols, k, xr = _gather.im2col(dy, geo), _gather.kernel(w, geo), _gather.out_to_rows(x, g)
+        dx = _gather.rows_to_out(np.matmul(cols, k), geo)
+        dw = _gather.kernel_grad(np.matmul(cols.transpose(0, 2, 1), xr), w.shape, geo)
+        return dx, dw, dy.sum(axis=(0, 2, 3))
     cols = _im2col(dy, geo)  # shared by both gradients
     dx = _cols_to_out(_apply_w(w, cols, geo), geo)
     dw = _weight_grad(_out_to_cols(x, geo), cols, w.shape, geo)

@@ -3,20 +3,24 @@
 Padding is never materialised: each kernel tap reads, for the outputs whose window has that tap
 inside the input, one strided slice of the input (`_windows.axis_taps`). So a huge kernel size
 with its padding costs only the taps that read something, and a huge stride only the outputs.
+Where the taps outnumber the outputs (global pooling, a kernel far larger than the input), the
+loop runs over the outputs instead, each a reduction over its window's slice of the input.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 
 import numpy as np
 
 from . import _checks as ck
-from ._windows import axis_taps
+from ._windows import axis_taps, axis_windows
 
 
 @dataclass(frozen=True)
 class _Pool:
+    hw: tuple[int, int]
     k: tuple[int, int]
     s: tuple[int, int]
     p: tuple[int, int]
@@ -32,6 +36,23 @@ class _Pool:
         for r, (_, orow, irow) in enumerate(self.rows):
             for c, (_, ocol, icol) in enumerate(self.cols):
                 yield r * nc + c, orow, ocol, irow, icol
+
+    @cached_property
+    def by_output(self) -> bool:
+        """Loop over the outputs rather than the taps: fewer Python steps."""
+        return len(self.rows) * len(self.cols) > max(16, self.out[0] * self.out[1])
+
+    def windows(self):
+        """(output row, output col, input rows, input cols) of each window that reads the
+        input."""
+        rows, cols = (
+            axis_windows(*a)
+            for a in zip(self.hw, self.k, self.s, self.p, self.d, self.out, strict=True)
+        )
+        for oh, rs in enumerate(rows):
+            for ow, cs in enumerate(cols):
+                if rs is not None and cs is not None:
+                    yield oh, ow, rs, cs
 
     def whole(self, orow: slice, ocol: slice) -> bool:
         return orow == slice(0, self.out[0]) and ocol == slice(0, self.out[1])
@@ -70,13 +91,18 @@ def _pool_params(fn, x, kernel_size, stride, padding, dilation=1) -> _Pool:
         axis_taps(size, kk, ss, pp, dd, o)
         for size, kk, ss, pp, dd, o in zip(x.shape[2:], k, s, p, d, out, strict=True)
     )
-    return _Pool(k, s, p, d, tuple(out), rows, cols)
+    return _Pool(tuple(x.shape[2:]), k, s, p, d, tuple(out), rows, cols)
 
 
 def _window_max(x, g: _Pool) -> np.ndarray:
     """Each window's maximum, NaN if it holds a NaN (np.maximum propagates it, as PyTorch
     does); a loop over the taps, each a whole-array np.maximum, beats gathering every window
     into a k²-sized copy. Padding counts as −∞."""
+    if g.by_output:
+        best = np.full((*x.shape[:2], *g.out), -np.inf, dtype=x.dtype)
+        for oh, ow, rs, cs in g.windows():
+            best[:, :, oh, ow] = x[:, :, rs, cs].max(axis=(2, 3))
+        return best
     best = None
     for _, orow, ocol, irow, icol in g.taps():
         v = x[:, :, irow, icol]
@@ -140,6 +166,8 @@ def _route(dy, x, g: _Pool) -> np.ndarray:
     windows tile the input (stride = kernel, the common case) each cell of dx is written
     exactly once, straight into an uninitialised array: no zero fill and no temporaries the
     size of dx, which matter where fresh pages are expensive."""
+    if g.by_output:
+        return _route_by_output(dy, x, g)
     bits = _BITS[dy.dtype]
     dyb = dy.view(bits)
     routes = _routes(x, g)
@@ -164,6 +192,26 @@ def _route(dy, x, g: _Pool) -> np.ndarray:
     return dx
 
 
+def _route_by_output(dy, x, g: _Pool) -> np.ndarray:
+    """max_pool2d_backward one window at a time (see g.by_output): np.argmax finds the first
+    maximum; a window holding NaN goes to its last NaN instead."""
+    n, c = x.shape[:2]
+    dx = np.zeros(x.shape, dtype=dy.dtype)
+    nn, cc = np.indices((n, c), sparse=True)
+    for oh, ow, rs, cs in g.windows():
+        win = x[:, :, rs, cs]
+        a, b = win.shape[2:]
+        flat = win.reshape(n, c, a * b)
+        at = flat.argmax(axis=2) if flat.size else np.zeros((n, c), dtype=np.intp)
+        nan = np.isnan(flat)
+        if nan.any():
+            last = a * b - 1 - nan[:, :, ::-1].argmax(axis=2)
+            at = np.where(nan.any(axis=2), last, at)
+        i, j = np.divmod(at, b)
+        dx[:, :, rs, cs][nn, cc, i, j] += dy[:, :, oh, ow]
+    return dx
+
+
 def max_pool2d_backward(dy, x, kernel_size, *, stride=None, padding=0, dilation=1):
     r"""$\partial L/\partial x_{mn}$ = the upstream of every window whose maximum $x_{mn}$ is, else 0.
     Ties go to the first maximum in row-major window order, a NaN window to its last NaN, a
@@ -184,7 +232,11 @@ def avg_pool2d(x, kernel_size, *, stride=None, padding=0):
     x = ck.as_float(fn, "x", x)
     g = _pool_params(fn, x, kernel_size, stride, padding)
     total = None
-    for _, orow, ocol, irow, icol in g.taps():
+    if g.by_output:
+        total = np.zeros((*x.shape[:2], *g.out), dtype=x.dtype)
+        for oh, ow, rs, cs in g.windows():
+            total[:, :, oh, ow] = x[:, :, rs, cs].sum(axis=(2, 3))
+    for _, orow, ocol, irow, icol in [] if g.by_output else g.taps():
         v = x[:, :, irow, icol]
         if total is None:
             if g.whole(orow, ocol):
@@ -209,6 +261,11 @@ def avg_pool2d_backward(dy, x, kernel_size, *, stride=None, padding=0):
     dt = ck.common_dtype(x, dy)
     share = (dy / (float(g.k[0]) * float(g.k[1]))).astype(dt, copy=False)
     dx = np.zeros(x.shape, dtype=dt)
+    if g.by_output:
+        for oh, ow, rs, cs in g.windows():
+            d = dx[:, :, rs, cs]
+            d += share[:, :, oh, ow, None, None]
+        return dx
     for _, orow, ocol, irow, icol in g.taps():
         d = dx[:, :, irow, icol]
         d += share[:, :, orow, ocol]

@@ -2,6 +2,8 @@
 argument types, and inputs that are not arrays, fed to every public function. The PyTorch
 comparisons skip cleanly where torch is not installed."""
 
+import time
+
 import numpy as np
 import pytest
 
@@ -12,6 +14,13 @@ NAN, INF = np.nan, np.inf
 
 def _torch():
     return pytest.importorskip("torch")
+
+
+def _id(v):
+    """Test ids that read: an array by its shape, anything else as itself (short)."""
+    if isinstance(v, np.ndarray):
+        return "x" + "x".join(map(str, v.shape))
+    return str(v).replace(" ", "")[:40]
 
 
 # ---------------------------------------------------------------- max pooling: NaN and −∞
@@ -146,3 +155,192 @@ def test_a_window_of_padding_only_gives_minus_inf_and_no_gradient():
     assert y.shape == (2, 1, 1, 1) and np.all(y == -INF)
     dx = engine.max_pool2d_backward(np.ones_like(y), x, 2, stride=1, padding=1, dilation=3)
     assert not dx.any()
+
+
+# ---------------------------------------------------------------- absurd sizes
+
+LIMIT = str(engine._checks.MAX_ELEMENTS)  # 268435456: the message must say what the limit is
+HUGE = [2**31, 2**40, 2**62, 2**63 - 1, 2**63, 2**100]
+RNG = np.random.default_rng(12)
+X = RNG.standard_normal((2, 2, 5, 5))
+X1 = RNG.standard_normal((2, 2, 1, 1))
+W = RNG.standard_normal((2, 2, 3, 3))
+B = RNG.standard_normal(2)
+
+
+def _quick(call):
+    """Run call, returning its result or its ValueError; anything else (MemoryError,
+    OverflowError) fails, and so does a call that takes over 5 s (a hang would take hours; the
+    bound is generous so that a busy machine never fails it)."""
+    t0 = time.perf_counter()
+    try:
+        out = call()
+    except ValueError as exc:
+        out = exc
+    assert time.perf_counter() - t0 < 5, "took over 5 s"
+    return out
+
+
+def _grads(op, x, kw, dy=None):
+    """(forward, all gradients) from the engine, every call checked by _quick."""
+    if op in ("conv2d", "conv_transpose2d"):
+        y = _quick(lambda: getattr(engine, op)(x, W, B, **kw))
+        if isinstance(y, ValueError):
+            return y, None
+        dy = RNG.standard_normal(y.shape) if dy is None else dy
+        return y, (dy, _quick(lambda: getattr(engine, op + "_backward")(dy, x, W, **kw)))
+    y = _quick(lambda: getattr(engine, op)(x, **kw))
+    if isinstance(y, ValueError):
+        return y, None
+    dy = RNG.standard_normal(y.shape) if dy is None else dy
+    return y, (dy, (_quick(lambda: getattr(engine, op + "_backward")(dy, x, **kw)),))
+
+
+def _torch_grads(op, x, kw, dy):
+    torch = _torch()
+    tx = torch.tensor(x, requires_grad=True)
+    if op in ("conv2d", "conv_transpose2d"):
+        tw, tb = torch.tensor(W, requires_grad=True), torch.tensor(B, requires_grad=True)
+        y = getattr(torch.nn.functional, op)(tx, tw, tb, **kw)
+        y.backward(torch.tensor(dy))
+        return y.detach().numpy(), (tx.grad.numpy(), tw.grad.numpy(), tb.grad.numpy())
+    y = getattr(torch.nn.functional, op)(tx, **kw)
+    y.backward(torch.tensor(dy))
+    return y.detach().numpy(), (tx.grad.numpy(),)
+
+
+# (op, x, engine's parameters, an equivalent geometry PyTorch computes): a stride past the input
+# gives one output whatever its size; a window of padding reads zeros at any padding; a
+# dilation over padding only ever reads the centre tap. PyTorch refuses some of these sizes
+# (int32 and int64 overflow), gives the answer for others; the engine must give it for all,
+# quickly, or refuse with a ValueError.
+EQUIVALENT = (
+    [("conv2d", X, dict(stride=s), dict(stride=99)) for s in HUGE]
+    + [("conv2d", X, dict(stride=s, padding=1), dict(stride=99, padding=1)) for s in HUGE]
+    + [("conv2d", X, dict(stride=s, dilation=2), dict(stride=99, dilation=2)) for s in HUGE]
+    + [("conv_transpose2d", X1, dict(stride=s), dict(stride=2)) for s in HUGE]
+    + [
+        ("max_pool2d", X, dict(kernel_size=2, stride=s), dict(kernel_size=2, stride=99))
+        for s in HUGE
+    ]
+    + [
+        ("avg_pool2d", X, dict(kernel_size=2, stride=s), dict(kernel_size=2, stride=99))
+        for s in HUGE
+    ]
+    + [("conv2d", X, dict(padding=p, stride=4 * p), dict(padding=3, stride=99)) for p in HUGE]
+    + [("conv2d", X, dict(padding=p, stride=p), dict(padding=9, stride=9)) for p in HUGE]
+    + [("conv2d", X, dict(padding=d, dilation=d), dict(padding=9, dilation=9)) for d in HUGE]
+    + [
+        ("conv_transpose2d", X1, dict(padding=d, dilation=d), dict(padding=9, dilation=9))
+        for d in HUGE
+    ]
+    + [("max_pool2d", X, dict(kernel_size=2 * p, padding=p), dict(kernel_size=5)) for p in HUGE]
+)
+
+
+@pytest.mark.parametrize("op,x,kw,same", EQUIVALENT, ids=_id)
+def test_huge_sizes_give_pytorchs_answer_quickly(op, x, kw, same):
+    y, grads = _grads(op, x, kw)
+    assert not isinstance(y, ValueError), str(y)
+    dy, ours = grads
+    refs = [_torch_grads(op, x, same, dy)]
+    try:  # and PyTorch at the same sizes, where it accepts them
+        refs.append(_torch_grads(op, x, kw, dy))
+    except (RuntimeError, ValueError):
+        pass
+    for ref_y, ref_grads in refs:
+        np.testing.assert_allclose(y, ref_y, rtol=1e-12, atol=1e-12)
+        for a, b in zip(ours, ref_grads, strict=True):
+            np.testing.assert_allclose(a, b, rtol=1e-12, atol=1e-12)
+
+
+@pytest.mark.parametrize("p", HUGE)
+def test_a_huge_average_window_divides_by_its_whole_area(p):
+    y, (dy, (dx,)) = _grads("avg_pool2d", X, dict(kernel_size=2 * p, padding=p))
+    area = float(2 * p) ** 2
+    np.testing.assert_allclose(y[:, :, 0, 0], X.sum(axis=(2, 3)) / area, rtol=1e-12)
+    np.testing.assert_allclose(dx, np.broadcast_to(dy / area, X.shape), rtol=1e-12)
+
+
+# absurd sizes: an output (or im2col matrix) past the element limit is refused, naming the limit
+OVER_LIMIT = (
+    [("conv2d", X, dict(padding=p)) for p in HUGE]
+    + [("conv_transpose2d", X, dict(stride=s)) for s in HUGE]
+    + [("conv_transpose2d", X1, dict(dilation=d)) for d in HUGE[1:]]
+    + [("conv_transpose2d", X1, dict(stride=o + 1, output_padding=o)) for o in HUGE]
+    + [("max_pool2d", X, dict(kernel_size=3, stride=1, padding=1, dilation=1))][:0]
+)
+
+
+@pytest.mark.parametrize("op,x,kw", OVER_LIMIT, ids=_id)
+def test_absurd_outputs_are_refused_with_the_limit(op, x, kw):
+    y, _ = _grads(op, x, kw)
+    assert isinstance(y, ValueError)
+    assert str(y).startswith(op + ":") and LIMIT in str(y)
+
+
+def test_an_im2col_past_the_limit_is_refused_with_the_limit():
+    # a 1×16384 kernel over a 1×32768 row: 16385 outputs of 16384 taps each
+    y = _quick(lambda: engine.conv2d(np.ones((1, 1, 1, 2**15)), np.ones((1, 1, 1, 2**14))))
+    assert isinstance(y, ValueError) and "im2col" in str(y) and LIMIT in str(y)
+
+
+def test_a_kernel_far_larger_than_its_output_is_computed_quickly():
+    # one output of 40000 taps: the band layout would copy the row 40000 times
+    x, w = RNG.standard_normal((1, 1, 1, 40000)), RNG.standard_normal((1, 1, 1, 40000))
+    y = _quick(lambda: engine.conv2d(x, w))
+    np.testing.assert_allclose(y, np.sum(x * w).reshape(1, 1, 1, 1), rtol=1e-9)
+    dx, dw, _ = _quick(lambda: engine.conv2d_backward(np.ones((1, 1, 1, 1)), x, w))
+    np.testing.assert_allclose(dx, w)
+    np.testing.assert_allclose(dw, x)
+
+
+def test_global_pooling_of_a_big_input_is_quick():
+    x = RNG.standard_normal((2, 3, 300, 300))
+    y = _quick(lambda: engine.max_pool2d(x, 300))
+    np.testing.assert_array_equal(y[:, :, 0, 0], x.max(axis=(2, 3)))
+    dx = _quick(lambda: engine.max_pool2d_backward(np.ones_like(y), x, 300))
+    assert dx.sum() == 6 and np.all(dx[x == x.max(axis=(2, 3), keepdims=True)] == 1)
+
+
+@pytest.mark.parametrize("v", [-1, 0, -(2**70)])
+@pytest.mark.parametrize(
+    "op,arg,minimum",
+    [
+        ("conv2d", "stride", 1),
+        ("conv2d", "padding", 0),
+        ("conv2d", "dilation", 1),
+        ("conv2d", "groups", 1),
+        ("conv_transpose2d", "stride", 1),
+        ("conv_transpose2d", "padding", 0),
+        ("conv_transpose2d", "output_padding", 0),
+        ("conv_transpose2d", "dilation", 1),
+        ("conv_transpose2d", "groups", 1),
+        ("max_pool2d", "kernel_size", 1),
+        ("max_pool2d", "stride", 1),
+        ("max_pool2d", "padding", 0),
+        ("max_pool2d", "dilation", 1),
+        ("avg_pool2d", "kernel_size", 1),
+        ("avg_pool2d", "stride", 1),
+        ("avg_pool2d", "padding", 0),
+    ],
+)
+def test_negative_and_zero_sizes_are_refused_naming_the_argument(op, arg, minimum, v):
+    if v >= minimum:
+        return
+    kw = {"kernel_size": 2} if "pool" in op else {}
+    kw[arg] = v
+    y, _ = _grads(op, X, kw)
+    assert isinstance(y, ValueError) and str(y).startswith(f"{op}: {arg} must be")
+
+
+@pytest.mark.parametrize("g", [2**40, 2**63 - 1, 2**70])
+def test_huge_groups_are_refused(g):
+    y, _ = _grads("conv2d", X, dict(groups=g))
+    assert isinstance(y, ValueError) and "groups" in str(y)
+
+
+def test_huge_dilation_without_padding_is_refused():
+    for d in HUGE:
+        y, _ = _grads("conv2d", X, dict(dilation=d))
+        assert isinstance(y, ValueError) and str(y).startswith("conv2d: w must be a kernel no")
