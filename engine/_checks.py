@@ -52,6 +52,15 @@ def integer(fn: str, arg: str, v, *, minimum: int) -> int:
     return int(v)
 
 
+def axis(fn: str, arg: str, v, ndim: int) -> int:
+    """An axis of an ndim-dimensional array: an int in [−ndim, ndim)."""
+    if not _is_int(v):
+        fail(fn, arg, "an int", repr(v))
+    if not -ndim <= v < ndim:
+        fail(fn, arg, f"in [-{ndim}, {ndim})", repr(v))
+    return int(v)
+
+
 def real(fn: str, arg: str, v) -> float:
     """A real number (a Python or numpy scalar, or a one-element array)."""
     a = as_float(fn, arg, v)

@@ -2,6 +2,8 @@
 argument types, and inputs that are not arrays, fed to every public function. The PyTorch
 comparisons skip cleanly where torch is not installed."""
 
+import inspect
+import re
 import time
 
 import numpy as np
@@ -344,3 +346,282 @@ def test_huge_dilation_without_padding_is_refused():
     for d in HUGE:
         y, _ = _grads("conv2d", X, dict(dilation=d))
         assert isinstance(y, ValueError) and str(y).startswith("conv2d: w must be a kernel no")
+
+
+# ---------------------------------------------------------------- wrong exception types
+
+WRONG = [
+    (lambda: engine.softmax(np.ones(3), axis="a"), r"^softmax: axis must be an int"),
+    (lambda: engine.softmax_backward(np.ones(3), np.ones(3), 1.5), r"^softmax_backward: axis"),
+    (
+        lambda: engine.cross_entropy_backward(np.ones((2, 3)), [0, 1], dloss=None),
+        r"^cross_entropy_backward: dloss must be",
+    ),
+    (
+        lambda: engine.cross_entropy_backward(np.ones((2, 3)), [0, 1], dloss=np.ones(2)),
+        r"^cross_entropy_backward: dloss must be a single real number",
+    ),
+    (
+        lambda: engine.gradcheck(engine.relu, {"x": np.ones(2)}, {"z": np.ones(2)}),
+        r"^gradcheck: analytic must be keyed by names of inputs \['x'\], got 'z'",
+    ),
+    (
+        lambda: engine.gradcheck(engine.relu, {"x": np.ones(2)}, {"x": np.ones(2)}, dy=np.ones(3)),
+        r"^gradcheck: dy must be of shape \(2,\)",
+    ),
+    (
+        lambda: engine.numeric_grad(engine.relu, {"x": np.ones(2)}, np.ones(2), eps=0),
+        r"^numeric_grad: eps must be a positive finite step",
+    ),
+    (lambda: engine.numeric_grad("relu", {"x": np.ones(2)}, 1), r"^numeric_grad: forward must"),
+    (
+        lambda: engine.conv2d(np.ones((1, 1, 3, 3)), np.ones((1, 1, 0, 0))),
+        r"^conv2d: w must be a kernel of at least 1×1",
+    ),
+    (
+        lambda: engine.conv_transpose2d_backward(
+            np.ones((1, 1, 3, 3)), np.ones((1, 1, 3, 3)), np.ones((1, 1, 0, 2))
+        ),
+        r"^conv_transpose2d_backward: w must be a kernel of at least 1×1",
+    ),
+    (
+        lambda: engine.conv2d(np.ones((1, 0, 3, 3)), np.ones((1, 0, 1, 1))),
+        r"^conv2d: x and w must be at least one channel each",
+    ),
+    (lambda: engine.max_pool2d(np.ones((1, 1, 0, 3)), 1), r"^max_pool2d: x must be at least 1×1"),
+    (
+        lambda: engine.unbroadcast(np.ones((3, 4)), (5,)),
+        r"^unbroadcast: shape must be a shape that broadcasts to g's shape \(3, 4\), got \(5,\)",
+    ),
+    (
+        lambda: engine.unbroadcast(np.ones((3, 4)), (2, 3, 4)),
+        r"^unbroadcast: shape must be a shape that broadcasts",
+    ),
+    (lambda: engine.unbroadcast(np.ones((3, 4)), "34"), r"^unbroadcast: shape must be a tuple"),
+    (lambda: engine.unbroadcast(np.ones((3, 4)), (-1, 4)), r"^unbroadcast: shape must be a tuple"),
+    (lambda: engine.sum(np.ones((2, 2)), axis="0"), r"^sum: axis must be"),
+]
+
+
+@pytest.mark.parametrize("call,message", WRONG, ids=[m[1:40] for _, m in WRONG])
+def test_wrong_arguments_raise_a_value_error_naming_function_and_argument(call, message):
+    with pytest.raises(ValueError, match=message):
+        call()
+
+
+def test_unbroadcast_still_sums_back_to_a_compatible_shape():
+    g = np.arange(24.0).reshape(2, 3, 4)
+    np.testing.assert_array_equal(engine.unbroadcast(g, (3, 1)), g.sum(axis=(0, 2))[:, None])
+    np.testing.assert_array_equal(engine.unbroadcast(g, ()), g.sum())
+    np.testing.assert_array_equal(engine.unbroadcast(g, [np.int64(4)]), g.sum(axis=(0, 1)))
+
+
+# ---------------------------------------------------------------- every public function
+
+R = np.random.default_rng(5)
+
+
+def _a(*shape):
+    return R.standard_normal(shape) + 2.0  # positive: log and div accept them
+
+
+# name → (array arguments, int parameters, how to call). Array arguments are the data the
+# function computes on; "target" holds class indices. Every function in engine.__all__ must be
+# here, so a new op gets the same checks.
+def _calls(fname, *arrays):
+    """Call engine.<fname> with the named arrays in order and the parameters as keywords."""
+    f = getattr(engine, fname)
+    return lambda A, P: f(*(A[n] for n in arrays), **P)
+
+
+S = {}
+for _n in ("relu", "sigmoid", "tanh", "exp", "log"):
+    S[_n] = ({"x": _a(2, 3)}, {}, _calls(_n, "x"))
+    S[_n + "_backward"] = ({"dy": _a(2, 3), "x": _a(2, 3)}, {}, _calls(_n + "_backward", "dy", "x"))
+for _n in ("add", "sub", "mul", "div"):
+    S[_n] = ({"a": _a(2, 3), "b": _a(3)}, {}, _calls(_n, "a", "b"))
+    S[_n + "_backward"] = (
+        {"dy": _a(2, 3), "a": _a(2, 3), "b": _a(3)},
+        {},
+        _calls(_n + "_backward", "dy", "a", "b"),
+    )
+for _n in ("sum", "mean"):
+    S[_n] = ({"x": _a(2, 3, 4)}, {"axis": (0, 2)}, _calls(_n, "x"))
+    S[_n + "_backward"] = (
+        {"dy": _a(3), "x": _a(2, 3, 4)},
+        {"axis": (0, 2)},
+        _calls(_n + "_backward", "dy", "x"),
+    )
+_CONV = {"stride": (2, 1), "padding": 1, "dilation": (1, 2), "groups": 2}
+S["conv2d"] = (
+    {"x": _a(2, 4, 6, 7), "w": _a(4, 2, 3, 2), "b": _a(4)},
+    _CONV,
+    _calls("conv2d", "x", "w", "b"),
+)
+S["conv2d_backward"] = (
+    {"dy": _a(2, 4, 3, 7), "x": _a(2, 4, 6, 7), "w": _a(4, 2, 3, 2)},
+    _CONV,
+    _calls("conv2d_backward", "dy", "x", "w"),
+)
+_CONVT = {**_CONV, "output_padding": (1, 0)}
+S["conv_transpose2d"] = (
+    {"x": _a(2, 4, 3, 4), "w": _a(4, 2, 3, 2), "b": _a(4)},
+    _CONVT,
+    _calls("conv_transpose2d", "x", "w", "b"),
+)
+S["conv_transpose2d_backward"] = (
+    {"dy": _a(2, 4, 6, 4), "x": _a(2, 4, 3, 4), "w": _a(4, 2, 3, 2)},
+    _CONVT,
+    _calls("conv_transpose2d_backward", "dy", "x", "w"),
+)
+_MAXP = {"kernel_size": 3, "stride": (2, 1), "padding": 1, "dilation": (1, 2)}
+S["max_pool2d"] = ({"x": _a(2, 3, 6, 7)}, _MAXP, _calls("max_pool2d", "x"))
+S["max_pool2d_backward"] = (
+    {"dy": _a(2, 3, 3, 5), "x": _a(2, 3, 6, 7)},
+    _MAXP,
+    _calls("max_pool2d_backward", "dy", "x"),
+)
+_AVGP = {"kernel_size": (3, 2), "stride": 2, "padding": (1, 0)}
+S["avg_pool2d"] = ({"x": _a(2, 3, 6, 7)}, _AVGP, _calls("avg_pool2d", "x"))
+S["avg_pool2d_backward"] = (
+    {"dy": _a(2, 3, 3, 3), "x": _a(2, 3, 6, 7)},
+    _AVGP,
+    _calls("avg_pool2d_backward", "dy", "x"),
+)
+S["linear"] = ({"x": _a(4, 3), "w": _a(3, 2), "b": _a(2)}, {}, _calls("linear", "x", "w", "b"))
+S["linear_backward"] = (
+    {"dz": _a(4, 2), "x": _a(4, 3), "w": _a(3, 2)},
+    {},
+    _calls("linear_backward", "dz", "x", "w"),
+)
+S["softmax"] = ({"f": _a(3, 4)}, {"axis": 0}, _calls("softmax", "f"))
+S["softmax_backward"] = (
+    {"dy": _a(3, 4), "f": _a(3, 4)},
+    {"axis": 0},
+    _calls("softmax_backward", "dy", "f"),
+)
+S["cross_entropy"] = (
+    {"logits": _a(3, 4), "target": np.array([0, 3, 1])},
+    {},
+    _calls("cross_entropy", "logits", "target"),
+)
+S["cross_entropy_backward"] = (
+    {"logits": _a(3, 4), "target": np.array([0, 3, 1]), "dloss": np.array(0.7)},
+    {},
+    _calls("cross_entropy_backward", "logits", "target", "dloss"),
+)
+S["unbroadcast"] = ({"g": _a(2, 3, 4)}, {"shape": (3, 1)}, _calls("unbroadcast", "g"))
+S["numeric_grad"] = (
+    {"inputs['x']": _a(2, 3), "dy": _a(2, 3)},
+    {},
+    lambda A, P: engine.numeric_grad(engine.tanh, {"x": A["inputs['x']"]}, A["dy"]),
+)
+S["gradcheck"] = (
+    {"inputs['x']": _a(2, 3), "analytic['x']": _a(2, 3), "dy": _a(2, 3)},
+    {"seed": 3},
+    lambda A, P: engine.gradcheck(
+        engine.tanh, {"x": A["inputs['x']"]}, {"x": A["analytic['x']"]}, A["dy"], **P
+    ),
+)
+INDEX_ARGS = {"target"}  # class indices: integers only
+OPTIONAL = {("conv2d", "b"), ("conv_transpose2d", "b"), ("linear", "b"), ("gradcheck", "dy")}
+
+
+def _same(a, b):
+    if isinstance(a, engine.GradcheckResult):
+        assert (a.ok, a.max_abs_error, a.worst_input, a.worst_index) == (
+            b.ok,
+            b.max_abs_error,
+            b.worst_input,
+            b.worst_index,
+        )
+        a, b = a.numeric, b.numeric
+    if isinstance(a, dict):
+        assert a.keys() == b.keys()
+        a, b = list(a.values()), list(b.values())
+    if isinstance(a, (tuple, list)):
+        assert len(a) == len(b)
+        for u, v in zip(a, b, strict=True):
+            _same(u, v)
+        return
+    np.testing.assert_array_equal(a, b)
+    assert np.asarray(a).dtype == np.asarray(b).dtype
+
+
+def _call(name, arrays=None, params=None):
+    A, P, call = S[name]
+    return call({**A, **(arrays or {})}, {**P, **(params or {})})
+
+
+def test_every_public_function_is_in_the_table():
+    public = {n for n in engine.__all__ if inspect.isfunction(getattr(engine, n))}
+    assert public == set(S), "add the new function to S (its arrays, parameters and a call)"
+
+
+ARRAY_ARGS = [(n, a) for n in sorted(S) for a in S[n][0]]
+
+
+@pytest.mark.parametrize("name,arg", ARRAY_ARGS, ids=[f"{n}-{a}" for n, a in ARRAY_ARGS])
+def test_nested_lists_give_the_same_result_as_arrays(name, arg):
+    _same(_call(name, {arg: S[name][0][arg].tolist()}), _call(name))
+
+
+NOT_NUMBERS = {
+    "strings": lambda a: np.full(a.shape, "1.5").tolist(),
+    "None": lambda a: None,
+    "objects": lambda a: np.array(a.tolist(), dtype=object),
+    "complex": lambda a: a.astype(complex),
+    "bytes": lambda a: np.full(a.shape, b"1"),
+    "ragged": lambda a: [[1.0, 2.0], [3.0]],
+}
+
+
+@pytest.mark.parametrize("bad", NOT_NUMBERS)
+@pytest.mark.parametrize("name,arg", ARRAY_ARGS, ids=[f"{n}-{a}" for n, a in ARRAY_ARGS])
+def test_non_numbers_are_refused_naming_function_and_argument(name, arg, bad):
+    if bad == "None" and (name, arg) in OPTIONAL:
+        return  # None means "no bias" (or "a random upstream"): tested by the calls above
+    with pytest.raises(ValueError, match=rf"^{name}: {re.escape(arg)} must be"):
+        _call(name, {arg: NOT_NUMBERS[bad](S[name][0][arg])})
+
+
+@pytest.mark.parametrize("name,arg", ARRAY_ARGS, ids=[f"{n}-{a}" for n, a in ARRAY_ARGS])
+def test_bool_arrays_are_numbers_0_and_1_except_as_class_indices(name, arg):
+    """The engine's rule (README, conventions): a bool array is the numbers 0 and 1, as numpy
+    and Python count them, and becomes float64 like an int array. PyTorch refuses bool tensors
+    in float ops; the engine takes any real numbers. Class indices must be integers: a bool
+    array there is a mask passed by mistake, and is refused."""
+    ones = np.ones(np.shape(S[name][0][arg]), dtype=bool)
+    if arg in INDEX_ARGS:
+        with pytest.raises(ValueError, match=rf"^{name}: {arg} must be integer class indices"):
+            _call(name, {arg: ones})
+        return
+    _same(_call(name, {arg: ones}), _call(name, {arg: ones.astype(np.float64)}))
+
+
+def _as_np_ints(v):
+    if isinstance(v, tuple):
+        return tuple(np.int64(e) for e in v)
+    return np.int64(v) if isinstance(v, int) else v
+
+
+INT_PARAMS = [(n, p) for n in sorted(S) for p in S[n][1]]
+
+
+@pytest.mark.parametrize("name,param", INT_PARAMS, ids=[f"{n}-{p}" for n, p in INT_PARAMS])
+def test_numpy_int_parameters_give_the_same_result_as_ints(name, param):
+    v = S[name][1][param]
+    _same(_call(name, params={param: _as_np_ints(v)}), _call(name))
+    if isinstance(v, tuple):  # a list works as a tuple
+        _same(_call(name, params={param: list(v)}), _call(name))
+
+
+@pytest.mark.parametrize("name,param", INT_PARAMS, ids=[f"{n}-{p}" for n, p in INT_PARAMS])
+@pytest.mark.parametrize("bad", [True, 1.0, "2", None, np.float64(2.0), np.bool_(True)])
+def test_parameters_that_are_not_ints_are_refused_naming_them(name, param, bad):
+    if bad is None and (param == "axis" or (param == "stride" and "pool" in name)):
+        return  # None means every axis, or a stride of the kernel size
+    v = S[name][1][param]
+    bad = tuple(bad for _ in v) if isinstance(v, tuple) and param != "shape" else bad
+    with pytest.raises(ValueError, match=rf"^{name}: {param} must be"):
+        _call(name, params={param: bad})
