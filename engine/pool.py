@@ -10,7 +10,7 @@ loop runs over the outputs instead, each a reduction over its window's slice of 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from functools import cached_property
+from functools import cached_property, lru_cache
 
 import numpy as np
 
@@ -29,13 +29,16 @@ class _Pool:
     rows: list  # axis_taps along H
     cols: list  # and along W
 
-    def taps(self):
+    @cached_property
+    def taps(self) -> tuple:
         """(position, output rows, output cols, input rows, input cols) of every tap that reads
         the input, in the window's row-major order (the order PyTorch scans a window in)."""
         nc = len(self.cols)
-        for r, (_, orow, irow) in enumerate(self.rows):
-            for c, (_, ocol, icol) in enumerate(self.cols):
-                yield r * nc + c, orow, ocol, irow, icol
+        return tuple(
+            (r * nc + c, orow, ocol, irow, icol)
+            for r, (_, orow, irow) in enumerate(self.rows)
+            for c, (_, ocol, icol) in enumerate(self.cols)
+        )
 
     @cached_property
     def by_output(self) -> bool:
@@ -87,11 +90,14 @@ def _pool_params(fn, x, kernel_size, stride, padding, dilation=1) -> _Pool:
             )
         out.append((size + 2 * pp - span) // ss + 1)
     ck.within_limit(fn, "the output", (*x.shape[:2], *out))
-    rows, cols = (
-        axis_taps(size, kk, ss, pp, dd, o)
-        for size, kk, ss, pp, dd, o in zip(x.shape[2:], k, s, p, d, out, strict=True)
-    )
-    return _Pool(tuple(x.shape[2:]), k, s, p, d, tuple(out), rows, cols)
+    return _geometry(tuple(x.shape[2:]), k, s, p, d, tuple(out))
+
+
+@lru_cache(maxsize=256)
+def _geometry(hw, k, s, p, d, out) -> _Pool:
+    """Cached: the lessons' finite-difference checks pool the same tiny shape hundreds of times."""
+    rows, cols = (tuple(axis_taps(*a)) for a in zip(hw, k, s, p, d, out, strict=True))
+    return _Pool(hw, k, s, p, d, out, rows, cols)
 
 
 def _window_max(x, g: _Pool) -> np.ndarray:
@@ -104,7 +110,7 @@ def _window_max(x, g: _Pool) -> np.ndarray:
             best[:, :, oh, ow] = x[:, :, rs, cs].max(axis=(2, 3))
         return best
     best = None
-    for _, orow, ocol, irow, icol in g.taps():
+    for _, orow, ocol, irow, icol in g.taps:
         v = x[:, :, irow, icol]
         if best is None and g.whole(orow, ocol):
             best = v.copy()
@@ -136,14 +142,14 @@ _BITS = {np.dtype(np.float32): np.uint32, np.dtype(np.float64): np.uint64}
 
 
 def _routes(x, g: _Pool) -> list[np.ndarray]:
-    """For each tap (in g.taps() order), which of its windows send their gradient to it: the
+    """For each tap (in g.taps order), which of its windows send their gradient to it: the
     first maximum in row-major window order, or the last NaN of a window holding NaN (PyTorch's
     scan takes a NaN whenever it meets one). Padding is never a tap, so a window of −∞ routes to
     its first cell inside the input, as in PyTorch."""
     best = _window_max(x, g)
     seen = np.zeros(best.shape, dtype=bool)
     routes = []
-    for _, orow, ocol, irow, icol in g.taps():
+    for _, orow, ocol, irow, icol in g.taps:
         hit = x[:, :, irow, icol] == best[:, :, orow, ocol]
         s = seen[:, :, orow, ocol]
         np.greater(hit, s, out=hit)  # hit and not seen: an earlier tap already took the window
@@ -151,7 +157,7 @@ def _routes(x, g: _Pool) -> list[np.ndarray]:
         routes.append(hit)
     if _has_nan(best):  # rare: NaN never equals the maximum, so NaN windows have no route yet
         left = np.isnan(best)
-        for hit, (_, orow, ocol, irow, icol) in reversed(list(zip(routes, g.taps(), strict=True))):
+        for hit, (_, orow, ocol, irow, icol) in reversed(list(zip(routes, g.taps, strict=True))):
             found = np.isnan(x[:, :, irow, icol]) & left[:, :, orow, ocol]
             hit |= found
             left[:, :, orow, ocol] &= ~found
@@ -177,12 +183,12 @@ def _route(dy, x, g: _Pool) -> np.ndarray:
         dx = np.empty(x.shape, dtype=dy.dtype)
         dx[:, :, ho * kh :] = 0
         dx[:, :, : ho * kh, wo * kw :] = 0
-        for hit, (_, _, _, irow, icol) in zip(routes, g.taps(), strict=True):
+        for hit, (_, _, _, irow, icol) in zip(routes, g.taps, strict=True):
             np.negative(hit, out=mask, dtype=bits)  # True → all ones, False → 0 ...
             np.bitwise_and(dyb, mask, out=dx[:, :, irow, icol].view(bits))  # ... dy or +0.0
         return dx
     dx = np.zeros(x.shape, dtype=dy.dtype)
-    for hit, (_, orow, ocol, irow, icol) in zip(routes, g.taps(), strict=True):
+    for hit, (_, orow, ocol, irow, icol) in zip(routes, g.taps, strict=True):
         m = mask[:, :, orow, ocol]
         np.negative(hit, out=m, dtype=bits)
         np.bitwise_and(m, dyb[:, :, orow, ocol], out=m)
@@ -236,7 +242,7 @@ def avg_pool2d(x, kernel_size, *, stride=None, padding=0):
         total = np.zeros((*x.shape[:2], *g.out), dtype=x.dtype)
         for oh, ow, rs, cs in g.windows():
             total[:, :, oh, ow] = x[:, :, rs, cs].sum(axis=(2, 3))
-    for _, orow, ocol, irow, icol in [] if g.by_output else g.taps():
+    for _, orow, ocol, irow, icol in [] if g.by_output else g.taps:
         v = x[:, :, irow, icol]
         if total is None:
             if g.whole(orow, ocol):
@@ -266,7 +272,7 @@ def avg_pool2d_backward(dy, x, kernel_size, *, stride=None, padding=0):
             d = dx[:, :, rs, cs]
             d += share[:, :, oh, ow, None, None]
         return dx
-    for _, orow, ocol, irow, icol in g.taps():
+    for _, orow, ocol, irow, icol in g.taps:
         d = dx[:, :, irow, icol]
         d += share[:, :, orow, ocol]
     return dx
