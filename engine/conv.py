@@ -15,6 +15,7 @@ import numpy as np
 
 from . import _checks as ck
 from . import _gather
+from ._scratch import scratch
 
 
 def _out_size(size: int, k: int, s: int, p: int, d: int) -> int:
@@ -142,11 +143,21 @@ def _cols_geometry(fn, x_shape, k, s, p, d, out_hw, groups) -> _Cols | _gather.T
 
 def _frames(x, g: _Cols) -> np.ndarray:
     """x (N, C, H, W) → (sH, sW, C, length): each phase's padded images end to end."""
-    flat = np.zeros((*g.s, g.c, g.length), dtype=x.dtype)
+    flat = scratch("padded", (*g.s, g.c, g.length), x.dtype)
+    flat[..., g.m :] = 0
     body = flat[..., : g.m].reshape(*g.s, g.c, g.n, *g.grid)
     xt = x.transpose(1, 0, 2, 3)
+    empty = np.ones(g.s, dtype=bool)
     for a, b, rows, cols, us, vs in g.phases():
-        body[a, b, :, :, us, vs] = xt[:, :, rows, cols]
+        # the data, and zeros around it (not a fill of the whole buffer first: one pass less)
+        phase = body[a, b]
+        phase[:, :, us, vs] = xt[:, :, rows, cols]
+        phase[:, :, : us.start] = 0
+        phase[:, :, us.stop :] = 0
+        phase[:, :, us, : vs.start] = 0
+        phase[:, :, us, vs.stop :] = 0
+        empty[a, b] = False
+    flat[empty] = 0  # phases that hold no data (a stride larger than the input)
     return flat
 
 
@@ -155,7 +166,7 @@ def _im2col(x, g: _Cols) -> np.ndarray:
     phase (a, column phase of j), from kernel column j's shift on."""
     flat = _frames(x, g)
     kw = g.k[1]
-    bands = np.empty((g.s[0], g.c, kw, g.band), dtype=x.dtype)
+    bands = scratch("columns", (g.s[0], g.c, kw, g.band), x.dtype)
     for j in range(kw):
         b, shift = g.col(j)
         bands[:, :, j] = flat[:, b, :, shift : shift + g.band]
@@ -177,14 +188,15 @@ def _w_rows(w, g: _Cols) -> np.ndarray:
 
 
 def _apply_w(w, bands, g: _Cols) -> np.ndarray:
-    """The convolution in column form, (G, C_out/G, M): one matmul per kernel row, summed."""
+    """The convolution in column form, (G, C_out/G, M): one matmul per kernel row, summed
+    (through one reused buffer, not a fresh product per row)."""
     wr = _w_rows(w, g)
-    y = None
+    shape = (g.groups, wr.shape[2], g.m)
+    y, part = scratch("rows", shape, bands.dtype), scratch("rows part", shape, bands.dtype)
     for i, view in _kernel_rows(bands, g):
-        if y is None:
-            y = np.matmul(wr[i], view)
-        else:
-            y += np.matmul(wr[i], view)
+        np.matmul(wr[i], view, out=part if i else y)
+        if i:
+            y += part
     return y
 
 
@@ -193,7 +205,8 @@ def _weight_grad(dym, bands, w_shape, g: _Cols) -> np.ndarray:
     cout, cg, kh, kw = w_shape
     # view @ dymᵀ with dymᵀ made C-contiguous first: OpenBLAS ran this long-K product 25-35%
     # faster than dym @ viewᵀ, far more than the 0.2 ms the transposed copy costs
-    dymt = np.ascontiguousarray(dym.transpose(0, 2, 1))
+    dymt = scratch("rows", (g.groups, g.m, dym.shape[1]), dym.dtype)
+    np.copyto(dymt, dym.transpose(0, 2, 1))
     dwt = np.empty((kh, g.groups, cg * kw, cout // g.groups), dtype=dym.dtype)
     for i, view in _kernel_rows(bands, g):
         np.matmul(view, dymt, out=dwt[i])
@@ -206,15 +219,23 @@ def _col2im(cols, g: _Cols) -> np.ndarray:
     (N, C, H, W) array."""
     kh, kw = g.k
     cols = cols.reshape(g.c, kh, kw, g.m)
-    flat = np.zeros((*g.s, g.c, g.length), dtype=cols.dtype)
+    flat = scratch("padded", (*g.s, g.c, g.length), cols.dtype)
+    fresh = np.ones(g.s, dtype=bool)
     for i in range(kh):  # a loop over kernel offsets only; each step is one whole-array add
         a, row_shift = g.row(i)
         for j in range(kw):
             b, col_shift = g.col(j)
             off = row_shift + col_shift
-            flat[a, b, :, off : off + g.m] += cols[:, i, j]
+            if fresh[a, b]:  # the first offset into a phase copies, and zeros the rest
+                flat[a, b, :, :off] = 0
+                flat[a, b, :, off : off + g.m] = cols[:, i, j]
+                flat[a, b, :, off + g.m :] = 0
+                fresh[a, b] = False
+            else:
+                flat[a, b, :, off : off + g.m] += cols[:, i, j]
+    flat[fresh] = 0  # phases no kernel offset reaches
     body = flat[..., : g.m].reshape(*g.s, g.c, g.n, *g.grid)
-    x = np.zeros((g.n, g.c, *g.hw), dtype=cols.dtype)
+    x = np.empty((g.n, g.c, *g.hw), dtype=cols.dtype)  # the phases below cover every pixel
     xt = x.transpose(1, 0, 2, 3)
     for a, b, rows, cols_, us, vs in g.phases():
         xt[:, :, rows, cols_] = body[a, b, :, :, us, vs]
@@ -224,24 +245,30 @@ def _col2im(cols, g: _Cols) -> np.ndarray:
 def _out_to_cols(dy, g: _Cols) -> np.ndarray:
     """An output-shaped (N, C_out, H_out, W_out) array as (G, C_out/G, M), zero in junk columns."""
     n, cout, ho, wo = dy.shape
-    m = np.zeros((cout, n, *g.grid), dtype=dy.dtype)
+    m = scratch("out cols", (cout, n, *g.grid), dy.dtype)
     m[:, :, :ho, :wo] = dy.transpose(1, 0, 2, 3)
+    m[:, :, ho:] = 0
+    m[:, :, :ho, wo:] = 0
     return m.reshape(g.groups, cout // g.groups, g.m)
 
 
 def _cols_to_out(y, g: _Cols, bias=None) -> np.ndarray:
     """(G, C_out/G, M) back to a C-contiguous (N, C_out, H_out, W_out), plus the bias if any."""
     cout = y.shape[0] * y.shape[1]
-    y = y.reshape(cout, g.n, *g.grid)[:, :, : g.out[0], : g.out[1]]
-    y = np.ascontiguousarray(y.transpose(1, 0, 2, 3))
-    if bias is not None:
-        y += bias[:, None, None]
-    return y
+    y = y.reshape(cout, g.n, *g.grid)[:, :, : g.out[0], : g.out[1]].transpose(1, 0, 2, 3)
+    if bias is None:
+        return np.ascontiguousarray(y)
+    out = np.empty(y.shape, dtype=y.dtype)
+    np.add(y, bias[:, None, None], out=out)  # the bias rides along the one copy
+    return out
 
 
-def _w_matrix(w, groups):
-    cout, cg, kh, kw = w.shape
-    return w.reshape(groups, cout // groups, cg * kh * kw)
+def _wt_times(w, m, g: _Cols) -> np.ndarray:
+    """Full columns (G, C/G · kH · kW, M) for col2im: the weights, transposed, times m (G, C_out/G,
+    M), into scratch memory."""
+    a, b, kh, kw = w.shape
+    wt = w.reshape(g.groups, a // g.groups, b * kh * kw).transpose(0, 2, 1)
+    return np.matmul(wt, m, out=scratch("columns", (g.groups, wt.shape[1], g.m), m.dtype))
 
 
 def _conv_params(fn, stride, padding, dilation, groups):
@@ -346,7 +373,7 @@ def conv2d_backward(dy, x, w, *, stride=1, padding=0, dilation=1, groups=1):
         dw = _gather.kernel_grad(np.matmul(cols.transpose(0, 2, 1), dym), w.shape, geo)
         return dx, dw, dy.sum(axis=(0, 2, 3))
     dym = _out_to_cols(dy, geo)
-    dx = _col2im(np.matmul(_w_matrix(w, g).transpose(0, 2, 1), dym), geo)
+    dx = _col2im(_wt_times(w, dym, geo), geo)
     dw = _weight_grad(dym, _im2col(x, geo), w.shape, geo)
     return dx, dw, dy.sum(axis=(0, 2, 3))
 
@@ -393,7 +420,7 @@ def conv_transpose2d(x, w, b=None, *, stride=1, padding=0, output_padding=0, dil
         k = _gather.kernel(w, geo)
         y = _gather.col2im(np.matmul(_gather.out_to_rows(x, g), k.transpose(0, 2, 1)), geo)
     else:
-        y = _col2im(np.matmul(_w_matrix(w, g).transpose(0, 2, 1), _out_to_cols(x, geo)), geo)
+        y = _col2im(_wt_times(w, _out_to_cols(x, geo), geo), geo)
     if b is not None:
         y += b.astype(dt, copy=False)[:, None, None]
     return y

@@ -15,6 +15,7 @@ from functools import cached_property, lru_cache
 import numpy as np
 
 from . import _checks as ck
+from ._scratch import scratch
 from ._windows import axis_taps, axis_windows
 
 
@@ -100,27 +101,30 @@ def _geometry(hw, k, s, p, d, out) -> _Pool:
     return _Pool(hw, k, s, p, d, out, rows, cols)
 
 
-def _window_max(x, g: _Pool) -> np.ndarray:
-    """Each window's maximum, NaN if it holds a NaN (np.maximum propagates it, as PyTorch
-    does); a loop over the taps, each a whole-array np.maximum, beats gathering every window
-    into a k²-sized copy. Padding counts as −∞."""
+def _window_max(x, g: _Pool, best=None) -> np.ndarray:
+    """Each window's maximum (into ``best`` if given), NaN if it holds a NaN (np.maximum
+    propagates it, as PyTorch does); a loop over the taps, each a whole-array np.maximum,
+    beats gathering every window into a k²-sized copy. Padding counts as −∞."""
+    if best is None:
+        best = np.empty((*x.shape[:2], *g.out), dtype=x.dtype)
     if g.by_output:
-        best = np.full((*x.shape[:2], *g.out), -np.inf, dtype=x.dtype)
+        best.fill(-np.inf)
         for oh, ow, rs, cs in g.windows():
             best[:, :, oh, ow] = x[:, :, rs, cs].max(axis=(2, 3))
         return best
-    best = None
+    first = True
     for _, orow, ocol, irow, icol in g.taps:
         v = x[:, :, irow, icol]
-        if best is None and g.whole(orow, ocol):
-            best = v.copy()
-            continue
-        if best is None:
-            best = np.full((*x.shape[:2], *g.out), -np.inf, dtype=x.dtype)
-        b = best[:, :, orow, ocol]
-        np.maximum(b, v, out=b)
-    if best is None:  # no tap reads the input (only an impossible geometry gets here)
-        best = np.full((*x.shape[:2], *g.out), -np.inf, dtype=x.dtype)
+        if first and g.whole(orow, ocol):
+            np.copyto(best, v)
+        else:
+            if first:
+                best.fill(-np.inf)
+            b = best[:, :, orow, ocol]
+            np.maximum(b, v, out=b)
+        first = False
+    if first:  # no tap reads the input (only an impossible geometry gets here)
+        best.fill(-np.inf)
     return best
 
 
@@ -146,11 +150,15 @@ def _routes(x, g: _Pool) -> list[np.ndarray]:
     first maximum in row-major window order, or the last NaN of a window holding NaN (PyTorch's
     scan takes a NaN whenever it meets one). Padding is never a tap, so a window of −∞ routes to
     its first cell inside the input, as in PyTorch."""
-    best = _window_max(x, g)
-    seen = np.zeros(best.shape, dtype=bool)
+    shape = (*x.shape[:2], *g.out)
+    best = _window_max(x, g, scratch("pool best", shape, x.dtype))
+    seen = scratch("pool seen", shape, bool)
+    seen.fill(False)
+    hits = scratch("pool routes", (len(g.taps), *shape), bool)
     routes = []
-    for _, orow, ocol, irow, icol in g.taps:
-        hit = x[:, :, irow, icol] == best[:, :, orow, ocol]
+    for t, (_, orow, ocol, irow, icol) in enumerate(g.taps):
+        hit = hits[t][:, :, orow, ocol]
+        np.equal(x[:, :, irow, icol], best[:, :, orow, ocol], out=hit)
         s = seen[:, :, orow, ocol]
         np.greater(hit, s, out=hit)  # hit and not seen: an earlier tap already took the window
         s |= hit
@@ -177,7 +185,7 @@ def _route(dy, x, g: _Pool) -> np.ndarray:
     bits = _BITS[dy.dtype]
     dyb = dy.view(bits)
     routes = _routes(x, g)
-    mask = np.empty(dy.shape, dtype=bits)
+    mask = scratch("pool mask", dy.shape, bits)
     (ho, wo), (kh, kw) = g.out, g.k
     if g.tiled:
         dx = np.empty(x.shape, dtype=dy.dtype)
