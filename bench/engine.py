@@ -42,6 +42,28 @@ def _cpu_model() -> str:
     return f"{model}, {os.cpu_count()} cores, {simd}"
 
 
+def _huge_pages() -> str:
+    """Transparent huge pages, which decide what a fresh array's first touch costs: numpy
+    advises huge pages for arrays of 4 MiB and more (the float64 cases here are exactly 4 MiB,
+    the float32 ones 2 MiB), and with defrag=madvise a fault there may wait for compaction."""
+    out = []
+    for name in ("enabled", "defrag"):
+        try:
+            with open(f"/sys/kernel/mm/transparent_hugepage/{name}", encoding="utf-8") as f:
+                text = f.read()
+            chosen = text[text.index("[") + 1 : text.index("]")]
+        except (OSError, ValueError):
+            chosen = "?"
+        out.append(f"THP {name}={chosen}")
+    try:
+        from numpy._core.multiarray import _get_madvise_hugepage
+
+        out.append(f"numpy madvise_hugepage={_get_madvise_hugepage()}")
+    except ImportError:
+        pass
+    return ", ".join(out)
+
+
 def environment() -> list[str]:
     """Where a figure was measured: the CPU, and which SIMD kernels and BLAS numpy and PyTorch
     run on it. The engine's speed is mostly BLAS's (OpenBLAS through numpy) and PyTorch's is
@@ -73,6 +95,7 @@ def environment() -> list[str]:
     )
     if knobs:  # OPENBLAS_CORETYPE=Haswell, for one, keeps numpy's BLAS off AVX-512
         lines.append("environment: " + " ".join(knobs))
+    lines.append(f"memory: {_huge_pages()}")
     try:
         import torch
 
