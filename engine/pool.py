@@ -41,6 +41,11 @@ class _Pool:
             for c, (_, ocol, icol) in enumerate(self.cols)
         )
 
+    @property
+    def area(self) -> int:
+        """Cells in a window, padding included: average pooling's divisor."""
+        return self.k[0] * self.k[1]
+
     @cached_property
     def by_output(self) -> bool:
         """Loop over the outputs rather than the taps: fewer Python steps."""
@@ -261,7 +266,10 @@ def avg_pool2d(x, kernel_size, *, stride=None, padding=0):
         np.add(t, v, out=t)
     if total is None:  # no tap reads the input (only an impossible geometry gets here)
         total = np.zeros((*x.shape[:2], *g.out), dtype=x.dtype)
-    total /= float(g.k[0]) * float(g.k[1])
+    if g.area < 2.0**1000:
+        total /= g.area
+    else:  # a window past 2**1000 cells (a float64 count overflows): every mean is 0
+        total *= 0.0
     return total
 
 
@@ -273,7 +281,8 @@ def avg_pool2d_backward(dy, x, kernel_size, *, stride=None, padding=0):
     g = _pool_params(fn, x, kernel_size, stride, padding)
     ck.shape_eq(fn, "dy", dy, (*x.shape[:2], *g.out), "the shape of avg_pool2d's output")
     dt = ck.common_dtype(x, dy)
-    share = (dy / (float(g.k[0]) * float(g.k[1]))).astype(dt, copy=False)
+    area = g.area if g.area < 2.0**1000 else np.inf
+    share = (dy / area).astype(dt, copy=False)
     dx = np.zeros(x.shape, dtype=dt)
     if g.by_output:
         for oh, ow, rs, cs in g.windows():

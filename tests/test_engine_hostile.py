@@ -264,6 +264,14 @@ def test_a_huge_average_window_divides_by_its_whole_area(p):
     np.testing.assert_allclose(dx, np.broadcast_to(dy / area, X.shape), rtol=1e-12)
 
 
+def test_a_window_too_big_to_count_in_floats_averages_to_zero():
+    # 2**2200 cells: the mean of any finite window underflows to 0 (and float() would overflow)
+    y, (_, (dx,)) = _grads("avg_pool2d", X, dict(kernel_size=2**1100, padding=2**1099))
+    assert y.shape == (2, 2, 1, 1) and not y.any() and not dx.any()
+    y, _ = _grads("max_pool2d", X, dict(kernel_size=2**1100, padding=2**1099))
+    np.testing.assert_array_equal(y[:, :, 0, 0], X.max(axis=(2, 3)))
+
+
 # absurd sizes: an output (or im2col matrix) past the element limit is refused, naming the limit
 OVER_LIMIT = (
     [("conv2d", X, dict(padding=p)) for p in HUGE]
