@@ -76,6 +76,8 @@ def environment() -> list[str]:
         from threadpoolctl import threadpool_info
 
         pools = [p for p in threadpool_info() if p.get("user_api") == "blas"]
+        # numpy's own BLAS, not one that torch (or scipy) loaded alongside
+        pools.sort(key=lambda p: "numpy" not in (p.get("filepath") or ""))
         if pools:
             p = pools[0]
             blas = (
