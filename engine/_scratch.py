@@ -5,9 +5,12 @@ does for large blocks unless its threshold has adapted), a few hundred page faul
 time it is written: measured here with MALLOC_MMAP_THRESHOLD_=131072, a fresh 4 MiB float64
 array costs 1.5 ms to fill against 0.06 ms for one already mapped, and conv2d's forward and
 backward pass went from 9 to 21 ms. So the engine's internal temporaries (im2col bands, column
-matrices, routing masks) live in buffers kept per key and per thread (Streamlit runs sessions
-in threads), grown when a call needs more and never shrunk below the largest recent need.
-A scratch array is only ever used inside the call that took it: what an op returns is fresh.
+matrices, routing masks) are carved, one after another, from one arena per thread (Streamlit
+runs sessions in threads). Every op starts carving from the arena's start again (`restart`),
+so consecutive ops reuse the same, recently touched memory, as a stack allocator would: a
+buffer per temporary instead measured 4% slower, its memory colder. The arena grows when an op
+needs more and is kept up to 256 MiB. A scratch array is only ever used inside the op that took
+it: what an op returns is fresh.
 """
 
 from __future__ import annotations
@@ -17,18 +20,30 @@ import threading
 import numpy as np
 
 _local = threading.local()
-_KEEP = 256 * 2**20  # bytes: a buffer bigger than this is not kept after the call
+_KEEP = 256 * 2**20  # bytes: the largest arena kept; past it, scratch arrays are fresh memory
+_ALIGN = 64  # bytes: each carved array starts on a cache line
+
+
+def restart() -> None:
+    """A new op begins: its scratch arrays may reuse everything the previous op carved."""
+    _local.used = 0
 
 
 def scratch(key: str, shape, dtype) -> np.ndarray:
-    """An uninitialised C-contiguous array, in memory that ``key`` reuses on this thread."""
+    """An uninitialised C-contiguous array carved from this thread's arena, valid until the
+    next restart(). ``key`` only names the temporary (for a reader, and in a debugger)."""
     dtype = np.dtype(dtype)
     shape = tuple(int(n) for n in shape)
     nbytes = dtype.itemsize * int(np.prod(shape, dtype=np.int64))
-    store = _local.__dict__.setdefault("store", {})
-    buf = store.get(key)
-    if buf is None or buf.nbytes < nbytes:
-        buf = np.empty(max(nbytes, 1), dtype=np.uint8)
-        if nbytes <= _KEEP:
-            store[key] = buf
-    return buf[:nbytes].view(dtype).reshape(shape)
+    arena = getattr(_local, "arena", None)
+    used = getattr(_local, "used", 0)
+    start = -(-used // _ALIGN) * _ALIGN
+    if start + nbytes > _KEEP:  # too big to keep (or an op that never restarted): fresh memory
+        return np.empty(shape, dtype=dtype)
+    if arena is None or start + nbytes > arena.nbytes - _ALIGN:
+        # a bigger arena; arrays carved from the old one keep it alive until they go
+        arena = np.empty(min(2 * (start + nbytes), _KEEP) + _ALIGN, dtype=np.uint8)
+        _local.arena = arena
+    base = (-arena.ctypes.data) % _ALIGN  # the arena's first cache-line boundary
+    _local.used = start + nbytes
+    return arena[base + start : base + start + nbytes].view(dtype).reshape(shape)

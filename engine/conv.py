@@ -15,7 +15,7 @@ import numpy as np
 
 from . import _checks as ck
 from . import _gather
-from ._scratch import scratch
+from ._scratch import restart, scratch
 
 
 def _out_size(size: int, k: int, s: int, p: int, d: int) -> int:
@@ -130,6 +130,7 @@ def _cols_geometry(fn, x_shape, k, s, p, d, out_hw, groups) -> _Cols | _gather.T
     (`_gather`: a stride, padding or dilation far larger than the input, a kernel far larger
     than the output). An axis with a single output reads the same at any stride, so its stride
     is taken as 1: a stride of 2**63 over 5 pixels is one output, not 2**63 phases."""
+    restart()  # a new op: its scratch arrays reuse the previous op's
     n, c, h, w = x_shape
     s = tuple(1 if o == 1 else ss for o, ss in zip(out_hw, s, strict=True))
     exact = c * k[0] * k[1] * n * out_hw[0] * out_hw[1]

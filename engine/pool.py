@@ -15,7 +15,7 @@ from functools import cached_property, lru_cache
 import numpy as np
 
 from . import _checks as ck
-from ._scratch import scratch
+from ._scratch import restart, scratch
 from ._windows import axis_taps, axis_windows
 
 
@@ -96,6 +96,7 @@ def _pool_params(fn, x, kernel_size, stride, padding, dilation=1) -> _Pool:
             )
         out.append((size + 2 * pp - span) // ss + 1)
     ck.within_limit(fn, "the output", (*x.shape[:2], *out))
+    restart()  # a new op: its scratch arrays reuse the previous op's
     return _geometry(tuple(x.shape[2:]), k, s, p, d, tuple(out))
 
 

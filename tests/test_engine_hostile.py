@@ -633,3 +633,23 @@ def test_parameters_that_are_not_ints_are_refused_naming_them(name, param, bad):
     bad = tuple(bad for _ in v) if isinstance(v, tuple) and param != "shape" else bad
     with pytest.raises(ValueError, match=rf"^{name}: {param} must be"):
         _call(name, params={param: bad})
+
+
+def _arrays(result):
+    if isinstance(result, engine.GradcheckResult):
+        result = result.numeric
+    if isinstance(result, dict):
+        result = list(result.values())
+    return [np.asarray(r) for r in (result if isinstance(result, (tuple, list)) else [result])]
+
+
+@pytest.mark.parametrize("name", sorted(S))
+def test_results_survive_later_calls(name):
+    """Ops reuse scratch memory from call to call (engine/_scratch.py); what they return must
+    never be part of it."""
+    first = _call(name)
+    kept = [a.copy() for a in _arrays(first)]
+    for other in ("conv2d_backward", "conv_transpose2d_backward", "max_pool2d_backward", name):
+        _call(other, {k: v * 0.5 + 0.25 for k, v in S[other][0].items() if k != "target"})
+    for a, b in zip(_arrays(first), kept, strict=True):
+        np.testing.assert_array_equal(a, b)
