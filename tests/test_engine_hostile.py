@@ -653,3 +653,21 @@ def test_results_survive_later_calls(name):
         _call(other, {k: v * 0.5 + 0.25 for k, v in S[other][0].items() if k != "target"})
     for a, b in zip(_arrays(first), kept, strict=True):
         np.testing.assert_array_equal(a, b)
+
+
+@pytest.mark.parametrize(
+    "op,kw",
+    [
+        ("conv2d", dict(padding=1)),
+        ("conv_transpose2d", dict(stride=2)),
+        ("max_pool2d", dict(kernel_size=2)),
+        ("avg_pool2d", dict(kernel_size=2)),
+    ],
+)
+def test_an_empty_batch_gives_empty_outputs_as_in_pytorch(op, kw):
+    x = np.zeros((0, 2, 5, 5))
+    y, (dy, grads) = _grads(op, x, kw)
+    ref_y, ref_grads = _torch_grads(op, x, kw, dy)
+    assert y.shape == ref_y.shape
+    for a, b in zip(grads, ref_grads, strict=True):
+        np.testing.assert_array_equal(a, b)
