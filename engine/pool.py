@@ -27,8 +27,8 @@ class _Pool:
     p: tuple[int, int]
     d: tuple[int, int]
     out: tuple[int, int]
-    rows: list  # axis_taps along H
-    cols: list  # and along W
+    rows: tuple  # axis_taps along H
+    cols: tuple  # and along W
 
     @cached_property
     def taps(self) -> tuple:
@@ -69,7 +69,8 @@ class _Pool:
     @property
     def tiled(self) -> bool:
         """Windows that tile the input without gaps or overlap (stride = kernel, no padding or
-        dilation), the common case: then a window view of the input is a reshape."""
+        dilation), the common case: then each cell of dx belongs to exactly one tap of one
+        window, and the backward writes it once, without zeroing dx first."""
         return self.s == self.k and self.p == (0, 0) and self.d == (1, 1)
 
 
@@ -247,7 +248,8 @@ def max_pool2d_backward(dy, x, kernel_size, *, stride=None, padding=0, dilation=
 def avg_pool2d(x, kernel_size, *, stride=None, padding=0):
     """Average pooling; x: (N, C, H, W). Padding zeros count in the mean (PyTorch's
     count_include_pad=True default), so every window divides by kH·kW. Each window is summed
-    in row-major order, as PyTorch does."""
+    tap by tap in row-major order, as PyTorch does (by np.sum where the loop runs over the
+    outputs, see _Pool.by_output: the same up to rounding)."""
     fn = "avg_pool2d"
     x = ck.as_float(fn, "x", x)
     g = _pool_params(fn, x, kernel_size, stride, padding)
