@@ -9,9 +9,10 @@ from __future__ import annotations
 
 import numpy as np
 
-# The most elements any array the engine makes may have (2 GiB in float64). An output, a padded
-# input or an im2col matrix over it means sizes nobody meant (a padding of 2**40), and numpy
-# would otherwise try to allocate terabytes, or a loop would run for hours.
+# The most elements an output or an im2col matrix may have (2 GiB in float64). Past it the sizes
+# are ones nobody meant (a padding of 2**40), and numpy would otherwise try to allocate
+# terabytes, or a loop would run for hours. Padding itself is never materialised past it: the
+# convolutions then gather their columns (_gather.py) and pooling reads only the input.
 MAX_ELEMENTS = 2**28
 
 
