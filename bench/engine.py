@@ -42,6 +42,14 @@ def _cpu_model() -> str:
     return f"{model}, {os.cpu_count()} cores, {simd}"
 
 
+def _load() -> str:
+    try:
+        with open("/proc/loadavg", encoding="utf-8") as f:
+            return " ".join(f.read().split()[:3])
+    except OSError:
+        return "?"
+
+
 def _huge_pages() -> str:
     """Transparent huge pages, which decide what a fresh array's first touch costs: numpy
     advises huge pages for arrays of 4 MiB and more (the float64 cases here are exactly 4 MiB,
@@ -212,6 +220,7 @@ def main(argv=None) -> int:
         return 2
     for line in environment():
         print(line)
+    print(f"load average before: {_load()}")
     print()
     runs = [run() for _ in range(max(1, args.repeat))]
     print(
@@ -228,6 +237,9 @@ def main(argv=None) -> int:
         if len(runs) > 1:
             line += f" {max(r[4] for r in rows):.2f} |"
         print(line)
+    print(
+        f"\nload average after: {_load()} (on a shared machine, others' work lands in both columns)"
+    )
     worst = max(r[4] for rows in runs for r in rows)
     print(f"\nworst ratio {worst:.2f} over {len(runs)} run(s) (goal <= 2.0)")
     return 0
