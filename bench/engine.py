@@ -8,6 +8,8 @@ dependency); this is a benchmark, never a test.
 
 from __future__ import annotations
 
+import os
+import platform
 import statistics
 import sys
 import time
@@ -15,6 +17,108 @@ import time
 import numpy as np
 
 import engine
+
+
+def _cpu_model() -> str:
+    """The CPU's name and its AVX-512 flags, from /proc/cpuinfo (Linux) or platform."""
+    try:
+        with open("/proc/cpuinfo", encoding="utf-8") as f:
+            info = f.read()
+    except OSError:
+        return platform.processor() or platform.machine() or "unknown CPU"
+    model = next(
+        (ln.split(":", 1)[1].strip() for ln in info.splitlines() if ln.startswith("model name")),
+        platform.machine(),
+    )
+    flags = next(
+        (ln.split(":", 1)[1].split() for ln in info.splitlines() if ln.startswith("flags")), []
+    )
+    avx512 = sorted({f for f in flags if f.startswith("avx512")})
+    simd = (
+        "AVX-512 (" + " ".join(f.removeprefix("avx512").lstrip("_") for f in avx512) + ")"
+        if avx512
+        else ("AVX2, no AVX-512" if "avx2" in flags else "no AVX2")
+    )
+    return f"{model}, {os.cpu_count()} cores, {simd}"
+
+
+def _load() -> str:
+    try:
+        with open("/proc/loadavg", encoding="utf-8") as f:
+            return " ".join(f.read().split()[:3])
+    except OSError:
+        return "?"
+
+
+def _huge_pages() -> str:
+    """Transparent huge pages, which decide what a fresh array's first touch costs: numpy
+    advises huge pages for arrays of 4 MiB and more (the float64 cases here are exactly 4 MiB,
+    the float32 ones 2 MiB), and with defrag=madvise a fault there may wait for compaction."""
+    out = []
+    for name in ("enabled", "defrag"):
+        try:
+            with open(f"/sys/kernel/mm/transparent_hugepage/{name}", encoding="utf-8") as f:
+                text = f.read()
+            chosen = text[text.index("[") + 1 : text.index("]")]
+        except (OSError, ValueError):
+            chosen = "?"
+        out.append(f"THP {name}={chosen}")
+    try:
+        from numpy._core.multiarray import _get_madvise_hugepage
+
+        out.append(f"numpy madvise_hugepage={_get_madvise_hugepage()}")
+    except ImportError:
+        pass
+    return ", ".join(out)
+
+
+def environment() -> list[str]:
+    """Where a figure was measured: the CPU, and which SIMD kernels and BLAS numpy and PyTorch
+    run on it. The engine's speed is mostly BLAS's (OpenBLAS through numpy) and PyTorch's is
+    oneDNN's, and each picks its kernels from the CPU, so a ratio only means something next to
+    this."""
+    lines = [f"CPU: {_cpu_model()}"]
+    simd = np.__config__.CONFIG.get("SIMD Extensions", {})
+    blas = "BLAS unknown (pip install threadpoolctl)"
+    try:
+        from threadpoolctl import threadpool_info
+
+        pools = [p for p in threadpool_info() if p.get("user_api") == "blas"]
+        # numpy's own BLAS, not one that torch (or scipy) loaded alongside
+        pools.sort(key=lambda p: "numpy" not in (p.get("filepath") or ""))
+        if pools:
+            p = pools[0]
+            blas = (
+                f"{p.get('internal_api')} {p.get('version')} "
+                f"(kernels: {p.get('architecture')}, {p.get('num_threads')} threads)"
+            )
+    except ImportError:
+        pass
+    lines.append(
+        f"numpy {np.__version__}: SIMD baseline {' '.join(simd.get('baseline', [])) or '?'}, "
+        f"dispatched {' '.join(simd.get('found', [])) or 'none'}; {blas}"
+    )
+    knobs = sorted(
+        f"{k}={v}"
+        for k, v in os.environ.items()
+        if k.startswith(("OPENBLAS_", "OMP_", "MKL_", "GOTO", "MALLOC_", "DNNL_", "ONEDNN_"))
+    )
+    if knobs:  # OPENBLAS_CORETYPE=Haswell, for one, keeps numpy's BLAS off AVX-512
+        lines.append("environment: " + " ".join(knobs))
+    lines.append(f"memory: {_huge_pages()}")
+    try:
+        import torch
+
+        mkldnn = torch.backends.mkldnn
+        lines.append(
+            f"torch {torch.__version__}: CPU capability {torch.backends.cpu.get_cpu_capability()}, "
+            f"MKL-DNN (oneDNN) {'on' if mkldnn.is_available() and mkldnn.enabled else 'off'}, "
+            f"MKL {'on' if torch.backends.mkl.is_available() else 'off'}, "
+            f"{torch.get_num_threads()} threads"
+        )
+    except ImportError:
+        lines.append("torch: not installed")
+    return lines
 
 
 def _block_medians(ours, theirs, rounds: int = 7, block: int = 6, pause: float = 0.3):
@@ -114,6 +218,10 @@ def main(argv=None) -> int:
     except ImportError:
         print("bench.engine needs torch: pip install torch==2.13.0", file=sys.stderr)
         return 2
+    for line in environment():
+        print(line)
+    print(f"load average before: {_load()}")
+    print()
     runs = [run() for _ in range(max(1, args.repeat))]
     print(
         "| case | dtype | engine (ms) | PyTorch (ms) | engine/PyTorch |"
@@ -129,6 +237,9 @@ def main(argv=None) -> int:
         if len(runs) > 1:
             line += f" {max(r[4] for r in rows):.2f} |"
         print(line)
+    print(
+        f"\nload average after: {_load()} (on a shared machine, others' work lands in both columns)"
+    )
     worst = max(r[4] for rows in runs for r in rows)
     print(f"\nworst ratio {worst:.2f} over {len(runs)} run(s) (goal <= 2.0)")
     return 0

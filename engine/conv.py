@@ -14,6 +14,8 @@ from functools import cached_property
 import numpy as np
 
 from . import _checks as ck
+from . import _gather
+from ._scratch import restart, scratch
 
 
 def _out_size(size: int, k: int, s: int, p: int, d: int) -> int:
@@ -120,18 +122,43 @@ def _axis_phases(size: int, pad: int, stride: int):
             yield phase, slice(first, size, stride), slice(start, start + count)
 
 
-def _cols_geometry(x_shape, k, s, p, d, out_hw, groups) -> _Cols:
+_MAX_PHASES = 64  # stride phases the band layout may loop over; past that, gathered columns
+
+
+def _cols_geometry(fn, x_shape, k, s, p, d, out_hw, groups) -> _Cols | _gather.Taps:
+    """The band layout where it is compact, else exactly one gathered column per output pixel
+    (`_gather`: a stride, padding or dilation far larger than the input, a kernel far larger
+    than the output). An axis with a single output reads the same at any stride, so its stride
+    is taken as 1: a stride of 2**63 over 5 pixels is one output, not 2**63 phases."""
+    restart()  # a new op: its scratch arrays reuse the previous op's
     n, c, h, w = x_shape
-    return _Cols(n, c, (h, w), tuple(k), s, p, d, tuple(out_hw), groups)
+    s = tuple(1 if o == 1 else ss for o, ss in zip(out_hw, s, strict=True))
+    exact = c * k[0] * k[1] * n * out_hw[0] * out_hw[1]
+    if s[0] * s[1] <= _MAX_PHASES:
+        geo = _Cols(n, c, (h, w), tuple(k), s, p, d, tuple(out_hw), groups)
+        biggest = max(s[0] * s[1] * c * geo.length, s[0] * c * k[1] * geo.band)
+        if biggest <= min(ck.MAX_ELEMENTS, 2 * (exact + n * c * h * w) + 4096):
+            return geo
+    return _gather.taps(fn, x_shape, k, s, p, d, out_hw, groups)
 
 
 def _frames(x, g: _Cols) -> np.ndarray:
     """x (N, C, H, W) → (sH, sW, C, length): each phase's padded images end to end."""
-    flat = np.zeros((*g.s, g.c, g.length), dtype=x.dtype)
+    flat = scratch("padded", (*g.s, g.c, g.length), x.dtype)
+    flat[..., g.m :] = 0
     body = flat[..., : g.m].reshape(*g.s, g.c, g.n, *g.grid)
     xt = x.transpose(1, 0, 2, 3)
+    empty = np.ones(g.s, dtype=bool)
     for a, b, rows, cols, us, vs in g.phases():
-        body[a, b, :, :, us, vs] = xt[:, :, rows, cols]
+        # the data, and zeros around it (not a fill of the whole buffer first: one pass less)
+        phase = body[a, b]
+        phase[:, :, us, vs] = xt[:, :, rows, cols]
+        phase[:, :, : us.start] = 0
+        phase[:, :, us.stop :] = 0
+        phase[:, :, us, : vs.start] = 0
+        phase[:, :, us, vs.stop :] = 0
+        empty[a, b] = False
+    flat[empty] = 0  # phases that hold no data (a stride larger than the input)
     return flat
 
 
@@ -140,7 +167,7 @@ def _im2col(x, g: _Cols) -> np.ndarray:
     phase (a, column phase of j), from kernel column j's shift on."""
     flat = _frames(x, g)
     kw = g.k[1]
-    bands = np.empty((g.s[0], g.c, kw, g.band), dtype=x.dtype)
+    bands = scratch("columns", (g.s[0], g.c, kw, g.band), x.dtype)
     for j in range(kw):
         b, shift = g.col(j)
         bands[:, :, j] = flat[:, b, :, shift : shift + g.band]
@@ -162,14 +189,15 @@ def _w_rows(w, g: _Cols) -> np.ndarray:
 
 
 def _apply_w(w, bands, g: _Cols) -> np.ndarray:
-    """The convolution in column form, (G, C_out/G, M): one matmul per kernel row, summed."""
+    """The convolution in column form, (G, C_out/G, M): one matmul per kernel row, summed
+    (through one reused buffer, not a fresh product per row)."""
     wr = _w_rows(w, g)
-    y = None
+    shape = (g.groups, wr.shape[2], g.m)
+    y, part = scratch("rows", shape, bands.dtype), scratch("rows part", shape, bands.dtype)
     for i, view in _kernel_rows(bands, g):
-        if y is None:
-            y = np.matmul(wr[i], view)
-        else:
-            y += np.matmul(wr[i], view)
+        np.matmul(wr[i], view, out=part if i else y)
+        if i:
+            y += part
     return y
 
 
@@ -178,7 +206,8 @@ def _weight_grad(dym, bands, w_shape, g: _Cols) -> np.ndarray:
     cout, cg, kh, kw = w_shape
     # view @ dymᵀ with dymᵀ made C-contiguous first: OpenBLAS ran this long-K product 25-35%
     # faster than dym @ viewᵀ, far more than the 0.2 ms the transposed copy costs
-    dymt = np.ascontiguousarray(dym.transpose(0, 2, 1))
+    dymt = scratch("rows", (g.groups, g.m, dym.shape[1]), dym.dtype)
+    np.copyto(dymt, dym.transpose(0, 2, 1))
     dwt = np.empty((kh, g.groups, cg * kw, cout // g.groups), dtype=dym.dtype)
     for i, view in _kernel_rows(bands, g):
         np.matmul(view, dymt, out=dwt[i])
@@ -191,15 +220,23 @@ def _col2im(cols, g: _Cols) -> np.ndarray:
     (N, C, H, W) array."""
     kh, kw = g.k
     cols = cols.reshape(g.c, kh, kw, g.m)
-    flat = np.zeros((*g.s, g.c, g.length), dtype=cols.dtype)
+    flat = scratch("padded", (*g.s, g.c, g.length), cols.dtype)
+    fresh = np.ones(g.s, dtype=bool)
     for i in range(kh):  # a loop over kernel offsets only; each step is one whole-array add
         a, row_shift = g.row(i)
         for j in range(kw):
             b, col_shift = g.col(j)
             off = row_shift + col_shift
-            flat[a, b, :, off : off + g.m] += cols[:, i, j]
+            if fresh[a, b]:  # the first offset into a phase copies, and zeros the rest
+                flat[a, b, :, :off] = 0
+                flat[a, b, :, off : off + g.m] = cols[:, i, j]
+                flat[a, b, :, off + g.m :] = 0
+                fresh[a, b] = False
+            else:
+                flat[a, b, :, off : off + g.m] += cols[:, i, j]
+    flat[fresh] = 0  # phases no kernel offset reaches
     body = flat[..., : g.m].reshape(*g.s, g.c, g.n, *g.grid)
-    x = np.zeros((g.n, g.c, *g.hw), dtype=cols.dtype)
+    x = np.empty((g.n, g.c, *g.hw), dtype=cols.dtype)  # the phases below cover every pixel
     xt = x.transpose(1, 0, 2, 3)
     for a, b, rows, cols_, us, vs in g.phases():
         xt[:, :, rows, cols_] = body[a, b, :, :, us, vs]
@@ -209,8 +246,10 @@ def _col2im(cols, g: _Cols) -> np.ndarray:
 def _out_to_cols(dy, g: _Cols) -> np.ndarray:
     """An output-shaped (N, C_out, H_out, W_out) array as (G, C_out/G, M), zero in junk columns."""
     n, cout, ho, wo = dy.shape
-    m = np.zeros((cout, n, *g.grid), dtype=dy.dtype)
+    m = scratch("out cols", (cout, n, *g.grid), dy.dtype)
     m[:, :, :ho, :wo] = dy.transpose(1, 0, 2, 3)
+    m[:, :, ho:] = 0
+    m[:, :, :ho, wo:] = 0
     return m.reshape(g.groups, cout // g.groups, g.m)
 
 
@@ -220,29 +259,36 @@ def _cols_to_out(y, g: _Cols, bias=None) -> np.ndarray:
     y = y.reshape(cout, g.n, *g.grid)[:, :, : g.out[0], : g.out[1]]
     y = np.ascontiguousarray(y.transpose(1, 0, 2, 3))
     if bias is not None:
-        y += bias[:, None, None]
+        y += bias[:, None, None]  # a second pass, but faster than one three-operand np.add
     return y
 
 
-def _w_matrix(w, groups):
-    cout, cg, kh, kw = w.shape
-    return w.reshape(groups, cout // groups, cg * kh * kw)
+def _wt_times(w, m, g: _Cols) -> np.ndarray:
+    """Full columns (G, C/G · kH · kW, M) for col2im: the weights, transposed, times m (G, C_out/G,
+    M), into scratch memory."""
+    a, b, kh, kw = w.shape
+    wt = w.reshape(g.groups, a // g.groups, b * kh * kw).transpose(0, 2, 1)
+    return np.matmul(wt, m, out=scratch("columns", (g.groups, wt.shape[1], g.m), m.dtype))
 
 
 def _conv_params(fn, stride, padding, dilation, groups):
     s = ck.pair(fn, "stride", stride, minimum=1)
     p = ck.pair(fn, "padding", padding, minimum=0)
     d = ck.pair(fn, "dilation", dilation, minimum=1)
-    if not isinstance(groups, (int, np.integer)) or isinstance(groups, bool) or groups < 1:
-        ck.fail(fn, "groups", "an int >= 1", repr(groups))
-    return s, p, d, int(groups)
+    return s, p, d, ck.integer(fn, "groups", groups, minimum=1)
 
 
 def _check_conv(fn, x, w, b, groups, transposed: bool):
     ck.ndim(fn, "x", x, 4, "(N, C_in, H, W)")
     lay = "(C_in, C_out/groups, kH, kW)" if transposed else "(C_out, C_in/groups, kH, kW)"
     ck.ndim(fn, "w", w, 4, lay)
+    if min(w.shape[2:]) < 1:
+        ck.fail(fn, "w", f"a kernel of at least 1×1 {lay}", f"shape {w.shape}")
+    if min(x.shape[2:]) < 1:
+        ck.fail(fn, "x", "at least 1×1 in H and W", f"shape {x.shape}")
     cin = x.shape[1]
+    if cin < 1 or min(w.shape[:2]) < 1:
+        ck.fail(fn, "x and w", "at least one channel each", f"shapes {x.shape} and {w.shape}")
     if cin % groups:
         ck.fail(fn, "x", f"C_in divisible by groups={groups}", f"C_in={cin} (shape {x.shape})")
     if transposed:
@@ -293,10 +339,17 @@ def conv2d(x, w, b=None, *, stride=1, padding=0, dilation=1, groups=1):
     _check_conv(fn, x, w, b, g, transposed=False)
     dt = ck.common_dtype(x, w, b)
     x, w = x.astype(dt, copy=False), w.astype(dt, copy=False)
+    b = None if b is None else b.astype(dt, copy=False)
     out_hw = _conv_geometry(fn, x.shape[2:], w.shape[2:], s, p, d)
-    geo = _cols_geometry(x.shape, w.shape[2:], s, p, d, out_hw, g)
+    ck.within_limit(fn, "the output", (x.shape[0], w.shape[0], *out_hw))
+    geo = _cols_geometry(fn, x.shape, w.shape[2:], s, p, d, out_hw, g)
+    if isinstance(geo, _gather.Taps):
+        y = _gather.rows_to_out(np.matmul(_gather.im2col(x, geo), _gather.kernel(w, geo)), geo)
+        if b is not None:
+            y += b[:, None, None]
+        return y
     y = _apply_w(w, _im2col(x, geo), geo)
-    return _cols_to_out(y, geo, None if b is None else b.astype(dt, copy=False))
+    return _cols_to_out(y, geo, b)
 
 
 def conv2d_backward(dy, x, w, *, stride=1, padding=0, dilation=1, groups=1):
@@ -308,12 +361,19 @@ def conv2d_backward(dy, x, w, *, stride=1, padding=0, dilation=1, groups=1):
     s, p, d, g = _conv_params(fn, stride, padding, dilation, groups)
     cout = _check_conv(fn, x, w, None, g, transposed=False)
     out_hw = _conv_geometry(fn, x.shape[2:], w.shape[2:], s, p, d)
+    ck.within_limit(fn, "the output", (x.shape[0], cout, *out_hw))
     ck.shape_eq(fn, "dy", dy, (x.shape[0], cout, *out_hw), "the shape of conv2d's output")
     dt = ck.common_dtype(x, w, dy)
     x, w, dy = (a.astype(dt, copy=False) for a in (x, w, dy))
-    geo = _cols_geometry(x.shape, w.shape[2:], s, p, d, out_hw, g)
+    geo = _cols_geometry(fn, x.shape, w.shape[2:], s, p, d, out_hw, g)
+    if isinstance(geo, _gather.Taps):
+        dym, k = _gather.out_to_rows(dy, g), _gather.kernel(w, geo)
+        dx = _gather.col2im(np.matmul(dym, k.transpose(0, 2, 1)), geo)
+        cols = _gather.im2col(x, geo)
+        dw = _gather.kernel_grad(np.matmul(cols.transpose(0, 2, 1), dym), w.shape, geo)
+        return dx, dw, dy.sum(axis=(0, 2, 3))
     dym = _out_to_cols(dy, geo)
-    dx = _col2im(np.matmul(_w_matrix(w, g).transpose(0, 2, 1), dym), geo)
+    dx = _col2im(_wt_times(w, dym, geo), geo)
     dw = _weight_grad(dym, _im2col(x, geo), w.shape, geo)
     return dx, dw, dy.sum(axis=(0, 2, 3))
 
@@ -351,11 +411,16 @@ def conv_transpose2d(x, w, b=None, *, stride=1, padding=0, output_padding=0, dil
     op = ck.pair(fn, "output_padding", output_padding, minimum=0)
     cout = _check_conv(fn, x, w, b, g, transposed=True)
     out_hw = _transposed_geometry(fn, x.shape[2:], w.shape[2:], s, p, op, d)
+    ck.within_limit(fn, "the output", (x.shape[0], cout, *out_hw))
     dt = ck.common_dtype(x, w, b)
     x, w = x.astype(dt, copy=False), w.astype(dt, copy=False)
     # the transposed conv is conv2d's input gradient, with x in the role of conv2d's dy
-    geo = _cols_geometry((x.shape[0], cout, *out_hw), w.shape[2:], s, p, d, x.shape[2:], g)
-    y = _col2im(np.matmul(_w_matrix(w, g).transpose(0, 2, 1), _out_to_cols(x, geo)), geo)
+    geo = _cols_geometry(fn, (x.shape[0], cout, *out_hw), w.shape[2:], s, p, d, x.shape[2:], g)
+    if isinstance(geo, _gather.Taps):
+        k = _gather.kernel(w, geo)
+        y = _gather.col2im(np.matmul(_gather.out_to_rows(x, g), k.transpose(0, 2, 1)), geo)
+    else:
+        y = _col2im(_wt_times(w, _out_to_cols(x, geo), geo), geo)
     if b is not None:
         y += b.astype(dt, copy=False)[:, None, None]
     return y
@@ -373,12 +438,18 @@ def conv_transpose2d_backward(
     op = ck.pair(fn, "output_padding", output_padding, minimum=0)
     cout = _check_conv(fn, x, w, None, g, transposed=True)
     out_hw = _transposed_geometry(fn, x.shape[2:], w.shape[2:], s, p, op, d)
+    ck.within_limit(fn, "the output", (x.shape[0], cout, *out_hw))
     ck.shape_eq(fn, "dy", dy, (x.shape[0], cout, *out_hw), "the shape of the forward output")
     dt = ck.common_dtype(x, w, dy)
     x, w, dy = (a.astype(dt, copy=False) for a in (x, w, dy))
     # the forward is conv2d's input gradient, so its gradients are conv2d's forward (for x)
     # and conv2d's weight gradient with the roles of input and output swapped (for w)
-    geo = _cols_geometry(dy.shape, w.shape[2:], s, p, d, x.shape[2:], g)
+    geo = _cols_geometry(fn, dy.shape, w.shape[2:], s, p, d, x.shape[2:], g)
+    if isinstance(geo, _gather.Taps):
+        cols, k, xr = _gather.im2col(dy, geo), _gather.kernel(w, geo), _gather.out_to_rows(x, g)
+        dx = _gather.rows_to_out(np.matmul(cols, k), geo)
+        dw = _gather.kernel_grad(np.matmul(cols.transpose(0, 2, 1), xr), w.shape, geo)
+        return dx, dw, dy.sum(axis=(0, 2, 3))
     cols = _im2col(dy, geo)  # shared by both gradients
     dx = _cols_to_out(_apply_w(w, cols, geo), geo)
     dw = _weight_grad(_out_to_cols(x, geo), cols, w.shape, geo)

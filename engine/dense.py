@@ -42,30 +42,36 @@ def linear_backward(dz, x, w):
     return dz @ w.T, x.T @ dz, dz.sum(axis=0)
 
 
-def softmax(f, axis=-1):
-    r"""$p_k = e^{f_k} / \sum_j e^{f_j}$; the max is subtracted first, so ±1000 cannot overflow."""
-    fn = "softmax"
+def _softmax(fn, f, axis):
     f = ck.as_float(fn, "f", f)
     if f.ndim == 0:
         ck.fail(fn, "f", "at least 1-D", "a scalar")
-    if not -f.ndim <= axis < f.ndim:
-        ck.fail(fn, "axis", f"in [-{f.ndim}, {f.ndim})", repr(axis))
+    axis = ck.axis(fn, "axis", axis, f.ndim)
     e = np.exp(f - f.max(axis=axis, keepdims=True))
-    return e / e.sum(axis=axis, keepdims=True)
+    return e / e.sum(axis=axis, keepdims=True), axis
+
+
+def softmax(f, axis=-1):
+    r"""$p_k = e^{f_k} / \sum_j e^{f_j}$; the max is subtracted first, so ±1000 cannot overflow."""
+    return _softmax("softmax", f, axis)[0]
 
 
 def softmax_backward(dy, f, axis=-1):
     r"""$df = p \odot (dy - \langle dy, p \rangle)$, the softmax Jacobian applied to dy."""
-    p = softmax(f, axis)
-    dy = ck.as_float("softmax_backward", "dy", dy)
-    ck.shape_eq("softmax_backward", "dy", dy, p.shape, "the shape of f")
+    fn = "softmax_backward"
+    p, axis = _softmax(fn, f, axis)
+    dy = ck.as_float(fn, "dy", dy)
+    ck.shape_eq(fn, "dy", dy, p.shape, "the shape of f")
     return p * (dy - (dy * p).sum(axis=axis, keepdims=True))
 
 
 def _ce_check(fn, logits, target):
     logits = ck.as_float(fn, "logits", logits)
     ck.ndim(fn, "logits", logits, 2, "(N, num_classes)")
-    t = np.asarray(target)
+    try:
+        t = np.asarray(target)
+    except Exception as exc:  # ragged lists and the like
+        raise ValueError(f"{fn}: target must be integer class indices ({exc})") from None
     if t.dtype.kind not in "iu" and not (t.dtype.kind == "f" and np.all(t == np.round(t))):
         ck.fail(fn, "target", "integer class indices", f"dtype {t.dtype}")
     ck.shape_eq(fn, "target", t, (logits.shape[0],), "one class index per row of logits")
@@ -90,7 +96,9 @@ def cross_entropy(logits, target):
 def cross_entropy_backward(logits, target, dloss=1.0):
     r"""$\partial L/\partial f_{ik} = (p_{ik} - [k = y_i]) / N$: p_k − 1 for the target class and
     +p_k for every other class (note 003 loses that sign)."""
-    logits, t = _ce_check("cross_entropy_backward", logits, target)
+    fn = "cross_entropy_backward"
+    logits, t = _ce_check(fn, logits, target)
+    dloss = ck.real(fn, "dloss", dloss)  # the loss is a scalar, so its upstream is one number
     g = np.exp(_log_softmax(logits))
     g[np.arange(len(t)), t] -= 1
-    return g * (np.asarray(dloss, dtype=g.dtype) / len(t))
+    return g * (g.dtype.type(dloss) / len(t))

@@ -142,8 +142,25 @@ def _binary(fn, a, b):
     return a, b, shape
 
 
-def unbroadcast(g: np.ndarray, shape: tuple) -> np.ndarray:
-    """Sum g over the axes that broadcasting added or stretched, back to ``shape``."""
+def unbroadcast(g, shape) -> np.ndarray:
+    """Sum g over the axes that broadcasting added or stretched, back to ``shape`` (which must
+    broadcast to g's shape)."""
+    fn = "unbroadcast"
+    g = ck.as_float(fn, "g", g)
+    if not isinstance(shape, (tuple, list)) or not all(
+        isinstance(n, (int, np.integer)) and not isinstance(n, (bool, np.bool_)) and n >= 0
+        for n in shape
+    ):
+        ck.fail(fn, "shape", "a tuple of ints >= 0", repr(shape))
+    shape = tuple(int(n) for n in shape)
+    if len(shape) > g.ndim or any(
+        n not in (1, m) for n, m in zip(shape, g.shape[g.ndim - len(shape) :], strict=True)
+    ):
+        ck.fail(fn, "shape", f"a shape that broadcasts to g's shape {g.shape}", repr(shape))
+    return _unbroadcast(g, shape)
+
+
+def _unbroadcast(g: np.ndarray, shape: tuple) -> np.ndarray:
     extra = g.ndim - len(shape)
     g = g.sum(axis=tuple(range(extra))) if extra else g
     stretched = tuple(i for i, n in enumerate(shape) if n == 1 and g.shape[i] != 1)
@@ -166,7 +183,7 @@ def add(a, b):
 def add_backward(dy, a, b):
     r"""$dM = dY$, $dN = dY$ (each summed back to its own shape)."""
     dy, a, b = _binary_backward("add_backward", dy, a, b)
-    return unbroadcast(dy, a.shape), unbroadcast(dy, b.shape)
+    return _unbroadcast(dy, a.shape), _unbroadcast(dy, b.shape)
 
 
 def sub(a, b):
@@ -178,7 +195,7 @@ def sub(a, b):
 def sub_backward(dy, a, b):
     r"""$dM = dY$, $dN = -dY$."""
     dy, a, b = _binary_backward("sub_backward", dy, a, b)
-    return unbroadcast(dy, a.shape), unbroadcast(-dy, b.shape)
+    return _unbroadcast(dy, a.shape), _unbroadcast(-dy, b.shape)
 
 
 def mul(a, b):
@@ -190,7 +207,7 @@ def mul(a, b):
 def mul_backward(dy, a, b):
     r"""$dM = dY \odot N$, $dN = dY \odot M$."""
     dy, a, b = _binary_backward("mul_backward", dy, a, b)
-    return unbroadcast(dy * b, a.shape), unbroadcast(dy * a, b.shape)
+    return _unbroadcast(dy * b, a.shape), _unbroadcast(dy * a, b.shape)
 
 
 def _nonzero(fn, b):
@@ -209,4 +226,4 @@ def div_backward(dy, a, b):
     r"""$dM = dY \oslash N$, $dN = -dY \odot M \oslash N^2$."""
     dy, a, b = _binary_backward("div_backward", dy, a, b)
     _nonzero("div_backward", b)
-    return unbroadcast(dy / b, a.shape), unbroadcast(-dy * a / (b * b), b.shape)
+    return _unbroadcast(dy / b, a.shape), _unbroadcast(-dy * a / (b * b), b.shape)

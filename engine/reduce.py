@@ -10,10 +10,10 @@ from . import _checks as ck
 def _axes(fn, x, axis) -> tuple[int, ...]:
     if axis is None:
         return tuple(range(x.ndim))
-    items = axis if isinstance(axis, tuple) else (axis,)
+    items = axis if isinstance(axis, (tuple, list)) else (axis,)
     out = []
     for a in items:
-        if not isinstance(a, (int, np.integer)) or isinstance(a, bool):
+        if not isinstance(a, (int, np.integer)) or isinstance(a, (bool, np.bool_)):
             ck.fail(fn, "axis", "None, an int or a tuple of ints", repr(axis))
         if not -x.ndim <= a < x.ndim:
             ck.fail(fn, "axis", f"in [-{x.ndim}, {x.ndim}) for x of shape {x.shape}", repr(axis))
