@@ -257,7 +257,9 @@ def _cols_to_out(y, g: _Cols, bias=None) -> np.ndarray:
     """(G, C_out/G, M) back to a C-contiguous (N, C_out, H_out, W_out), plus the bias if any."""
     cout = y.shape[0] * y.shape[1]
     y = y.reshape(cout, g.n, *g.grid)[:, :, : g.out[0], : g.out[1]]
-    y = np.ascontiguousarray(y.transpose(1, 0, 2, 3))
+    # always a copy: y is scratch memory, and with one channel and no junk columns the view is
+    # already C-contiguous, so np.ascontiguousarray would hand back the scratch array itself
+    y = y.transpose(1, 0, 2, 3).copy(order="C")
     if bias is not None:
         y += bias[:, None, None]  # a second pass, but faster than one three-operand np.add
     return y

@@ -16,7 +16,7 @@ import math
 import numpy as np
 
 from . import _checks as ck
-from . import conv as _conv
+from .conv import conv2d, conv2d_backward
 from .dense import _log_softmax, linear, linear_backward
 from .elementwise import relu, sigmoid, sigmoid_backward, tanh, tanh_backward
 from .pool import avg_pool2d, avg_pool2d_backward, max_pool2d, max_pool2d_backward
@@ -209,7 +209,6 @@ class Conv2d(_Parametrised):
         super().__init__(_float_dtype(name, dtype))
         cin, cout, (kh, kw) = self.in_channels, self.out_channels, self.kernel_size
         self._init_params(rng, cin * kh * kw, (cout, cin, kh, kw), (cout,))
-        self._geos: dict[tuple, object] = {}  # input shape → column layout
 
     def __repr__(self) -> str:
         pad = f", padding={self.padding}" if any(self.padding) else ""
@@ -218,49 +217,33 @@ class Conv2d(_Parametrised):
             f"stride={self.stride}{pad})"
         )
 
-    def _geometry(self, shape: tuple):
-        """conv.py's column layout for inputs of this shape, worked out once per shape: training
-        sees two or three (full batches, the last one, evaluation batches)."""
-        geo = self._geos.get(shape)
-        if geo is None:
-            (kh, kw), (ph, pw) = self.kernel_size, self.padding
-            if shape[2] + 2 * ph < kh or shape[3] + 2 * pw < kw:
-                self._fail(
-                    "x",
-                    f"be at least {kh}×{kw} (the kernel) once padded by {self.padding} "
-                    f"(N, {self.in_channels}, H, W)",
-                    f"shape {shape}",
-                )
-            s, p = self.stride, self.padding
-            out_hw = _conv._conv_geometry("Conv2d", shape[2:], self.kernel_size, s, p, (1, 1))
-            geo = _conv._cols_geometry(shape, self.kernel_size, s, p, (1, 1), out_hw, 1)
-            if len(self._geos) >= 8:  # a caller cycling through many shapes: start over
-                self._geos.clear()
-            self._geos[shape] = geo
-        return geo
-
     def forward(self, x):
         """x: (N, C_in, H, W) → Z: (N, C_out, H_out, W_out), H_out = ⌊(H + 2p − kH)/s⌋ + 1."""
         cin = self.in_channels
         x = self._input(x, 4, f"(N, {cin}, H, W)")
         if x.shape[1] != cin:
             self._fail("x", f"have {cin} channels in axis 1 (N, {cin}, H, W)", _shape(x))
-        self._geo = geo = self._geometry(x.shape)
-        # the columns are kept for the weight gradient, which conv2d_backward would rebuild
-        self._cols = _conv._im2col(x, geo)
-        y = _conv._apply_w(self.params["weight"], self._cols, geo)
-        return self._cache(x, _conv._cols_to_out(y, geo, self.params["bias"]))
+        (kh, kw), (ph, pw) = self.kernel_size, self.padding
+        if x.shape[2] + 2 * ph < kh or x.shape[3] + 2 * pw < kw:
+            self._fail(
+                "x",
+                f"be at least {kh}×{kw} (the kernel) once padded by {self.padding} "
+                f"(N, {cin}, H, W)",
+                _shape(x),
+            )
+        w, b = self.params["weight"], self.params["bias"]
+        return self._cache(x, conv2d(x, w, b, stride=self.stride, padding=self.padding))
 
     def backward(self, dy, *, input_grad=True):
         """dZ → dX = pad(dZ) ⊛ rot180(K); sets dK = X ⊛ dZ, db = Σ dZ over N, H, W."""
         dy = self._upstream(dy)
-        geo, w = self._geo, self.params["weight"]
-        dym = _conv._out_to_cols(dy, geo)
-        dw = _conv._weight_grad(dym, self._cols, w.shape, geo)
-        self._set_grads(weight=dw, bias=dy.sum(axis=(0, 2, 3)))
-        if not input_grad:
-            return None
-        return _conv._col2im(np.matmul(_conv._w_matrix(w, 1).transpose(0, 2, 1), dym), geo)
+        # the functional pair, not conv.py's internals: its column matrices live in reused
+        # scratch memory, so columns kept from the forward would be overwritten by the next op
+        dx, dw, db = conv2d_backward(
+            dy, self._x, self.params["weight"], stride=self.stride, padding=self.padding
+        )
+        self._set_grads(weight=dw, bias=db)
+        return dx if input_grad else None
 
 
 class _Activation(Module):

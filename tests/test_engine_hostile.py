@@ -443,7 +443,7 @@ def _calls(fname, *arrays):
 
 
 S = {}
-for _n in ("relu", "sigmoid", "tanh", "exp", "log"):
+for _n in ("relu", "sigmoid", "tanh", "exp", "log", "leaky_relu", "softplus"):
     S[_n] = ({"x": _a(2, 3)}, {}, _calls(_n, "x"))
     S[_n + "_backward"] = ({"dy": _a(2, 3), "x": _a(2, 3)}, {}, _calls(_n + "_backward", "dy", "x"))
 for _n in ("add", "sub", "mul", "div"):
@@ -671,3 +671,22 @@ def test_an_empty_batch_gives_empty_outputs_as_in_pytorch(op, kw):
     assert y.shape == ref_y.shape
     for a, b in zip(grads, ref_grads, strict=True):
         np.testing.assert_array_equal(a, b)
+
+
+@pytest.mark.parametrize("op", ["conv2d", "conv_transpose2d"])
+@pytest.mark.parametrize("cout,n,padding,stride", [(1, 1, 0, 1), (1, 2, 2, 1), (2, 1, 1, 2)])
+def test_a_convolution_never_returns_scratch_memory(op, cout, n, padding, stride):
+    """With one output channel and no junk columns, the column layout's output is already
+    C-contiguous, and np.ascontiguousarray handed back the scratch array itself: the next op
+    overwrote it (two stacked Conv2d layers then had wrong gradients)."""
+    rng = np.random.default_rng(cout * 10 + n)
+    x = rng.standard_normal((n, 2, 5, 4))
+    w = rng.standard_normal((2, cout, 3, 3) if op == "conv_transpose2d" else (cout, 2, 3, 3))
+    y = getattr(engine, op)(x, w, stride=stride, padding=padding)
+    kept = y.copy()
+    for _ in range(2):  # other convolutions, forward and backward, carve the same arena
+        z = engine.conv2d(rng.standard_normal((2, 3, 9, 9)), rng.standard_normal((4, 3, 2, 2)))
+        engine.conv2d_backward(
+            z, rng.standard_normal((2, 3, 9, 9)), rng.standard_normal((4, 3, 2, 2))
+        )
+    np.testing.assert_array_equal(y, kept)
