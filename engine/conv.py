@@ -354,10 +354,11 @@ def conv2d(x, w, b=None, *, stride=1, padding=0, dilation=1, groups=1):
     return _cols_to_out(y, geo, b)
 
 
-def conv2d_backward(dy, x, w, *, stride=1, padding=0, dilation=1, groups=1):
+def conv2d_backward(dy, x, w, *, stride=1, padding=0, dilation=1, groups=1, input_grad=True):
     r"""Gradients of conv2d: $\partial L/\partial X = \mathrm{pad}(\partial L/\partial Z) \circledast
     \mathrm{rot180}(K)$, $\partial L/\partial K = X \circledast \partial L/\partial Z$,
-    $\partial L/\partial b = \sum \partial L/\partial Z$.  Returns (dx, dw, db)."""
+    $\partial L/\partial b = \sum \partial L/\partial Z$.  Returns (dx, dw, db); dx is None
+    with ``input_grad=False`` (a network's first layer: PyTorch skips it for data too)."""
     fn = "conv2d_backward"
     x, w, dy = ck.as_float(fn, "x", x), ck.as_float(fn, "w", w), ck.as_float(fn, "dy", dy)
     s, p, d, g = _conv_params(fn, stride, padding, dilation, groups)
@@ -370,12 +371,12 @@ def conv2d_backward(dy, x, w, *, stride=1, padding=0, dilation=1, groups=1):
     geo = _cols_geometry(fn, x.shape, w.shape[2:], s, p, d, out_hw, g)
     if isinstance(geo, _gather.Taps):
         dym, k = _gather.out_to_rows(dy, g), _gather.kernel(w, geo)
-        dx = _gather.col2im(np.matmul(dym, k.transpose(0, 2, 1)), geo)
+        dx = _gather.col2im(np.matmul(dym, k.transpose(0, 2, 1)), geo) if input_grad else None
         cols = _gather.im2col(x, geo)
         dw = _gather.kernel_grad(np.matmul(cols.transpose(0, 2, 1), dym), w.shape, geo)
         return dx, dw, dy.sum(axis=(0, 2, 3))
     dym = _out_to_cols(dy, geo)
-    dx = _col2im(_wt_times(w, dym, geo), geo)
+    dx = _col2im(_wt_times(w, dym, geo), geo) if input_grad else None
     dw = _weight_grad(dym, _im2col(x, geo), w.shape, geo)
     return dx, dw, dy.sum(axis=(0, 2, 3))
 

@@ -240,10 +240,15 @@ class Conv2d(_Parametrised):
         # the functional pair, not conv.py's internals: its column matrices live in reused
         # scratch memory, so columns kept from the forward would be overwritten by the next op
         dx, dw, db = conv2d_backward(
-            dy, self._x, self.params["weight"], stride=self.stride, padding=self.padding
+            dy,
+            self._x,
+            self.params["weight"],
+            stride=self.stride,
+            padding=self.padding,
+            input_grad=input_grad,
         )
         self._set_grads(weight=dw, bias=db)
-        return dx if input_grad else None
+        return dx
 
 
 class _Activation(Module):

@@ -395,3 +395,14 @@ BAD = [
 def test_bad_input_raises_a_clear_value_error(call, message):
     with pytest.raises(ValueError, match=message):
         call()
+
+
+def test_conv2d_backward_can_skip_the_input_gradient():
+    rng = np.random.default_rng(3)
+    x, w = rng.standard_normal((2, 3, 6, 5)), rng.standard_normal((4, 3, 3, 2))
+    dy = rng.standard_normal(engine.conv2d(x, w, padding=1).shape)
+    dx, dw, db = engine.conv2d_backward(dy, x, w, padding=1)
+    none, dw2, db2 = engine.conv2d_backward(dy, x, w, padding=1, input_grad=False)
+    assert none is None and dx.shape == x.shape
+    np.testing.assert_array_equal(dw, dw2)
+    np.testing.assert_array_equal(db, db2)
