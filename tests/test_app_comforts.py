@@ -57,3 +57,79 @@ def test_good_url_parameters_give_no_notice():
     at = open_page("pages/conv2d.py", {"step": "3", "seed": "12", "stride": "1x1"})
     assert not _notice(at)
     assert "Step 3 of" in at.get("progress")[0].proto.text
+
+
+def _errors(at) -> str:
+    return " ".join(e.value for e in at.error)
+
+
+def _link_notes(at) -> str:
+    return " ".join(i.value for i in at.info if "from the link" in i.value)
+
+
+@pytest.mark.parametrize(
+    "page,query,says",
+    [
+        # typed numbers that used to raise (ZeroDivisionError, OverflowError, "cannot convert
+        # float infinity to integer") now get a message naming the matrix, the entry and a fix
+        ("binary", {"op": "div", "N": "1e-320_1_1_1"}, "N: entry 1 is 1e-320, too close to 0"),
+        ("binary", {"op": "div", "N": "1e308_1_1_1"}, "N: entry 1 is 1e308, too large"),
+        ("elementwise", {"op": "log", "X": "1e-320_1_1_1"}, "too close to 0"),
+        ("elementwise", {"op": "exp", "X": "1e308_1_1_1"}, "too large"),
+        ("elementwise", {"op": "relu", "up": "inf_1_1_1"}, "up: entry 1 is “inf”"),
+        ("elementwise", {"op": "relu", "up": "-inf_1_1_1"}, "not a number"),
+        ("elementwise", {"op": "relu", "X": "1_2_3"}, "X: has 3 numbers where 2×2 needs 4"),
+    ],
+)
+def test_numbers_a_link_cannot_carry_are_named(page, query, says):
+    at = open_page(f"pages/{page}.py", {"values": "edit", "upstream": "edit", **query})
+    assert says in _link_notes(at), _link_notes(at)
+    assert not at.error and "FAIL" not in verdicts(at)
+
+
+@pytest.mark.parametrize(
+    "page,query,says",
+    [
+        ("elementwise", {"op": "exp", "X": "1000_1_1_1"}, "y₁₁ comes out as inf"),
+        ("elementwise", {"op": "exp", "X": "800_1_1_1"}, "709"),
+        ("softmax", {"f": "1000_0_0"}, "comes out as nan"),
+        ("binary", {"op": "div", "N": "0_1_1_1"}, "n₁₁ = 0: every entry of N must be > 0"),
+        ("elementwise", {"op": "log", "X": "-1_1_1_1"}, "x₁₁ = -1"),
+        ("binary", {"op": "div", "N": "1e-12_1_1_1", "M": "1e6_1_1_1"}, ""),  # finite: no error
+    ],
+)
+def test_numbers_that_overflow_say_where_and_the_page_keeps_working(page, query, says):
+    at = open_page(f"pages/{page}.py", {"values": "edit", **query})
+    if says:
+        assert says in _errors(at), _errors(at)
+        assert "Showing the last numbers that worked" in _errors(at)
+    else:
+        assert not at.error, _errors(at)
+    assert "FAIL" not in verdicts(at)
+    at.button(key=f"pages/{page}.py/next").click().run()  # the rest of the page still works
+    assert not at.exception
+
+
+def test_hand_typed_numbers_survive_a_reload_through_the_link():
+    page = "pages/conv2d.py"
+    q = {"values": "edit", "X": "1_2_3_4_5_6_7_8_9", "K": "1_0_0_-1", "b": "0.5"}
+    at = open_page(page, {**q, "upstream": "edit", "up": "2_-1_0.25_1"})
+    assert not at.error and not _link_notes(at)
+    flat = {k: (v[0] if isinstance(v, list) else v) for k, v in at.query_params.items()}
+    assert flat["X"] == q["X"] and flat["K"] == q["K"] and flat["b"] == "0.5"
+    assert flat["up"] == "2_-1_0.25_1"
+    # ∂L/∂b = Σ ∂L/∂Z: the link's upstream is the one in use
+    assert "FAIL" not in verdicts(at)
+    d_b = [df.value for df in at.dataframe if "1" in df.value.columns]
+    assert d_b  # the editors show the link's numbers
+    again = open_page(page, flat)  # a new session opening the link it wrote
+    assert dict(again.query_params)["X"] in (q["X"], [q["X"]])
+
+
+@pytest.mark.parametrize("page", ["reductions", "softmax"])
+def test_a_scalar_upstream_can_be_typed(page):
+    at = open_page(f"pages/{page}.py", {"upstream": "edit", "up": "3"})
+    assert not at.error and "FAIL" not in verdicts(at)
+    assert dict(at.query_params)["up"] in ("3", ["3"])
+    at.radio(key=f"pages/{page}.py/upsrc").set_value("random").run()
+    assert "FAIL" not in verdicts(at)

@@ -15,10 +15,11 @@ import numpy as np
 import streamlit as st
 
 from derivations import derive
-from ui import panels, state, urlstate, verify
+from ui import links, panels, state, urlstate, verify
 from ui.layout import STEP_UNITS
 from ui.registry import OPS, ops_on_page, page_of, random_upstream, random_values
 from ui.state import Keys
+from ui.values import encode_flat, parse_grid, texts_of
 from ui.widgets import matrix_editor_ui, params_ui, sources_ui
 
 log = logging.getLogger(__name__)
@@ -60,6 +61,7 @@ def _first_visit(keys: Keys, specs) -> dict:
         st.session_state[getattr(keys, name)] = value
     spec = OPS[first["op"]]
     st.session_state[keys.notices] = notices + state.param_notices(spec, url)
+    st.session_state[keys.link] = url  # its hand-typed numbers wait for the derivation's shapes
     return urlstate.decode(spec, url)
 
 
@@ -100,11 +102,28 @@ def _derivation(keys: Keys, spec, params):
         return cached_derivation(spec.name, _key(fallback)), fallback
 
 
-def _values(keys: Keys, spec, d, source: str, seed: int) -> dict:
+def _editor_key(keys: Keys, spec, name: str) -> str:
+    return f"{keys.page}/{spec.name}/edit/{name}"
+
+
+def _label(d):
+    """Names a cell for messages: x₁₂, ∂L/∂z₁₂ (the upstream is keyed "up")."""
+    return lambda key, idx: links.cell_label(d, key, idx)
+
+
+def _typed(keys: Keys, spec, d, key: str, seeds: np.ndarray) -> tuple[np.ndarray, list[str]]:
+    """A grid the learner types into: the numbers it parses to (NaN where a cell is bad) and a
+    message per bad cell."""
+    texts = matrix_editor_ui(_editor_key(keys, spec, key), texts_of(seeds))
+    label = _label(d)
+    return parse_grid(texts, lambda r, c: label(key, (r, c)))
+
+
+def _values(keys: Keys, spec, d, source: str, seed: int) -> tuple[dict, list[str]]:
     if source == "notes" and spec.notes_example:
         ex = {k: np.asarray(v, float) for k, v in spec.notes_example.items() if k != "upstream"}
         if all(ex[k].shape == d.inputs[k].shape for k in d.inputs if k in ex):
-            return ex
+            return ex, []
         st.info(
             "The notes' example is for the default sizes; showing random integers for these.",
             icon=":material/info:",
@@ -113,33 +132,68 @@ def _values(keys: Keys, spec, d, source: str, seed: int) -> dict:
         # the editor starts from the numbers on show, so switching to it loses nothing
         last = state.fallback_numbers(st.session_state.get(keys.last_numbers(spec.name)), d)
         seeds = last[0] if last else random_values(d, "integers", seed, spec.positive)
-        vals = {}
+        vals, problems = {}, []
         for col, (name, m) in zip(st.columns(len(d.inputs)), d.inputs.items(), strict=True):
             with col:
                 st.markdown(f"**{name}** ({m.rows}×{m.cols})")
-                vals[name] = matrix_editor_ui(f"{keys.page}/{spec.name}/edit/{name}", seeds[name])
-        return vals
+                vals[name], bad = _typed(keys, spec, d, name, seeds[name])
+                problems += bad
+        return vals, problems
     kind = "integers" if source in ("notes", "edit") else source
-    return random_values(d, kind, seed, spec.positive)
+    return random_values(d, kind, seed, spec.positive), []
 
 
-def _upstream(keys: Keys, spec, d, source: str, seed: int) -> np.ndarray:
+def _upstream(keys: Keys, spec, d, source: str, seed: int) -> tuple[np.ndarray, list[str]]:
     ex = spec.notes_example or {}
     if source == "notes" and "upstream" in ex:
         up = np.asarray(ex["upstream"], float)
         if up.shape == d.upstream.shape:
-            return up
+            return up, []
     choice = st.session_state.get(keys.upsrc, "random")
     if choice == "ones":
-        return np.ones(d.upstream.shape)
+        return np.ones(d.upstream.shape), []
     if choice == "edit":
-        key = f"{keys.page}/{spec.name}/edit/upstream"
-        return matrix_editor_ui(key, random_upstream(d, seed))
-    return random_upstream(d, seed)
+        st.markdown(f"**{dict(links.panels(d))['up']}** (the upstream gradient)")
+        return _typed(keys, spec, d, "up", random_upstream(d, seed))
+    return random_upstream(d, seed), []
 
 
-def _numbers(keys: Keys, spec, d, source: str, seed: int) -> tuple[dict, np.ndarray]:
-    """The input values and upstream gradient; on bad ones, a message and the last that worked."""
+def _seed_from_link(keys: Keys, spec, d) -> None:
+    """Once, on the first visit: hand-typed numbers the link carries become the editors'."""
+    url = st.session_state.pop(keys.link, None)
+    if not url:
+        return
+    shapes = {n: m.shape for n, m in d.inputs.items()} | {"up": d.upstream.shape}
+    found, notices = state.url_edits(url, shapes)
+    for name, a in found.items():
+        key = _editor_key(keys, spec, name)
+        st.session_state[f"{key}/data"] = texts_of(a)
+        st.session_state.pop(key, None)
+    if notices:
+        st.info(
+            "Ignored from the link: " + "; ".join(notices) + ". That grid starts from the "
+            "numbers on show instead.",
+            icon=":material/link_off:",
+        )
+
+
+def _computed(spec, d, values, upstream) -> tuple[tuple | None, list[str]]:
+    """(verification rows, every method's gradients, the forward output), or why these numbers
+    cannot be computed with: every matrix is checked to be finite before anything formats it."""
+    try:
+        with np.errstate(all="ignore"):
+            out = np.asarray(spec.engine_forward(values, d.params), dtype=float)
+            rows, found = verify.verify(spec, d, values, upstream)
+    except (ArithmeticError, ValueError) as exc:
+        return None, [f"These numbers break the arithmetic ({exc}): use entries nearer 1 in size."]
+    arrays = [("out", "forward", out)]
+    arrays += [(f"d:{n}", method, g[n]) for method, g in found.items() for n in g]
+    problems = state.result_problems(spec, arrays, _label(d))
+    return (None if problems else (rows, found, out)), problems
+
+
+def _problems_of(keys: Keys, spec, d, source: str, seed: int) -> tuple[dict, np.ndarray, list]:
+    """The numbers the sidebar asks for, and everything wrong with them as input."""
     editing = source == "edit" or st.session_state.get(keys.upsrc) == "edit"
     holder = (
         st.expander("Your numbers: type into the cells", expanded=True)
@@ -147,32 +201,67 @@ def _numbers(keys: Keys, spec, d, source: str, seed: int) -> tuple[dict, np.ndar
         else st.container()
     )
     with holder:
-        values = _values(keys, spec, d, source, seed)
-        upstream = _upstream(keys, spec, d, source, seed)
-    problems = state.check_values(spec, values)
-    problems += state.check_values(spec, {"the upstream gradient": upstream})
+        values, problems = _values(keys, spec, d, source, seed)
+        upstream, bad = _upstream(keys, spec, d, source, seed)
+    problems += bad
+    label = _label(d)
+    problems += state.check_values(spec, values, label)
+    title = dict(links.panels(d))["up"]
+    problems += state.check_values(spec, {title: upstream}, lambda _, idx: label("up", idx))
+    return values, upstream, problems
+
+
+def _safe_numbers(spec, d, seed: int) -> tuple[dict, np.ndarray]:
+    return random_values(d, "integers", seed, spec.positive), random_upstream(d, seed)
+
+
+def _numbers(keys: Keys, spec, d, source: str, seed: int):
+    """The input values, the upstream gradient and what is computed from them; on numbers that
+    do not work, a message per problem and the last numbers that did (settings are kept)."""
+    _seed_from_link(keys, spec, d)
+    values, upstream, problems = _problems_of(keys, spec, d, source, seed)
+    computed = None
+    if not problems:
+        computed, problems = _computed(spec, d, values, upstream)
     if problems:
+        shown = problems[:6] + ([f"… and {len(problems) - 6} more."] if len(problems) > 6 else [])
         st.error(
-            "  \n".join(problems) + "  \nShowing the last numbers that worked.",
+            "  \n".join(shown) + "  \nShowing the last numbers that worked.",
             icon=":material/error:",
         )
         last = state.fallback_numbers(st.session_state.get(keys.last_numbers(spec.name)), d)
-        values, upstream = last or (
-            random_values(d, "integers", seed, spec.positive),
-            random_upstream(d, seed),
-        )
+        values, upstream = last or _safe_numbers(spec, d, seed)
+        computed, _ = _computed(spec, d, values, upstream)
+        if computed is None:  # the last numbers fail now too: small integers never do
+            values, upstream = _safe_numbers(spec, d, seed)
+            computed, _ = _computed(spec, d, values, upstream)
     st.session_state[keys.last_numbers(spec.name)] = (values, upstream)
-    return values, upstream
+    return values, upstream, computed
 
 
-def _matrices(spec, d, values, upstream, found) -> dict:
+def _matrices(d, values, upstream, found, out) -> dict:
     """Every matrix the page shows, by its key (see ui.links)."""
     numbers = {n: np.asarray(values[n], float) for n in d.inputs}
-    numbers["out"] = spec.engine_forward(values, d.params)
+    numbers["out"] = out
     numbers["up"] = np.asarray(upstream, float).reshape(d.upstream.shape)
     for n in d.inputs:
         numbers[f"d:{n}"] = found["symbolic"][n]
     return numbers
+
+
+def _link_extra(keys: Keys, d, source, seed, values, upstream) -> dict:
+    """What the URL holds besides the op's parameters: hand-typed numbers included."""
+    extra = {
+        "values": source,
+        "seed": seed,
+        "step": st.session_state.get(keys.step, 0) + 1,
+        "upstream": st.session_state.get(keys.upsrc),
+    }
+    if source == "edit":
+        extra |= {n: encode_flat(values[n]) for n in d.inputs}
+    if st.session_state.get(keys.upsrc) == "edit":
+        extra["up"] = encode_flat(upstream)
+    return extra
 
 
 def _lesson_page(page: str, intro: str) -> None:
@@ -189,17 +278,11 @@ def _lesson_page(page: str, intro: str) -> None:
             icon=":material/link_off:",
         )
     d, params = _derivation(keys, spec, params)
-    values, upstream = _numbers(keys, spec, d, source, seed)
-    rows, found = verify.verify(spec, d, values, upstream)
-    numbers = _matrices(spec, d, values, upstream, found)
+    values, upstream, (rows, found, out) = _numbers(keys, spec, d, source, seed)
+    numbers = _matrices(d, values, upstream, found, out)
     panels.steps_ui(keys, d, numbers)
     panels.explorer_ui(keys, d, numbers, values, upstream)
     panels.verification_ui(keys, rows)
     panels.downloads_ui(keys, spec, d, numbers)
-    extra = {
-        "values": source,
-        "seed": seed,
-        "step": st.session_state.get(keys.step, 0) + 1,
-        "upstream": st.session_state.get(keys.upsrc),
-    }
+    extra = _link_extra(keys, d, source, seed, values, upstream)
     st.query_params.from_dict(urlstate.encode(spec, params, extra))

@@ -409,7 +409,5 @@ def random_values(d, kind: str, seed: int, positive: tuple[str, ...] = ()) -> di
 
 def random_upstream(d, seed: int) -> np.ndarray:
     rng = np.random.default_rng(seed + 10_000)
-    if d.upstream.shape == (1, 1):
-        return np.ones((1, 1))  # a scalar loss: ∂L/∂L = 1 reads best
-    # non-zero: a zero upstream entry silently hides the terms the lesson is about
+    # non-zero (a 1 × 1 upstream too: ∂J/∂y is whatever comes from above, not always 1): a zero upstream entry silently hides the terms the lesson is about
     return rng.choice([-2.0, -1.0, 1.0, 2.0], size=d.upstream.shape)
