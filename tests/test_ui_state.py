@@ -121,3 +121,72 @@ def test_finite_differences_are_not_defined_next_to_the_edge_of_a_domain():
     assert fd.ok is None and "closer to 0 than 100·ε" in fd.note
     assert verify.passed(rows)
 
+
+# ---------------------------------------------------------------- the explorer
+
+
+def test_a_click_event_becomes_a_cell_and_anything_else_is_ignored():
+    ev = {"selection": {"points": [{"x": 3, "y": 2, "curve_number": 1}]}}
+    assert state.click_token("d:X", ev) == "d:X|1,2"
+    for bad in (None, {}, {"selection": {"points": []}}, {"selection": {"points": [{"x": 1}]}}):
+        assert state.click_token("X", bad) is None
+    assert state.click_token("X", {"selection": {"points": [{"x": 1.5, "y": 1}]}}) is None
+    assert state.click_token("X", {"selection": {"points": [{"x": "1", "y": 1}]}}) is None
+
+
+def test_highlighted_cells_are_listed_row_by_row():
+    from derivations import derive
+    from ui import links
+
+    d = derive("conv2d", input_shape=(5, 5), kernel_shape=(3, 3), stride=2, padding=1)
+    for key, idx in [("d:X", (2, 2)), ("d:K", (1, 1)), ("out", (1, 1)), ("X", (2, 2))]:
+        for k, cells in links.highlights(d, key, idx).items():
+            if k != key:  # the picked cell itself is appended last
+                assert cells == sorted(cells), (key, k, cells)
+
+
+def test_an_output_is_written_in_the_forward_steps_order_with_its_numbers():
+    from derivations import derive
+    from ui import explain
+
+    d = derive("conv2d")
+    nums = {
+        "X": np.arange(9.0).reshape(3, 3),
+        "K": np.array([[1.0, 2.0], [3.0, 4.0]]),
+        "b": np.array([[0.5]]),
+        "out": np.array([[0.0, 0.0], [0.0, 67.5]]),
+    }
+    tex = explain.output_latex(d, (1, 1), nums)
+    assert tex.startswith("z_{22} = x_{22} k_{11} + x_{23} k_{12} + x_{32} k_{21} + x_{33} k_{22} + b")
+    assert r"= (4) \cdot (1) + (5) \cdot (2) + (7) \cdot (3) + (8) \cdot (4) + (0.5) = 67.5" in tex
+    big = derive("sum", shape=(3, 12))  # x_{1,10} after x_{1,9}, not after x_{1,1}
+    terms = explain.forward_terms(big, (0, 0))
+    assert [big.symbol_index[fs[0]][1] for _, fs in terms][:12] == [(0, c) for c in range(12)]
+    dense = derive("linear")
+    assert [str(f) for f in explain.forward_terms(dense, (0, 0))[0][1]] == ["x_{11}", "w_{11}"]
+    assert explain.forward_terms(derive("max_pool2d"), (0, 0)) is None  # a max, written as such
+
+
+def test_a_cell_no_output_depends_on_says_so_instead_of_zero_equals_zero():
+    from derivations import derive
+    from ui import explain
+
+    d = derive("conv2d", input_shape=(5, 5), kernel_shape=(2, 2), stride=2)
+    vals = {"X": np.ones((5, 5)), "K": np.ones((2, 2)), "b": np.ones((1, 1))}
+    tex, why = explain.gradient_latex(d, "X", (4, 4), vals, np.ones((2, 2)))
+    assert tex == r"\frac{\partial L}{\partial x_{55}} = 0" and "= 0 =" not in tex
+    assert "No output depends on x₅₅" in why
+    tex, why = explain.gradient_latex(d, "X", (0, 0), vals, np.ones((2, 2)))
+    assert r"\cdot" in tex and why == ""
+
+
+def test_chain_rule_terms_follow_the_outputs_row_by_row():
+    """Each gradient's sum lists its outputs z₁₁, z₁₂, …, z₂₁, … in the matrix's order."""
+    import re
+
+    from derivations import derive
+
+    d = derive("conv2d", input_shape=(4, 4), kernel_shape=(2, 2))
+    tex = d.chain_rule("X", (1, 1))
+    outs = re.findall(r"\\partial z_\{(\d)(\d)\}", tex)
+    assert outs == sorted(outs) and len(outs) == 4

@@ -64,6 +64,7 @@ def highlights(d: Derivation, key: str, idx) -> dict[str, list[tuple[int, int]]]
     if key.startswith("d:"):
         name = key[2:]
         for k, cells in d.gradient_links(name, idx).items():
+            cells = sorted(cells)  # row by row, as the matrices read
             if k == d.out_name:
                 res["out"] += cells
                 res["up"] += cells
@@ -74,11 +75,11 @@ def highlights(d: Derivation, key: str, idx) -> dict[str, list[tuple[int, int]]]
             res[name].append(idx)
     elif key in ("out", "up"):
         for name, cells in d.sources(idx).items():
-            res[name] += cells
+            res[name] += sorted(cells)
         res["out"].append(idx)
         res["up"].append(idx)
     else:
-        outs = d.feeds(key, idx)
+        outs = sorted(d.feeds(key, idx))
         res["out"] += outs
         res["up"] += outs
         res[key].append(idx)

@@ -6,17 +6,17 @@ downloads. Each ``*_ui`` function draws from values it is given; the state logic
 from __future__ import annotations
 
 import io
+from functools import partial
 
 import numpy as np
 import pandas as pd
 import streamlit as st
-import sympy as sp
 
 from derivations.export import to_latex, to_markdown
-from ui import links, verify
+from ui import explain, links, verify
 from ui.layout import FOCUS_PX, FULL_UNITS, GAP, MAIN_WIDTH, STEP_SPLIT
-from ui.plots import fmt, matrix_figure, natural_width, pack
-from ui.state import Keys, moved, reroll, step_for
+from ui.plots import matrix_figure, natural_width, pack
+from ui.state import Keys, click_token, moved, reroll, step_for
 
 
 def _step(keys: Keys, delta: int, n: int) -> None:
@@ -167,46 +167,37 @@ def _grid_ui(keys: Keys, d, numbers, key, idx) -> None:
                     selected=idx if k == key else None,
                     max_width=max(widths[i], MAIN_WIDTH // 4),
                 )
-                event = st.plotly_chart(
+                chart = f"{keys.page}/grid/{k}/{st.session_state.get(keys.clicks(k), 0)}"
+                st.plotly_chart(
                     fig,
-                    key=f"{keys.page}/grid/{k}",
-                    on_select="rerun",
+                    key=chart,
+                    on_select=partial(_clicked, keys, k, chart),
                     width="content",
                     selection_mode="points",
                     config={"displayModeBar": False},
                 )
-                _take_click(keys, k, event)
 
 
-def _take_click(keys: Keys, k, event) -> None:
-    """A click on a cell's marker picks that cell (once: the selection stays in the widget)."""
-    try:
-        points = event.selection.points
-    except AttributeError:
-        return
-    if not points:
-        return
-    pt = points[0]
-    token = f"{k}|{int(pt['y']) - 1},{int(pt['x']) - 1}"
-    seen = f"{keys.page}/grid/{k}/seen"
-    if st.session_state.get(seen) != token:
-        st.session_state[seen] = token
+def _clicked(keys: Keys, k: str, chart_key: str) -> None:
+    """A click on a cell's marker picks that cell. The chart is then drawn under a new key, so
+    it starts with nothing selected and the next click, on the same cell too, is a new event
+    (a selection kept in the widget would swallow it)."""
+    token = click_token(k, st.session_state.get(chart_key))
+    if token is not None:
         st.session_state[keys.pick] = token
-        st.rerun()
+        st.session_state[keys.clicks(k)] = st.session_state.get(keys.clicks(k), 0) + 1
 
 
 def _explain(d, key, idx, values, upstream, numbers) -> None:
     if key.startswith("d:"):
-        st.latex(d.chain_rule(key[2:], idx, values, upstream, width=FULL_UNITS))
+        tex, why = explain.gradient_latex(d, key[2:], idx, values, upstream, width=FULL_UNITS)
+        st.latex(tex)
+        if why:
+            st.caption(why)
     elif key in ("out", "up"):
-        z = d.out_symbols[idx]
-        st.latex(rf"{sp.latex(z)} = {sp.latex(d.output[idx])} = {fmt(numbers['out'][idx])}")
+        st.latex(explain.output_latex(d, idx, numbers, width=FULL_UNITS))
     else:
-        outs = d.feeds(key, idx)
-        names = ", ".join(links.cell_label(d, "out", o) for o in outs) or "no output"
-        st.markdown(
-            f"**{links.cell_label(d, key, idx)} = {fmt(numbers[key][idx])}** feeds {names}."
-        )
+        st.markdown(explain.input_sentence(d, key, idx, numbers))
 
 
 def verification_ui(keys: Keys, rows) -> None:

@@ -37,6 +37,10 @@ class Keys:
     def param(self, name: str, part: str = "") -> str:
         return f"{self.page}/{name}" + (f"/{part}" if part else "")
 
+    def clicks(self, grid: str) -> str:
+        """How many clicks a grid's chart has taken (its widget key counts them)."""
+        return f"{self.page}/grid/{grid}/clicks"
+
     def last_params(self, op: str) -> str:
         return f"{self.page}/{op}/last"
 
@@ -119,6 +123,20 @@ def step_for(old_titles: list[str] | None, titles: list[str], step: int) -> int:
         if cur in titles:
             return titles.index(cur)
     return min(max(step, 0), len(titles) - 1)
+
+
+def click_token(grid: str, event) -> str | None:
+    """The cell a plotly selection event picks in matrix ``grid``, as the explorer's
+    "key|row,col" (0-based), or None: no point, or one that is not a cell centre. Markers sit
+    at x = column, y = row, both 1-based."""
+    try:
+        pt = event["selection"]["points"][0]
+        x, y = pt["x"], pt["y"]
+    except (KeyError, IndexError, TypeError):
+        return None
+    if not all(isinstance(v, (int, float)) and float(v).is_integer() and v >= 1 for v in (x, y)):
+        return None
+    return f"{grid}|{int(y) - 1},{int(x) - 1}"
 
 
 def moved(step: int, delta: int, n: int) -> int:
