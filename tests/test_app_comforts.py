@@ -133,3 +133,11 @@ def test_a_scalar_upstream_can_be_typed(page):
     assert dict(at.query_params)["up"] in ("3", ["3"])
     at.radio(key=f"pages/{page}.py/upsrc").set_value("random").run()
     assert "FAIL" not in verdicts(at)
+
+
+def test_the_notation_page_explains_w_x_against_x_w_and_links_to_dense():
+    at = open_page("pages/notation.py")
+    text = " ".join(m.value for m in at.markdown)
+    assert "Why" in text and "Z = XW + b" in text and "transposed" in text
+    links = [p.proto.page for p in at.get("page_link")]
+    assert "dense" in links
