@@ -1,6 +1,7 @@
 """AppTest of what a learner meets beyond the happy path: hostile links and values, the scalar
 upstream, softmax's probabilities, the explorer's wording, and the settings a URL carries."""
 
+import json
 import tomllib
 from pathlib import Path
 
@@ -135,9 +136,94 @@ def test_a_scalar_upstream_can_be_typed(page):
     assert "FAIL" not in verdicts(at)
 
 
+def _latex(at) -> str:
+    """Every formula on the page, alignment marks dropped (a long sum is an aligned block)."""
+    return "\n".join(x.value.replace("&", "") for x in at.latex)
+
+
+def _svgs(at) -> str:
+    """The SVG of every heatmap on the page (each is a component; its data holds the SVG)."""
+    return " ".join(
+        json.loads(e.proto.json).get("svg", "")
+        for e in _walk(at.main)
+        if type(e).__name__ == "UnknownElement" and getattr(e.proto, "json", "")
+    )
+
+
+def test_a_pattern_step_works_the_pattern_through_with_numbers():
+    page = "pages/conv2d.py"
+    step = 10  # Pattern: ∂L/∂X = pad(∂L/∂Z) ⊛ rot180(K)
+    at = open_page(page, {"step": str(step), "values": "edit", "X": "1_2_3_4_5_6_7_8_9"})
+    assert "Pattern: ∂L/∂X" in " ".join(h.value for h in at.subheader)
+    slider = at.select_slider(key=f"{page}/pat/{step - 1}/dX = pad(dZ) ⊛ rot180(K)/cell")
+    assert slider.value == "0,0"
+    tex = _latex(at)
+    assert r"\frac{\partial L}{\partial x_{11}} = 0 \cdot k_{22} + 0 \cdot k_{21}" in tex
+    assert 'aria-label="pad(∂L/∂Z)"' in _svgs(at) and 'aria-label="rot180(K)"' in _svgs(at)
+    slider.set_value("1,1").run()  # the window slides to x₂₂: no padding in it any more
+    tex = _latex(at)
+    assert (
+        r"\frac{\partial L}{\partial x_{22}} = \frac{\partial L}{\partial z_{11}} \cdot k_{22}"
+        in tex
+    )
+    assert not at.exception and "FAIL" not in verdicts(at)
+
+
+def test_a_binary_pattern_step_shows_both_gradients():
+    page = "pages/binary.py"
+    at = open_page(page, {"op": "mul", "step": "4"})
+    choice = at.get("button_group")
+    assert choice, "a choice between ∂J/∂M and ∂J/∂N"
+    assert r"\frac{\partial J}{\partial m_{11}}" in _latex(at)
+    at.session_state[f"{page}/pat/3"] = "dN pattern"
+    at.run()
+    assert r"\frac{\partial J}{\partial n_{11}}" in _latex(at)
+    assert not at.exception
+
+
+@pytest.mark.parametrize("page,step", [("dense", "4"), ("pooling", "5"), ("reductions", "3")])
+def test_every_lesson_with_a_proven_pattern_draws_it(page, step):
+    q = {"step": step} | ({"op": "avg_pool2d"} if page == "pooling" else {})
+    at = open_page(f"pages/{page}.py", q)
+    assert any("The pattern with your numbers" in m.value for m in at.markdown)
+    assert not at.exception and not at.error
+
+
+def test_softmax_shows_p_and_p_minus_onehot_with_the_numbers():
+    at = open_page("pages/softmax.py", {"step": "6", "values": "edit", "f": "0_0_0"})
+    svgs = _svgs(at)
+    assert 'aria-label="p"' in svgs and 'aria-label="p − onehot(y)"' in svgs
+    assert "p₁ − 1 = -0.666667" in svgs and "p₂ = 0.333333" in svgs
+    assert r"\left(p - \mathrm{onehot}(y)\right)" in _latex(at)
+
+
+def _walk(block):
+    for child in getattr(block, "children", {}).values():
+        yield child
+        yield from _walk(child)
+
+
 def test_the_notation_page_explains_w_x_against_x_w_and_links_to_dense():
     at = open_page("pages/notation.py")
     text = " ".join(m.value for m in at.markdown)
     assert "Why" in text and "Z = XW + b" in text and "transposed" in text
     links = [p.proto.page for p in at.get("page_link")]
     assert "dense" in links
+
+
+def test_presenter_mode_is_kept_in_the_link_and_checked():
+    page = "pages/conv2d.py"
+    at = open_page(page, {"presenter": "1"})
+    assert at.toggle(key=f"{page}/presenter").value is True
+    assert dict(at.query_params)["presenter"] in ("1", ["1"])
+    at.toggle(key=f"{page}/presenter").set_value(False).run()
+    assert "presenter" not in dict(at.query_params)
+    bad = open_page(page, {"presenter": "yes"})
+    assert "presenter=" in _notice(bad) and bad.toggle(key=f"{page}/presenter").value is False
+
+
+def test_previous_and_next_answer_the_arrow_keys():
+    page = "pages/conv2d.py"
+    at = open_page(page, {"step": "2"})
+    assert at.button(key=f"{page}/prev").proto.shortcut.lower() == "left"
+    assert at.button(key=f"{page}/next").proto.shortcut.lower() == "right"

@@ -125,13 +125,10 @@ def test_finite_differences_are_not_defined_next_to_the_edge_of_a_domain():
 # ---------------------------------------------------------------- the explorer
 
 
-def test_a_click_event_becomes_a_cell_and_anything_else_is_ignored():
-    ev = {"selection": {"points": [{"x": 3, "y": 2, "curve_number": 1}]}}
-    assert state.click_token("d:X", ev) == "d:X|1,2"
-    for bad in (None, {}, {"selection": {"points": []}}, {"selection": {"points": [{"x": 1}]}}):
-        assert state.click_token("X", bad) is None
-    assert state.click_token("X", {"selection": {"points": [{"x": 1.5, "y": 1}]}}) is None
-    assert state.click_token("X", {"selection": {"points": [{"x": "1", "y": 1}]}}) is None
+def test_a_clicked_cell_becomes_the_explorers_pick_and_anything_else_is_ignored():
+    assert state.cell_token("d:X", "1,2", (3, 3)) == "d:X|1,2"
+    for bad in (None, "", "1", "1,2,3", "-1,0", "3,0", "0,3", "a,b", "1, 2", "99,99", "²,1"):
+        assert state.cell_token("X", bad, (3, 3)) is None, bad
 
 
 def test_highlighted_cells_are_listed_row_by_row():
@@ -157,7 +154,9 @@ def test_an_output_is_written_in_the_forward_steps_order_with_its_numbers():
         "out": np.array([[0.0, 0.0], [0.0, 67.5]]),
     }
     tex = explain.output_latex(d, (1, 1), nums)
-    assert tex.startswith("z_{22} = x_{22} k_{11} + x_{23} k_{12} + x_{32} k_{21} + x_{33} k_{22} + b")
+    assert tex.startswith(
+        "z_{22} = x_{22} k_{11} + x_{23} k_{12} + x_{32} k_{21} + x_{33} k_{22} + b"
+    )
     assert r"= (4) \cdot (1) + (5) \cdot (2) + (7) \cdot (3) + (8) \cdot (4) + (0.5) = 67.5" in tex
     big = derive("sum", shape=(3, 12))  # x_{1,10} after x_{1,9}, not after x_{1,1}
     terms = explain.forward_terms(big, (0, 0))
@@ -190,3 +189,153 @@ def test_chain_rule_terms_follow_the_outputs_row_by_row():
     tex = d.chain_rule("X", (1, 1))
     outs = re.findall(r"\\partial z_\{(\d)(\d)\}", tex)
     assert outs == sorted(outs) and len(outs) == 4
+
+
+# ---------------------------------------------------------------- patterns with numbers
+
+PATTERN_CASES = [
+    ("conv2d", {}),
+    ("conv2d", dict(input_shape=(5, 5), kernel_shape=(3, 2), stride=(2, 1), padding=(1, 1))),
+    ("conv2d", dict(input_shape=(6, 5), kernel_shape=(2, 2), stride=(2, 3), dilation=(2, 1))),
+    ("conv_transpose2d", {}),
+    (
+        "conv_transpose2d",
+        dict(
+            input_shape=(3, 2),
+            kernel_shape=(3, 2),
+            stride=(2, 2),
+            padding=(1, 1),
+            output_padding=(1, 1),
+        ),
+    ),
+    ("conv_transpose2d", dict(input_shape=(3, 3), stride=(2, 1), dilation=(2, 2))),
+    ("avg_pool2d", dict(input_shape=(5, 5), kernel_size=(3, 3), stride=(2, 2), padding=(1, 1))),
+    ("linear", dict(batch=3, in_features=2, out_features=4)),
+    ("mul", dict(shape=(3, 3), broadcast="row")),
+    ("div", dict(shape=(2, 3), broadcast="column")),
+    ("sum", dict(shape=(2, 3))),
+    ("mean", {}),
+]
+
+
+@pytest.mark.parametrize("op,params", PATTERN_CASES)
+def test_every_pattern_rebuilds_its_result_from_its_evaluated_operands(op, params):
+    """The window view adds up exactly what the page shows as the gradient (or output)."""
+    from ui import patterns as P
+    from ui.registry import random_values
+
+    spec = OPS[op]
+    d = spec.derive(**(spec.defaults() | params))
+    vals = random_values(d, "reals", 5, spec.positive)
+    up = random_upstream(d, 5)
+    sym = d.evaluate(vals, up)
+    out = spec.engine_forward(vals, d.params)
+    assert d.patterns
+    for pattern in d.patterns.values():
+        geo = P.geometry(d, pattern)
+        operands = P.compile_operands(d, pattern)(vals, up)
+        assert [o.shape for o in operands] == [m.shape for m in pattern.operands.values()]
+        result = sym[pattern.grad] if pattern.grad else out
+        bias = float(vals["b"][0, 0]) if geo.bias else 0.0
+        if geo.kind == "cells":  # element-wise: its cell is the chain-rule sum
+            assert not P.check(geo, operands, result)
+            cells = P.used_cells(d, pattern, d.grads[pattern.grad][0, 0], (0, 0))
+            assert all(cells), (pattern.label, cells)
+        else:
+            assert P.check(geo, operands, result, bias), pattern.label
+
+
+def test_a_pattern_cell_is_written_as_its_window_with_numbers():
+    from derivations import derive
+    from ui import patterns as P
+
+    d = derive("conv2d")  # dX = pad(dZ) ⊛ rot180(K)
+    pattern = d.patterns["dX = pad(dZ) ⊛ rot180(K)"]
+    vals = {"X": np.zeros((3, 3)), "K": np.array([[1.0, 2.0], [3.0, 4.0]]), "b": np.zeros((1, 1))}
+    up = np.array([[5.0, 6.0], [7.0, 8.0]])
+    operands = P.compile_operands(d, pattern)(vals, up)
+    assert operands[1].tolist() == [[4, 3], [2, 1]]  # rot180(K)
+    assert operands[0][0].tolist() == [0, 0, 0, 0]  # pad(dZ)'s top row of zeros
+    geo = P.geometry(d, pattern)
+    assert P.window(geo, [(4, 4), (2, 2)], (1, 2)) == [
+        [(1, 2), (1, 3), (2, 2), (2, 3)],
+        [(0, 0), (0, 1), (1, 0), (1, 1)],
+    ]
+    sym, nums = P.sum_parts(d, pattern, geo, operands, (0, 0))
+    assert sym[0] == r"0 \cdot k_{22}" and sym[3].endswith(r"\cdot k_{11}")
+    assert nums == [r"(0) \cdot (4)", r"(0) \cdot (3)", r"(0) \cdot (2)", r"(5) \cdot (1)"]
+    assert P.operand_title(d, "pad(dZ)", pattern.operands["pad(dZ)"]) == "pad(∂L/∂Z)"
+    labels = P.operand_labels(d, pattern.operands["pad(dZ)"])
+    assert labels[0][0] == "0 (padding)" and labels[1][1] == "∂L/∂z₁₁"
+
+
+def test_each_pattern_step_shows_its_patterns():
+    from derivations import derive
+    from ui import patterns as P
+
+    d = derive("conv2d")
+    shown = {i: [p.label for p in P.for_step(d, d.steps, i)] for i in range(len(d.steps))}
+    assert [v for v in shown.values() if v] == [["dK = pad(X) ⊛ dZ"], ["dX = pad(dZ) ⊛ rot180(K)"]]
+    b = derive("mul")  # one pattern step, about M; N's pattern is shown there too
+    last = max(i for i, s in enumerate(b.steps) if s.kind == "pattern")
+    assert [p.grad for p in P.for_step(b, b.steps, last)] == ["M", "N"]
+    t = derive("conv_transpose2d")  # the forward pattern, on the step about Z
+    first = next(i for i, s in enumerate(t.steps) if s.kind == "pattern")
+    assert [p.grad for p in P.for_step(t, t.steps, first)] == [None]
+
+
+def test_softmax_has_its_own_panels_p_and_p_minus_onehot():
+    from derivations import derive
+    from ui import links, patterns
+
+    d = derive("softmax_cross_entropy", num_classes=3, target=1)
+    own = links.own_panels(d)
+    assert [k for k, *_ in own] == ["p", "p-y"]
+    assert own[1][2] == [["p₁", "p₂ − 1", "p₃"]]
+    p, g = patterns.compile_matrices(d, [m for *_, m in own])({"f": np.zeros((1, 3))}, [[1.0]])
+    assert np.allclose(p, 1 / 3) and np.allclose(g, [[1 / 3, -2 / 3, 1 / 3]])
+    assert links.own_panels(derive("conv2d")) == []
+
+
+# ---------------------------------------------------------------- layout and heatmaps
+
+
+def test_the_layout_at_1280_px_is_the_one_the_formulas_were_tuned_for():
+    from ui.layout import FULL_UNITS, STEP_UNITS, Layout
+
+    assert Layout(820).step_units == STEP_UNITS == 37
+    assert Layout(820).full_units == FULL_UNITS
+    wide = Layout(1460)  # 1920 px, sidebar open
+    assert wide.step_units > STEP_UNITS and wide.scale > 1.7 and wide.focus_px > 500
+    assert Layout(1470).step_units == wide.step_units  # a few pixels more derive nothing anew
+    talk = Layout(1120, presenter=True)  # 1280 px, sidebar hidden, larger font
+    assert talk.focus_px == 1120 and talk.step_units == talk.full_units < Layout(1120).full_units
+
+
+def test_widths_from_the_browser_are_checked_and_guessed_from_the_window():
+    from ui.layout import main_for_window, presenter_switched, valid_width
+
+    assert valid_width("1460") == 1460 and valid_width(820) == 820
+    for bad in (None, "", "abc", "-5", "99999999", "1e3", "12.5", "²"):
+        assert valid_width(bad) is None
+    assert main_for_window("1280", False) == 820 and main_for_window("1920", False) == 1460
+    assert main_for_window("1280", True) == 1120 and main_for_window("junk", False) == 820
+    assert presenter_switched(820, True) == 1120 and presenter_switched(1120, False) == 820
+
+
+def test_a_heatmap_svg_escapes_its_text_and_fits_its_title():
+    import re
+
+    from ui.svg import matrix_svg
+
+    svg, width = matrix_svg(np.array([[1.5]]), "∂L/∂Lᵢ <b>", [["<x>"]])
+    assert "<b>" not in svg and "&lt;b&gt;" in svg and "&lt;x&gt; = 1.5" in svg
+    assert width >= len("∂L/∂Lᵢ <b>") * 9  # a 1 × 1 matrix is as wide as its title
+    assert re.search(r'data-cell="0,0"', svg) and 'pointer-events="none"' in svg
+    big, w = matrix_svg(np.arange(256.0).reshape(16, 16), "X", max_width=300)
+    assert w <= 300 and big.count('class="cell"') == 256
+    wide, w2 = matrix_svg(np.ones((3, 3)), "X", scale=1.78)
+    narrow, w1 = matrix_svg(np.ones((3, 3)), "X")
+    assert w2 > 1.5 * w1
+    sel, _ = matrix_svg(np.zeros((2, 2)), "X", highlight=[(0, 1)], selected=(1, 1))
+    assert sel.count('fill="none"') == 2

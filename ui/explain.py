@@ -46,7 +46,7 @@ def forward_terms(d, idx) -> list[tuple] | None:
     return sorted(terms, key=lambda t: [rank(f) for f in t[1]])
 
 
-def _lines(lhs: str, groups: list[list[str]], total: str, width: int | None) -> str:
+def lines(lhs: str, groups: list[list[str]], total: str, width: int | None) -> str:
     """'lhs = a + b = (1)(2) + … = total' on one line, or an aligned block where it does not
     fit ``width`` units: each group starts a line, long ones wrap."""
     line = " = ".join([lhs, *(ordered_sum(g) for g in groups), total])
@@ -85,10 +85,10 @@ def output_latex(d, idx, numbers, width: int | None = None) -> str:
         factors = [f"({num(_value(d, numbers, f))})" for f in fs]
         head = [] if c == 1 else [sp.latex(c)]
         plugged.append(r" \cdot ".join(head + factors))
-    return _lines(z, [_elided(sym), _elided(plugged)], total, width)
+    return lines(z, [elided(sym), elided(plugged)], total, width)
 
 
-def _elided(parts: list[str], most: int = 24) -> list[str]:
+def elided(parts: list[str], most: int = 24) -> list[str]:
     """A long sum's first and last summands with ⋯ between (a 16×16 sum has 256)."""
     return parts if len(parts) <= most else [*parts[: most - 3], r"\cdots", *parts[-2:]]
 

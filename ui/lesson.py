@@ -15,8 +15,9 @@ import numpy as np
 import streamlit as st
 
 from derivations import derive
-from ui import links, panels, state, urlstate, verify
-from ui.layout import STEP_UNITS
+from ui import links, panels, patterns, state, urlstate, verify
+from ui.components import reported, width_probe_ui
+from ui.layout import STEP_UNITS, WIDTH_KEY, Layout, main_for_window, valid_width
 from ui.registry import OPS, ops_on_page, page_of, random_upstream, random_values
 from ui.state import Keys
 from ui.values import encode_flat, parse_grid, texts_of
@@ -26,10 +27,32 @@ log = logging.getLogger(__name__)
 
 
 @st.cache_resource(max_entries=64, show_spinner="Deriving…")
-def cached_derivation(op: str, params_key: tuple):
-    """Derivations are immutable once built: one per (op, parameters), shared by all sessions.
-    Their numeric function is compiled here too, under the spinner, not on first use."""
-    return derive(op, line_width=STEP_UNITS, **dict(params_key)).compile()
+def cached_derivation(op: str, params_key: tuple, line_width: int = STEP_UNITS):
+    """Derivations are immutable once built: one per (op, parameters, formula width), shared by
+    all sessions. Their numeric function is compiled here too, under the spinner, not on first
+    use."""
+    return derive(op, line_width=line_width, **dict(params_key)).compile()
+
+
+@st.cache_resource(max_entries=128)
+def cached_numeric(op: str, params_key: tuple, line_width: int, what: str):
+    """A compiled function (values, upstream) → matrices, per derivation: a pattern's operands
+    (``what`` is its label) or the lesson's own panels (softmax's p)."""
+    d = cached_derivation(op, params_key, line_width)
+    if what == OWN:
+        return patterns.compile_matrices(d, [m for *_, m in links.own_panels(d)])
+    return patterns.compile_operands(d, d.patterns[what])
+
+
+OWN = "own panels"
+PRESENTER_CSS = """<style>
+section[data-testid="stSidebar"], [data-testid="stSidebarCollapsedControl"],
+[data-testid="stExpandSidebarButton"] { display: none !important; }
+.stMain .katex { font-size: 1.69em; }
+.stMain [data-testid="stMarkdownContainer"] p, .stMain [data-testid="stMarkdownContainer"] li,
+.stMain [data-testid="stCaptionContainer"] { font-size: 1.4rem; }
+.stMain h3 { font-size: 2.2rem; }
+</style>"""
 
 
 def _key(params: dict) -> tuple:
@@ -85,12 +108,36 @@ def _settings_ui(keys: Keys, specs) -> tuple:
     return spec, params, source, seed
 
 
-def _derivation(keys: Keys, spec, params):
-    """The derivation for these settings; on impossible ones, say what to change and keep the
-    last valid one (the widgets keep what the user set)."""
+def _measured() -> None:
+    """The width probe reported a new width of the lesson column (a resize, the sidebar)."""
+    seen = valid_width(reported("layout/probe", "width"))
+    if seen:
+        st.session_state[WIDTH_KEY] = seen
+
+
+def _layout(keys: Keys) -> Layout:
+    """The page's layout: the lesson column as the browser measured it (until it has, a guess
+    from the window width a cookie kept from the last visit, or a 1280 px window's) and whether
+    presenter mode is on."""
+    ss = st.session_state
+    presenter = bool(ss.get(keys.presenter))
+    if WIDTH_KEY not in ss:
+        ss[WIDTH_KEY] = main_for_window(st.context.cookies.get("bpl_window"), presenter)
+    with st.sidebar:
+        width_probe_ui(ss[WIDTH_KEY], _measured)
+    if presenter:
+        st.html(PRESENTER_CSS)  # constant CSS: hides the sidebar, enlarges text and formulas
+    return Layout(ss[WIDTH_KEY], presenter)
+
+
+def _derivation(keys: Keys, spec, params, layout: Layout):
+    """The derivation for these settings, its formulas broken for the page's width; on
+    impossible settings, say what to change and keep the last valid ones (the widgets keep
+    what the user set)."""
     last = keys.last_params(spec.name)
+    width = layout.step_units
     try:
-        d = cached_derivation(spec.name, _key(params))
+        d = cached_derivation(spec.name, _key(params), width)
         st.session_state[last] = params
         return d, params
     except ValueError as exc:
@@ -99,7 +146,7 @@ def _derivation(keys: Keys, spec, params):
             icon=":material/error:",
         )
         fallback = st.session_state.get(last) or spec.defaults()
-        return cached_derivation(spec.name, _key(fallback)), fallback
+        return cached_derivation(spec.name, _key(fallback), width), fallback
 
 
 def _editor_key(keys: Keys, spec, name: str) -> str:
@@ -204,6 +251,8 @@ def _problems_of(keys: Keys, spec, d, source: str, seed: int) -> tuple[dict, np.
         values, problems = _values(keys, spec, d, source, seed)
         upstream, bad = _upstream(keys, spec, d, source, seed)
     problems += bad
+    if problems:  # a cell that did not parse is not also reported as empty
+        return values, upstream, problems
     label = _label(d)
     problems += state.check_values(spec, values, label)
     title = dict(links.panels(d))["up"]
@@ -257,6 +306,8 @@ def _link_extra(keys: Keys, d, source, seed, values, upstream) -> dict:
         "step": st.session_state.get(keys.step, 0) + 1,
         "upstream": st.session_state.get(keys.upsrc),
     }
+    if st.session_state.get(keys.presenter):
+        extra["presenter"] = 1
     if source == "edit":
         extra |= {n: encode_flat(values[n]) for n in d.inputs}
     if st.session_state.get(keys.upsrc) == "edit":
@@ -277,12 +328,30 @@ def _lesson_page(page: str, intro: str) -> None:
             "uses the defaults for those.",
             icon=":material/link_off:",
         )
-    d, params = _derivation(keys, spec, params)
+    layout = _layout(keys)
+    d, params = _derivation(keys, spec, params, layout)
     values, upstream, (rows, found, out) = _numbers(keys, spec, d, source, seed)
     numbers = _matrices(d, values, upstream, found, out)
-    panels.steps_ui(keys, d, numbers)
-    panels.explorer_ui(keys, d, numbers, values, upstream)
+    extra = _extra(spec, d, params, layout, values, upstream, numbers)
+    panels.steps_ui(keys, d, numbers, layout, extra)
+    panels.explorer_ui(keys, d, numbers, values, upstream, layout)
     panels.verification_ui(keys, rows)
     panels.downloads_ui(keys, spec, d, numbers)
-    extra = _link_extra(keys, d, source, seed, values, upstream)
-    st.query_params.from_dict(urlstate.encode(spec, params, extra))
+    link = _link_extra(keys, d, source, seed, values, upstream)
+    st.query_params.from_dict(urlstate.encode(spec, params, link))
+
+
+def _extra(spec, d, params, layout: Layout, values, upstream, numbers) -> dict:
+    """What only some lessons show: their own panels (their numbers go into ``numbers``) and
+    the patterns' operands, evaluated on demand from a cached compile."""
+    key = (spec.name, _key(params), layout.step_units)
+    own = links.own_panels(d)
+    if own:
+        arrays = cached_numeric(*key, OWN)(values, upstream)
+        numbers.update({k: a for (k, *_), a in zip(own, arrays, strict=True)})
+    return {
+        "panels": own,
+        "operands": lambda p: cached_numeric(*key, p.label)(values, upstream),
+        "values": values,
+        "upstream": upstream,
+    }

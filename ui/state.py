@@ -32,14 +32,11 @@ class Keys:
         for name in ("op", "source", "seed", "step", "upsrc", "init", "pick", "titles"):
             setattr(self, name, f"{page}/{name}")
         self.notices = f"{page}/notices"
+        self.presenter = f"{page}/presenter"
         self.link = f"{page}/link"  # the first visit's URL, until its hand-typed numbers are read
 
     def param(self, name: str, part: str = "") -> str:
         return f"{self.page}/{name}" + (f"/{part}" if part else "")
-
-    def clicks(self, grid: str) -> str:
-        """How many clicks a grid's chart has taken (its widget key counts them)."""
-        return f"{self.page}/grid/{grid}/clicks"
 
     def last_params(self, op: str) -> str:
         return f"{self.page}/{op}/last"
@@ -83,6 +80,7 @@ def first_visit(specs, url: dict) -> tuple[dict, list[str]]:
         "upsrc": pick("upstream", UPSTREAMS, "random"),
         "seed": 0,
         "step": 0,
+        "presenter": pick("presenter", ("0", "1"), "0") == "1",
     }
     seed = _take(url, "seed", 0, 999_999, notices)
     step = _take(url, "step", 1, 999, notices)
@@ -125,18 +123,17 @@ def step_for(old_titles: list[str] | None, titles: list[str], step: int) -> int:
     return min(max(step, 0), len(titles) - 1)
 
 
-def click_token(grid: str, event) -> str | None:
-    """The cell a plotly selection event picks in matrix ``grid``, as the explorer's
-    "key|row,col" (0-based), or None: no point, or one that is not a cell centre. Markers sit
-    at x = column, y = row, both 1-based."""
-    try:
-        pt = event["selection"]["points"][0]
-        x, y = pt["x"], pt["y"]
-    except (KeyError, IndexError, TypeError):
+_CELL = re.compile(r"^([0-9]{1,2}),([0-9]{1,2})$")
+
+
+def cell_token(grid: str, value, shape) -> str | None:
+    """The explorer's "key|row,col" for a click a heatmap reported as "row,col" (0-based), or
+    None for anything that is not a cell of a ``shape`` matrix."""
+    m = _CELL.match(str(value)) if value is not None else None
+    if not m:
         return None
-    if not all(isinstance(v, (int, float)) and float(v).is_integer() and v >= 1 for v in (x, y)):
-        return None
-    return f"{grid}|{int(y) - 1},{int(x) - 1}"
+    r, c = int(m.group(1)), int(m.group(2))
+    return f"{grid}|{r},{c}" if r < shape[0] and c < shape[1] else None
 
 
 def moved(step: int, delta: int, n: int) -> int:
