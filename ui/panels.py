@@ -232,7 +232,7 @@ def verification_ui(keys: Keys, rows) -> None:
             for r in rows
         ]
     )
-    st.dataframe(table, hide_index=True, width="stretch")
+    st.markdown(verify.markdown_table(table))
     st.button(
         ":material/casino: Re-roll the numbers and verify again",
         key=f"{keys.page}/reverify",

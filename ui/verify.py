@@ -88,3 +88,16 @@ def verify(spec, d, values: dict, upstream, *, use_torch: bool = True) -> tuple[
 
 def passed(rows: list[Row]) -> bool:
     return all(r.ok is not False for r in rows)
+
+
+def markdown_table(df) -> str:
+    """A small table as Markdown (st.dataframe would load 1.5 MB of grid code for four rows);
+    a "|" in a cell is escaped."""
+
+    def cell(v) -> str:
+        return str(v).replace("|", "\\|").replace("\n", " ") or " "
+
+    head = "| " + " | ".join(cell(c) for c in df.columns) + " |"
+    rule = "|" + "---|" * len(df.columns)
+    rows = ["| " + " | ".join(cell(v) for v in row) + " |" for row in df.itertuples(index=False)]
+    return "\n".join([head, rule, *rows])
