@@ -247,6 +247,9 @@ NOT_FITTING = """() => {
     }
     return bad;
 }""".replace("SVGS", SVGS)
+# how much the browser scaled a heatmap beyond the width the page drew it for
+LAID_FOR = """(title) => { const s = SVGS.filter(s => s.getAttribute('aria-label') === title).pop();
+    return s.getBoundingClientRect().width / s.viewBox.baseVal.width; }""".replace("SVGS", SVGS)
 CELL_PX = """(title) => SVGS
     .filter(s => s.getAttribute('aria-label') === title).pop()
     .querySelector('rect.cell').getBoundingClientRect().width""".replace("SVGS", SVGS)
@@ -272,13 +275,35 @@ def test_nothing_is_cut_off(server, page, query, width):
 def test_heatmaps_use_the_room_of_a_wider_window(server, page):
     cells = {}
     for width in (1280, 1920):
+        page.context.clear_cookies()  # a first visit: laid out for 1280 px until measured
         page.set_viewport_size({"width": width, "height": 1000})
         page.goto(f"{server}/conv2d")
         settle(page, "Step 1 of")
-        page.wait_for_timeout(1500)  # the width probe reports, the page lays itself out again
-        settle(page)
+        page.wait_for_timeout(1000)
         cells[width] = page.evaluate(CELL_PX, "∂L/∂X")
     assert cells[1920] > 1.4 * cells[1280], cells
+    # the heatmaps grew in the browser; the next click reruns the page laid out for 1920 px
+    assert page.evaluate(LAID_FOR, "∂L/∂X") > 1.4
+    page.get_by_role("button", name="Next").click()
+    settle(page, "Step 2 of")
+    page.wait_for_timeout(500)
+    assert page.evaluate(LAID_FOR, "∂L/∂X") == pytest.approx(1, abs=0.02)
+    assert page.evaluate(CELL_PX, "∂L/∂X") == pytest.approx(cells[1920], rel=0.05)
+
+
+def test_a_window_narrower_than_last_time_is_laid_out_at_once(server, page):
+    """The cookie remembers a 1920 px window; the page opens at 1280: the probe reports the
+    narrower column straight away, so no formula is broken for a column it does not have."""
+    page.context.add_cookies([{"name": "bpl_window", "value": "1920", "url": server}])
+    page.set_viewport_size({"width": 1280, "height": 1000})
+    page.goto(f"{server}/conv2d?step=3")
+    settle(page, "Step 3 of")
+    page.wait_for_timeout(1000)
+    settle(page)
+    assert page.evaluate(LAID_FOR, "∂L/∂X") == pytest.approx(1, abs=0.02)
+    page.get_by_text("Show all steps").click()
+    settle(page)
+    assert page.evaluate(OVERFLOWING) == []
 
 
 @pytest.mark.parametrize(

@@ -32,7 +32,7 @@ def figures_ui(figs: list[Fig], layout: Layout, budget: int, room: int, gap="med
     gets smaller cells, down to the smallest that still hold a number)."""
     with st.container(horizontal=True, gap=gap, vertical_alignment="top"):
         for f in figs:
-            svg, width = matrix_svg(
+            svg, _ = matrix_svg(
                 f.values,
                 f.title,
                 f.labels,
@@ -42,4 +42,4 @@ def figures_ui(figs: list[Fig], layout: Layout, budget: int, room: int, gap="med
                 max_width=room,
                 scale=layout.scale,
             )
-            heatmap_ui(svg, width, f.key, f.on_click)
+            heatmap_ui(svg, f.key, layout.main, f.on_click)

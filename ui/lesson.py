@@ -45,6 +45,7 @@ def cached_numeric(op: str, params_key: tuple, line_width: int, what: str):
 
 
 OWN = "own panels"
+LAID_FOR = "layout/laid_for"  # the width the last full run laid the page out for
 PRESENTER_CSS = """<style>
 section[data-testid="stSidebar"], [data-testid="stSidebarCollapsedControl"],
 [data-testid="stExpandSidebarButton"] { display: none !important; }
@@ -115,6 +116,20 @@ def _measured() -> None:
         st.session_state[WIDTH_KEY] = seen
 
 
+@st.fragment
+def _probe() -> None:
+    """The width probe in a fragment: a new width reruns only this, and the page takes it at
+    its next run (the heatmaps follow the column in the browser at once; formulas are broken
+    for the new width from the next step on). A page switch or a presenter toggle reruns it
+    whole. A column narrower than the page was laid out for cannot wait: formulas broken for
+    the wider one would run off it, so the whole page reruns."""
+    ss = st.session_state
+    width_probe_ui(ss[WIDTH_KEY], _measured)
+    if ss[WIDTH_KEY] < ss.get(LAID_FOR, ss[WIDTH_KEY]):
+        ss[LAID_FOR] = ss[WIDTH_KEY]
+        st.rerun(scope="app")
+
+
 def _layout(keys: Keys) -> Layout:
     """The page's layout: the lesson column as the browser measured it (until it has, a guess
     from the window width a cookie kept from the last visit, or a 1280 px window's) and whether
@@ -123,8 +138,9 @@ def _layout(keys: Keys) -> Layout:
     presenter = bool(ss.get(keys.presenter))
     if WIDTH_KEY not in ss:
         ss[WIDTH_KEY] = main_for_window(st.context.cookies.get("bpl_window"), presenter)
+    ss[LAID_FOR] = ss[WIDTH_KEY]
     with st.sidebar:
-        width_probe_ui(ss[WIDTH_KEY], _measured)
+        _probe()
     if presenter:
         st.html(PRESENTER_CSS)  # constant CSS: hides the sidebar, enlarges text and formulas
     return Layout(ss[WIDTH_KEY], presenter)
