@@ -27,7 +27,7 @@ class Fig:
     on_click: object = None  # called when a cell is clicked (see ui.components.heatmap_ui)
 
 
-def figures_ui(figs: list[Fig], layout: Layout, budget: int, room: int, gap="medium") -> None:
+def figures_ui(figs: list[Fig], layout: Layout, budget: int, room: int, gap="small") -> None:
     """The figures in one wrapping row; each at most ``room`` px wide (a matrix wider than that
     gets smaller cells, down to the smallest that still hold a number)."""
     with st.container(horizontal=True, gap=gap, vertical_alignment="top"):
