@@ -55,6 +55,15 @@ st.latex(
     r"\underbrace{\mathrm{diag}\!\left(h'(\vec z_2)\right)}_{m\times m}\;"
     r"\underbrace{W_2}_{m\times n}"
 )
+st.markdown(
+    "**Why $\\vec y = W\\vec x$ here and $Z = XW + b$ in the Dense lesson?** Here x is one "
+    "sample written as a column, as note 002 writes it, so "
+    "$W \\in \\mathbb{R}^{\\text{out}\\times\\text{in}}$ multiplies from the left. The Dense "
+    "layer stacks N samples as the *rows* of X, as note 004 does, so there "
+    "$W \\in \\mathbb{R}^{\\text{in}\\times\\text{out}}$ and each row reads "
+    "$\\vec z^\\top = \\vec x^\\top W$: the same layer, transposed."
+)
+st.page_link("pages/dense.py", label="See Z = X·W + b worked out in the Dense layer lesson →")
 
 st.subheader("3. The total derivative: paths add up")
 d = total_derivative_example()

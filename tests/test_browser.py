@@ -98,24 +98,29 @@ def test_a_shared_link_opens_the_settings_it_holds(server, page):
     assert page.locator('[data-testid="stException"]').count() == 0
 
 
-CELL_CENTRE = """([title, row, col]) => {
-    const g = [...document.querySelectorAll('.js-plotly-plot')]
-        .filter(g => g.layout && g.layout.title &&
-                     g.layout.title.text.replace(/<[^>]+>/g, '') === title).pop();  // the theme adds <b>
-    const fl = g._fullLayout, r = g.getBoundingClientRect();
-    return [r.left + fl._size.l + fl.xaxis.l2p(col), r.top + fl._size.t + fl.yaxis.l2p(row)];
-}"""
+def heatmap(pg, title: str):
+    """The explorer's heatmap of that matrix (the last one of that title on the page)."""
+    return pg.locator(f'svg[aria-label="{title}"]').last
+
+
+def picked(pg) -> str:
+    box = pg.locator('[data-testid="stSelectbox"]').last
+    return box.inner_text() + " ".join(
+        box.locator("input").evaluate_all("e => e.map(i => i.value)")
+    )
+
+
+def click_cell(pg, title: str, r: int, c: int) -> None:
+    """Click a cell (0-based) of the explorer's heatmap and wait for the rerun."""
+    heatmap(pg, title).locator(f'rect[data-cell="{r},{c}"]').click()
+    settle(pg)
 
 
 def test_clicking_a_gradient_cell_explains_it(server, page):
     page.set_viewport_size({"width": 1400, "height": 2400})
     page.goto(f"{server}/conv2d")
     settle(page, "Step 1 of")
-    page.locator('[data-testid="stPlotlyChart"]').nth(9).wait_for(timeout=60_000)
-    page.wait_for_timeout(1000)
-    x, y = page.evaluate(CELL_CENTRE, ["∂L/∂X", 2, 2])  # 1-based: the centre cell, x₂₂
-    page.mouse.click(x, y)
-    settle(page)
+    click_cell(page, "∂L/∂X", 1, 1)  # the centre cell, x₂₂
     lhs = r"\frac{\partial L}{\partial x_{22}}"
     page.wait_for_function(
         "(lhs) => [...document.querySelectorAll('.katex-mathml annotation')]"
@@ -123,14 +128,182 @@ def test_clicking_a_gradient_cell_explains_it(server, page):
         arg=lhs,
         timeout=30_000,
     )
-    box = page.locator('[data-testid="stSelectbox"]').last
-    assert "∂L/∂x₂₂" in (
-        box.inner_text() + " ".join(box.locator("input").evaluate_all("e => e.map(i => i.value)"))
-    )
+    assert "∂L/∂x₂₂" in picked(page)
     # its chain-rule sum with numbers: four terms, one per output it touched
     texts = page.locator(".katex-mathml annotation").evaluate_all("e => e.map(a => a.textContent)")
     sums = [t for t in texts if lhs in t and r"\cdot" in t]
     assert sums and sums[0].count(r"\cdot") >= 8
+
+
+def test_clicking_the_same_cell_again_is_not_ignored(server, page):
+    """The explorer used to keep the last click per matrix and drop a repeat of it."""
+    page.set_viewport_size({"width": 1400, "height": 2400})
+    page.goto(f"{server}/conv2d")
+    settle(page, "Step 1 of")
+    click_cell(page, "∂L/∂X", 1, 1)
+    assert "∂L/∂x₂₂" in picked(page)
+    click_cell(page, "∂L/∂K", 0, 0)
+    assert "∂L/∂k₁₁" in picked(page)
+    click_cell(page, "∂L/∂X", 1, 1)  # the same cell as two clicks ago
+    assert "∂L/∂x₂₂" in picked(page)
+    click_cell(page, "∂L/∂X", 1, 1)  # and straight again
+    assert "∂L/∂x₂₂" in picked(page)
+
+
+def test_hovering_a_cell_shows_its_name_and_value(server, page):
+    page.set_viewport_size({"width": 1400, "height": 2400})
+    page.goto(f"{server}/conv2d?values=edit&X=1_2_3_4_5.5_6_7_8_9")
+    settle(page, "Step 1 of")
+    for title, cell, tip in [("X", "1,1", "x₂₂ = 5.5"), ("b", "0,0", "b = ")]:
+        rect = heatmap(page, title).locator(f'rect[data-cell="{cell}"]')
+        rect.hover()
+        shown = page.locator(".tip").filter(has_text=tip)
+        shown.first.wait_for(state="visible", timeout=10_000)
+    heatmap(page, "∂L/∂X").locator('rect[data-cell="0,0"]').hover()
+    text = page.locator(".tip").filter(has_text="∂L/∂x₁₁ = ").first
+    text.wait_for(state="visible", timeout=10_000)
+    assert text.inner_text().split(" = ")[1].lstrip("-").replace(".", "").isdigit()
+
+
+def test_the_arrow_keys_step_through_the_lesson(server, page):
+    page.goto(f"{server}/conv2d")
+    settle(page, "Step 1 of")
+    page.locator("h1").first.click()  # the page has focus, no input does
+    page.keyboard.press("ArrowRight")
+    settle(page, "Step 2 of")
+    page.keyboard.press("ArrowRight")
+    settle(page, "Step 3 of")
+    page.keyboard.press("ArrowLeft")
+    settle(page, "Step 2 of")
+    # typing in a number box moves its cursor, not the lesson
+    box = page.get_by_test_id("stSidebar").get_by_role("spinbutton").first
+    box.click()
+    page.keyboard.press("ArrowLeft")
+    page.keyboard.press("ArrowRight")
+    settle(page)
+    assert page.get_by_text("Step 2 of").count() == 1
+
+
+def test_presenter_mode_hides_the_sidebar_and_enlarges_the_formulas(server, page):
+    page.set_viewport_size({"width": 1280, "height": 1000})
+    page.goto(f"{server}/conv2d?step=2")
+    settle(page, "Step 2 of")
+    size = "() => parseFloat(getComputedStyle(document.querySelector('.stMain .katex')).fontSize)"
+    normal = page.evaluate(size)
+    assert page.get_by_test_id("stSidebar").is_visible()
+    page.get_by_text("Presenter mode").click()
+    settle(page)
+    page.wait_for_timeout(800)
+    assert not page.get_by_test_id("stSidebar").is_visible()
+    assert page.evaluate(size) > 1.3 * normal
+    assert "presenter=1" in page.url
+    assert page.evaluate(OVERFLOWING) == []  # formulas broken for the wider, larger column
+    page.goto(page.url)  # a shared link opens in presenter mode
+    settle(page, "Step 2 of")
+    assert not page.get_by_test_id("stSidebar").is_visible()
+
+
+def test_a_typed_1e308_is_read_as_typed_and_named(server, page):
+    """A number column turned "1e308" into 1308; a text cell keeps it, and the page says which
+    cell is out of range, keeping the last numbers that worked."""
+    page.set_viewport_size({"width": 1280, "height": 1400})
+    page.goto(f"{server}/elementwise?op=exp&values=edit")
+    settle(page, "Step 1 of")
+    grid = page.get_by_test_id("stDataFrame").first.bounding_box()
+    page.mouse.click(grid["x"] + 60, grid["y"] + 52)  # row 1, column 1
+    page.wait_for_timeout(400)
+    page.keyboard.press("Enter")  # open the cell's editor
+    page.wait_for_timeout(400)
+    page.keyboard.press("Control+a")
+    page.keyboard.type("1e308")
+    page.wait_for_timeout(400)
+    page.keyboard.press("Enter")
+    settle(page)
+    alert = page.get_by_test_id("stAlert").filter(has_text="x₁₁ (row 1, column 1) is 1e308")
+    alert.first.wait_for(timeout=30_000)
+    assert "too large" in alert.first.inner_text()
+    assert page.locator('[data-testid="stException"]').count() == 0
+    assert page.locator(".katex").count() > 0  # the page goes on with the last numbers
+
+
+# the heatmaps' SVGs live in their components' shadow roots, out of document.querySelectorAll
+SVGS = """[...document.querySelectorAll('*')].filter(e => e.shadowRoot)
+    .flatMap(e => [...e.shadowRoot.querySelectorAll('svg[aria-label]')])"""
+NOT_FITTING = """() => {
+    const main = document.querySelector('[data-testid="stMainBlockContainer"]');
+    const cs = getComputedStyle(main), r = main.getBoundingClientRect();
+    const right = r.right - parseFloat(cs.paddingRight) + 1;
+    const bad = [];
+    if (document.querySelector('.stMain').scrollWidth > document.querySelector('.stMain').clientWidth + 1)
+        bad.push('the page scrolls sideways');
+    const svgs = SVGS;
+    if (!svgs.length) bad.push('no heatmap found');
+    for (const svg of svgs) {
+        const host = svg.getRootNode().host, s = svg.getBoundingClientRect();
+        if (!host) continue;
+        const h = host.getBoundingClientRect();
+        if (s.right > right || s.right > h.right + 1 || s.width > h.width + 1)
+            bad.push(svg.getAttribute('aria-label') + ' ' + Math.round(s.right) + '>' + Math.round(Math.min(right, h.right)));
+    }
+    return bad;
+}""".replace("SVGS", SVGS)
+# how much the browser scaled a heatmap beyond the width the page drew it for
+LAID_FOR = """(title) => { const s = SVGS.filter(s => s.getAttribute('aria-label') === title).pop();
+    return s.getBoundingClientRect().width / s.viewBox.baseVal.width; }""".replace("SVGS", SVGS)
+CELL_PX = """(title) => SVGS
+    .filter(s => s.getAttribute('aria-label') === title).pop()
+    .querySelector('rect.cell').getBoundingClientRect().width""".replace("SVGS", SVGS)
+
+
+@pytest.mark.parametrize("width", [1280, 1920])
+@pytest.mark.parametrize(
+    "query",
+    [p.url for p in lesson_pages()]
+    + ["conv2d?step=10", "conv_transpose2d?input_shape=8x8&stride=3x3&kernel_shape=6x6"],
+)
+def test_nothing_is_cut_off(server, page, query, width):
+    page.set_viewport_size({"width": width, "height": 1000})
+    page.goto(f"{server}/{query}")
+    settle(page, "Step 1 of" if "step=" not in query else "Step")
+    page.get_by_text("Show all steps").click()
+    settle(page)
+    page.wait_for_timeout(1000)
+    assert page.evaluate(NOT_FITTING) == []
+    assert [s for s in page.evaluate(OVERFLOWING) if "∂ 𝐿 ∂ 𝑓 1 = ∂ 𝐿 ∂ 𝐿 𝑖" not in s] == []
+
+
+def test_heatmaps_use_the_room_of_a_wider_window(server, page):
+    cells = {}
+    for width in (1280, 1920):
+        page.context.clear_cookies()  # a first visit: laid out for 1280 px until measured
+        page.set_viewport_size({"width": width, "height": 1000})
+        page.goto(f"{server}/conv2d")
+        settle(page, "Step 1 of")
+        page.wait_for_timeout(1000)
+        cells[width] = page.evaluate(CELL_PX, "∂L/∂X")
+    assert cells[1920] > 1.4 * cells[1280], cells
+    # the heatmaps grew in the browser; the next click reruns the page laid out for 1920 px
+    assert page.evaluate(LAID_FOR, "∂L/∂X") > 1.4
+    page.get_by_role("button", name="Next").click()
+    settle(page, "Step 2 of")
+    page.wait_for_timeout(500)
+    assert page.evaluate(LAID_FOR, "∂L/∂X") == pytest.approx(1, abs=0.02)
+    assert page.evaluate(CELL_PX, "∂L/∂X") == pytest.approx(cells[1920], rel=0.05)
+
+
+def test_a_window_narrower_than_last_time_is_laid_out_at_once(server, page):
+    """The cookie remembers a 1920 px window; the page opens at 1280: the probe reports the
+    narrower column straight away, so no formula is broken for a column it does not have."""
+    page.context.add_cookies([{"name": "bpl_window", "value": "1920", "url": server}])
+    page.set_viewport_size({"width": 1280, "height": 1000})
+    page.goto(f"{server}/conv2d?step=3")
+    settle(page, "Step 3 of")
+    page.wait_for_timeout(1000)
+    settle(page)
+    assert page.evaluate(LAID_FOR, "∂L/∂X") == pytest.approx(1, abs=0.02)
+    page.get_by_text("Show all steps").click()
+    settle(page)
+    assert page.evaluate(OVERFLOWING) == []
 
 
 @pytest.mark.parametrize(

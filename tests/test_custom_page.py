@@ -16,9 +16,11 @@ from derivations import custom_op as C
 from derivations import derive, worker
 from derivations.__main__ import main as cli
 from tests.hostile import ALL, MARKER
+from tests.test_app import verification_rows
 from ui import custom as UC
 from ui import urlstate
-from ui.registry import OPS, random_values
+from ui.registry import OPS
+from ui.values import random_values
 
 pytest.importorskip("streamlit")
 from streamlit.testing.v1 import AppTest  # noqa: E402
@@ -179,8 +181,7 @@ def open_page(query: dict | None = None) -> AppTest:
 
 
 def verdicts(at) -> dict:
-    table = next(df.value for df in at.dataframe if "verdict" in df.value.columns)
-    return dict(zip(table["method"], table["verdict"], strict=True))
+    return {r["method"]: r["verdict"] for r in verification_rows(at)}
 
 
 def set_f(at, text: str) -> None:
@@ -225,8 +226,7 @@ def test_a_kink_makes_finite_differences_not_applicable():
     xs = random_values(d, "integers", 0)["X"]
     assert (xs == 0).any()  # the seed's integers hit relu's kink
     assert rows["finite differences"] == "n/a"
-    table = next(df.value for df in at.dataframe if "verdict" in df.value.columns)
-    assert "kink at x = 0" in " ".join(table["note"])
+    assert "kink at x = 0" in " ".join(r["note"] for r in verification_rows(at))
 
 
 def test_a_bad_f_keeps_every_other_setting():

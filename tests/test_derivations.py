@@ -11,7 +11,8 @@ import sympy as sp
 from derivations import BUILDERS, derive
 from derivations.__main__ import main as cli
 from derivations.export import FORMATS
-from ui.registry import OPS, random_upstream, random_values
+from ui.registry import OPS
+from ui.values import random_upstream, random_values
 
 
 def S(name):

@@ -7,7 +7,8 @@ import pytest
 from derivations import derive
 from ui import links, urlstate, verify
 from ui.plots import matrix_figure
-from ui.registry import OPS, random_upstream, random_values
+from ui.registry import OPS
+from ui.values import random_upstream, random_values
 
 
 def test_gradient_of_x22_highlights_all_four_outputs_and_kernel_weights():
@@ -53,7 +54,7 @@ def test_cell_labels_read_like_the_notes():
 
 def test_heatmap_reads_like_the_notes():
     fig = matrix_figure(np.array([[1.0, 2.0], [3.0, 4.0]]), "X")
-    assert fig.layout.yaxis.autorange == "reversed"  # row 1 on top
+    assert fig.layout.yaxis.range[0] > fig.layout.yaxis.range[1]  # reversed: row 1 on top
     assert fig.layout.yaxis.scaleanchor == "x"  # square cells
     heat = fig.data[0]
     assert heat.zmid == 0 and heat.z[0][0] == 1.0 and heat.text[1][0] == "3"
@@ -136,7 +137,7 @@ def test_matrix_spec_is_a_valid_plotly_figure():
 
     spec = matrix_spec(np.arange(6.0).reshape(2, 3), "∂L/∂X", highlight=[(0, 1)], selected=(1, 2))
     fig = go.Figure(spec)  # validating: raises on any property plotly does not know
-    assert fig.layout.yaxis.autorange == "reversed"
+    assert list(fig.layout.yaxis.range) == [2.5, 0.5]  # reversed, pinned to the cells
 
 
 def test_big_matrices_fit_their_column_and_print_numbers_only_where_they_fit():

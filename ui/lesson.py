@@ -15,20 +15,45 @@ import numpy as np
 import streamlit as st
 
 from derivations import derive
-from ui import custom, panels, practice, state, urlstate, verify
-from ui.layout import STEP_UNITS
-from ui.registry import OPS, ops_on_page, page_of, random_upstream, random_values
+from ui import custom, links, panels, patterns, practice, state, urlstate, verify
+from ui.components import reported, width_probe_ui
+from ui.layout import STEP_UNITS, WIDTH_KEY, Layout, main_for_window, valid_width
+from ui.registry import OPS, ops_on_page, page_of
 from ui.state import Keys
+from ui.values import encode_flat, parse_grid, random_upstream, random_values, texts_of
 from ui.widgets import matrix_editor_ui, params_ui, sources_ui
 
 log = logging.getLogger(__name__)
 
 
 @st.cache_resource(max_entries=64, show_spinner="Deriving…")
-def cached_derivation(op: str, params_key: tuple):
-    """Derivations are immutable once built: one per (op, parameters), shared by all sessions.
-    Their numeric function is compiled here too, under the spinner, not on first use."""
-    return derive(op, line_width=STEP_UNITS, **dict(params_key)).compile()
+def cached_derivation(op: str, params_key: tuple, line_width: int = STEP_UNITS):
+    """Derivations are immutable once built: one per (op, parameters, formula width), shared by
+    all sessions. Their numeric function is compiled here too, under the spinner, not on first
+    use."""
+    return derive(op, line_width=line_width, **dict(params_key)).compile()
+
+
+@st.cache_resource(max_entries=128)
+def cached_numeric(op: str, params_key: tuple, line_width: int, what: str):
+    """A compiled function (values, upstream) → matrices, per derivation: a pattern's operands
+    (``what`` is its label) or the lesson's own panels (softmax's p)."""
+    d = cached_derivation(op, params_key, line_width)
+    if what == OWN:
+        return patterns.compile_matrices(d, [m for *_, m in links.own_panels(d)])
+    return patterns.compile_operands(d, d.patterns[what])
+
+
+OWN = "own panels"
+LAID_FOR = "layout/laid_for"  # the width the last full run laid the page out for
+PRESENTER_CSS = """<style>
+section[data-testid="stSidebar"], [data-testid="stSidebarCollapsedControl"],
+[data-testid="stExpandSidebarButton"] { display: none !important; }
+.stMain .katex { font-size: 1.69em; }
+.stMain [data-testid="stMarkdownContainer"] p, .stMain [data-testid="stMarkdownContainer"] li,
+.stMain [data-testid="stCaptionContainer"] { font-size: 1.4rem; }
+.stMain h3 { font-size: 2.2rem; }
+</style>"""
 
 
 def _key(params: dict) -> tuple:
@@ -84,6 +109,7 @@ def _first_visit(keys: Keys, specs) -> dict:
         st.session_state[getattr(keys, name)] = value
     spec = OPS[first["op"]]
     st.session_state[keys.notices] = notices + state.param_notices(spec, url)
+    st.session_state[keys.link] = url  # its hand-typed numbers wait for the derivation's shapes
     return urlstate.decode(spec, url)
 
 
@@ -108,12 +134,51 @@ def _settings_ui(keys: Keys, specs, box) -> tuple:
     return spec, params, source, seed
 
 
-def _derivation(keys: Keys, spec, params):
-    """The derivation for these settings; on impossible ones, say what to change and keep the
-    last valid one (the widgets keep what the user set)."""
+def _measured() -> None:
+    """The width probe reported a new width of the lesson column (a resize, the sidebar)."""
+    seen = valid_width(reported("layout/probe", "width"))
+    if seen:
+        st.session_state[WIDTH_KEY] = seen
+
+
+@st.fragment
+def _probe() -> None:
+    """The width probe in a fragment: a new width reruns only this, and the page takes it at
+    its next run (the heatmaps follow the column in the browser at once; formulas are broken
+    for the new width from the next step on). A page switch or a presenter toggle reruns it
+    whole. A column narrower than the page was laid out for cannot wait: formulas broken for
+    the wider one would run off it, so the whole page reruns."""
+    ss = st.session_state
+    width_probe_ui(ss[WIDTH_KEY], _measured)
+    if ss[WIDTH_KEY] < ss.get(LAID_FOR, ss[WIDTH_KEY]):
+        ss[LAID_FOR] = ss[WIDTH_KEY]
+        st.rerun(scope="app")
+
+
+def _layout(keys: Keys) -> Layout:
+    """The page's layout: the lesson column as the browser measured it (until it has, a guess
+    from the window width a cookie kept from the last visit, or a 1280 px window's) and whether
+    presenter mode is on."""
+    ss = st.session_state
+    presenter = bool(ss.get(keys.presenter))
+    if WIDTH_KEY not in ss:
+        ss[WIDTH_KEY] = main_for_window(st.context.cookies.get("bpl_window"), presenter)
+    ss[LAID_FOR] = ss[WIDTH_KEY]
+    with st.sidebar:
+        _probe()
+    if presenter:
+        st.html(PRESENTER_CSS)  # constant CSS: hides the sidebar, enlarges text and formulas
+    return Layout(ss[WIDTH_KEY], presenter)
+
+
+def _derivation(keys: Keys, spec, params, layout: Layout):
+    """The derivation for these settings, its formulas broken for the page's width; on
+    impossible settings, say what to change and keep the last valid ones (the widgets keep
+    what the user set)."""
     last = keys.last_params(spec.name)
+    width = layout.step_units
     try:
-        d = cached_derivation(spec.name, _key(params))
+        d = cached_derivation(spec.name, _key(params), width)
         st.session_state[last] = params
         return d, params
     except ValueError as exc:
@@ -122,14 +187,31 @@ def _derivation(keys: Keys, spec, params):
             icon=":material/error:",
         )
         fallback = st.session_state.get(last) or spec.defaults()
-        return cached_derivation(spec.name, _key(fallback)), fallback
+        return cached_derivation(spec.name, _key(fallback), width), fallback
 
 
-def _values(keys: Keys, spec, d, source: str, seed: int) -> dict:
+def _editor_key(keys: Keys, spec, name: str) -> str:
+    return f"{keys.page}/{spec.name}/edit/{name}"
+
+
+def _label(d):
+    """Names a cell for messages: x₁₂, ∂L/∂z₁₂ (the upstream is keyed "up")."""
+    return lambda key, idx: links.cell_label(d, key, idx)
+
+
+def _typed(keys: Keys, spec, d, key: str, seeds: np.ndarray) -> tuple[np.ndarray, list[str]]:
+    """A grid the learner types into: the numbers it parses to (NaN where a cell is bad) and a
+    message per bad cell."""
+    texts = matrix_editor_ui(_editor_key(keys, spec, key), texts_of(seeds))
+    label = _label(d)
+    return parse_grid(texts, lambda r, c: label(key, (r, c)))
+
+
+def _values(keys: Keys, spec, d, source: str, seed: int) -> tuple[dict, list[str]]:
     if source == "notes" and spec.notes_example:
         ex = {k: np.asarray(v, float) for k, v in spec.notes_example.items() if k != "upstream"}
         if all(ex[k].shape == d.inputs[k].shape for k in d.inputs if k in ex):
-            return ex
+            return ex, []
         st.info(
             "The notes' example is for the default sizes; showing random integers for these.",
             icon=":material/info:",
@@ -138,33 +220,68 @@ def _values(keys: Keys, spec, d, source: str, seed: int) -> dict:
         # the editor starts from the numbers on show, so switching to it loses nothing
         last = state.fallback_numbers(st.session_state.get(keys.last_numbers(spec.name)), d)
         seeds = last[0] if last else random_values(d, "integers", seed, spec.positive)
-        vals = {}
+        vals, problems = {}, []
         for col, (name, m) in zip(st.columns(len(d.inputs)), d.inputs.items(), strict=True):
             with col:
                 st.markdown(f"**{name}** ({m.rows}×{m.cols})")
-                vals[name] = matrix_editor_ui(f"{keys.page}/{spec.name}/edit/{name}", seeds[name])
-        return vals
+                vals[name], bad = _typed(keys, spec, d, name, seeds[name])
+                problems += bad
+        return vals, problems
     kind = "integers" if source in ("notes", "edit") else source
-    return random_values(d, kind, seed, spec.positive)
+    return random_values(d, kind, seed, spec.positive), []
 
 
-def _upstream(keys: Keys, spec, d, source: str, seed: int) -> np.ndarray:
+def _upstream(keys: Keys, spec, d, source: str, seed: int) -> tuple[np.ndarray, list[str]]:
     ex = spec.notes_example or {}
     if source == "notes" and "upstream" in ex:
         up = np.asarray(ex["upstream"], float)
         if up.shape == d.upstream.shape:
-            return up
+            return up, []
     choice = st.session_state.get(keys.upsrc, "random")
     if choice == "ones":
-        return np.ones(d.upstream.shape)
+        return np.ones(d.upstream.shape), []
     if choice == "edit":
-        key = f"{keys.page}/{spec.name}/edit/upstream"
-        return matrix_editor_ui(key, random_upstream(d, seed))
-    return random_upstream(d, seed)
+        st.markdown(f"**{dict(links.panels(d))['up']}** (the upstream gradient)")
+        return _typed(keys, spec, d, "up", random_upstream(d, seed))
+    return random_upstream(d, seed), []
 
 
-def _numbers(keys: Keys, spec, d, source: str, seed: int) -> tuple[dict, np.ndarray]:
-    """The input values and upstream gradient; on bad ones, a message and the last that worked."""
+def _seed_from_link(keys: Keys, spec, d) -> None:
+    """Once, on the first visit: hand-typed numbers the link carries become the editors'."""
+    url = st.session_state.pop(keys.link, None)
+    if not url:
+        return
+    shapes = {n: m.shape for n, m in d.inputs.items()} | {"up": d.upstream.shape}
+    found, notices = state.url_edits(url, shapes)
+    for name, a in found.items():
+        key = _editor_key(keys, spec, name)
+        st.session_state[f"{key}/data"] = texts_of(a)
+        st.session_state.pop(key, None)
+    if notices:
+        st.info(
+            "Ignored from the link: " + "; ".join(notices) + ". That grid starts from the "
+            "numbers on show instead.",
+            icon=":material/link_off:",
+        )
+
+
+def _computed(spec, d, values, upstream) -> tuple[tuple | None, list[str]]:
+    """(verification rows, every method's gradients, the forward output), or why these numbers
+    cannot be computed with: every matrix is checked to be finite before anything formats it."""
+    try:
+        with np.errstate(all="ignore"):
+            out = np.asarray(spec.engine_forward(values, d.params), dtype=float)
+            rows, found = verify.verify(spec, d, values, upstream)
+    except (ArithmeticError, ValueError) as exc:
+        return None, [f"These numbers break the arithmetic ({exc}): use entries nearer 1 in size."]
+    arrays = [("out", "forward", out)]
+    arrays += [(f"d:{n}", method, g[n]) for method, g in found.items() for n in g]
+    problems = state.result_problems(spec, arrays, _label(d))
+    return (None if problems else (rows, found, out)), problems
+
+
+def _problems_of(keys: Keys, spec, d, source: str, seed: int) -> tuple[dict, np.ndarray, list]:
+    """The numbers the sidebar asks for, and everything wrong with them as input."""
     editing = source == "edit" or st.session_state.get(keys.upsrc) == "edit"
     holder = (
         st.expander("Your numbers: type into the cells", expanded=True)
@@ -172,33 +289,72 @@ def _numbers(keys: Keys, spec, d, source: str, seed: int) -> tuple[dict, np.ndar
         else st.container()
     )
     with holder:
-        values = _values(keys, spec, d, source, seed)
-        upstream = _upstream(keys, spec, d, source, seed)
+        values, problems = _values(keys, spec, d, source, seed)
+        upstream, bad = _upstream(keys, spec, d, source, seed)
+    problems += bad
+    if problems:  # a cell that did not parse is not also reported as empty
+        return values, upstream, problems
     values = custom.domain_ui(spec, d, values, seed, source)  # your own f: log of a negative
-    problems = state.check_values(spec, values)
-    problems += state.check_values(spec, {"the upstream gradient": upstream})
+    label = _label(d)
+    problems += state.check_values(spec, values, label)
+    title = dict(links.panels(d))["up"]
+    problems += state.check_values(spec, {title: upstream}, lambda _, idx: label("up", idx))
+    return values, upstream, problems
+
+
+def _safe_numbers(spec, d, seed: int) -> tuple[dict, np.ndarray]:
+    return random_values(d, "integers", seed, spec.positive), random_upstream(d, seed)
+
+
+def _numbers(keys: Keys, spec, d, source: str, seed: int):
+    """The input values, the upstream gradient and what is computed from them; on numbers that
+    do not work, a message per problem and the last numbers that did (settings are kept)."""
+    _seed_from_link(keys, spec, d)
+    values, upstream, problems = _problems_of(keys, spec, d, source, seed)
+    computed = None
+    if not problems:
+        computed, problems = _computed(spec, d, values, upstream)
     if problems:
+        shown = problems[:6] + ([f"… and {len(problems) - 6} more."] if len(problems) > 6 else [])
         st.error(
-            "  \n".join(problems) + "  \nShowing the last numbers that worked.",
+            "  \n".join(shown) + "  \nShowing the last numbers that worked.",
             icon=":material/error:",
         )
         last = state.fallback_numbers(st.session_state.get(keys.last_numbers(spec.name)), d)
-        values, upstream = last or (
-            random_values(d, "integers", seed, spec.positive),
-            random_upstream(d, seed),
-        )
+        values, upstream = last or _safe_numbers(spec, d, seed)
+        computed, _ = _computed(spec, d, values, upstream)
+        if computed is None:  # the last numbers fail now too: small integers never do
+            values, upstream = _safe_numbers(spec, d, seed)
+            computed, _ = _computed(spec, d, values, upstream)
     st.session_state[keys.last_numbers(spec.name)] = (values, upstream)
-    return values, upstream
+    return values, upstream, computed
 
 
-def _matrices(spec, d, values, upstream, found) -> dict:
+def _matrices(d, values, upstream, found, out) -> dict:
     """Every matrix the page shows, by its key (see ui.links)."""
     numbers = {n: np.asarray(values[n], float) for n in d.inputs}
-    numbers["out"] = spec.engine_forward(values, d.params)
+    numbers["out"] = out
     numbers["up"] = np.asarray(upstream, float).reshape(d.upstream.shape)
     for n in d.inputs:
         numbers[f"d:{n}"] = found["symbolic"][n]
     return numbers
+
+
+def _link_extra(keys: Keys, d, source, seed, values, upstream) -> dict:
+    """What the URL holds besides the op's parameters: hand-typed numbers included."""
+    extra = {
+        "values": source,
+        "seed": seed,
+        "step": st.session_state.get(keys.step, 0) + 1,
+        "upstream": st.session_state.get(keys.upsrc),
+    }
+    if st.session_state.get(keys.presenter):
+        extra["presenter"] = 1
+    if source == "edit":
+        extra |= {n: encode_flat(values[n]) for n in d.inputs}
+    if st.session_state.get(keys.upsrc) == "edit":
+        extra["up"] = encode_flat(upstream)
+    return extra
 
 
 def _lesson(page: str, intro: str, *, title: bool, made_of=()) -> None:
@@ -221,19 +377,31 @@ def _lesson(page: str, intro: str, *, title: bool, made_of=()) -> None:
             "uses the defaults for those.",
             icon=":material/link_off:",
         )
-    d, params = _derivation(keys, spec, params)
-    values, upstream = _numbers(keys, spec, d, source, seed)
-    rows, found = verify.verify(spec, d, values, upstream)
-    numbers = _matrices(spec, d, values, upstream, found)
-    panels.steps_ui(keys, d, numbers)
+    layout = _layout(keys)
+    d, params = _derivation(keys, spec, params, layout)
+    values, upstream, (rows, found, out) = _numbers(keys, spec, d, source, seed)
+    numbers = _matrices(d, values, upstream, found, out)
+    extra = _extra(spec, d, params, layout, values, upstream, numbers)
+    panels.steps_ui(keys, d, numbers, layout, extra)
     practice.practice_ui(keys, d, lesson=spec.title)
-    panels.explorer_ui(keys, d, numbers, values, upstream)
+    panels.explorer_ui(keys, d, numbers, values, upstream, layout)
     panels.verification_ui(keys, rows)
     panels.downloads_ui(keys, spec, d, numbers)
-    extra = {
-        "values": source,
-        "seed": seed,
-        "step": st.session_state.get(keys.step, 0) + 1,
-        "upstream": st.session_state.get(keys.upsrc),
+    link = _link_extra(keys, d, source, seed, values, upstream)
+    st.query_params.from_dict(urlstate.encode(spec, params, link))
+
+
+def _extra(spec, d, params, layout: Layout, values, upstream, numbers) -> dict:
+    """What only some lessons show: their own panels (their numbers go into ``numbers``) and
+    the patterns' operands, evaluated on demand from a cached compile."""
+    key = (spec.name, _key(params), layout.step_units)
+    own = links.own_panels(d)
+    if own:
+        arrays = cached_numeric(*key, OWN)(values, upstream)
+        numbers.update({k: a for (k, *_), a in zip(own, arrays, strict=True)})
+    return {
+        "panels": own,
+        "operands": lambda p: cached_numeric(*key, p.label)(values, upstream),
+        "values": values,
+        "upstream": upstream,
     }
-    st.query_params.from_dict(urlstate.encode(spec, params, extra))

@@ -7,6 +7,8 @@ Every matrix on a lesson page has a key: an input's name ("X"), "out" (Z), "up" 
 
 from __future__ import annotations
 
+import sympy as sp
+
 from derivations.derivation import Derivation
 from derivations.symbols import plain
 
@@ -64,6 +66,7 @@ def highlights(d: Derivation, key: str, idx) -> dict[str, list[tuple[int, int]]]
     if key.startswith("d:"):
         name = key[2:]
         for k, cells in d.gradient_links(name, idx).items():
+            cells = sorted(cells)  # row by row, as the matrices read
             if k == d.out_name:
                 res["out"] += cells
                 res["up"] += cells
@@ -74,13 +77,24 @@ def highlights(d: Derivation, key: str, idx) -> dict[str, list[tuple[int, int]]]
             res[name].append(idx)
     elif key in ("out", "up"):
         for name, cells in d.sources(idx).items():
-            res[name] += cells
+            res[name] += sorted(cells)
         res["out"].append(idx)
         res["up"].append(idx)
     else:
-        outs = d.feeds(key, idx)
+        outs = sorted(d.feeds(key, idx))
         res["out"] += outs
         res["up"] += outs
         res[key].append(idx)
         res[f"d:{key}"].append(idx)
     return res
+
+
+def own_panels(d: Derivation) -> list[tuple[str, str, list[list[str]], object]]:
+    """Matrices only some lessons show beside their steps, as (key, title, cell names, sympy
+    matrix in the input symbols): softmax's probabilities p and p − onehot(y)."""
+    if "p" not in d.facts or "onehot" not in d.facts:
+        return []
+    p, onehot = d.facts["p"], d.facts["onehot"]
+    names = [plain(sp.Symbol(f"p_{{{k + 1}}}")) for k in range(p.cols)]
+    minus = [f"{n} − 1" if onehot[0, k] else n for k, n in enumerate(names)]
+    return [("p", "p", [names], p), ("p-y", "p − onehot(y)", [minus], p - onehot)]

@@ -1,84 +1,116 @@
 """The parts of a lesson page below its settings: the step-through derivation beside the same
-matrices with numbers, the "which cells fed it?" explorer, the verification table and the
-downloads. Each ``*_ui`` function draws from values it is given; the state logic it needs is in
-``ui.state``."""
+matrices with numbers (and, on a pattern step, the pattern worked through with them), the
+"which cells fed it?" explorer, the verification table and the downloads. Each ``*_ui``
+function draws from values it is given; the state logic it needs is in ``ui.state``, the sizes
+in ``ui.layout``."""
 
 from __future__ import annotations
 
 import io
+from functools import partial
 
 import numpy as np
 import pandas as pd
 import streamlit as st
-import sympy as sp
 
 from derivations.export import to_latex, to_markdown
-from ui import links, verify
-from ui.layout import FOCUS_PX, FULL_UNITS, GAP, MAIN_WIDTH, STEP_SPLIT
-from ui.plots import fmt, matrix_figure, natural_width, pack
-from ui.state import Keys, moved, reroll, step_for
+from derivations.typeset import num
+from ui import explain, links, verify
+from ui.components import reported
+from ui.figures import Fig, figures_ui
+from ui.layout import STEP_SPLIT, WIDTH_KEY, Layout, presenter_switched
+from ui.pattern_panel import pattern_ui
+from ui.state import Keys, cell_token, moved, reroll, step_for
 
 
 def _step(keys: Keys, delta: int, n: int) -> None:
     st.session_state[keys.step] = moved(st.session_state.get(keys.step, 0), delta, n)
 
 
+def _presenter_switched(keys: Keys) -> None:
+    ss = st.session_state
+    if WIDTH_KEY in ss:
+        ss[WIDTH_KEY] = presenter_switched(ss[WIDTH_KEY], bool(ss.get(keys.presenter)))
+
+
 def _nav_ui(keys: Keys, i: int, n: int) -> bool:
-    """Previous / Next / progress / show-all; returns whether every step is shown."""
-    nav = st.columns([1, 1, 3, 2])
-    nav[0].button(
-        "◀ Previous",
-        key=f"{keys.page}/prev",
-        on_click=_step,
-        args=(keys, -1, n),
-        disabled=i == 0,
-        width="stretch",
-    )
-    nav[1].button(
-        "Next ▶",
-        key=f"{keys.page}/next",
-        on_click=_step,
-        args=(keys, 1, n),
-        disabled=i == n - 1,
-        width="stretch",
-    )
-    nav[2].progress((i + 1) / n, text=f"Step {i + 1} of {n}")
-    return nav[3].toggle("Show all steps", key=f"{keys.page}/all")
+    """Previous / Next (also the ← and → keys) / progress / show all / presenter mode, in one
+    line that wraps on a narrow window; returns whether every step is shown."""
+    with st.container(horizontal=True, vertical_alignment="center", gap="small"):
+        # fixed widths: beside a stretching progress bar, content-wide buttons got squeezed
+        # to "◀ P…"; the shortcut's arrow is drawn in the button too
+        for label, delta, key, end, shortcut, px in (
+            ("◀ Previous", -1, "prev", 0, "Left", 136),
+            ("Next ▶", 1, "next", n - 1, "Right", 104),
+        ):
+            st.button(
+                label,
+                key=f"{keys.page}/{key}",
+                on_click=_step,
+                args=(keys, delta, n),
+                disabled=i == end,
+                shortcut=shortcut,
+                width=px,
+            )
+        st.progress((i + 1) / n, text=f"Step {i + 1} of {n}")
+        show_all = st.toggle("Show all steps", key=f"{keys.page}/all")
+        st.toggle(
+            "Presenter mode",
+            key=keys.presenter,
+            on_change=_presenter_switched,
+            args=(keys,),
+            help="For a projector: formulas across the whole width in a large font, the "
+            "sidebar hidden. The link keeps it (presenter=1).",
+        )
+    return show_all
 
 
-def steps_ui(keys: Keys, d, numbers: dict) -> None:
+def steps_ui(keys: Keys, d, numbers: dict, layout: Layout, extra: dict) -> None:
+    """The step (or every step), each beside its matrices with numbers; ``extra`` holds what
+    only some lessons show (their own panels, the patterns' operands)."""
     ss = st.session_state
     titles = [s.title for s in d.steps]
     ss[keys.step] = step_for(ss.get(keys.titles), titles, ss.get(keys.step, 0))
     ss[keys.titles] = titles
     i = ss[keys.step]
     show_all = _nav_ui(keys, i, len(titles))
-    shown = list(enumerate(d.steps)) if show_all else [(i, d.steps[i])]
-    for j, s in shown:
-        sym, num = st.columns(list(STEP_SPLIT), gap="medium")
-        with sym:
-            badge = (
-                " :material/verified:"
-                if s.proven
-                else (" :material/warning:" if s.kind == "mistake" else "")
-            )
-            st.subheader(f"{j + 1}. {s.title}{badge}")
-            st.latex(s.latex)
-            st.markdown(s.text)
-            if s.proven:
-                st.caption("✓ sympy checked this pattern entry by entry for these sizes.")
-        with num:
-            _focus_ui(keys, d, s, numbers, j)
+    for j in range(len(titles)) if show_all else [i]:
+        _one_step_ui(keys, d, j, numbers, layout, extra)
         if show_all:
             st.divider()
 
 
-def focus_keys(d, step) -> list[str]:
-    """The two matrices that show a step's quantity with numbers: the input and its gradient,
-    or for the forward steps the (first) input and the output."""
+def _one_step_ui(keys: Keys, d, j: int, numbers, layout: Layout, extra: dict) -> None:
+    s = d.steps[j]
+    if layout.presenter:  # the formula gets the whole width, the numbers go below it
+        sym, num_col = st.container(), st.container()
+    else:
+        sym, num_col = st.columns(list(STEP_SPLIT), gap="medium")
+    with sym:
+        badge = (
+            " :material/verified:"
+            if s.proven
+            else (" :material/warning:" if s.kind == "mistake" else "")
+        )
+        st.subheader(f"{j + 1}. {s.title}{badge}")
+        st.latex(s.latex)
+        st.markdown(s.text)
+        if s.proven:
+            st.caption("✓ sympy checked this pattern entry by entry for these sizes.")
+    with num_col:
+        _focus_ui(keys, d, s, numbers, j, layout, extra)
+    pattern_ui(keys, d, j, numbers, layout, extra)
+
+
+def focus_keys(d, step, extras=()) -> list[str]:
+    """The matrices that show a step's quantity with numbers: the input and its gradient (with
+    the lesson's own panels between, such as softmax's p), or for the forward steps the
+    (first) input and the output."""
     f = step.focus
     if f in d.inputs:
-        return [f, f"d:{f}"]
+        if step.kind == "setup":
+            return [f, *list(extras)[:1]]
+        return [f, *extras, f"d:{f}"]
     if step.kind in ("setup", "forward"):
         return [next(iter(d.inputs)), "out"]
     return ["out", "up"]
@@ -89,37 +121,28 @@ def _labels(d, key):
     return [[links.cell_label(d, key, (r, c)) for c in range(cols)] for r in range(rows)]
 
 
-def _focus_ui(keys: Keys, d, step, numbers, j) -> None:
+def _focus_ui(keys: Keys, d, step, numbers, j, layout: Layout, extra: dict) -> None:
     st.markdown("**With your numbers**")
-    titles = dict(links.panels(d))
-    fkeys = focus_keys(d, step)
-    # matrices too wide to sit side by side in the focus column go one above the other
-    width = int(FOCUS_PX)
-    widths = [natural_width(*links.shape_of(d, k), budget=140) for k in fkeys]
-    side_by_side = len(pack(widths, width)) == 1
-    cols = st.columns(widths) if side_by_side else [st.container() for _ in fkeys]
-    for c, key, w in zip(cols, fkeys, widths, strict=True):
-        with c:
-            fig = matrix_figure(
-                numbers[key],
-                titles[key],
-                _labels(d, key),
-                budget=140,
-                max_width=max(w, width // len(fkeys)) if side_by_side else width,
-            )
-            st.plotly_chart(
-                fig,
-                key=f"{keys.page}/focus/{j}/{key}",
-                width="content",
-                config={"displayModeBar": False},
-            )
+    panels = dict(links.panels(d))
+    own = {k: (title, labels) for k, title, labels, _ in extra.get("panels", [])}
+    figs = []
+    for key in focus_keys(d, step, own):
+        title, labels = own.get(key) or (panels[key], _labels(d, key))
+        figs.append(Fig(f"{keys.page}/focus/{j}/{key}", numbers[key], title, labels))
+    figures_ui(figs, layout, budget=140, room=layout.focus_px, gap="small")
+    if own and step.focus in d.inputs and step.kind != "setup":
+        g = float(np.asarray(numbers["up"]).ravel()[0])
+        st.latex(
+            rf"\frac{{\partial {d.loss}}}{{\partial {step.focus}}} = ({num(g)}) \cdot "
+            r"\left(p - \mathrm{onehot}(y)\right)"
+        )
 
 
 def _pick(keys: Keys, choice_key: str) -> None:
     st.session_state[keys.pick] = st.session_state[choice_key]
 
 
-def explorer_ui(keys: Keys, d, numbers, values, upstream) -> None:
+def explorer_ui(keys: Keys, d, numbers, values, upstream, layout: Layout) -> None:
     st.divider()
     st.subheader("Which cells fed it?")
     st.caption(
@@ -141,79 +164,50 @@ def explorer_ui(keys: Keys, d, numbers, values, upstream) -> None:
     )
     key, rc = st.session_state[keys.pick].split("|")
     idx = tuple(int(v) for v in rc.split(","))
-    _explain(d, key, idx, values, upstream, numbers)
-    _grid_ui(keys, d, numbers, key, idx)
+    _explain(d, key, idx, values, upstream, numbers, layout)
+    _grid_ui(keys, d, numbers, key, idx, layout)
 
 
-def _grid_ui(keys: Keys, d, numbers, key, idx) -> None:
-    """Every matrix of the lesson, packed by width, the picked cell's links highlighted."""
+def _grid_ui(keys: Keys, d, numbers, key, idx, layout: Layout) -> None:
+    """Every matrix of the lesson, as many to a line as fit, the picked cell's links
+    highlighted; a click on any cell picks it."""
     marks = links.highlights(d, key, idx)
-    titles = dict(links.panels(d))
-    pkeys = [k for k, _ in links.panels(d)]
-    widths = [natural_width(*links.shape_of(d, k)) for k in pkeys]
-    for row in pack(widths):
-        # columns as wide as their matrices (a spacer takes the rest), so that no figure is
-        # squeezed below its cell size and small ones do not each take a row
-        spare = MAIN_WIDTH - sum(widths[i] + GAP for i in row)
-        cols = st.columns([widths[i] for i in row] + ([spare] if spare > 0 else []))
-        for c, i in zip(cols[: len(row)], row, strict=True):
-            k = pkeys[i]
-            with c:
-                fig = matrix_figure(
-                    numbers[k],
-                    titles[k],
-                    _labels(d, k),
-                    highlight=marks.get(k, []),
-                    selected=idx if k == key else None,
-                    max_width=max(widths[i], MAIN_WIDTH // 4),
-                )
-                event = st.plotly_chart(
-                    fig,
-                    key=f"{keys.page}/grid/{k}",
-                    on_select="rerun",
-                    width="content",
-                    selection_mode="points",
-                    config={"displayModeBar": False},
-                )
-                _take_click(keys, k, event)
-
-
-def _take_click(keys: Keys, k, event) -> None:
-    """A click on a cell's marker picks that cell (once: the selection stays in the widget)."""
-    try:
-        points = event.selection.points
-    except AttributeError:
-        return
-    if not points:
-        return
-    pt = points[0]
-    token = f"{k}|{int(pt['y']) - 1},{int(pt['x']) - 1}"
-    seen = f"{keys.page}/grid/{k}/seen"
-    if st.session_state.get(seen) != token:
-        st.session_state[seen] = token
-        st.session_state[keys.pick] = token
-        st.rerun()
-
-
-def _explain(d, key, idx, values, upstream, numbers) -> None:
-    if key.startswith("d:"):
-        st.latex(d.chain_rule(key[2:], idx, values, upstream, width=FULL_UNITS))
-    elif key in ("out", "up"):
-        z, rhs = sp.latex(d.out_symbols[idx]), sp.latex(d.output[idx])
-        if len(rhs) > 400:  # a whole network's loss written in its inputs fills the screen
-            st.latex(rf"{z} = {fmt(numbers['out'][idx])}")
-            st.caption(
-                "Written in the inputs, this output is too long to show; the steps "
-                "above build it layer by layer."
-            )
-        else:
-            st.latex(rf"{z} = {rhs} = {fmt(numbers['out'][idx])}")
-    else:
-        outs = d.feeds(key, idx)
-        names = ", ".join(links.cell_label(d, "out", o) for o in outs) or "no output"
-        st.markdown(
-            f"**{links.cell_label(d, key, idx)} = {fmt(numbers[key][idx])}** feeds {names}."
+    figs = [
+        Fig(
+            f"{keys.page}/grid/{k}",
+            numbers[k],
+            title,
+            _labels(d, k),
+            highlight=marks.get(k, []),
+            selected=idx if k == key else None,
+            on_click=partial(_clicked, keys, k, links.shape_of(d, k)),
         )
+        for k, title in links.panels(d)
+    ]
+    figures_ui(figs, layout, budget=330, room=layout.main)
+
+
+def _clicked(keys: Keys, k: str, shape) -> None:
+    """A click on a cell picks it (every click is a new event: the same cell again too)."""
+    token = cell_token(k, reported(f"{keys.page}/grid/{k}", "cell"), shape)
+    if token is not None:
+        st.session_state[keys.pick] = token
+
+
+def _explain(d, key, idx, values, upstream, numbers, layout: Layout) -> None:
+    width = layout.full_units
+    if key.startswith("d:"):
+        tex, why = explain.gradient_latex(d, key[2:], idx, values, upstream, width=width)
+        st.latex(tex)
+        if why:
+            st.caption(why)
+    elif key in ("out", "up"):
+        st.latex(explain.output_latex(d, idx, numbers, width=width))
+        note = explain.output_note(d, idx)
+        if note:
+            st.caption(note)
+    else:
+        st.markdown(explain.input_sentence(d, key, idx, numbers))
 
 
 def verification_ui(keys: Keys, rows) -> None:
@@ -241,7 +235,7 @@ def verification_ui(keys: Keys, rows) -> None:
             for r in rows
         ]
     )
-    st.dataframe(table, hide_index=True, width="stretch")
+    st.markdown(verify.markdown_table(table))
     st.button(
         ":material/casino: Re-roll the numbers and verify again",
         key=f"{keys.page}/reverify",
@@ -250,31 +244,31 @@ def verification_ui(keys: Keys, rows) -> None:
     )
 
 
+def _arrays(d, numbers) -> tuple[bytes, str]:
+    titles = dict(links.panels(d))
+    name = {k: titles.get(k, k) for k in numbers}
+    buf = io.BytesIO()
+    np.savez(buf, **{name[k].replace("∂", "d").replace("/", "_"): v for k, v in numbers.items()})
+    csv = io.StringIO()
+    for k, v in numbers.items():
+        csv.write(f"# {name[k]}\n")
+        np.savetxt(csv, np.atleast_2d(v), delimiter=",", fmt="%.10g")
+    return buf.getvalue(), csv.getvalue()
+
+
 def downloads_ui(keys: Keys, spec, d, numbers) -> None:
+    """The derivation and the arrays, each made only when its button is clicked."""
     st.divider()
     st.subheader("Take it with you")
     cols = st.columns(4)
     name, page = spec.name, keys.page
-    cols[0].download_button(
-        "Derivation (Markdown)", to_markdown(d), f"{name}.md", "text/markdown", key=f"{page}/dl/md"
+    files = (
+        ("Derivation (Markdown)", partial(to_markdown, d), "md", "text/markdown"),
+        ("Derivation (LaTeX)", partial(to_latex, d), "tex", "application/x-tex"),
+        ("Arrays (.npz)", lambda: _arrays(d, numbers)[0], "npz", "application/octet-stream"),
+        ("Arrays (CSV)", lambda: _arrays(d, numbers)[1], "csv", "text/csv"),
     )
-    cols[1].download_button(
-        "Derivation (LaTeX)", to_latex(d), f"{name}.tex", "application/x-tex", key=f"{page}/dl/tex"
-    )
-    titles = dict(links.panels(d))
-    buf = io.BytesIO()
-    np.savez(buf, **{titles[k].replace("∂", "d").replace("/", "_"): v for k, v in numbers.items()})
-    cols[2].download_button(
-        "Arrays (.npz)",
-        buf.getvalue(),
-        f"{name}.npz",
-        "application/octet-stream",
-        key=f"{page}/dl/npz",
-    )
-    csv = io.StringIO()
-    for k, v in numbers.items():
-        csv.write(f"# {titles[k]}\n")
-        np.savetxt(csv, np.atleast_2d(v), delimiter=",", fmt="%.10g")
-    cols[3].download_button(
-        "Arrays (CSV)", csv.getvalue(), f"{name}.csv", "text/csv", key=f"{page}/dl/csv"
-    )
+    for col, (label, data, ext, mime) in zip(cols, files, strict=True):
+        col.download_button(
+            label, data, f"{name}.{ext}", mime, key=f"{page}/dl/{ext}", on_click="ignore"
+        )

@@ -1,5 +1,10 @@
-"""Plotly heatmaps of matrices that read like the notes: row 1 at the top (x₁₁ top-left),
-square cells, values printed in the cells, one diverging colour scale centred on 0."""
+"""Heatmaps of matrices that read like the notes: row 1 at the top (x₁₁ top-left), square cells,
+values printed in the cells, one diverging colour scale centred on 0.
+
+The sizes live here (cell size, fonts, ticks, packing) and two drawings use them: the lesson
+pages draw SVG (``ui.svg``: no 4.7 MB plotly bundle to load on a page's first render), and
+``matrix_spec``/``matrix_figure`` give the same heatmap as a plotly figure for pages that want
+plotly's interactivity."""
 
 from __future__ import annotations
 
@@ -37,19 +42,26 @@ MIN_CELL = 22  # px: a two-digit number in a 9 px font still fits
 FRAME = 44  # px a figure adds around its cells: row ticks on the left, a little on the right
 
 
-def cell_px(rows: int, cols: int, budget: int = 330, max_width: int | None = None) -> int:
-    """Cell size: square cells filling about ``budget`` px, but never wider than ``max_width``
-    allows, because Streamlit squeezes a too-wide figure into its column and the printed
-    numbers then pile on top of each other."""
-    px = max(MIN_CELL, min(64, budget // max(rows, cols, 1)))
+def cell_px(
+    rows: int, cols: int, budget: int = 330, max_width: int | None = None, scale: float = 1.0
+) -> int:
+    """Cell size: square cells filling about ``budget`` px (times ``scale``, on a wider page),
+    but never wider than ``max_width`` allows, because a too-wide figure is cut off by its
+    column and the printed numbers then pile on top of each other."""
+    px = max(MIN_CELL, min(int(64 * scale), int(budget * scale) // max(rows, cols, 1)))
     if max_width is not None:
         px = min(px, (max_width - FRAME) // max(cols, 1))
     return max(6, px)
 
 
-def natural_width(rows: int, cols: int, budget: int = 330) -> int:
+def title_px(title: str, scale: float = 1.0) -> int:
+    """About how wide a figure's title is drawn (16 px bold, ~9 px a character)."""
+    return int(len(title) * 9 * min(scale, 1.25)) + 12
+
+
+def natural_width(rows: int, cols: int, budget: int = 330, scale: float = 1.0) -> int:
     """The width in px matrix_spec gives a matrix when nothing squeezes it."""
-    return cell_px(rows, cols, budget) * cols + FRAME
+    return cell_px(rows, cols, budget, scale=scale) * cols + FRAME
 
 
 def pack(widths: list[int], width: int = MAIN_WIDTH, most: int = 4) -> list[list[int]]:
@@ -92,10 +104,10 @@ def _rect(r, c, inset, color, width, dash="solid"):
     }
 
 
-def _cell_texts(z: np.ndarray, px: int) -> tuple[list, float, bool]:
+def _cell_texts(z: np.ndarray, px: int, scale: float = 1.0) -> tuple[list, float, bool]:
     """The numbers to print in the cells, their font size, and whether they fit at all: three
     digits at the cell's font, else two at the biggest font (9 px at least) that fits."""
-    font = max(9, min(16, px // 3))
+    font = max(9, min(int(16 * scale), px // 3))
     texts = [[fmt(v, 3) for v in row] for row in z]
     if _max_font(texts, px) < font:
         texts = [[fmt(v, 2) for v in row] for row in z]
@@ -151,7 +163,7 @@ def _markers(z, names, px) -> dict:
     }
 
 
-def _layout(title: str, rows: int, cols: int, px: int, shapes: list) -> dict:
+def _layout(title: str, rows: int, cols: int, px: int, shapes: list, scale: float) -> dict:
     ticks = {"tickmode": "array", "showgrid": False, "zeroline": False, "constrain": "domain"}
     return {
         # the title pinned to the top edge: centred in the margin it collided with the top ticks
@@ -163,9 +175,10 @@ def _layout(title: str, rows: int, cols: int, px: int, shapes: list) -> dict:
             "yref": "container",
             "yanchor": "top",
             "pad": {"t": 4},
-            "font": {"size": 16},
+            "font": {"size": int(16 * min(scale, 1.25))},
         },
-        "width": px * cols + FRAME,
+        # never narrower than the title: a 1 × 1 matrix with a long name is not cut off
+        "width": max(px * cols + FRAME, title_px(title, scale)),
         "height": px * rows + 78,
         "margin": {"l": 28, "r": 8, "t": 46, "b": 6},
         "dragmode": False,
@@ -173,9 +186,12 @@ def _layout(title: str, rows: int, cols: int, px: int, shapes: list) -> dict:
         "hovermode": "closest",
         "plot_bgcolor": "white",
         "shapes": shapes,
-        # row 1 at the top, square cells, 1-based ticks: the matrix reads like the notes
+        # row 1 at the top, square cells, 1-based ticks: the matrix reads like the notes. The
+        # ranges are pinned to the cells: autoranged, the markers' padding widened them and cut
+        # a lone column short
         "yaxis": {
-            "autorange": "reversed",
+            "range": [rows + 0.5, 0.5],
+            "autorange": False,
             "scaleanchor": "x",
             "scaleratio": 1,
             "tickvals": _ticks(rows, px),
@@ -184,6 +200,8 @@ def _layout(title: str, rows: int, cols: int, px: int, shapes: list) -> dict:
         },
         # a lone column's "1" would sit against the title ("y 1"): label real indices only
         "xaxis": {
+            "range": [0.5, cols + 0.5],
+            "autorange": False,
             "tickvals": _ticks(cols, px),
             "side": "top",
             "showticklabels": cols > 1,
@@ -201,14 +219,15 @@ def matrix_spec(
     selected=None,
     budget: int = 330,
     max_width: int | None = None,
+    scale: float = 1.0,
 ) -> dict:
     """The figure as a plain dict: a heatmap of ``values`` (2-D) plus a clickable marker per
     cell (x = column, y = row, both 1-based). Numbers are printed in the cells only where they
     fit; hovering a cell always shows its name and value."""
     z = np.atleast_2d(np.asarray(values, dtype=float))
     rows, cols = z.shape
-    px = cell_px(rows, cols, budget, max_width)
-    texts, font, shown = _cell_texts(z, px)
+    px = cell_px(rows, cols, budget, max_width, scale)
+    texts, font, shown = _cell_texts(z, px, scale)
     names = (
         labels
         if labels is not None
@@ -219,7 +238,7 @@ def matrix_spec(
         shapes.append(_rect(selected[0], selected[1], 0.05, SELECTED, 3, "dot"))
     return {
         "data": [_heatmap(z, texts, font, shown, names), _markers(z, names, px)],
-        "layout": _layout(title, rows, cols, px, shapes),
+        "layout": _layout(title, rows, cols, px, shapes, scale),
     }
 
 

@@ -9,76 +9,12 @@ No streamlit here: the tests and the CLI import it.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
-import numpy as np
-
-from derivations import derive
 from derivations.conv import MAX_TRANSPOSED_OUT
 from derivations.custom_op import DEFAULT_F
 from ui import adapters as A
 from ui import custom as C
 from ui import torch_ref as T
-
-
-@dataclass(frozen=True)
-class Param:
-    name: str  # the derive() keyword
-    label: str
-    # "pair" (rows, cols), "optional_pair" (None allowed), "int", "float", "choice",
-    # "sizes" (a list of whole numbers, such as an MLP's layer sizes), or "text" (a formula
-    # the learner types, ``lo`` to ``hi`` characters, never evaluated: derive() parses it;
-    # ``choices`` holds examples)
-    kind: str
-    default: object
-    lo: float = 0
-    hi: float = 16
-    choices: tuple = ()
-    help: str = ""
-    flag: str = ""  # the CLI's --flag (default: the name, dashed)
-    shown_from: int = 0  # a widget shows value + shown_from (a 0-based class shown 1-based)
-    count: tuple[int, int] = (1, 1)  # "sizes": how many numbers the list holds
-
-    @property
-    def cli_flag(self) -> str:
-        return (self.flag or self.name).replace("_", "-")
-
-
-@dataclass(frozen=True)
-class PageSpec:
-    path: str  # the script
-    title: str  # in the navigation
-    icon: str
-    group: str
-    url: str = ""  # "" for the default page
-    blurb: str = ""  # the home page's card
-    heading: str = ""  # the page's own title, when it differs from ``title``
-
-
-@dataclass(frozen=True)
-class OpSpec:
-    name: str  # derive() / engine name
-    title: str
-    page: PageSpec  # the lesson that teaches it
-    params: tuple[Param, ...]
-    engine_forward: object  # (values, params) -> output matrix
-    engine_grads: object  # (values, upstream, params) -> {input name: gradient}
-    torch: object  # (leaf tensors, params) -> output tensor, for the PyTorch reference, or None
-    kink: object = None  # (values, derivation) -> why finite differences are undefined, or ""
-    positive: tuple[str, ...] = ()  # inputs that must stay > 0
-    domain: str = ""  # why, in words (log's x > 0)
-    # the notes' numeric example (input values and "upstream"), for the default sizes
-    notes_example: dict | None = None
-    values: str = "integers"  # where a first visit's numbers come from, without an example
-    # (values, derivation) -> why the op cannot be computed at these values, or "" (your own
-    # f: log of a negative); the page then shows values where it can
-    undefined: object = None
-
-    def defaults(self) -> dict:
-        return {p.name: p.default for p in self.params}
-
-    def derive(self, **params):
-        return derive(self.name, **params)
+from ui.specs import OpSpec, PageSpec, Param
 
 
 def _pair(name, label, default, lo, hi, tip="", flag=""):
@@ -517,32 +453,3 @@ def ops_on_page(page: str | PageSpec) -> list[OpSpec]:
 def lesson_pages() -> list[PageSpec]:
     """The pages that teach a registered op, in navigation order."""
     return [p for p in PAGES if ops_on_page(p)]
-
-
-# ---------------------------------------------------------------- values
-
-
-def random_values(d, kind: str, seed: int, positive: tuple[str, ...] = ()) -> dict[str, np.ndarray]:
-    """Input values for a derivation: small integers or reals, reproducible from the seed.
-    Inputs named in ``positive`` stay > 0 (log's domain, a divisor)."""
-    rng = np.random.default_rng(seed)
-    out = {}
-    for name, m in d.inputs.items():
-        if kind == "integers":
-            a = rng.integers(-3, 4, size=m.shape).astype(float)
-            if name in positive:
-                a = np.abs(a) + 1
-        else:
-            a = np.round(rng.normal(0, 1, size=m.shape), 2)
-            if name in positive:
-                a = np.round(np.abs(a) + 0.5, 2)
-        out[name] = a
-    return out
-
-
-def random_upstream(d, seed: int) -> np.ndarray:
-    rng = np.random.default_rng(seed + 10_000)
-    if d.upstream.shape == (1, 1):
-        return np.ones((1, 1))  # a scalar loss: ∂L/∂L = 1 reads best
-    # non-zero: a zero upstream entry silently hides the terms the lesson is about
-    return rng.choice([-2.0, -1.0, 1.0, 2.0], size=d.upstream.shape)

@@ -11,6 +11,7 @@ from collections.abc import MutableMapping
 import numpy as np
 
 from ui import urlstate
+from ui.values import decode_flat, first_nonfinite
 
 SOURCES = {
     "notes": "The notes' example",
@@ -31,6 +32,8 @@ class Keys:
         for name in ("op", "source", "seed", "step", "upsrc", "init", "pick", "titles"):
             setattr(self, name, f"{page}/{name}")
         self.notices = f"{page}/notices"
+        self.presenter = f"{page}/presenter"
+        self.link = f"{page}/link"  # the first visit's URL, until its hand-typed numbers are read
 
     def param(self, name: str, part: str = "") -> str:
         return f"{self.page}/{name}" + (f"/{part}" if part else "")
@@ -77,6 +80,7 @@ def first_visit(specs, url: dict) -> tuple[dict, list[str]]:
         "upsrc": pick("upstream", UPSTREAMS, "random"),
         "seed": 0,
         "step": 0,
+        "presenter": pick("presenter", ("0", "1"), "0") == "1",
     }
     seed = _take(url, "seed", 0, 999_999, notices)
     step = _take(url, "step", 1, 999, notices)
@@ -121,6 +125,19 @@ def step_for(old_titles: list[str] | None, titles: list[str], step: int) -> int:
     return min(max(step, 0), len(titles) - 1)
 
 
+_CELL = re.compile(r"^([0-9]{1,2}),([0-9]{1,2})$")
+
+
+def cell_token(grid: str, value, shape) -> str | None:
+    """The explorer's "key|row,col" for a click a heatmap reported as "row,col" (0-based), or
+    None for anything that is not a cell of a ``shape`` matrix."""
+    m = _CELL.match(str(value)) if value is not None else None
+    if not m:
+        return None
+    r, c = int(m.group(1)), int(m.group(2))
+    return f"{grid}|{r},{c}" if r < shape[0] and c < shape[1] else None
+
+
 def moved(step: int, delta: int, n: int) -> int:
     return min(max(0, step + delta), n - 1)
 
@@ -133,19 +150,77 @@ def reroll(ss: MutableMapping, keys: Keys) -> None:
         ss[keys.source] = "integers"
 
 
-def check_values(spec, values: dict) -> list[str]:
-    """What is wrong with the input values for this op (empty when nothing)."""
+def _default_label(name: str, idx) -> str:
+    return f"{name}[{idx[0] + 1},{idx[1] + 1}]"
+
+
+def check_values(spec, values: dict, label=None) -> list[str]:
+    """What is wrong with the input values for this op (empty when nothing): the first bad entry
+    of each matrix, named by ``label(name, (r, c))`` (x₁₂), and what to type instead."""
+    label = label or _default_label
     out = []
     for name, a in values.items():
-        a = np.asarray(a, dtype=float)
-        if np.isnan(a).any():
-            out.append(f"Fill every cell of {name}: an empty cell has no value.")
-        elif not np.isfinite(a).all():
-            out.append(f"Every entry of {name} must be a finite number (not ±inf).")
+        a = np.atleast_2d(np.asarray(a, dtype=float))
+        bad = np.argwhere(~np.isfinite(a))
+        if len(bad):
+            r, c = (int(i) for i in bad[0])
+            what = "is empty" if np.isnan(a[r, c]) else f"is {a[r, c]}"
+            out.append(
+                f"{label(name, (r, c))} {what}: every entry of {name} needs a finite number."
+            )
     for name in spec.positive:
-        if name in values and np.any(np.asarray(values[name]) <= 0):
-            out.append(f"Every entry of {name} must be > 0 ({spec.domain}).")
+        a = np.atleast_2d(np.asarray(values.get(name, 1.0), dtype=float))
+        bad = np.argwhere(a <= 0)
+        if len(bad):
+            r, c = (int(i) for i in bad[0])
+            out.append(
+                f"{label(name, (r, c))} = {a[r, c]:g}: every entry of {name} must be > 0 "
+                f"({spec.domain}); type a positive number."
+            )
     return out
+
+
+_EXP_LIKE = ("exp", "sigmoid", "tanh", "softplus", "softmax_cross_entropy")
+
+
+def result_problems(spec, arrays, label) -> list[str]:
+    """Every computed matrix is finite before anything formats it: ``arrays`` lists
+    (key, which method, matrix), e.g. ("d:X", "symbolic", a); ``label(key, (r, c))`` names a
+    cell. One message, for the first entry that overflowed, with what to do about it."""
+    for key, what, a in arrays:
+        found = first_nonfinite(a)
+        if found is None:
+            continue
+        idx, v, n = found
+        more = f" (and {n - 1} more entries)" if n > 1 else ""
+        hint = (
+            "e^x overflows past x ≈ 709: use entries of smaller size."
+            if spec.name in _EXP_LIKE
+            else "Use entries nearer 1 in size (a divisor or a log's input far from 0)."
+        )
+        return [
+            f"{label(key, idx)} comes out as {v} in the {what} result{more}: it overflows "
+            f"floating point. {hint}"
+        ]
+    return []
+
+
+def url_edits(url: dict, shapes: dict) -> tuple[dict, list[str]]:
+    """Hand-typed matrices a link carries (``X=1_2_3_4``, the upstream as ``up=``), for the
+    given {name: shape}; a notice for each one that does not parse or has the wrong count."""
+    out, notices = {}, []
+    for name, shape in shapes.items():
+        if name not in url:
+            continue
+        flat, why = decode_flat(url[name])
+        n = shape[0] * shape[1]
+        if flat is not None and len(flat) != n:
+            flat, why = None, f"has {len(flat)} numbers where {shape[0]}×{shape[1]} needs {n}"
+        if flat is None:
+            notices.append(f"{name}: {why}")
+        else:
+            out[name] = np.array(flat, dtype=float).reshape(shape)
+    return out, notices
 
 
 def fallback_numbers(last, d) -> tuple[dict, np.ndarray] | None:

@@ -25,9 +25,19 @@ class Row:
     note: str = ""
 
 
+EPS = 1e-6  # the finite differences' step
+
+
 def kink(spec, d, values: dict) -> str:
-    """Why finite differences are undefined at these numbers, or '' where they are fine."""
-    return spec.kink(values, d) if spec.kink else ""
+    """Why finite differences are undefined (or meaningless) at these numbers, or '' where
+    they are fine: a kink of the function, or an input of a domain x > 0 so near 0 that a step
+    of ±ε leaves the domain or the step is not small beside it."""
+    why = spec.kink(values, d) if spec.kink else ""
+    for name in spec.positive:
+        a = np.asarray(values.get(name, 1.0), dtype=float)
+        if not why and np.any(np.abs(a) < 100 * EPS):
+            why = f"an entry of {name} is closer to 0 than 100·ε = {100 * EPS:g} ({spec.domain})"
+    return why
 
 
 def _max_diff(a: dict, b: dict) -> float:
@@ -56,14 +66,14 @@ def verify(spec, d, values: dict, upstream, *, use_torch: bool = True) -> tuple[
 
     why = kink(spec, d, values)
     try:
-        fd = engine.numeric_grad(forward, {k: values[k] for k in names}, upstream)
+        fd = engine.numeric_grad(forward, {k: values[k] for k in names}, upstream, EPS)
         diff = _max_diff(sym, fd)
         scale = max(1.0, max(float(np.max(np.abs(v), initial=0.0)) for v in sym.values()))
         if why:
             rows.append(Row("finite differences", diff, None, f"not defined here: {why}"))
         else:
             rows.append(
-                Row("finite differences", diff, diff <= FD_TOL * scale, "central, ε = 1e-6")
+                Row("finite differences", diff, diff <= FD_TOL * scale, f"central, ε = {EPS:g}")
             )
         found["finite differences"] = fd
     except ValueError as exc:
@@ -78,3 +88,16 @@ def verify(spec, d, values: dict, upstream, *, use_torch: bool = True) -> tuple[
 
 def passed(rows: list[Row]) -> bool:
     return all(r.ok is not False for r in rows)
+
+
+def markdown_table(df) -> str:
+    """A small table as Markdown (st.dataframe would load 1.5 MB of grid code for four rows);
+    a "|" in a cell is escaped."""
+
+    def cell(v) -> str:
+        return str(v).replace("|", "\\|").replace("\n", " ") or " "
+
+    head = "| " + " | ".join(cell(c) for c in df.columns) + " |"
+    rule = "|" + "---|" * len(df.columns)
+    rows = ["| " + " | ".join(cell(v) for v in row) + " |" for row in df.itertuples(index=False)]
+    return "\n".join([head, rule, *rows])

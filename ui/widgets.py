@@ -3,12 +3,12 @@ returns plain values; their state lives under the page's keys (``ui.state.Keys``
 
 from __future__ import annotations
 
-import numpy as np
 import pandas as pd
 import streamlit as st
 
 from ui.state import SOURCES, UPSTREAMS, Keys
 from ui.urlstate import parse_sizes
+from ui.values import MAX_CHARS
 
 
 def _pair_ui(keys: Keys, p) -> tuple[int, int]:
@@ -82,17 +82,25 @@ def sources_ui(keys: Keys, spec, reroll) -> tuple[str, int]:
     return source, seed
 
 
-def matrix_editor_ui(key: str, initial: np.ndarray) -> np.ndarray:
-    """A numeric grid the learner types into; re-seeded when the shape changes. Empty cells
-    come back as NaN."""
+def matrix_editor_ui(key: str, initial: list[list[str]]) -> list[list[str]]:
+    """A grid of text cells the learner types numbers into; returns the texts as typed (parsed
+    strictly by ``ui.values``: a number column would turn "1e308" into 1308). Re-seeded from
+    ``initial`` when the shape changes."""
     store = f"{key}/data"
-    if store not in st.session_state or st.session_state[store].shape != initial.shape:
-        st.session_state[store] = initial.copy()
+    rows, cols = len(initial), len(initial[0])
+    old = st.session_state.get(store)
+    if old is None or (len(old), len(old[0])) != (rows, cols):
+        st.session_state[store] = [list(r) for r in initial]
         st.session_state.pop(key, None)
+    names = [str(c + 1) for c in range(cols)]
     df = pd.DataFrame(
-        st.session_state[store],
-        columns=[str(c + 1) for c in range(initial.shape[1])],
-        index=[str(r + 1) for r in range(initial.shape[0])],
+        st.session_state[store], columns=names, index=[str(r + 1) for r in range(rows)], dtype=str
     )
-    edited = st.data_editor(df, key=key, num_rows="fixed", width="content")
-    return edited.to_numpy(dtype=float, na_value=np.nan)
+    edited = st.data_editor(
+        df,
+        key=key,
+        num_rows="fixed",
+        width="content",
+        column_config={n: st.column_config.TextColumn(n, max_chars=MAX_CHARS) for n in names},
+    )
+    return edited.fillna("").astype(str).to_numpy().tolist()

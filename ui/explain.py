@@ -1,0 +1,132 @@
+"""What the explorer writes for a picked cell, as pure functions over a derivation and the numbers
+on show: LaTeX and a sentence, unit-tested without Streamlit. Sums are written in the matrices'
+order (row by row, inputs in their order), never in sympy's, and a cell no output depends on
+says so instead of printing "= 0 = 0 = 0".
+
+Every number reaching here is finite: ``ui.lesson`` checks the results before drawing them."""
+
+from __future__ import annotations
+
+import sympy as sp
+
+from derivations.typeset import (
+    Typeset,
+    aligned,
+    continuation,
+    num,
+    ordered_sum,
+    product_latex,
+    visible_len,
+)
+from ui import links
+
+LONGEST = 400  # characters of LaTeX an output's formula may take in the explorer
+
+
+def _rank(d):
+    """Sort key of a symbol: its input's place in the lesson, then row-major position."""
+    order = {n: i for i, n in enumerate(d.inputs)}
+
+    def rank(s):
+        name, idx = d.symbol_index[s]
+        return (order[name], idx)
+
+    return rank
+
+
+def forward_terms(d, idx) -> list[tuple] | None:
+    """Output cell ``idx`` as [(coefficient, [input symbols])] in the matrices' order (x₂₂ k₁₁
+    before x₂₃ k₁₂, the bias last), or None where it is not a sum of products of inputs (a
+    maximum, an exponential, a logarithm)."""
+    rank = _rank(d)
+    terms = []
+    for t in sp.Add.make_args(d.output[tuple(idx)]):
+        coef, factors = t.as_coeff_mul()
+        if not factors or not all(f in d.symbol_index for f in factors):
+            return None
+        terms.append((coef, sorted(factors, key=rank)))
+    return sorted(terms, key=lambda t: [rank(f) for f in t[1]])
+
+
+def lines(lhs: str, groups: list[list[str]], total: str, width: int | None) -> str:
+    """'lhs = a + b = (1)(2) + … = total' on one line, or an aligned block where it does not
+    fit ``width`` units: each group starts a line, long ones wrap."""
+    line = " = ".join([lhs, *(ordered_sum(g) for g in groups), total])
+    if width is None or visible_len(line) <= width:
+        return line
+    rows: list[str] = []
+    for parts in groups:
+        for k, chunk in enumerate(Typeset(width).wrap(parts)):
+            body = ordered_sum(chunk)
+            if not rows:
+                rows.append(f"{lhs} &= {body}")
+            elif k == 0:
+                rows.append(f"&= {body}")
+            else:
+                rows.append(continuation(body))
+    rows.append(f"&= {total}")
+    return aligned(rows)
+
+
+def _value(d, numbers, s) -> float:
+    name, idx = d.symbol_index[s]
+    return float(numbers[name][idx])
+
+
+def output_latex(d, idx, numbers, width: int | None = None) -> str:
+    """z₂₂ = x₂₂ k₁₁ + … + b = (1)·(2) + … + (0.5) = 5.5, in the forward step's order."""
+    idx = tuple(idx)
+    z = sp.latex(d.out_symbols[idx])
+    total = num(numbers["out"][idx])
+    terms = forward_terms(d, idx)
+    if terms is None:
+        rhs = sp.latex(d.output[idx])
+        if len(rhs) > LONGEST:  # see output_note
+            return f"{z} = {total}"
+        return f"{z} = {rhs} = {total}"
+    sym = [product_latex(c, fs) for c, fs in terms]
+    plugged = []
+    for c, fs in terms:
+        factors = [f"({num(_value(d, numbers, f))})" for f in fs]
+        head = [] if c == 1 else [sp.latex(c)]
+        plugged.append(r" \cdot ".join(head + factors))
+    return lines(z, [elided(sym), elided(plugged)], total, width)
+
+
+def output_note(d, idx) -> str:
+    """Why an output is shown without its formula: a whole network's loss written in its inputs
+    fills the screen."""
+    if forward_terms(d, idx) is None and len(sp.latex(d.output[tuple(idx)])) > LONGEST:
+        return (
+            "Written in the inputs, this output is too long to show; the steps above build it "
+            "layer by layer."
+        )
+    return ""
+
+
+def elided(parts: list[str], most: int = 24) -> list[str]:
+    """A long sum's first and last summands with ⋯ between (a 16×16 sum has 256)."""
+    return parts if len(parts) <= most else [*parts[: most - 3], r"\cdots", *parts[-2:]]
+
+
+def gradient_latex(d, name: str, idx, values, upstream, width: int | None = None):
+    """(LaTeX, sentence) for ∂L/∂a at ``idx``: its chain-rule sum with the numbers put in, or,
+    where no output depends on a, just 0 and why."""
+    idx = tuple(idx)
+    if not d.jac[name].get(idx):
+        a = d.inputs[name][idx]
+        lhs = rf"\frac{{\partial {d.loss}}}{{\partial {sp.latex(a)}}}"
+        cell = links.cell_label(d, name, idx)
+        return f"{lhs} = 0", (
+            f"No output depends on {cell} (no window reaches it), so no gradient flows back to "
+            f"it: {links.cell_label(d, 'd:' + name, idx)} is 0."
+        )
+    return d.chain_rule(name, idx, values, upstream, width=width), ""
+
+
+def input_sentence(d, key: str, idx, numbers) -> str:
+    """x₂₂ = 3 feeds z₁₁, z₁₂, z₂₁, z₂₂ (row by row)."""
+    idx = tuple(idx)
+    outs = sorted(d.feeds(key, idx))
+    names = ", ".join(links.cell_label(d, "out", o) for o in outs) or "no output"
+    return f"**{links.cell_label(d, key, idx)} = {num(numbers[key][idx])}** feeds {names}."
