@@ -12,9 +12,10 @@ from ui.values import MAX_CHARS
 
 
 def _pair_ui(keys: Keys, p) -> tuple[int, int]:
-    st.markdown(f"**{p.label}**", help=p.help or None)
-    a, b = st.columns(2)
     lo, hi = int(p.lo), int(p.hi)
+    # the bounds in sight (bench.bounds chose them): a learner sees why 17 is not taken
+    st.markdown(f"**{p.label}** :gray[({lo} to {hi})]", help=p.help or None)
+    a, b = st.columns(2)
     r = a.number_input("rows", lo, hi, key=keys.param(p.name, "r"), label_visibility="collapsed")
     c = b.number_input("cols", lo, hi, key=keys.param(p.name, "c"), label_visibility="collapsed")
     return (int(r), int(c))
@@ -31,7 +32,8 @@ def param_ui(keys: Keys, p):
         return None if auto else _pair_ui(keys, p)
     if p.kind == "int":
         lo, hi = int(p.lo) + p.shown_from, int(p.hi) + p.shown_from
-        v = st.number_input(p.label, lo, hi, key=keys.param(p.name), help=p.help or None)
+        label = f"{p.label} :gray[({lo} to {hi})]"
+        v = st.number_input(label, lo, hi, key=keys.param(p.name), help=p.help or None)
         return int(v) - p.shown_from
     if p.kind == "sizes":
         text = st.text_input(p.label, key=keys.param(p.name), help=p.help or None)
