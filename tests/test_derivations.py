@@ -566,3 +566,12 @@ def test_lesson_texts_read_right_when_a_count_is_one_or_zero(op, params):
     )
     for s in derive(op, **params).steps:
         assert not bad.search(s.text), (s.title, s.text)
+
+
+@pytest.mark.parametrize("op", sorted(OPS))
+def test_step_prose_has_no_raw_markup(op):
+    """A step's sentences are shown as text: "W ∈ ℝ^{in×out}" or "ℝ^(in×out)" would reach the
+    learner as those characters."""
+    d = derive(op, **OPS[op].defaults())
+    for s in d.steps:
+        assert not re.search(r"[\^_][{(]|\\[a-z]+\{", s.text), (op, s.title, s.text)

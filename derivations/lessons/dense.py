@@ -182,7 +182,7 @@ def _ce_cases(t: Typeset) -> list[Step]:
                     r"\quad\to\quad -\frac{1}{e^{f_{y_i}} \sum_j e^{f_j}}\left(-e^{f_k} e^{f_{y_i}}\right) = +p_k",
                 ]
             ),
-            "Note 003 drops the minus sign of −e^(f_y)·e^(f_k) from the quotient rule's numerator "
+            "Note 003 drops the minus sign of −exp(f_y)·exp(f_k) from the quotient rule's numerator "
             "and boxes −pₖ. Check: the gradients must sum to 0 over k (Σpₖ − 1 = 0), which −pₖ "
             "breaks.",
             kind="mistake",

@@ -60,7 +60,7 @@ def _mlp_setup(m: Math, t: Typeset) -> Step:
         aligned(lines),
         f"{depth} dense layers, sizes {' → '.join(map(str, n))}, with "
         f"{m.params['activation']} after every hidden layer and softmax + cross-entropy at the "
-        f"end. One sample per row (Z = A·W + b, W ∈ ℝ^(in×out)); the true class is y = {y + 1} "
+        f"end. One sample per row (Z = A·W + b, W with a row per input and a column per output); the true class is y = {y + 1} "
         f"(PyTorch's target index {y}). Each layer's symbols carry its number: w⁽²⁾₁₂ is row 1, "
         "column 2 of W⁽²⁾.",
         kind="setup",
