@@ -117,6 +117,17 @@ def test_the_pictures_are_valid_plotly_figures():
         go.Figure(spec)  # validating: raises on any property plotly does not know
 
 
+def test_matrix_pictures_show_exactly_their_cells_with_whole_ticks():
+    conf = charts.confusion_figure(np.eye(10, dtype=int) * 3, "confusion")["layout"]
+    assert conf["yaxis"]["range"] == [9.5, -0.5]  # rows 0–9, no row −1 or 10
+    assert conf["xaxis"]["range"] == [-0.5, 9.5]
+    assert conf["yaxis"]["constrain"] == conf["xaxis"]["constrain"] == "domain"
+    two = charts.image(np.ones((2, 10)), "p and dz", px=44)["layout"]
+    assert two["yaxis"]["range"] == [2.5, 0.5] and two["xaxis"]["range"] == [0.5, 10.5]
+    assert two["yaxis"]["dtick"] == 1 and two["yaxis"]["tick0"] == 1  # not 0.5, 1, 1.5, …
+    assert "dtick" not in charts.image(np.ones((64, 64)), "big", px=4)["layout"]["xaxis"]
+
+
 # ---------------------------------------------------------------- the pages in AppTest
 
 

@@ -119,10 +119,32 @@ def image(
             "width": cols * px + 50,
             "height": rows * px + 70,
             "margin": {"l": 30, "r": 10, "t": 40, "b": 10},
-            "yaxis": {"autorange": "reversed", "scaleanchor": "x", "showgrid": False},
-            "xaxis": {"side": "top", "showgrid": False},
+            # pinned to the cells, square ones shrinking the plot ("domain"), not widening the
+            # range: autoranged, a 10 × 10 confusion matrix grew a row −1 and a row 10
+            "yaxis": {
+                "range": [rows + 0.5, 0.5],
+                "autorange": False,
+                "scaleanchor": "x",
+                "constrain": "domain",
+                "showgrid": False,
+                **_every_index(rows),
+            },
+            "xaxis": {
+                "range": [0.5, cols + 0.5],
+                "autorange": False,
+                "constrain": "domain",
+                "side": "top",
+                "showgrid": False,
+                **_every_index(cols),
+            },
         },
     }
+
+
+def _every_index(n: int) -> dict:
+    """Ticks on every whole index where they fit (plotly's own pick gave 0.5, 1, 1.5, … on a
+    two-row matrix); its own pick on long axes."""
+    return {"tickmode": "linear", "tick0": 1, "dtick": 1} if n <= 12 else {}
 
 
 def mosaic(images: list[np.ndarray], per_row: int = 6) -> np.ndarray:
@@ -173,8 +195,9 @@ def confusion_figure(counts: np.ndarray, title: str) -> dict:
         y=list(range(k)),
         hovertemplate="true %{y}, predicted %{x}: %{z}<extra></extra>",
     )
-    fig["layout"]["xaxis"].update(title={"text": "predicted"}, dtick=1, range=[-0.5, k - 0.5])
-    fig["layout"]["yaxis"].update(title={"text": "true"}, dtick=1, range=[k - 0.5, -0.5])
-    fig["layout"]["yaxis"].pop("autorange", None)
-    fig["layout"]["margin"] = {"l": 50, "r": 10, "t": 90, "b": 10}
+    fig["layout"]["xaxis"].update(title={"text": "predicted"}, tick0=0, range=[-0.5, k - 0.5])
+    fig["layout"]["yaxis"].update(title={"text": "true"}, tick0=0, range=[k - 0.5, -0.5])
+    # room for the title above the axis title: side by side they overlapped
+    fig["layout"]["margin"] = {"l": 50, "r": 10, "t": 110, "b": 10}
+    fig["layout"]["height"] += 20
     return fig

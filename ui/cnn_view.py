@@ -238,10 +238,18 @@ def _backward_head(g: dict) -> None:
     st.latex(r"\frac{\partial L}{\partial z} = p - \mathrm{onehot}(y)")
     _lesson_link(SOFTMAX, "Softmax + cross-entropy lesson, 10 classes", num_classes="10")
     rows = np.stack([g["p"], g["dlogits"]])
+    names = [[f"{what}, digit {d}" for d in range(10)] for what in ("p", "∂L/∂z")]
     fig = charts.image(
-        rows, "p (row 1) and ∂L/∂z (row 2), digits 0–9", diverging=True, px=44, values=True
+        rows,
+        "p (row 1) and ∂L/∂z (row 2), digits 0–9",
+        diverging=True,
+        px=44,
+        values=True,
+        labels=names,
     )
-    fig["data"][0]["x"] = list(range(10))  # the columns are the digits 0–9
+    fig["layout"]["xaxis"].update(
+        tickmode="array", tickvals=list(range(1, 11)), ticktext=list("0123456789")
+    )
     _row([(fig, "b/p")])
     st.latex(
         r"\frac{\partial L}{\partial W} = v^\top \frac{\partial L}{\partial z}, \qquad "
