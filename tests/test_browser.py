@@ -272,6 +272,20 @@ def test_nothing_is_cut_off(server, page, query, width):
     assert [s for s in page.evaluate(OVERFLOWING) if "∂ 𝐿 ∂ 𝑓 1 = ∂ 𝐿 ∂ 𝐿 𝑖" not in s] == []
 
 
+CUT_TEXT = """() => [...document.querySelectorAll('[data-testid="stPageLink"] a')]
+    .filter(a => [...a.querySelectorAll('*')].some(e => e.scrollWidth > e.clientWidth + 1))
+    .map(a => a.innerText)"""
+
+
+@pytest.mark.parametrize("width", [1280, 1920])
+def test_the_lesson_map_shows_every_title_whole(server, page, width):
+    page.set_viewport_size({"width": width, "height": 1000})
+    page.goto(server)
+    settle(page, "Lesson map")
+    assert page.locator('[data-testid="stMainBlockContainer"] [data-testid="stPageLink"]').count()
+    assert page.evaluate(CUT_TEXT) == []
+
+
 def test_heatmaps_use_the_room_of_a_wider_window(server, page):
     cells = {}
     for width in (1280, 1920):
