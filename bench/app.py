@@ -135,7 +135,9 @@ def main() -> int:
         if not rows:
             print("\n(browser timings skipped: chromium or playwright missing)")
             break
-        print(f"\n| page at {width} px, fresh context | title on screen (s) | last visible change (s) |")
+        print(
+            f"\n| page at {width} px, fresh context | title on screen (s) | last visible change (s) |"
+        )
         print("|---|---:|---:|")
         for path, ran, drawn in rows:
             print(f"| {path} | {ran:.2f} | {drawn:.2f} |")
