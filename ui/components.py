@@ -72,8 +72,10 @@ rect.cell:hover { stroke: #111111; stroke-width: 1; }
 """
 
 # the lesson column's content width, on load and on every resize (debounced), in 20 px steps.
-# It is reported only when it differs from the one the page was laid out for; the window's
-# width goes in a cookie, so the next visit's first run can guess the column.
+# It is reported only when it differs by more than one step from the one the page was laid out
+# for (a scrollbar coming and going as the page grows moves it by one step, and must not rerun
+# the page back and forth); the window's width goes in a cookie, so the next visit's first run
+# can guess the column.
 _PROBE_JS = """
 export default function({ data, setStateValue }) {
   const main = document.querySelector('[data-testid="stMainBlockContainer"]');
@@ -83,7 +85,7 @@ export default function({ data, setStateValue }) {
     const cs = getComputedStyle(main);
     const w = main.clientWidth - parseFloat(cs.paddingLeft) - parseFloat(cs.paddingRight);
     const step = Math.round(w / 20) * 20;
-    if (step > 0 && step !== data.width) setStateValue('width', step);
+    if (step > 0 && Math.abs(step - data.width) > 20) setStateValue('width', step);
   };
   let timer = null;
   const watch = new ResizeObserver(() => { clearTimeout(timer); timer = setTimeout(measure, 250); });
