@@ -171,6 +171,16 @@ def test_mlp_page_step_train_stop():
     assert int(_caption(at, "step").split()[1]) == steps + view.STEPS_PER_TRAIN
 
 
+def test_the_gradient_norm_note_speaks_of_the_activation_in_use():
+    page = "pages/mlp.py"
+    at = open_page(page)
+    for act, start in [("relu", "ReLU′ is 0 or 1"), ("sigmoid", "With sigmoid"), ("tanh", "tanh′")]:
+        at.selectbox(key=f"{page}/train/activation").set_value(act).run()
+        at.button(key=f"{page}/train/step").click().run()
+        notes = [c.value for c in at.caption if "gradient" in c.value and "′" in c.value]
+        assert notes and notes[0].startswith(start), (act, notes)
+
+
 @pytest.mark.parametrize(
     "key,values",
     [

@@ -164,6 +164,20 @@ def _tick(run: training.Run) -> None:
         st.rerun()
 
 
+# what the gradient-norm chart shows, for the activation in use
+NORMS_NOTE = {
+    "sigmoid": "With sigmoid and several hidden layers, the first layers' gradients are orders of "
+    "magnitude smaller than the last one's: σ′ ≤ 1/4, and the backward pass multiplies one σ′ "
+    "per layer. That is the vanishing gradient, seen rather than told.",
+    "tanh": "tanh′ ≤ 1, so each layer can only shrink the gradient on its way back, but far less "
+    "than sigmoid's σ′ ≤ 1/4: switch the activation to sigmoid with 3 or 4 hidden layers and "
+    "watch the first layers' norms fall orders of magnitude below the last one's.",
+    "relu": "ReLU′ is 0 or 1: a unit passes the gradient back unchanged or not at all, so the "
+    "norms do not shrink layer by layer as with sigmoid (try it with 3 or 4 hidden layers); a "
+    "layer whose units are all inactive passes nothing.",
+}
+
+
 def live_ui() -> None:
     """The boundary and the curves, in a fragment that trains and redraws itself while
     running (the rest of the page stays as it is)."""
@@ -201,11 +215,7 @@ def _pictures(run: training.Run) -> None:
         _fig(charts.curves(run.history, layers, "Gradient norm ‖∂L/∂W‖ per layer (log)", log=True)),
         key=k("norms"),
     )
-    st.caption(
-        "With sigmoid and several hidden layers, the first layers' gradients are orders of "
-        "magnitude smaller than the last one's: σ′ ≤ 1/4, and the backward pass multiplies one "
-        "σ′ per layer. That is the vanishing gradient, seen rather than told."
-    )
+    st.caption(NORMS_NOTE.get(st.session_state.get(k("activation")), NORMS_NOTE["sigmoid"]))
 
 
 def _shape(a: np.ndarray) -> str:
