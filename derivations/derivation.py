@@ -13,7 +13,7 @@ import sympy as sp
 from .algebra import NUMERIC, equal, grads_from_jac
 from .numeric import evaluate as tree_evaluate
 from .symbols import Scope
-from .typeset import aligned, continuation, num, ordered_sum, paren, tex, visible_len
+from .typeset import equalities, num, ordered_sum, paren, tex
 
 
 @dataclass(frozen=True)
@@ -248,7 +248,6 @@ class Math:
         plugged in and the total: '∂L/∂x_{22} = 0.3·k_{22} + … = 0.3·1.5 + … = 1.27'. With a
         ``width`` (units) that the one line would not fit, an ``aligned`` block instead: the
         sum, the numbers and the total each start a line, and long sums wrap."""
-        from .typeset import Typeset
 
         if "parts" in self.facts:
             return self._part_chain_rule(name, idx, values, upstream, width)
@@ -267,22 +266,8 @@ class Math:
             pv = self._number(p, flat)
             total += g * pv
             num_parts.append(f"({num(g)}) \\cdot ({num(pv)})")
-        nums = " + ".join(num_parts) or "0"
-        line = f"{lhs} = {ordered_sum(sym_parts)} = {nums} = {num(total)}"
-        if width is None or visible_len(line) <= width:
-            return line
-        rows: list[str] = []
-        for parts, join in ((sym_parts, ordered_sum), (num_parts, " + ".join)):
-            for k, chunk in enumerate(Typeset(width).wrap(parts)):
-                body = join(chunk)
-                if not rows:
-                    rows.append(f"{lhs} &= {body}")
-                elif k == 0:
-                    rows.append(f"&= {body}")
-                else:
-                    rows.append(continuation(body))
-        rows.append(f"&= {num(total)}")
-        return aligned(rows)
+        groups = [(sym_parts, ordered_sum), (num_parts, lambda ps: " + ".join(ps) or "0")]
+        return equalities(lhs, groups, num(total), width)
 
 
 def _tree_function(args, exprs):

@@ -207,6 +207,27 @@ def continuation(chunk: str) -> str:
     return rf"&\quad {lead} {chunk.lstrip('-').lstrip()}"
 
 
+def equalities(lhs: str, groups: list[tuple[list[str], object]], total: str, width) -> str:
+    """'lhs = a + b = (1)(2) + … = total' on one line, or, where that is wider than ``width``
+    units, an aligned block: each group (its summands, and how to join them) starts a line of
+    its own, and a long one wraps onto continuation lines."""
+    line = " = ".join([lhs, *(join(parts) for parts, join in groups), total])
+    if width is None or visible_len(line) <= width:
+        return line
+    rows: list[str] = []
+    for parts, join in groups:
+        for k, chunk in enumerate(Typeset(width).wrap(parts)):
+            body = join(chunk)
+            if not rows:
+                rows.append(f"{lhs} &= {body}")
+            elif k == 0:
+                rows.append(f"&= {body}")
+            else:
+                rows.append(continuation(body))
+    rows.append(f"&= {total}")
+    return aligned(rows)
+
+
 def tex(e) -> str:
     """``sympy.latex(e)``. A symbol whose name holds a brace (x_{11}, \\frac{∂L}{∂z_{11}}: every
     symbol the lessons make) prints as its name, so that is returned without setting up a

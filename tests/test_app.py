@@ -66,6 +66,7 @@ def test_steps_walk_forward_and_back(page):
     assert at.button(key=f"{page}/prev").disabled
     at.toggle(key=f"{page}/all").set_value(True).run()
     assert not at.exception
+    assert not at.error, [e.value for e in at.error]  # the lesson's guard catches every bug
     assert len(at.latex) >= n  # every step's formula is on the page
 
 

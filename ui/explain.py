@@ -9,15 +9,7 @@ from __future__ import annotations
 
 import sympy as sp
 
-from derivations.typeset import (
-    Typeset,
-    aligned,
-    continuation,
-    num,
-    ordered_sum,
-    product_latex,
-    visible_len,
-)
+from derivations.typeset import equalities, num, ordered_sum, product_latex
 from ui import links
 
 LONGEST = 400  # characters of LaTeX an output's formula may take in the explorer
@@ -48,26 +40,6 @@ def forward_terms(d, idx) -> list[tuple] | None:
     return sorted(terms, key=lambda t: [rank(f) for f in t[1]])
 
 
-def lines(lhs: str, groups: list[list[str]], total: str, width: int | None) -> str:
-    """'lhs = a + b = (1)(2) + … = total' on one line, or an aligned block where it does not
-    fit ``width`` units: each group starts a line, long ones wrap."""
-    line = " = ".join([lhs, *(ordered_sum(g) for g in groups), total])
-    if width is None or visible_len(line) <= width:
-        return line
-    rows: list[str] = []
-    for parts in groups:
-        for k, chunk in enumerate(Typeset(width).wrap(parts)):
-            body = ordered_sum(chunk)
-            if not rows:
-                rows.append(f"{lhs} &= {body}")
-            elif k == 0:
-                rows.append(f"&= {body}")
-            else:
-                rows.append(continuation(body))
-    rows.append(f"&= {total}")
-    return aligned(rows)
-
-
 def _value(d, numbers, s) -> float:
     name, idx = d.symbol_index[s]
     return float(numbers[name][idx])
@@ -90,7 +62,7 @@ def output_latex(d, idx, numbers, width: int | None = None) -> str:
         factors = [f"({num(_value(d, numbers, f))})" for f in fs]
         head = [] if c == 1 else [sp.latex(c)]
         plugged.append(r" \cdot ".join(head + factors))
-    return lines(z, [elided(sym), elided(plugged)], total, width)
+    return equalities(z, [(elided(sym), ordered_sum), (elided(plugged), ordered_sum)], total, width)
 
 
 def output_note(d, idx) -> str:

@@ -9,7 +9,7 @@ import numpy as np
 import streamlit as st
 import sympy as sp
 
-from derivations.typeset import num
+from derivations.typeset import equalities, num, ordered_sum
 from ui import explain, links
 from ui import patterns as P
 from ui.figures import Fig, figures_ui
@@ -73,7 +73,8 @@ def _sum_latex(d, pattern, geo, operands, idx, numbers, layout: Layout) -> str:
     if geo.bias:
         sym.append("b")
         nums.append(f"({num(numbers['b'][0, 0])})")
-    return explain.lines(lhs, [explain.elided(sym), explain.elided(nums)], total, layout.full_units)
+    groups = [(explain.elided(sym), ordered_sum), (explain.elided(nums), ordered_sum)]
+    return equalities(lhs, groups, total, layout.full_units)
 
 
 def _figs(keys: Keys, d, j: int, pattern, operands, marks, result, idx) -> list[Fig]:
