@@ -286,3 +286,15 @@ def test_the_hostile_corpus_typed_into_the_f_box(tmp_path, monkeypatch):
     assert all(v == "pass" for v in verdicts(at).values())
     set_f(at, "x*sigmoid(x)")
     assert not at.error and all(v == "pass" for v in verdicts(at).values())
+
+
+@pytest.mark.parametrize("f", ["sqrt(x-100)", "log(-exp(x))", "sqrt(-1-x**2)"])
+def test_a_function_undefined_at_every_value_tried_says_what_to_do(f):
+    at = open_page({"f": f})
+    errors = " ".join(e.value for e in at.error)
+    assert "Something went wrong" not in errors, errors
+    assert "overflows" not in errors  # a NaN is not an overflow
+    assert any("type values where your function is defined" in i.value for i in at.info)
+    assert at.text_input(key=f"{PAGE}/f").value == f  # the sidebar keeps what was typed
+    set_f(at, "tanh(x)^2")  # and a good function brings the lesson back
+    assert not at.error and "FAIL" not in verdicts(at).values()

@@ -164,11 +164,13 @@ def test_mlp_page_step_train_stop():
     at.run()
     assert int(_caption(at, "step").split()[1]) == steps  # stopped: no more steps
     at.button(key=f"{page}/train/trainbtn").click().run()
-    for _ in range(20):  # a run of Train ends by itself after STEPS_PER_TRAIN steps
-        if not at.session_state[f"{page}/train/running"]:
-            break
-        at.run()
+    ticks = 0
+    while at.session_state[f"{page}/train/running"] and ticks < 200:
+        at.run()  # a run of Train ends by itself after STEPS_PER_TRAIN steps
+        ticks += 1
     assert int(_caption(at, "step").split()[1]) == steps + view.STEPS_PER_TRAIN
+    # live: spread over many redraws (it was over in the first one, too fast to watch or stop)
+    assert ticks >= view.STEPS_PER_TRAIN // view.STEPS_PER_TICK - 1
 
 
 def test_the_gradient_norm_note_speaks_of_the_activation_in_use():

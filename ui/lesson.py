@@ -326,6 +326,13 @@ def _numbers(keys: Keys, spec, d, source: str, seed: int):
         if computed is None:  # the last numbers fail now too: small integers never do
             values, upstream = _safe_numbers(spec, d, seed)
             computed, _ = _computed(spec, d, values, upstream)
+        if computed is None:  # ... except for your own f, undefined at all of them
+            st.info(
+                "There are no numbers to show this lesson with: type values where your function "
+                "is defined (Values of the inputs → Edit by hand), or change the function.",
+                icon=":material/info:",
+            )
+            st.stop()  # the sidebar stays, with everything the learner set
     st.session_state[keys.last_numbers(spec.name)] = (values, upstream)
     return values, upstream, computed
 

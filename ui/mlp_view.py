@@ -35,7 +35,8 @@ DEFAULTS = {
     "batch": 32,
 }
 STEPS_PER_TRAIN = 1500  # "Train" stops by itself after this many steps: no tab trains forever
-TICK = 0.3  # s between live redraws; each trains for about half of it
+TICK = 0.3  # s between live redraws; each trains for about half of it at most
+STEPS_PER_TICK = 40  # so a Train of 1,500 steps runs about 12 s
 
 
 def k(name: str) -> str:
@@ -157,7 +158,9 @@ def controls_ui(run: training.Run) -> None:
 def _tick(run: training.Run) -> None:
     """Train for part of a tick; at the goal, stop and redraw the whole page once."""
     goal = st.session_state.get(k("goal"), 0)
-    run.train_for(TICK / 2, until_step=goal, every=5)
+    # a few steps a redraw, not as many as fit: an MLP step takes ~0.1 ms, and the whole run
+    # would be over in the first tick, too fast to watch the boundary form or to press Stop
+    run.train_for(TICK / 2, until_step=min(goal, run.steps + STEPS_PER_TICK), every=5)
     st.progress(min(1.0, 1 - (goal - run.steps) / STEPS_PER_TRAIN), text="training…")
     if run.steps >= goal:
         st.session_state[k("running")] = False

@@ -198,6 +198,11 @@ def result_problems(spec, arrays, label) -> list[str]:
             if spec.name in _EXP_LIKE
             else "Use entries nearer 1 in size (a divisor or a log's input far from 0)."
         )
+        if np.isnan(v):  # not an overflow: the function has no value there (sqrt of < 0)
+            return [
+                f"{label(key, idx)} comes out as nan (not a number) in the {what} "
+                f"result{more}: the function is not defined at these numbers."
+            ]
         return [
             f"{label(key, idx)} comes out as {v} in the {what} result{more}: it overflows "
             f"floating point. {hint}"
