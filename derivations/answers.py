@@ -9,7 +9,7 @@ How an answer is judged (STACK / WeBWorK style):
    the parser's message.
 2. Symbolic: both sides are expanded; equal expansions are correct.
 3. Numeric second opinion, where expansion cannot decide (max pool's FirstMax indicator, ReLU's
-   Piecewise, softmax's fractions of exponentials): both sides at POINTS random points, with
+   Piecewise, softmax's fractions of exponentials): both sides at random points and at whole ones, with
    the tree evaluator of ``numeric`` (no lambdify); equal within tolerance at every point where
    both are defined (at least MIN_POINTS of them) is correct.
 4. Otherwise the expanded terms are compared: terms of the expected answer that are absent are
@@ -55,6 +55,7 @@ CHECK_SECONDS = 1.5  # the whole check, worker included, leaving room in the pag
 MAX_WORK = 20_000  # expand()'s work on a typed answer, estimated before it runs
 MAX_EXPECTED_WORK = 100_000  # …and on the expected answer, which comes from the lesson
 POINTS = 16  # random points for the numeric check
+WHOLE_POINTS = 32  # and points of −1, 0, 1 only: kinks and ties (see numerically_equal)
 MIN_POINTS = 4  # …of which at least this many must be defined on both sides
 RTOL = 1e-8
 _SEED = 20240611  # fixed: the same answer always gets the same verdict
@@ -146,7 +147,7 @@ def check_here(text, expected, names, inverse) -> Feedback:
         return Feedback(
             True,
             "Correct: it is written differently, but equals the expected answer at "
-            f"{POINTS} random points.",
+            f"{POINTS + WHOLE_POINTS} points (kinks and ties included).",
             parsed=typed,
             latex=latex,
             method="numeric",
@@ -265,17 +266,26 @@ def numerically_equal(a, b, points: int = POINTS) -> bool | None:
     """True when a and b agree at every one of ``points`` random points where both are defined
     (at least MIN_POINTS of them), False when they differ at one, None when too few points are
     defined or a side cannot be evaluated. Half the points draw each symbol from (−2, 2), half
-    from (0.2, 2) (so logs and square roots are defined somewhere); the seed is fixed."""
+    from (0.2, 2) (so logs and square roots are defined somewhere); the seed is fixed.
+    WHOLE_POINTS more draw each symbol from −1, 0, 1: random reals never land on a kink or a tie, where
+    the conventions live (ReLU′(0) = 0, a max-pool tie goes to the first maximum), so
+    dy·[x ≥ 0] for dy·[x > 0] would pass on reals alone."""
     symbols = sorted(a.free_symbols | b.free_symbols, key=lambda s: s.name)
     rng = np.random.default_rng(_SEED)
     half = points // 2
     env = {
-        s: np.concatenate([rng.uniform(-2, 2, half), rng.uniform(0.2, 2, points - half)])
+        s: np.concatenate(
+            [
+                rng.uniform(-2, 2, half),
+                rng.uniform(0.2, 2, points - half),
+                rng.integers(-1, 2, WHOLE_POINTS).astype(float),
+            ]
+        )
         for s in symbols
     }
     try:
-        va = evaluate(a, env, shape=(points,))
-        vb = evaluate(b, env, shape=(points,))
+        va = evaluate(a, env, shape=(points + WHOLE_POINTS,))
+        vb = evaluate(b, env, shape=(points + WHOLE_POINTS,))
     except Unsupported:
         return None
     ok = np.isfinite(va) & np.isfinite(vb)

@@ -431,3 +431,16 @@ def test_terms_past_the_ninth_are_named_by_ordinal_numbers():
         "23rd",
         "111th",
     ]
+
+
+def test_the_conventions_at_kinks_and_ties_are_checked():
+    """Random reals never land on x = 0 or on a tie, where ReLU′(0) = 0 and the first maximum
+    of a max-pool window decide: answers that break them are wrong."""
+    relu = derive("relu", shape=(2, 2))
+    assert check(relu, "X", (1, 0), "dy21*[x21 > 0]").correct
+    assert not check(relu, "X", (1, 0), "dy21*[x21 >= 0]").correct
+    pool = derive("max_pool2d", input_shape=(2, 2), kernel_size=2)
+    right = check(pool, "X", (0, 1), "dz11*[x12 > x11]*[x12 >= x21]*[x12 >= x22]")
+    assert right.correct, right.message
+    tie_to_last = check(pool, "X", (0, 1), "dz11*[x12 >= x11]*[x12 >= x21]*[x12 >= x22]")
+    assert not tie_to_last.correct
