@@ -54,8 +54,15 @@ def linear_math(batch=2, in_features=3, out_features=2, *, scope=None) -> Math:
 
 def _target(op: str, target, c: int) -> int:
     if isinstance(target, bool) or not isinstance(target, (int, np.integer)) or not 0 <= target < c:
+        shown = (  # the lessons count classes from 1, PyTorch's index from 0: say both
+            f" (class {target + 1})"
+            if isinstance(target, (int, np.integer)) and not isinstance(target, bool)
+            else ""
+        )
         raise ValueError(
-            f"{op}: target must be a class index from 0 to {c - 1} (0-based); you gave {target!r}."
+            f"{op}: target must be a class index from 0 to {c - 1} (0-based), that is, a true "
+            f"class from 1 to {c} as the lessons count; you gave {target!r}{shown}. Choose a "
+            f"class from 1 to {c}, or more classes."
         )
     return int(target)
 

@@ -496,6 +496,11 @@ def test_chain_rule_with_numbers():
             dict(num_classes=3, target=3),
             "target must be a class index from 0 to 2",
         ),
+        (  # in the widget's terms too: the sidebar counts classes from 1
+            "softmax_cross_entropy",
+            dict(num_classes=3, target=9),
+            "a true class from 1 to 3 as the lessons count; you gave 9 (class 10)",
+        ),
         ("add", dict(broadcast="diagonal"), "broadcast must be one of"),
         ("conv2d", dict(kernel=(2, 2)), "conv2d: "),
         ("nope", {}, "unknown op 'nope'"),
