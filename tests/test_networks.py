@@ -126,6 +126,10 @@ def test_matrix_pictures_show_exactly_their_cells_with_whole_ticks():
     assert two["yaxis"]["range"] == [2.5, 0.5] and two["xaxis"]["range"] == [0.5, 10.5]
     assert two["yaxis"]["dtick"] == 1 and two["yaxis"]["tick0"] == 1  # not 0.5, 1, 1.5, …
     assert "dtick" not in charts.image(np.ones((64, 64)), "big", px=4)["layout"]["xaxis"]
+    assert "dtick" not in charts.image(np.ones((10, 128)), "dW", px=6)["layout"]["yaxis"]
+    kernel = charts.image(np.ones((3, 3)), "∂L/∂K (kernel 1)", px=30)["layout"]
+    assert kernel["width"] >= len("∂L/∂K (kernel 1)") * 9  # no narrower than its title
+    assert kernel["title"]["yanchor"] == "top" and kernel["margin"]["t"] >= 50
 
 
 # ---------------------------------------------------------------- the pages in AppTest

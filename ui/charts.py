@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from ui.plots import title_px
+
 CLASS_COLOURS = ["#2166ac", "#b2182b", "#1b7837", "#762a83", "#e08214", "#35978f"]
 GREYS = [[0.0, "#ffffff"], [1.0, "#111111"]]
 _MARGIN = {"l": 40, "r": 10, "t": 40, "b": 36}
@@ -115,10 +117,12 @@ def image(
     return {
         "data": [heat],
         "layout": {
-            "title": _title(title),
-            "width": cols * px + 50,
-            "height": rows * px + 70,
-            "margin": {"l": 30, "r": 10, "t": 40, "b": 10},
+            # the title pinned to the top edge, above the column numbers (in the margin's
+            # middle it sat on them), and the figure never narrower than its title
+            "title": {**_title(title), "y": 1, "yref": "container", "yanchor": "top"},
+            "width": max(cols * px + 50, title_px(title)),
+            "height": rows * px + 82,
+            "margin": {"l": 30, "r": 10, "t": 52, "b": 10},
             # pinned to the cells, square ones shrinking the plot ("domain"), not widening the
             # range: autoranged, a 10 × 10 confusion matrix grew a row −1 and a row 10
             "yaxis": {
@@ -127,7 +131,7 @@ def image(
                 "scaleanchor": "x",
                 "constrain": "domain",
                 "showgrid": False,
-                **_every_index(rows),
+                **_every_index(rows, px),
             },
             "xaxis": {
                 "range": [0.5, cols + 0.5],
@@ -135,16 +139,16 @@ def image(
                 "constrain": "domain",
                 "side": "top",
                 "showgrid": False,
-                **_every_index(cols),
+                **_every_index(cols, px),
             },
         },
     }
 
 
-def _every_index(n: int) -> dict:
+def _every_index(n: int, px: int) -> dict:
     """Ticks on every whole index where they fit (plotly's own pick gave 0.5, 1, 1.5, … on a
-    two-row matrix); its own pick on long axes."""
-    return {"tickmode": "linear", "tick0": 1, "dtick": 1} if n <= 12 else {}
+    two-row matrix); its own pick on long axes and small cells."""
+    return {"tickmode": "linear", "tick0": 1, "dtick": 1} if n <= 12 and px >= 14 else {}
 
 
 def mosaic(images: list[np.ndarray], per_row: int = 6) -> np.ndarray:
@@ -199,5 +203,5 @@ def confusion_figure(counts: np.ndarray, title: str) -> dict:
     fig["layout"]["yaxis"].update(title={"text": "true"}, tick0=0, range=[k - 0.5, -0.5])
     # room for the title above the axis title: side by side they overlapped
     fig["layout"]["margin"] = {"l": 50, "r": 10, "t": 110, "b": 10}
-    fig["layout"]["height"] += 20
+    fig["layout"]["height"] += 110 - 52
     return fig
