@@ -1,6 +1,7 @@
 import streamlit as st
 
 from ui.boot import through_router
+from ui.layout import WRAP_LINKS_CSS
 from ui.registry import HOME, groups
 
 through_router()
@@ -48,11 +49,7 @@ st.subheader("Lesson map")
 # every page but this one, grouped as in the navigation: the registry lists them once
 MAP = [(g, [p for p in pages if p is not HOME]) for g, pages in groups().items()]
 MAP = [(g, pages) for g, pages in MAP if pages]
-# a long title wraps inside its narrow column rather than being cut ("MLP: train and deriv")
-st.html(
-    "<style>.stMain [data-testid='stPageLink'] * { white-space: normal !important; "
-    "text-overflow: clip !important; overflow: visible !important; }</style>"
-)
+st.html(WRAP_LINKS_CSS)
 cols = st.columns(len(MAP), gap="medium")
 for col, (group, pages) in zip(cols, MAP, strict=True):
     with col:

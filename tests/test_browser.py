@@ -286,6 +286,21 @@ def test_the_lesson_map_shows_every_title_whole(server, page, width):
     assert page.evaluate(CUT_TEXT) == []
 
 
+def test_network_lesson_links_and_presenter_buttons_are_whole(server, page):
+    page.set_viewport_size({"width": 1280, "height": 1000})
+    page.goto(f"{server}/conv2d?presenter=1")
+    settle(page, "Step 1 of")
+    cut = page.evaluate(
+        """() => [...document.querySelectorAll('.stMain button')]
+        .filter(b => [b, ...b.querySelectorAll('*')].some(e => e.scrollWidth > e.clientWidth + 1))
+        .map(b => b.innerText)"""
+    )
+    assert cut == []
+    page.goto(f"{server}/cnn")
+    settle(page, "Made of these single-op lessons")
+    assert page.evaluate(CUT_TEXT) == []
+
+
 def test_heatmaps_use_the_room_of_a_wider_window(server, page):
     cells = {}
     for width in (1280, 1920):

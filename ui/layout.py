@@ -33,6 +33,12 @@ def valid_width(value) -> int | None:
     return w if MIN_MAIN <= w <= MAX_MAIN else None
 
 
+# page links in narrow columns (the home page's lesson map, a network's "made of" lessons) wrap
+# a long title instead of cutting it ("MLP: train and deriv")
+WRAP_LINKS_CSS = (
+    "<style>.stMain [data-testid='stPageLink'] * { white-space: normal !important; "
+    "text-overflow: clip !important; overflow: visible !important; }</style>"
+)
 WIDTH_KEY = "layout/main"  # the session's lesson-column width, as the browser last measured it
 SIDEBAR, PADDING = 300, 160  # px Streamlit's wide layout takes: the sidebar, the main margins
 

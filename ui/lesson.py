@@ -17,7 +17,14 @@ import streamlit as st
 from derivations import derive
 from ui import custom, links, panels, patterns, practice, state, urlstate, verify
 from ui.components import reported, width_probe_ui
-from ui.layout import STEP_UNITS, WIDTH_KEY, Layout, main_for_window, valid_width
+from ui.layout import (
+    STEP_UNITS,
+    WIDTH_KEY,
+    WRAP_LINKS_CSS,
+    Layout,
+    main_for_window,
+    valid_width,
+)
 from ui.registry import OPS, ops_on_page, page_of
 from ui.state import Keys
 from ui.values import encode_flat, parse_grid, random_upstream, random_values, texts_of
@@ -53,6 +60,7 @@ section[data-testid="stSidebar"], [data-testid="stSidebarCollapsedControl"],
 .stMain [data-testid="stMarkdownContainer"] p, .stMain [data-testid="stMarkdownContainer"] li,
 .stMain [data-testid="stCaptionContainer"] { font-size: 1.4rem; }
 .stMain h3 { font-size: 2.2rem; }
+.stMain button [data-testid="stMarkdownContainer"] p { font-size: inherit; }
 </style>"""
 
 
@@ -80,6 +88,7 @@ def made_of_ui(pages) -> None:
     if not pages:
         return
     st.caption("Made of these single-op lessons:")
+    st.html(WRAP_LINKS_CSS)
     for col, p in zip(st.columns(len(pages)), pages, strict=True):
         col.page_link(p.path, label=p.title, icon=p.icon)
 
