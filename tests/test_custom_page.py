@@ -211,7 +211,7 @@ def test_where_f_is_undefined_the_page_says_so_and_shows_values_where_it_is_defi
     at.radio(key=f"{PAGE}/source").set_value("integers").run()
     set_f(at, "log(x)")
     assert at.warning and "log(x) is undefined at x = " in at.warning[0].value
-    assert "made positive" in at.warning[0].value
+    assert "made positive (0 as 1)" in at.warning[0].value
     assert all(v == "pass" for v in verdicts(at).values())
     at.radio(key=f"{PAGE}/source").set_value("edit").run()
     at.button(key=f"{PAGE}/reverify").click().run()  # re-roll: random again
@@ -298,3 +298,11 @@ def test_a_function_undefined_at_every_value_tried_says_what_to_do(f):
     assert at.text_input(key=f"{PAGE}/f").value == f  # the sidebar keeps what was typed
     set_f(at, "tanh(x)^2")  # and a good function brings the lesson back
     assert not at.error and "FAIL" not in verdicts(at).values()
+
+
+def test_the_link_keeps_the_numbers_typed_where_f_is_undefined():
+    q = {"f": "exp(exp(exp(x)))", "values": "edit", "X": "2_1_0_-1"}
+    at = open_page(q)
+    assert at.error and "made negative (0 as −1)" in at.error[0].value
+    flat = {k: (v[0] if isinstance(v, list) else v) for k, v in at.query_params.items()}
+    assert flat["X"] == "2_1_0_-1" and flat["f"] == q["f"]

@@ -77,9 +77,9 @@ def values_in_domain(spec, d, values: dict, seed: int) -> dict | None:
 def _described(values: dict, fixed: dict) -> str:
     x, y = _x(values), _x(fixed)
     if np.array_equal(y, np.where(x == 0, 1.0, np.abs(x))):
-        return "the same numbers made positive"
+        return "the sizes of the same numbers, made positive (0 as 1)"
     if np.array_equal(y, -np.where(x == 0, 1.0, np.abs(x))):
-        return "the same numbers made negative"
+        return "the sizes of the same numbers, made negative (0 as −1)"
     return "other random numbers where it is defined"
 
 

@@ -303,6 +303,7 @@ def _problems_of(keys: Keys, spec, d, source: str, seed: int) -> tuple[dict, np.
     problems += bad
     if problems:  # a cell that did not parse is not also reported as empty
         return values, upstream, problems
+    st.session_state[keys.typed] = values  # the link keeps what was typed, not a substitute
     values = custom.domain_ui(spec, d, values, seed, source)  # your own f: log of a negative
     label = _label(d)
     problems += state.check_values(spec, values, label)
@@ -367,7 +368,8 @@ def _link_extra(keys: Keys, d, source, seed, values, upstream) -> dict:
     if st.session_state.get(keys.presenter):
         extra["presenter"] = 1
     if source == "edit":
-        extra |= {n: encode_flat(values[n]) for n in d.inputs}
+        typed = st.session_state.get(keys.typed) or values
+        extra |= {n: encode_flat(typed.get(n, values[n])) for n in d.inputs}
     if st.session_state.get(keys.upsrc) == "edit":
         extra["up"] = encode_flat(upstream)
     return extra

@@ -34,6 +34,7 @@ class Keys:
         self.notices = f"{page}/notices"
         self.presenter = f"{page}/presenter"
         self.link = f"{page}/link"  # the first visit's URL, until its hand-typed numbers are read
+        self.typed = f"{page}/typed"  # the numbers as typed, before a domain check replaced them
 
     def param(self, name: str, part: str = "") -> str:
         return f"{self.page}/{name}" + (f"/{part}" if part else "")
