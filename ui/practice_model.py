@@ -343,4 +343,3 @@ class Attempt:
     missing: list = field(default_factory=list)  # the last check's, as check_answer gave them
     extra: list = field(default_factory=list)
     preview: tuple | None = None  # (text, latex, error message)
-    seconds: float | None = None  # how long the last check took

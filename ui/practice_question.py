@@ -7,8 +7,6 @@ eval'd or sympified here), and so is the preview (``derivations.parse.preview``)
 
 from __future__ import annotations
 
-import time
-
 import streamlit as st
 
 from derivations import check_answer, names_for
@@ -121,9 +119,8 @@ def _verdict_ui(att: Attempt) -> None:
     if att.verdict is None:
         return
     correct, message, _, method = att.verdict
-    took = f" ({att.seconds:.2f} s)" if att.seconds is not None else ""
     if correct:
-        st.success(md_safe(message) + took, icon=":material/check_circle:")
+        st.success(md_safe(message), icon=":material/check_circle:")
     elif method in SCORED or method == "undecided":
         st.error(md_safe(message), icon=":material/cancel:")
     else:
@@ -134,9 +131,7 @@ def _check(page: str, qkey: str, expected, names: dict, lesson: str) -> None:
     ss = st.session_state
     att = attempt(qkey)
     text = str(ss.get(f"{qkey}/answer", "") or "")
-    start = time.monotonic()
     fb = check_answer(text, expected, names, timeout=CHECK_SECONDS)
-    att.seconds = time.monotonic() - start
     att.verdict = (fb.correct, fb.message, fb.latex, fb.method)
     att.missing, att.extra = list(fb.missing), list(fb.extra)
     # the check's own reading stands for the preview (none when the text did not read as a
