@@ -101,7 +101,7 @@ def check_answer(text: str, expected, names: dict, timeout: float = CHECK_SECOND
         used = {k: names[k] for k in checked.used}
         # the names of every symbol a message may mention: typed ones and expected ones
         wanted = set(expected.free_symbols).union(*(v.free_symbols for v in used.values()))
-        inverse = {s: n for s, n in inverse_names(names).items() if s in wanted}
+        inverse = {s: n for s, n in inverse_names(names).items() if s.free_symbols & wanted}
         try:
             return worker.run(
                 "check", checked.text, expected, used, inverse, timeout=timeout, deadline=deadline

@@ -76,9 +76,14 @@ def inverse_names(names: dict) -> dict[sp.Symbol, str]:
     """Each symbol of ``names`` → the name the learner types for it (the first, if several)."""
     out: dict = {}
     for key, value in names.items():
-        if isinstance(value, sp.Symbol):
+        if isinstance(value, sp.Symbol) or _named_quantity(value):
             out.setdefault(value, key)
     return out
+
+
+def _named_quantity(value) -> bool:
+    """An expression the lesson gives a name of its own (softmax's p1 = e^f1 / Σ e^fj)."""
+    return isinstance(value, sp.Expr) and not value.is_Atom
 
 
 class _Plain(StrPrinter):
@@ -117,5 +122,12 @@ def typing_or_name(symbol) -> str:
 
 
 def term_text(term, inverse: dict) -> str:
-    """A term in the learner's notation: the names they type, * for products, ^ for powers."""
+    """A term in the learner's notation: the names they type, * for products, ^ for powers;
+    a named quantity by its name (dL_i*p1, not dL_i*exp(f1)/(exp(f1) + exp(f2) + exp(f3)))."""
+    inverse = dict(inverse)
+    for value, name in list(inverse.items()):
+        if _named_quantity(value):
+            stand_in = sp.Dummy("named")  # unique; printed as its name through inverse
+            term = term.subs(value, stand_in)
+            inverse[stand_in] = name
     return _Plain(inverse).doprint(term).replace("**", "^")

@@ -444,3 +444,12 @@ def test_the_conventions_at_kinks_and_ties_are_checked():
     assert right.correct, right.message
     tie_to_last = check(pool, "X", (0, 1), "dz11*[x12 >= x11]*[x12 >= x21]*[x12 >= x22]")
     assert not tie_to_last.correct
+
+
+def test_feedback_writes_softmax_probabilities_by_their_names():
+    """A learner who typed p1 reads p1 back, not e^f1 over the sum of the exponentials."""
+    d = derive("softmax_cross_entropy", num_classes=3, target=0)
+    fb = check(d, "f", (0, 0), "dL_i*p2 - dL_i")
+    assert not fb.correct
+    assert "dL_i*p1" in fb.message and "dL_i*p2" in fb.message, fb.message
+    assert "exp(" not in fb.message, fb.message
