@@ -3,31 +3,20 @@ from the sidebar, checks for Streamlit exception boxes and KaTeX errors, and cli
 
 Skips (with the reason) where Chromium or Playwright is missing; CI installs both."""
 
-import os
-import shutil
-
 import pytest
 
 from tests.serve import CHROMIUM_FLAGS, running_app
 
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 pytestmark = pytest.mark.browser
 
-if not os.path.exists(CHROMIUM):
-    pytest.skip(
-        "Debian's chromium is not installed (apt-get install chromium)", allow_module_level=True
-    )
-sync_api = pytest.importorskip("playwright.sync_api", reason="playwright is not installed")
-
+# skips this module where Chromium or Playwright is missing
+from tests.browser_env import CHROMIUM, KATEX_ERRORS, settle, sync_api  # noqa: E402
 from ui.registry import PAGES as REGISTERED  # noqa: E402
 from ui.registry import lesson_pages, ops_on_page  # noqa: E402
 
 # sidebar entry → text that is on the page once it has rendered: a lesson's progress bar, or
 # the page's own heading
 PAGES = {p.title: "Step 1 of" if ops_on_page(p) else (p.heading or p.title) for p in REGISTERED}
-
-KATEX_ERRORS = """() => document.querySelectorAll('.katex-error').length +
-    [...document.querySelectorAll('.katex-mathml mtext')].filter(e => e.textContent.startsWith('\\\\')).length"""
 
 
 @pytest.fixture(scope="module")
@@ -46,21 +35,6 @@ def page(server):
         pg = browser.new_page(viewport={"width": 1400, "height": 1000})
         yield pg
         browser.close()
-
-
-IDLE = """() => !document.querySelector('[data-testid="stStatusWidget"]') &&
-    !document.querySelector('[data-stale="true"]')"""
-
-
-def settle(pg, expect: str | None = None) -> None:
-    """Wait until the script run is over: the expected text is there, nothing is running and no
-    element is stale — twice in a row, since a rerun can start right after a run ends."""
-    pg.wait_for_selector('[data-testid="stApp"]', timeout=60_000)
-    if expect:
-        pg.get_by_text(expect).first.wait_for(timeout=90_000)
-    for _ in range(2):
-        pg.wait_for_timeout(400)
-        pg.wait_for_function(IDLE, timeout=90_000)
 
 
 def test_every_page_from_the_sidebar_renders_cleanly(server, page):

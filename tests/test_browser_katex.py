@@ -5,8 +5,6 @@ render, and matrices of stacked fractions keep their rows apart.
 
 Skips where Chromium or Playwright is missing; CI installs both."""
 
-import os
-import shutil
 from functools import cache
 
 import pytest
@@ -15,15 +13,10 @@ from derivations import derive
 from derivations.katex import BUDGET, expansions
 from tests.serve import CHROMIUM_FLAGS
 
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 pytestmark = pytest.mark.browser
 
-if not os.path.exists(CHROMIUM):
-    pytest.skip(
-        "Debian's chromium is not installed (apt-get install chromium)", allow_module_level=True
-    )
-sync_api = pytest.importorskip("playwright.sync_api", reason="playwright is not installed")
-
+# skips this module where Chromium or Playwright is missing
+from tests.browser_env import CHROMIUM, sync_api  # noqa: E402
 from tests.extremes import registry_extremes  # noqa: E402
 from tests.katex_probe import KatexProbe  # noqa: E402
 

@@ -4,27 +4,16 @@ feedback the learner sees; /custom with a typed function.
 
 Skips (with the reason) where Chromium or Playwright is missing."""
 
-import os
-import shutil
-
 import pytest
 
 from tests.serve import CHROMIUM_FLAGS, running_app
 
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 pytestmark = pytest.mark.browser
 
-if not os.path.exists(CHROMIUM):
-    pytest.skip(
-        "Debian's chromium is not installed (apt-get install chromium)", allow_module_level=True
-    )
-sync_api = pytest.importorskip("playwright.sync_api", reason="playwright is not installed")
+# skips this module where Chromium or Playwright is missing
+from tests.browser_env import CHROMIUM, KATEX_ERRORS, settle, sync_api  # noqa: E402
 
 PORTS = range(8631, 8640)  # this project's share of the machine's ports
-IDLE = """() => !document.querySelector('[data-testid="stStatusWidget"]') &&
-    !document.querySelector('[data-stale="true"]')"""
-KATEX_ERRORS = """() => document.querySelectorAll('.katex-error').length +
-    [...document.querySelectorAll('.katex-mathml mtext')].filter(e => e.textContent.startsWith('\\\\')).length"""
 
 
 @pytest.fixture(scope="module")
@@ -43,15 +32,6 @@ def page(server):
         pg = browser.new_page(viewport={"width": 1280, "height": 1400})
         yield pg
         browser.close()
-
-
-def settle(pg, expect: str | None = None) -> None:
-    pg.wait_for_selector('[data-testid="stApp"]', timeout=60_000)
-    if expect:
-        pg.get_by_text(expect).first.wait_for(timeout=90_000)
-    for _ in range(2):
-        pg.wait_for_timeout(400)
-        pg.wait_for_function(IDLE, timeout=90_000)
 
 
 def clean(pg) -> None:
