@@ -101,7 +101,9 @@ def environment() -> list[str]:
     knobs = sorted(
         f"{k}={v}"
         for k, v in os.environ.items()
-        if k.startswith(("OPENBLAS_", "OMP_", "MKL_", "GOTO", "MALLOC_", "DNNL_", "ONEDNN_"))
+        if k.startswith(
+            ("OPENBLAS_", "OMP_", "MKL_", "GOTO", "MALLOC_", "DNNL_", "ONEDNN_", "ATEN_", "NPY_")
+        )
     )
     if knobs:  # OPENBLAS_CORETYPE=Haswell, for one, keeps numpy's BLAS off AVX-512
         lines.append("environment: " + " ".join(knobs))
@@ -201,6 +203,36 @@ def run() -> list[tuple]:
     return rows
 
 
+# other CPUs, emulated on this one: the settings each side reads when it loads its kernels
+EMULATE = {
+    # numpy's own SIMD loops, OpenBLAS and PyTorch (ATen and oneDNN) all held to AVX2
+    "no-avx512": {
+        "OPENBLAS_CORETYPE": "Haswell",
+        "ATEN_CPU_CAPABILITY": "avx2",
+        "ONEDNN_MAX_CPU_ISA": "AVX2",
+    },
+    # OpenBLAS picks its kernels from the CPU, whatever this environment pins
+    "openblas-auto": {"OPENBLAS_CORETYPE": None, "OPENBLAS_L2_SIZE": None},
+}
+
+
+def _emulated_env(name: str) -> dict:
+    env = dict(os.environ)
+    for key, value in EMULATE[name].items():
+        if value is None:
+            env.pop(key, None)
+        else:
+            env[key] = value
+    if name == "no-avx512":
+        # numpy refuses to disable a feature it did not find, so name only those it found
+        found = np.__config__.CONFIG.get("SIMD Extensions", {}).get("found", [])
+        env["NPY_DISABLE_CPU_FEATURES"] = " ".join(
+            f for f in found if f.startswith(("AVX512", "X86_V4"))
+        )
+    env["BENCH_EMULATED"] = name
+    return env
+
+
 def main(argv=None) -> int:
     import argparse
 
@@ -212,12 +244,26 @@ def main(argv=None) -> int:
         help="run the whole table this many times and report each row's median and worst ratio "
         "(this shared machine has slow spells lasting minutes; one run can land in one)",
     )
+    ap.add_argument(
+        "--emulate",
+        choices=sorted(EMULATE),
+        help="measure as on another CPU: no-avx512 holds numpy, OpenBLAS and PyTorch to AVX2; "
+        "openblas-auto lets OpenBLAS choose its kernels (re-runs this benchmark in a child "
+        "process, since BLAS reads these settings when it loads)",
+    )
     args = ap.parse_args(argv)
+    if args.emulate and os.environ.get("BENCH_EMULATED") != args.emulate:
+        import subprocess
+
+        cmd = [sys.executable, "-m", "bench.engine", *(argv if argv is not None else sys.argv[1:])]
+        return subprocess.call(cmd, env=_emulated_env(args.emulate))
     try:
         import torch  # noqa: F401
     except ImportError:
         print("bench.engine needs torch: pip install torch==2.13.0", file=sys.stderr)
         return 2
+    if os.environ.get("BENCH_EMULATED"):
+        print(f"emulating: {os.environ['BENCH_EMULATED']}")
     for line in environment():
         print(line)
     print(f"load average before: {_load()}")

@@ -187,6 +187,16 @@ def test_the_gradient_norm_note_speaks_of_the_activation_in_use():
         assert notes and notes[0].startswith(start), (act, notes)
 
 
+def test_the_accuracies_say_how_many_points_they_are_of():
+    """At 20 points the test split is 4, so its accuracy moves in steps of 25 % and can read
+    0 %: the caption says of how many points, so that is not taken for a broken network."""
+    page = "pages/mlp.py"
+    at = open_page(page)
+    at.slider(key=f"{page}/train/n").set_value(20).run()
+    caption = _caption(at, "step")
+    assert "of 16 points" in caption and caption.endswith("of 4"), caption
+
+
 @pytest.mark.parametrize(
     "key,values",
     [

@@ -151,7 +151,8 @@ def controls_ui(run: training.Run) -> None:
     last = run.history[-1]
     c[3].caption(
         f"step {run.steps} · epoch {run.epochs:.1f} · train accuracy "
-        f"{last['train accuracy']:.0%} · test accuracy {last['test accuracy']:.0%}"
+        f"{last['train accuracy']:.0%} of {len(run.y)} points · test accuracy "
+        f"{last['test accuracy']:.0%} of {len(run.yt)}"
     )
 
 
