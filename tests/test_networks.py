@@ -81,6 +81,36 @@ def test_image_backward_equals_the_functional_ops():
     assert g["winners"].sum() == p.size  # one winner per pool window
 
 
+def test_a_run_trained_in_one_thread_can_be_read_and_stepped_from_another():
+    """Streamlit starts a page's next run (a click on Step) while the last one may still be
+    training in its thread; both used the one model, and a forward of one batch met the
+    backward of another (a ValueError on the page)."""
+    import threading
+
+    run = moons_run(0)
+    run.batch = 8
+    errors = []
+
+    def train():
+        try:
+            run.train_for(1.0, every=3)
+        except Exception as e:  # noqa: BLE001 - the test reports whatever broke
+            errors.append(e)
+
+    t = threading.Thread(target=train)
+    t.start()
+    try:
+        while t.is_alive():
+            run.batch = 8 if run.batch == 5 else 5  # the page sets it from the sidebar
+            training.one_step(run)
+            with run.lock:  # as the page draws the boundary
+                training.decision_grid(run.model, run.X, resolution=40)
+            run.record()
+    finally:
+        t.join()
+    assert not errors, errors
+
+
 def test_sampled_gradcheck_agrees_on_the_real_network():
     X, y, Xt, yt = training.digits_split(0)
     model = engine_train.digits_cnn(3, 3, 1, 2, rng=2)

@@ -177,13 +177,14 @@ def _image_index(run: training.Run) -> int:
 
 
 def _inside(run: training.Run) -> None:
-    conv = run.model.layers[0]
-    kernels = [w[0] for w in conv.params["weight"]]
+    with run.lock:  # a copy, not views of weights that a training thread may be changing
+        kernels = [w[0].copy() for w in run.model.layers[0].params["weight"]]
     captions = [f"K{c + 1}" for c in range(len(kernels))]
     kfig = charts.mosaic_figure(kernels, captions, "Learned kernels", 8, 14, diverging=True)
     _chart(kfig, "kernels")
     i = _image_index(run)
-    maps = training.image_backward(run.model, run.Xt[i], int(run.yt[i]))["R"]
+    with run.lock:
+        maps = training.image_backward(run.model, run.Xt[i], int(run.yt[i]))["R"]
     cap = [f"map {c + 1}" for c in range(len(maps))]
     title = f"Feature maps of test image {i + 1} (after ReLU)"
     _chart(charts.mosaic_figure(list(maps), cap, title, per_row=8, px=8), "maps")
@@ -191,8 +192,9 @@ def _inside(run: training.Run) -> None:
 
 def results_ui(run: training.Run) -> None:
     """On the test set: the confusion matrix and the images the network got wrong."""
-    counts = training.confusion(run.model, run.Xt, run.yt)
-    pred = np.argmax(run.model.forward(run.Xt), axis=1)
+    with run.lock:
+        counts = training.confusion(run.model, run.Xt, run.yt)
+        pred = np.argmax(run.model.forward(run.Xt), axis=1)
     wrong = np.flatnonzero(pred != run.yt)
     left, right = st.columns([2, 3])
     with left:
@@ -224,7 +226,8 @@ def backward_ui(run: training.Run) -> None:
     """One test image's gradient, from the loss back to the pixels, each layer beside the
     formula of the lesson it comes from."""
     i = int(st.session_state.get(k("image"), 1)) - 1
-    g = training.image_backward(run.model, run.Xt[i], int(run.yt[i]))
+    with run.lock:
+        g = training.image_backward(run.model, run.Xt[i], int(run.yt[i]))
     st.markdown(
         f"Test image {i + 1}, a **{run.yt[i]}**, predicted **{int(np.argmax(g['p']))}**, loss "
         f"{float(g['loss']):.3f}. Change the image above."
@@ -337,7 +340,8 @@ def _into_conv(g: dict, c: int, ksize: int) -> None:
 def verify_ui(run: training.Run) -> None:
     """The engine's gradients against finite differences on the real network, a sample of
     entries of every array (the toy size below checks symbolic = engine = FD in full)."""
-    rows = training.sampled_gradcheck(run.model, run.Xt[:32], run.yt[:32], per_array=3)
+    with run.lock:  # it nudges the weights: no training step may see them nudged
+        rows = training.sampled_gradcheck(run.model, run.Xt[:32], run.yt[:32], per_array=3)
     worst = max(abs(a - b) for *_, a, b in rows)
     table = [
         {

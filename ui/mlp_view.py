@@ -102,8 +102,9 @@ def current_run(cfg: dict) -> training.Run:
 
 def _step() -> None:
     run = st.session_state[k("run")]
-    st.session_state[k("last")] = training.one_step(run)
-    run.record()
+    with run.lock:
+        st.session_state[k("last")] = training.one_step(run)
+        run.record()
 
 
 def _train() -> None:
@@ -202,7 +203,8 @@ def _pictures(run: training.Run) -> None:
     with left:
         X = np.concatenate([run.X, run.Xt])
         y = np.concatenate([run.y, run.yt])
-        xs, ys, prob = training.decision_grid(run.model, X)
+        with run.lock:
+            xs, ys, prob = training.decision_grid(run.model, X)
         title = f"Decision boundary after {run.steps} steps"
         st.plotly_chart(_fig(charts.boundary(xs, ys, prob, X, y, title)), key=k("boundary"))
     with right:

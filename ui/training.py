@@ -5,6 +5,7 @@ boundary, per-layer gradient norms, a confusion matrix, one image's backward pas
 
 from __future__ import annotations
 
+import threading
 import time
 from dataclasses import dataclass, field
 
@@ -52,6 +53,10 @@ class Run:
     loss_fn: nn.SoftmaxCrossEntropy = field(default_factory=nn.SoftmaxCrossEntropy)
     _order: np.ndarray | None = None
     _pos: int = 0
+    # Streamlit can start a page's next run (a click) while the last one still trains in its
+    # thread: a forward of one batch then met the backward of another ("dy must be of shape
+    # (40, 2), got (32, 2)"). Whatever uses the model holds this; reentrant, as steps record.
+    lock: threading.RLock = field(default_factory=threading.RLock, repr=False, compare=False)
 
     def __post_init__(self):
         self._rng = np.random.default_rng(self.seed)
@@ -66,28 +71,31 @@ class Run:
 
     def step(self) -> float:
         """One minibatch: forward, loss, backward, optimiser step. Returns the batch loss."""
-        idx = self._next_batch()
-        loss = self.loss_fn.forward(self.model.forward(self.X[idx]), self.y[idx])
-        self.model.backward(self.loss_fn.backward(), input_grad=False)
-        self.optimiser.step()
-        self.steps += 1
-        return loss
+        with self.lock:
+            idx = self._next_batch()
+            loss = self.loss_fn.forward(self.model.forward(self.X[idx]), self.y[idx])
+            self.model.backward(self.loss_fn.backward(), input_grad=False)
+            self.optimiser.step()
+            self.steps += 1
+            return loss
 
     def record(self) -> dict:
         """Loss and accuracy on both sets, and each layer's gradient norm, now."""
-        row = {
-            "step": self.steps,
-            "epoch": self.epochs,
-            **self.evaluate(),
-            **grad_norms(self.model),
-        }
-        self.history.append(row)
-        return row
+        with self.lock:
+            row = {
+                "step": self.steps,
+                "epoch": self.epochs,
+                **self.evaluate(),
+                **grad_norms(self.model),
+            }
+            self.history.append(row)
+            return row
 
     def evaluate(self) -> dict:
         out = {}
         for name, X, y in (("train", self.X, self.y), ("test", self.Xt, self.yt)):
-            logits = self.model.forward(X)
+            with self.lock:
+                logits = self.model.forward(X)
             out[f"{name} loss"] = nn.SoftmaxCrossEntropy().forward(logits, y)
             out[f"{name} accuracy"] = float(np.mean(np.argmax(logits, axis=1) == y))
         return out
@@ -124,13 +132,14 @@ def snapshot(model: nn.Sequential) -> dict[str, np.ndarray]:
 
 def one_step(run: Run) -> list[dict]:
     """Take one step and report, per weight array: its value before, its gradient, the change."""
-    before = snapshot(run.model)
-    run.step()
-    grads = {k: v.copy() for k, v in run.model.grads.items()}
-    return [
-        {"name": k, "before": before[k], "grad": grads[k], "change": v - before[k]}
-        for k, v in run.model.params.items()
-    ]
+    with run.lock:
+        before = snapshot(run.model)
+        run.step()
+        grads = {k: v.copy() for k, v in run.model.grads.items()}
+        return [
+            {"name": k, "before": before[k], "grad": grads[k], "change": v - before[k]}
+            for k, v in run.model.params.items()
+        ]
 
 
 def decision_grid(model, X: np.ndarray, resolution: int = 60):
