@@ -21,6 +21,7 @@ from ui import custom as UC
 from ui import urlstate
 from ui.registry import OPS
 from ui.values import random_values
+from ui.verify import verify
 
 pytest.importorskip("streamlit")
 from streamlit.testing.v1 import AppTest  # noqa: E402
@@ -155,6 +156,32 @@ def test_kinks_and_domain():
     assert "kink at x = 0 (row 1, column 2)" in UC.kink({"X": [[1.0, 0.0, -2.0]]}, d)
     assert UC.kink({"X": [[1.0, 0.5, -2.0]]}, d) == ""
     assert UC.kink({"X": [[0.0]]}, derive("custom", f="x^2", shape=(1, 1))) == ""
+
+
+@pytest.mark.parametrize(
+    "f,x,says",
+    [
+        # smooth but steep: the one-sided slopes differ by f″·h, which is not a kink
+        ("1/x", 0.01, ""),
+        ("exp(200*x)", 1.0, ""),
+        ("exp(1000*x)", 0.5, ""),
+        ("abs(x) + relu(x)", 0.0, "f has a kink at x = 0"),
+        ("abs(x)", 5e-7, "slope changes within ε = 1e-06 of x = 5e-07"),  # a kink within ε
+        ("sin(1e12*x)", 1.0, "faster than finite differences can follow"),
+        ("sqrt(x)", 1e-4, "curves too sharply at x = 0.0001"),
+    ],
+)
+def test_finite_differences_are_judged_where_they_can_be(f, x, says):
+    """A smooth f was called kinked where it is steep (1/x at 0.01): a student was told
+    something false. Where the finite differences are fine the panel compares them and they
+    agree; elsewhere it says why they are not compared, rather than show a ✗."""
+    d = derive("custom", f=f, shape=(1, 2))
+    values = {"X": np.array([[x, 0.25]])}
+    why = UC.kink(values, d)
+    assert (says in why) if says else why == "", why
+    rows, _ = verify(OPS["custom"], d, values, np.ones((1, 2)), use_torch=False)
+    fd = next(r for r in rows if r.method == "finite differences")
+    assert fd.ok is (None if says else True), fd
     d = derive("custom", f="log(x)", shape=(2, 2))
     why = UC.undefined({"X": [[1.0, -2.0], [3.0, 4.0]]}, d)
     assert "log" in why and "row 1, column 2" in why

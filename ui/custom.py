@@ -17,8 +17,9 @@ import numpy as np
 from derivations.custom import domain_problem, evaluate
 from derivations.custom_op import function_of
 
-KINK_STEP = 1e-5
+KINK_STEP = 1e-6  # the finite differences' ε (ui/verify.EPS)
 KINK_RTOL = 1e-3
+FD_ERROR = 2e-6  # relative: well inside the verification's 1e-5 (ui/verify.FD_TOL)
 TRIES = 24  # random draws tried for values where f is defined
 
 
@@ -35,20 +36,64 @@ def grads(values: dict, dy, params: dict) -> dict:
     return {"X": np.asarray(dy, dtype=float) * evaluate(fprime, _x(values))}
 
 
+def _bend(f, x: np.ndarray, h: float):
+    """f's one-sided slopes at x with step h, and how far apart they are against their size."""
+    here = evaluate(f, x)
+    left = (here - evaluate(f, x - h)) / h
+    right = (evaluate(f, x + h) - here) / h
+    scale = np.maximum(1.0, np.maximum(np.abs(left), np.abs(right)))
+    return left, right, np.abs(left - right) / scale
+
+
+def _central_error(f, x: np.ndarray, h: float) -> np.ndarray:
+    """The central difference's own error at step h, relative to the slope: Richardson's
+    estimate |D(2h) − D(h)| / 3, as the error grows with h²."""
+    d1 = (evaluate(f, x + h) - evaluate(f, x - h)) / (2 * h)
+    d2 = (evaluate(f, x + 2 * h) - evaluate(f, x - 2 * h)) / (4 * h)
+    return np.abs(d2 - d1) / 3 / np.maximum(1.0, np.abs(d1))
+
+
 def kink(values: dict, d) -> str:
-    """Where f bends (its one-sided slopes differ), so central differences mean nothing."""
+    """Why central differences mean nothing at these numbers, or "" where they are fine.
+
+    The one-sided slopes differ at a kink and also, by about f″·h, where f is smooth but
+    steep (1/x at 0.01, exp(200x)). So they are compared at two steps, 10ε and ε: where f is
+    smooth their gap shrinks tenfold with the step; at a kink it stays and each slope settles;
+    where neither happens, f changes faster than a step of ε can follow (sin(10¹²x)). And a
+    smooth f can still curve too sharply for ε (√x at 10⁻⁴): a ✗ there would blame the maths."""
     f, x = d.facts["f_x"], _x(values)
     with np.errstate(all="ignore"):
-        here = evaluate(f, x)
-        left = (here - evaluate(f, x - KINK_STEP)) / KINK_STEP
-        right = (evaluate(f, x + KINK_STEP) - here) / KINK_STEP
-        scale = np.maximum(1.0, np.maximum(np.abs(left), np.abs(right)))
-        bent = np.abs(left - right) > KINK_RTOL * scale
-    bent &= np.isfinite(left) & np.isfinite(right)
-    if not bent.any():
-        return ""
-    r, c = (int(i) for i in np.argwhere(bent)[0])
-    return f"f has a kink at x = {x[r, c]:g} (row {r + 1}, column {c + 1})"
+        left1, right1, gap1 = _bend(f, x, 10 * KINK_STEP)
+        left2, right2, gap2 = _bend(f, x, KINK_STEP)
+        error = _central_error(f, x, KINK_STEP)
+    finite = np.isfinite(gap1) & np.isfinite(gap2)
+    smooth = (gap2 <= KINK_RTOL) | ((gap2 <= 0.2 * gap1) & (gap2 <= 0.1))
+    for odd, why in (
+        (finite & ~smooth, _unsmooth),
+        (finite & np.isfinite(error) & (error > FD_ERROR), _curved),
+    ):
+        if odd.any():
+            r, c = (int(i) for i in np.argwhere(odd)[0])
+            where = f"x = {x[r, c]:g} (row {r + 1}, column {c + 1})"
+            slopes = ([left1[r, c], right1[r, c]], [left2[r, c], right2[r, c]])
+            return why(where, slopes)
+    return ""
+
+
+def _unsmooth(where: str, slopes) -> str:
+    if np.allclose(*slopes, rtol=KINK_RTOL, atol=KINK_RTOL):  # each slope settled: a corner
+        return f"f has a kink at {where}"
+    return (
+        f"f's slope changes within ε = {KINK_STEP:g} of {where}, faster than finite "
+        "differences can follow"
+    )
+
+
+def _curved(where: str, _slopes) -> str:
+    return (
+        f"f curves too sharply at {where} for central differences with ε = {KINK_STEP:g} "
+        "to be accurate"
+    )
 
 
 def undefined(values: dict, d) -> str:

@@ -70,7 +70,7 @@ def verify(spec, d, values: dict, upstream, *, use_torch: bool = True) -> tuple[
         diff = _max_diff(sym, fd)
         scale = max(1.0, max(float(np.max(np.abs(v), initial=0.0)) for v in sym.values()))
         if why:
-            rows.append(Row("finite differences", diff, None, f"not defined here: {why}"))
+            rows.append(Row("finite differences", diff, None, f"not meaningful here: {why}"))
         else:
             rows.append(
                 Row("finite differences", diff, diff <= FD_TOL * scale, f"central, ε = {EPS:g}")
