@@ -2,6 +2,7 @@
 upstream, softmax's probabilities, the explorer's wording, and the settings a URL carries."""
 
 import json
+import re
 import tomllib
 from pathlib import Path
 
@@ -242,3 +243,15 @@ def test_every_size_widget_shows_its_bounds(page):
         if p.kind == "int":
             lo, hi = int(p.lo) + p.shown_from, int(p.hi) + p.shown_from
             assert f"{p.label} :gray[({lo} to {hi})]" in shown, p.name
+
+
+@pytest.mark.parametrize("page", ["pages/mlp.py", "pages/cnn.py"])
+def test_a_network_s_upstream_is_the_seed_one(page):
+    """A network's output is the loss L itself, so its upstream is ∂L/∂L = 1; it was a random
+    integer, and the page showed "∂L/∂L = −2". No upstream choice is offered, even by a link."""
+    at = open_page(page, {"upstream": "random"})
+    assert not [r for r in at.radio if r.key.endswith("/upsrc")]
+    assert any("∂L/∂L = 1" in c.value for c in at.caption)
+    tips = re.findall(r'data-tip="∂L/∂L = ([^"]+)"', _svgs(at))
+    assert tips and set(tips) == {"1"}, tips
+    assert "FAIL" not in verdicts(at)

@@ -247,7 +247,7 @@ def _upstream(keys: Keys, spec, d, source: str, seed: int) -> tuple[np.ndarray, 
         if up.shape == d.upstream.shape:
             return up, []
     choice = st.session_state.get(keys.upsrc, "random")
-    if choice == "ones":
+    if choice == "ones" or spec.upstream_is_seed:
         return np.ones(d.upstream.shape), []
     if choice == "edit":
         st.markdown(f"**{dict(links.panels(d))['up']}** (the upstream gradient)")
@@ -291,7 +291,9 @@ def _computed(spec, d, values, upstream) -> tuple[tuple | None, list[str]]:
 
 def _problems_of(keys: Keys, spec, d, source: str, seed: int) -> tuple[dict, np.ndarray, list]:
     """The numbers the sidebar asks for, and everything wrong with them as input."""
-    editing = source == "edit" or st.session_state.get(keys.upsrc) == "edit"
+    editing = source == "edit" or (
+        st.session_state.get(keys.upsrc) == "edit" and not spec.upstream_is_seed
+    )
     holder = (
         st.expander("Your numbers: type into the cells", expanded=True)
         if editing
@@ -313,7 +315,8 @@ def _problems_of(keys: Keys, spec, d, source: str, seed: int) -> tuple[dict, np.
 
 
 def _safe_numbers(spec, d, seed: int) -> tuple[dict, np.ndarray]:
-    return random_values(d, "integers", seed, spec.positive), random_upstream(d, seed)
+    up = np.ones(d.upstream.shape) if spec.upstream_is_seed else random_upstream(d, seed)
+    return random_values(d, "integers", seed, spec.positive), up
 
 
 def _numbers(keys: Keys, spec, d, source: str, seed: int):
@@ -357,7 +360,7 @@ def _matrices(d, values, upstream, found, out) -> dict:
     return numbers
 
 
-def _link_extra(keys: Keys, d, source, seed, values, upstream) -> dict:
+def _link_extra(keys: Keys, spec, d, source, seed, values, upstream) -> dict:
     """What the URL holds besides the op's parameters: hand-typed numbers included."""
     extra = {
         "values": source,
@@ -370,7 +373,7 @@ def _link_extra(keys: Keys, d, source, seed, values, upstream) -> dict:
     if source == "edit":
         typed = st.session_state.get(keys.typed) or values
         extra |= {n: encode_flat(typed.get(n, values[n])) for n in d.inputs}
-    if st.session_state.get(keys.upsrc) == "edit":
+    if st.session_state.get(keys.upsrc) == "edit" and not spec.upstream_is_seed:
         extra["up"] = encode_flat(upstream)
     return extra
 
@@ -405,7 +408,7 @@ def _lesson(page: str, intro: str, *, title: bool, made_of=()) -> None:
     panels.explorer_ui(keys, d, numbers, values, upstream, layout)
     panels.verification_ui(keys, rows)
     panels.downloads_ui(keys, spec, d, numbers)
-    link = _link_extra(keys, d, source, seed, values, upstream)
+    link = _link_extra(keys, spec, d, source, seed, values, upstream)
     st.query_params.from_dict(urlstate.encode(spec, params, link))
 
 

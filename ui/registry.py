@@ -421,6 +421,7 @@ _add(
         T.mlp,
         kink=A.mlp_kink,
         values="reals",
+        upstream_is_seed=True,
     )
 )
 _add(
@@ -441,6 +442,7 @@ _add(
         T.cnn,
         kink=A.cnn_tie,
         values="reals",
+        upstream_is_seed=True,
     )
 )
 

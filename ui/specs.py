@@ -60,6 +60,9 @@ class OpSpec:
     # (values, derivation) -> why the op cannot be computed at these values, or "" (your own
     # f: log of a negative); the page then shows values where it can
     undefined: object = None
+    # the output is the loss itself (a whole network): its upstream is the seed ∂L/∂L = 1,
+    # not a number to choose (a random −2 read as "∂L/∂L = −2")
+    upstream_is_seed: bool = False
 
     def defaults(self) -> dict:
         return {p.name: p.default for p in self.params}

@@ -71,6 +71,16 @@ def sources_ui(keys: Keys, spec, reroll) -> tuple[str, int]:
         st.session_state[keys.source] = options[0]  # the notes' example where there is one
     source = st.radio("Values of the inputs", options, key=keys.source, format_func=SOURCES.get)
     fixed = source == "notes" and bool(spec.notes_example and "upstream" in spec.notes_example)
+    if spec.upstream_is_seed:
+        st.caption("Upstream gradient: ∂L/∂L = 1, the output being the loss L itself.")
+    else:
+        _upstream_ui(keys, fixed)
+    seed = int(st.number_input("Seed", 0, 999_999, key=keys.seed))
+    st.button(":material/casino: Re-roll numbers", on_click=reroll, width="stretch")
+    return source, seed
+
+
+def _upstream_ui(keys: Keys, fixed: bool) -> None:
     st.radio(
         "Upstream gradient",
         list(UPSTREAMS),
@@ -79,9 +89,6 @@ def sources_ui(keys: Keys, spec, reroll) -> tuple[str, int]:
         disabled=fixed,
         help="The notes' example sets its own." if fixed else None,
     )
-    seed = int(st.number_input("Seed", 0, 999_999, key=keys.seed))
-    st.button(":material/casino: Re-roll numbers", on_click=reroll, width="stretch")
-    return source, seed
 
 
 def matrix_editor_ui(key: str, initial: list[list[str]]) -> list[list[str]]:
