@@ -52,7 +52,8 @@ def linear_math(batch=2, in_features=3, out_features=2, *, scope=None) -> Math:
     return m
 
 
-def _target(op: str, target, c: int) -> int:
+def class_index(op: str, target, c: int) -> int:
+    """The true class as PyTorch's 0-based index; a message in both countings if it is not one."""
     if isinstance(target, bool) or not isinstance(target, (int, np.integer)) or not 0 <= target < c:
         shown = (  # the lessons count classes from 1, PyTorch's index from 0: say both
             f" (class {target + 1})"
@@ -70,7 +71,7 @@ def _target(op: str, target, c: int) -> int:
 def softmax_ce_math(num_classes=3, target=0, *, scope=None) -> Math:
     op = "softmax_cross_entropy"
     c = as_count(op, "num_classes", num_classes, 1, MAX_CLASSES)
-    target = _target(op, target, c)
+    target = class_index(op, target, c)
     scope = scope or Scope()
     F = scope.matrix("f", (1, c), vector=True)
     S = sp.Add(*[sp.exp(F[0, j]) for j in range(c)])

@@ -15,13 +15,12 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-import numpy as np
 import sympy as sp
 
 from .algebra import rename_symbols
 from .chain import chain, rename
 from .conv import conv2d_math
-from .dense import linear_math, softmax_ce_math
+from .dense import class_index, linear_math, softmax_ce_math
 from .derivation import Math, assemble
 from .elementwise import unary_math
 from .params import MAX_SIDE, TooBig, as_count, as_pair, as_shape
@@ -76,17 +75,6 @@ def _layer_sizes(op: str, sizes) -> tuple[int, ...]:
     return tuple(as_count(op, f"layer size {i + 1}", n, 1, MLP_WIDTH) for i, n in enumerate(sizes))
 
 
-def _target(op: str, target, classes: int) -> int:
-    if isinstance(target, bool) or not isinstance(target, (int, np.integer)):
-        raise ValueError(f"{op}: target must be a whole number, not {target!r}.")
-    if not 0 <= target < classes:
-        raise ValueError(
-            f"{op}: target must be a class index from 0 to {classes - 1} (0-based); "
-            f"you gave {target}."
-        )
-    return int(target)
-
-
 def _layer_backward(m: Math, ell: int, lin: Math, act: Math | None) -> None:
     """Prove layer ℓ's backward step in numerator layout from the two ops' own gradients:
     ∂L/∂A_{ℓ−1} = ∂L/∂A_ℓ · diag(σ′(Z_ℓ)) · W_ℓᵀ, or ∂L/∂Z_L · W_Lᵀ for the output layer."""
@@ -135,7 +123,7 @@ def mlp_math(layer_sizes=(2, 3, 2), activation="sigmoid", target=0) -> Math:
         raise ValueError(
             f"{op}: activation must be one of {', '.join(ACTIVATIONS)}; you gave {activation!r}."
         )
-    target = _target(op, target, sizes[-1])
+    target = class_index(op, target, sizes[-1])
     layers = _mlp_layers(sizes, activation)
     m = layers[0][0]
     for ell in range(1, len(layers)):
@@ -181,7 +169,7 @@ def _cnn_geometry(op, input_shape, kernel_shape, pool, classes):
 def cnn_math(input_shape=(3, 3), kernel_shape=(2, 2), pool=2, classes=2, target=0) -> Math:
     op = "cnn"
     hw, k, out, p, c = _cnn_geometry(op, input_shape, kernel_shape, pool, classes)
-    target = _target(op, target, c)
+    target = class_index(op, target, c)
     pooled = (out[0] // p[0], out[1] // p[1])
     # each op's input is named as the previous op's output: Z → R = ReLU(Z) → P = pool(R) → v
     ops = {

@@ -213,6 +213,13 @@ def test_cnn_symbolic_gradient_is_the_whole_chain():
         ("mlp", dict(layer_sizes=(2, 5, 2)), "from 1 to 4"),
         ("mlp", dict(activation="gelu"), "activation must be one of"),
         ("mlp", dict(target=-1), "0-based"),
+        # in the widget's counting too (the softmax lesson said it, the networks did not)
+        (
+            "mlp",
+            dict(target=3),
+            r"a true class from 1 to 2 as the lessons count; you gave 3 \(class 4\)",
+        ),
+        ("cnn", dict(target=True), "a true class from 1 to 2"),
     ],
 )
 def test_networks_refuse_impossible_settings(op, kw, message):

@@ -13,7 +13,7 @@ import pytest
 import engine
 from engine import datasets, nn
 from engine import train as engine_train
-from ui import charts, training
+from ui import charts, cnn_view, training
 from ui import mlp_view as view
 
 APP = str(Path(__file__).resolve().parent.parent / "app.py")
@@ -279,3 +279,71 @@ def test_cnn_training_widgets_at_their_extremes(key, values):
         widget = at.get("slider") + at.get("select_slider")
         next(w for w in widget if w.key == f"{page}/train/{key}").set_value(v).run()
         assert not at.exception and not at.error, (key, v, [e.value for e in at.exception])
+
+
+# ---------------------------------------------------------------- found by a new-user pass
+
+
+def test_the_mlp_status_follows_the_training():
+    """The status line sat beside the buttons, outside the part of the page that redraws while
+    training: it read "step 0" beside a boundary "after 120 steps"."""
+    page = "pages/mlp.py"
+    at = open_page(page)
+    at.button(key=f"{page}/train/trainbtn").click().run()
+    at.run()
+    run = at.session_state[f"{page}/train/run"]
+    assert run.steps > 0 and f"step {run.steps} " in _caption(at, "step")
+    assert f"after {run.steps} steps" in " ".join(chart_titles(at))
+
+
+def test_the_mlp_shows_the_update_rule_of_its_optimiser():
+    """The Step help said W := W − α·dW under Adam, whose steps are about α whatever dW."""
+    page = "pages/mlp.py"
+    at = open_page(page)
+    step = at.button(key=f"{page}/train/step")
+    assert "m̂" in step.help and "α·∂L/∂W" not in step.help  # Adam, the default
+    step.click().run()
+    assert any("running means" in c.value for c in at.caption)
+    assert "Decision boundary after 1 step" in chart_titles(at)  # not "1 steps"
+    at.radio(key=f"{page}/train/optimiser").set_value("sgd").run()
+    assert at.button(key=f"{page}/train/step").help.endswith("W := W − α·∂L/∂W.")
+
+
+def test_no_stale_step_view_and_no_empty_norm_chart():
+    """After Train the step view still showed step 1's weights; at step 0 the gradient-norm
+    chart was an empty log axis (every norm recorded as 0)."""
+    page = "pages/mlp.py"
+    at = open_page(page)
+    assert not any("Gradient norm" in t for t in chart_titles(at))
+    assert any("appear after the first step" in c.value for c in at.caption)
+    at.button(key=f"{page}/train/step").click().run()
+    assert at.session_state[f"{page}/train/last"] and "∂L/∂W" in chart_titles(at)
+    assert any("Gradient norm" in t for t in chart_titles(at))
+    at.button(key=f"{page}/train/trainbtn").click().run()
+    assert at.session_state[f"{page}/train/last"] is None and "∂L/∂W" not in chart_titles(at)
+
+
+def test_a_new_network_is_announced():
+    """Changing the data silently threw away a trained network."""
+    page = "pages/mlp.py"
+    at = open_page(page)
+    at.slider(key=f"{page}/train/noise").set_value(0.3).run()
+    assert not at.toast  # nothing trained, nothing lost
+    at.button(key=f"{page}/train/step").click().run()
+    at.slider(key=f"{page}/train/noise").set_value(0.2).run()
+    assert any("A new network" in t.value for t in at.toast)
+    assert "step 0 " in _caption(at, "step")
+
+
+def test_cnn_status_when_epochs_is_lowered_below_the_training():
+    run = training.Run(None, None, np.zeros(1), np.zeros(1), np.zeros(1), np.zeros(1), 1)
+    run.epochs, run.history = 3.0, [{"test accuracy": 0.5, "train accuracy": 0.5}]
+    assert cnn_view.status(run, 5).startswith("epoch 3 of 5 ")
+    assert cnn_view.status(run, 1).startswith("epoch 3 (Epochs is set to 1: raise it to go on)")
+
+
+def test_cnn_verify_table_names_the_arrays_as_the_page_does():
+    page = "pages/cnn.py"
+    at = open_page(page)
+    arrays = set(at.dataframe[0].value["array"])
+    assert arrays == {"K (conv kernels)", "b (conv bias)", "W (dense weights)", "c (dense bias)"}

@@ -28,6 +28,7 @@ DEFAULTS = {
     "seed": 0,
 }
 TICK = 0.3  # s between live redraws; each trains for about half of it
+RESTARTS = "Channels, kernel size, padding and seed start a new network"
 
 
 def k(name: str) -> str:
@@ -63,6 +64,7 @@ def settings_ui() -> dict:
         st.select_slider("Batch size", [8, 16, 32, 64, 128], key=k("batch"))
         st.slider("Epochs", 1, 60, key=k("epochs"))
         st.number_input("Seed", 0, 9999, key=k("seed"), help="The split and the first weights.")
+        st.caption(f"{RESTARTS}; the rest keep the trained weights.")
     return {name: st.session_state[k(name)] for name in DEFAULTS}
 
 
@@ -84,7 +86,10 @@ def new_run(cfg: dict) -> training.Run:
 def current_run(cfg: dict) -> training.Run:
     """The run in session state; a new one when the network or the seed changed."""
     ss = st.session_state
-    if ss.get(k("run")) is None or ss.get(k("arch")) != _architecture(cfg):
+    old = ss.get(k("run"))
+    if old is None or ss.get(k("arch")) != _architecture(cfg):
+        if old is not None and old.steps:
+            st.toast(f"A new network, from epoch 0: {RESTARTS[0].lower()}{RESTARTS[1:]}.")
         ss[k("run")], ss[k("arch")], ss[k("running")] = new_run(cfg), _architecture(cfg), False
     run = ss[k("run")]
     kind = "adam" if type(run.optimiser).__name__ == "Adam" else "sgd"
@@ -122,9 +127,15 @@ def controls_ui(run: training.Run, epochs: int) -> None:
             help="Done: raise the epochs or reset." if done else f"Train to {epochs} epochs.",
         )
     c[1].button(":material/restart_alt: Reset", on_click=_reset, width="stretch", key=k("reset"))
+
+
+def status(run: training.Run, epochs: int) -> str:
     last = run.history[-1]
-    c[2].caption(
-        f"epoch {run.epochs:.0f} of {epochs} · test accuracy {last['test accuracy']:.1%} · "
+    done = round(run.epochs)
+    # Epochs may be lowered below what was trained: "epoch 3 of 1" read as a bug
+    of = f"of {epochs}" if done <= epochs else f"(Epochs is set to {epochs}: raise it to go on)"
+    return (
+        f"epoch {done} {of} · test accuracy {last['test accuracy']:.1%} · "
         f"train accuracy {last['train accuracy']:.1%}"
     )
 
@@ -148,6 +159,7 @@ def live_ui(epochs: int) -> None:
         run = st.session_state[k("run")]
         if st.session_state.get(k("running")):
             _tick(run, epochs)
+        st.caption(status(run, epochs))  # here, not beside the buttons: it follows the training
         _curves(run)
         _inside(run)
 
@@ -337,6 +349,16 @@ def _into_conv(g: dict, c: int, ksize: int) -> None:
     )
 
 
+# the digits CNN's parameter arrays (conv, ReLU, pool, flatten, dense) by the notes' names, not
+# PyTorch's 0-based layer keys beside 1-based entries
+ARRAYS = {
+    "0.weight": "K (conv kernels)",
+    "0.bias": "b (conv bias)",
+    "4.weight": "W (dense weights)",
+    "4.bias": "c (dense bias)",
+}
+
+
 def verify_ui(run: training.Run) -> None:
     """The engine's gradients against finite differences on the real network, a sample of
     entries of every array (the toy size below checks symbolic = engine = FD in full)."""
@@ -345,7 +367,7 @@ def verify_ui(run: training.Run) -> None:
     worst = max(abs(a - b) for *_, a, b in rows)
     table = [
         {
-            "array": name,
+            "array": ARRAYS.get(name, name),
             "entry": str(tuple(i + 1 for i in idx)),
             "engine": f"{a:.6g}",
             "finite differences": f"{b:.6g}",

@@ -37,6 +37,17 @@ DEFAULTS = {
 STEPS_PER_TRAIN = 1500  # "Train" stops by itself after this many steps: no tab trains forever
 TICK = 0.3  # s between live redraws; each trains for about half of it at most
 STEPS_PER_TICK = 40  # so a Train of 1,500 steps runs about 12 s
+# what one step does to a weight, per optimiser: Adam moves each weight by about α whatever its
+# gradient, so "W − α·dW" beside Adam's numbers contradicted them
+UPDATE = {
+    "sgd": ("W := W − α·∂L/∂W", ""),
+    "adam": (
+        "W := W − α·m̂/(√v̂ + ε)",
+        "m̂ and v̂ are running means of ∂L/∂W and of its square, so each weight moves by "
+        "about α, whatever the size of its gradient",
+    ),
+}
+RESTARTS = "Dataset, points, noise, seed, layers, units and activation start a new network"
 
 
 def k(name: str) -> str:
@@ -64,6 +75,7 @@ def settings_ui() -> dict:
         st.radio("Optimiser", ["adam", "sgd"], horizontal=True, key=k("optimiser"))
         st.select_slider("Learning rate α", RATES, key=k("lr"))
         st.select_slider("Batch size", BATCHES, key=k("batch"))
+        st.caption(f"{RESTARTS}; α, batch size and optimiser keep the trained weights.")
     return {name: st.session_state[k(name)] for name in DEFAULTS}
 
 
@@ -89,7 +101,10 @@ def current_run(cfg: dict) -> training.Run:
     """The run in session state; a new one when the data or the architecture changed. The
     learning rate, optimiser and batch size change in place, keeping the trained weights."""
     ss = st.session_state
-    if ss.get(k("run")) is None or ss.get(k("arch")) != _architecture(cfg):
+    old = ss.get(k("run"))
+    if old is None or ss.get(k("arch")) != _architecture(cfg):
+        if old is not None and old.steps:
+            st.toast(f"A new network, from step 0: {RESTARTS[0].lower()}{RESTARTS[1:]}.")
         ss[k("run")], ss[k("arch")] = new_run(cfg), _architecture(cfg)
         ss[k("running")], ss[k("last")] = False, None
     run = ss[k("run")]
@@ -111,6 +126,7 @@ def _train() -> None:
     run = st.session_state[k("run")]
     st.session_state[k("running")] = True
     st.session_state[k("goal")] = run.steps + STEPS_PER_TRAIN
+    st.session_state[k("last")] = None  # what Step showed is about to be many steps old
 
 
 def _stop() -> None:
@@ -130,7 +146,7 @@ def controls_ui(run: training.Run) -> None:
         disabled=running,
         width="stretch",
         key=k("step"),
-        help="One minibatch: W := W − α·dW in every layer.",
+        help=f"One minibatch, in every layer: {UPDATE[_optimiser()][0]}.",
     )
     if running:
         c[1].button(":material/stop: Stop", on_click=_stop, width="stretch", key=k("stop"))
@@ -149,8 +165,15 @@ def controls_ui(run: training.Run) -> None:
         key=k("reset"),
         help="New random weights (the seed's).",
     )
+
+
+def _optimiser() -> str:
+    return st.session_state.get(k("optimiser"), DEFAULTS["optimiser"])
+
+
+def status(run: training.Run) -> str:
     last = run.history[-1]
-    c[3].caption(
+    return (
         f"step {run.steps} · epoch {run.epochs:.1f} · train accuracy "
         f"{last['train accuracy']:.0%} of {len(run.y)} points · test accuracy "
         f"{last['test accuracy']:.0%} of {len(run.yt)}"
@@ -193,6 +216,7 @@ def live_ui() -> None:
         run = st.session_state[k("run")]
         if st.session_state.get(k("running")):
             _tick(run)
+        st.caption(status(run))  # here, not beside the buttons: it follows the training
         _pictures(run)
 
     view()
@@ -205,7 +229,7 @@ def _pictures(run: training.Run) -> None:
         y = np.concatenate([run.y, run.yt])
         with run.lock:
             xs, ys, prob = training.decision_grid(run.model, X)
-        title = f"Decision boundary after {run.steps} steps"
+        title = f"Decision boundary after {run.steps} step{'' if run.steps == 1 else 's'}"
         st.plotly_chart(_fig(charts.boundary(xs, ys, prob, X, y, title)), key=k("boundary"))
     with right:
         h = run.history
@@ -231,13 +255,16 @@ def _shape(a: np.ndarray) -> str:
 def step_view_ui() -> None:
     """What the last Step did to every weight array: W, its gradient, and the change."""
     last = st.session_state.get(k("last"))
+    rule = ", where ".join(filter(None, UPDATE[_optimiser()]))
     if not last:
-        st.caption("Press **Step** to see one update, W := W − α·dW, layer by layer.")
+        st.caption(f"Press **Step** to see one update, layer by layer: {rule}.")
         return
+    st.caption(f"The update: {rule}.")
     for i, arr in enumerate(last):
         layer = int(arr["name"].split(".")[0]) // 2 + 1
         kind = "W" if arr["name"].endswith("weight") else "b"
-        st.markdown(f"**{kind}⁽{layer}⁾**, shape {_shape(arr['before'])}: dW has W's shape")
+        shape = _shape(arr["before"])
+        st.markdown(f"**{kind}⁽{layer}⁾**, shape {shape}: ∂L/∂{kind} and Δ{kind} have its shape")
         cols = st.columns(3)
         for col, (key, title) in zip(
             cols, (("before", kind), ("grad", f"∂L/∂{kind}"), ("change", f"Δ{kind}")), strict=True

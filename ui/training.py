@@ -86,7 +86,8 @@ class Run:
                 "step": self.steps,
                 "epoch": self.epochs,
                 **self.evaluate(),
-                **grad_norms(self.model),
+                # none before the first step: zeros drew an empty log chart
+                **(grad_norms(self.model) if self.steps else {}),
             }
             self.history.append(row)
             return row
