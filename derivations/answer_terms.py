@@ -8,6 +8,7 @@ from collections import Counter
 
 import sympy as sp
 
+from .algebra import FirstMax
 from .parse import ordinal
 from .typed_names import term_text
 
@@ -62,6 +63,37 @@ def term_feedback(typed, expected, summands, inverse) -> tuple[list, list, list[
     if left_x:
         notes.append(_listed(left_x, txt, "A term does not belong", "terms do not belong"))
     return missing, extra, notes
+
+
+def tie_sentence(expected, inverse) -> str:
+    """What to change when the answer differs from ``expected`` only where a comparison's two
+    sides are equal (answers.only_ties): for max pool, the lesson's tie rule and, for an entry
+    in one window, which cells need > and which >=."""
+    firsts = expected.atoms(FirstMax)
+    if not firsts:
+        return (
+            "only the boundary is wrong, where a condition's two sides are equal: check each "
+            "> against >= (and < against <=)."
+        )
+    rule = (
+        "only ties are wrong. On a tie this lesson gives the gradient to the first maximum "
+        "of the window in reading order (as PyTorch does), so "
+    )
+    q, xs = min(firsts, key=sp.default_sort_key).args
+    q = int(q)
+    if len(firsts) > 1:  # the entry sits in several windows, at another place in each
+        me = term_text(xs[q], inverse)
+        return rule + f"in each window {me} needs > against the cells before it, >= after it."
+    return rule + _first_max_conditions(xs[q], xs[:q], xs[q + 1 :], inverse) + "."
+
+
+def _first_max_conditions(me, before, after, inverse) -> str:
+    """The entry's conditions in words: x12 needs > against x11 (before it) and >= against x21,
+    x22 (after it)."""
+    txt = lambda ts: ", ".join(term_text(t, inverse) for t in ts)  # noqa: E731
+    parts = [f"> against {txt(before)} (before it)"] if before else []
+    parts += [f">= against {txt(after)} (after it)"] if after else []
+    return f"{term_text(me, inverse)} needs " + " and ".join(parts)
 
 
 def _positions(summands) -> dict:

@@ -45,7 +45,7 @@ import numpy as np
 import sympy as sp
 
 from . import worker
-from .answer_terms import MAX_LISTED, MAX_PAIRS, term_feedback
+from .answer_terms import MAX_LISTED, MAX_PAIRS, term_feedback, tie_sentence
 from .numeric import Unsupported, evaluate
 from .parse import check_text, parse_here
 from .typed_names import inverse_names, names_for, term_text, typing_name, typing_or_name
@@ -178,16 +178,29 @@ def _not_equal(parsed, expected, inverse, undecided: bool) -> Feedback:
     missing, extra, notes = term_feedback(
         sp.expand_mul(typed), sp.expand_mul(expected), parsed.summands, inverse
     )
+    message, method = _verdict_words(typed, expected, inverse, notes, undecided)
+    return Feedback(False, message, missing, extra, parsed=typed, latex=parsed.latex, method=method)
+
+
+def _verdict_words(typed, expected, inverse, notes, undecided: bool) -> tuple[str, str]:
+    """(message, method) for an answer not shown equal."""
     if undecided:
-        message = (
+        return (
             "this could not be checked: at random numbers it is undefined (a log or square "
             "root of a negative number, or a division by zero) on one side or the other"
-        )
-        method = "undecided"
-    else:
-        message = "Not quite. " + " ".join(notes) if notes else "Not quite."
-        method = "different"
-    return Feedback(False, message, missing, extra, parsed=typed, latex=parsed.latex, method=method)
+        ), "undecided"
+    # a tie slip changes every term's conditions, so the term lists would call a nearly right
+    # answer one term missing and another that does not belong: name the slip instead
+    if only_ties(typed, expected):
+        return "Not quite: " + tie_sentence(expected, inverse), "different"
+    return ("Not quite. " + " ".join(notes) if notes else "Not quite."), "different"
+
+
+def only_ties(typed, expected) -> bool:
+    """Typed conditions that agree with the expected answer at random points (where no two
+    entries are equal and none is 0) but not at whole ones: the answer differs only where a
+    comparison's sides are equal, a > typed for >= or the reverse (a max-pool tie slip)."""
+    return typed.has(sp.Piecewise) and numerically_equal(typed, expected, whole=0) is True
 
 
 # ---------------------------------------------------------------- cost bound
@@ -262,14 +275,15 @@ def number_value(e) -> float:
 # ---------------------------------------------------------------- numeric second opinion
 
 
-def numerically_equal(a, b, points: int = POINTS) -> bool | None:
+def numerically_equal(a, b, points: int = POINTS, whole: int = WHOLE_POINTS) -> bool | None:
     """True when a and b agree at every one of ``points`` random points where both are defined
     (at least MIN_POINTS of them), False when they differ at one, None when too few points are
     defined or a side cannot be evaluated. Half the points draw each symbol from (−2, 2), half
     from (0.2, 2) (so logs and square roots are defined somewhere); the seed is fixed.
-    WHOLE_POINTS more draw each symbol from −1, 0, 1: random reals never land on a kink or a tie, where
-    the conventions live (ReLU′(0) = 0, a max-pool tie goes to the first maximum), so
-    dy·[x ≥ 0] for dy·[x > 0] would pass on reals alone."""
+    ``whole`` (WHOLE_POINTS) more draw each symbol from −1, 0, 1: random reals never land on a
+    kink or a tie, where the conventions live (ReLU′(0) = 0, a max-pool tie goes to the first
+    maximum), so dy·[x ≥ 0] for dy·[x > 0] would pass on reals alone (``only_ties`` asks
+    exactly that, with ``whole`` = 0)."""
     symbols = sorted(a.free_symbols | b.free_symbols, key=lambda s: s.name)
     rng = np.random.default_rng(_SEED)
     half = points // 2
@@ -278,14 +292,14 @@ def numerically_equal(a, b, points: int = POINTS) -> bool | None:
             [
                 rng.uniform(-2, 2, half),
                 rng.uniform(0.2, 2, points - half),
-                rng.integers(-1, 2, WHOLE_POINTS).astype(float),
+                rng.integers(-1, 2, whole).astype(float),
             ]
         )
         for s in symbols
     }
     try:
-        va = evaluate(a, env, shape=(points + WHOLE_POINTS,))
-        vb = evaluate(b, env, shape=(points + WHOLE_POINTS,))
+        va = evaluate(a, env, shape=(points + whole,))
+        vb = evaluate(b, env, shape=(points + whole,))
     except Unsupported:
         return None
     ok = np.isfinite(va) & np.isfinite(vb)

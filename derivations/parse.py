@@ -18,10 +18,11 @@ The grammar
                     elsewhere (the notes' Iverson brackets: ReLU's derivative is [x > 0]).
                     A grammar extension beyond the issue's list: without it no learner could
                     type the ReLU or max-pool gradients.
-    pasted symbols  · × ⋅ ∗ read as *, − and – as -, ÷ as /, a no-break space as a space;
-                    tabs and line breaks as spaces. Superscripts (x²), subscripts (x₁₁),
-                    invisible and control characters are refused with a message saying what
-                    to type instead.
+    pasted symbols  · × ⋅ ∗ read as *, − and – as -, ÷ as /, ≥ and ≤ as >= and <= (the
+                    app's own feedback writes them), a no-break space as a space; tabs and
+                    line breaks as spaces. Superscripts (x²), subscripts (x₁₁), invisible and
+                    control characters are refused with a message saying what to type
+                    instead.
 
 ReLU is a Piecewise rather than Max(0, u): sympy differentiates Piecewise((u, u > 0), (0, True))
 to Piecewise((1, u > 0), (0, True)), the very expression the ReLU derivation uses for its

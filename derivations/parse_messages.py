@@ -112,6 +112,32 @@ def unknown_name(text, tok, names, loc) -> str:
     )
 
 
+def equals_outside(text: str, i: int, whole: bool = True) -> str:
+    """An = outside any [ ] at character ``i`` (0-based, as typed): the learner wrote an
+    equation (dx11 = …). With ``whole`` (the = splits the whole text) its right-hand side is
+    quoted as what to type; inside ( ) that would cut a bracket in half."""
+    rhs = text[i + 1 :].rsplit("=", 1)[-1].strip() if whole else ""
+    if not rhs:  # worded for the practice box and /custom's f(x) box alike
+        return (
+            f"{show(text)}: an = (character {i + 1}) cannot be part of the formula: type the "
+            "formula alone."
+        )
+    return f"{show(text)}: type only the formula after the = (character {i + 1}), here {show(rhs)}."
+
+
+def equals_in_condition(text: str, i: int, left: str | None) -> str:
+    """An = inside [ ] at character ``i``: a condition compares, it cannot say "equals"."""
+    largest = (
+        f" For “{left} is the largest”, multiply one bracket per entry it is compared with."
+        if left
+        else ""
+    )
+    return (
+        f"{show(text)}: a condition cannot use = (character {i + 1}). Compare with >, >=, < "
+        f"or <= (≥ and ≤ work too).{largest}"
+    )
+
+
 def ordinal(k: int) -> str:
     """'first', 'second', … for k = 0, 1, …; '10th', '11th', '21st' past the ninth."""
     if k < len(_ORDINAL):

@@ -9,7 +9,16 @@ import keyword
 import re
 
 from .grammar import FUNCTIONS
-from .parse_messages import as_typed, at_char, not_a_function, show, unknown_name, where
+from .parse_messages import (
+    as_typed,
+    at_char,
+    equals_in_condition,
+    equals_outside,
+    not_a_function,
+    show,
+    unknown_name,
+    where,
+)
 
 # look-alikes students paste from notes and slides, read as the ASCII they stand for
 _PASTED = {
@@ -20,6 +29,10 @@ _PASTED = {
     "\u2212": "-",  # − minus sign
     "\u2013": "-",  # – en dash
     "\u00f7": "/",  # ÷
+    "\u2265": ">=",  # ≥ (the app's own feedback and previews write conditions with it)
+    "\u2264": "<=",  # ≤
+    "\u2a7e": ">=",  # ⩾ slanted
+    "\u2a7d": "<=",  # ⩽
     "\u00a0": " ",  # no-break space
     "\t": " ",
     "\n": " ",
@@ -45,13 +58,11 @@ def translate(text: str) -> tuple[str, list[int], int | None]:
     for i, ch in enumerate(text):
         ch = _PASTED.get(ch, ch)
         if ch == "^":
-            out += ["*", "*"]
-            pos += [i, i]
-        elif ch in _ALLOWED:
-            out.append(ch)
-            pos.append(i)
-        else:
+            ch = "**"
+        if not set(ch) <= _ALLOWED:
             return "".join(out), pos, i
+        out.append(ch)
+        pos += [i] * len(ch)  # ≥ → >= and ^ → ** point back to the one character typed
     return "".join(out), pos, None
 
 
@@ -63,6 +74,7 @@ def tokens_check(text: str, src: str, pos: list[int], names: dict, complete: boo
     part before a character that is not allowed: then an unfinished end is no problem yet.
     Returns the names of ``names`` the text uses."""
     toks = _tokens(text, src, pos)
+    _equation_check(text, pos, toks)
     scan = _Scan(text, pos, names)
     for k, (kind, tok, at) in enumerate(toks):
         if not complete and k + 1 == len(toks) and kind == "name":
@@ -85,6 +97,16 @@ def _tokens(text: str, src: str, pos: list[int]) -> list[tuple[str, str, int]]:
             toks.append((m.lastgroup, m.group(), i))
         i = m.end()
     return toks
+
+
+def _equation_check(text: str, pos: list[int], toks) -> None:
+    """An = outside brackets means an equation was typed (dx11 = dz11*k22): say so first, since
+    its left side would otherwise be judged as part of the answer (dx11 is no name)."""
+    depth = 0
+    for _, tok, at in toks:
+        depth += (tok in _OPEN) - (tok in _CLOSE)
+        if tok == "=" and depth <= 0:
+            raise ValueError(equals_outside(text, pos[at]))
 
 
 class _Scan:
@@ -150,24 +172,26 @@ class _Scan:
             if self.prev != "operand":
                 self.fail(f"a , with nothing before it{loc}")
             return "comma"
-        self.refuse(tok, loc)
+        self.refuse(tok, at, loc)
         if kind == "op":
             if tok in _BINARY_ONLY and self.prev != "operand":
                 self.fail(f"a {self.typed(at, tok)} with nothing before it{loc}")
             return "op"
         return "operand"
 
-    def refuse(self, tok: str, loc: str) -> None:
+    def refuse(self, tok: str, at: int, loc: str) -> None:
         """., = and ==, which are never part of an answer."""
         if tok == ".":
             self.fail(
                 f"a . can only be a decimal point, as in 0.5{loc}; "
                 "there is nothing to look up with . here"
             )
-        if tok == "=":
-            self.fail(
-                f"type only the expression, without `… =`: an = is not part of an answer{loc}"
-            )
+        if tok == "=" and any(opener == "[" for opener, _ in self.stack):
+            known = self.prev_kind == "name" and self.prev_tok in self.names
+            left = self.prev_tok if known else None
+            raise ValueError(equals_in_condition(self.text, self.pos[at], left))
+        if tok == "=":  # inside ( ): _equation_check took those outside all brackets
+            raise ValueError(equals_outside(self.text, self.pos[at], whole=False))
         if tok == "==":
             self.fail(
                 f"== is not available; conditions are [a > b], [a >= b], [a < b] or [a <= b]{loc}"

@@ -446,6 +446,41 @@ def test_the_conventions_at_kinks_and_ties_are_checked():
     assert not tie_to_last.correct
 
 
+@pytest.mark.parametrize(
+    "text",
+    [
+        "dz11*[x12 >= x11]*[x12 >= x21]*[x12 >= x22]",  # the tie to the last maximum
+        "dz11*[x12 > x11]*[x12 > x21]*[x12 > x22]",  # no tie at all
+        "dz11*[x12 ≥ x11]*[x12 > x21]*[x22 ≤ x12]",  # ≥ and ≤ as the feedback writes them
+    ],
+)
+def test_a_max_pool_tie_slip_is_named_as_one(text):
+    """An answer right everywhere but on a tie is told the lesson's tie rule and which cells
+    need > and which >=, not a term missing and another that does not belong."""
+    pool = derive("max_pool2d", input_shape=(2, 2), kernel_size=2)
+    fb = check(pool, "X", (0, 1), text)
+    assert not fb.correct and fb.method == "different"
+    assert "only ties are wrong" in fb.message and "first maximum" in fb.message, fb.message
+    assert "x12 needs > against x11 (before it) and >= against x21, x22 (after it)" in fb.message
+    assert "missing" not in fb.message and "does not belong" not in fb.message
+
+
+def test_a_tie_slip_in_several_windows_and_at_a_kink():
+    pool = derive("max_pool2d", input_shape=(2, 3), kernel_size=2, stride=1)
+    # x12 is the second cell of z11's window and the first of z12's
+    fb = check(pool, "X", (0, 1), "dz11*[x12>=x11]*[x12>=x21]*[x12>=x22] + dz12")
+    assert "ties" not in fb.message  # dz12's conditions left out: more than a tie slip
+    slip = "dz11*[x12>=x11]*[x12>=x21]*[x12>=x22] + dz12*[x12>=x13]*[x12>=x22]*[x12>=x23]"
+    fb = check(pool, "X", (0, 1), slip)
+    assert "only ties are wrong" in fb.message, fb.message
+    assert "in each window x12 needs > against the cells before it" in fb.message
+    relu = derive("relu", shape=(2, 2))
+    fb = check(relu, "X", (1, 0), "dy21*[x21 >= 0]")
+    assert fb.method == "different" and "only the boundary is wrong" in fb.message, fb.message
+    fb = check(relu, "X", (1, 0), "dy21*[x21 >= 1]")  # wrong away from the kink too
+    assert "boundary" not in fb.message and "where dy21*[x21 > 0] belongs" in fb.message
+
+
 def test_feedback_writes_softmax_probabilities_by_their_names():
     """A learner who typed p1 reads p1 back, not e^f1 over the sum of the exponentials."""
     d = derive("softmax_cross_entropy", num_classes=3, target=0)

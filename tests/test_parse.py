@@ -95,6 +95,12 @@ def message(text, names=NAMES, timeout=SLOW_OK) -> str:
         ("x11 × k22", x11 * k22),
         ("x11 − k22", x11 - k22),  # pasted minus sign
         ("x11 ÷ 2", x11 / 2),
+        ("[x11 ≥ x12]", sp.Piecewise((1, x11 >= x12), (0, True))),  # as the feedback writes it
+        ("[x11 ≤ 0]*dz11", dz11 * sp.Piecewise((1, x11 <= 0), (0, True))),
+        (
+            "[x12 ⩾ x11]*[x11 ⩽ k22]",  # the slanted forms
+            sp.Piecewise((1, x12 >= x11), (0, True)) * sp.Piecewise((1, x11 <= k22), (0, True)),
+        ),
         ("x11\u00a0+\tk22\n", x11 + k22),  # no-break space, tab, line break
         ("  x11  ", x11),
     ],
@@ -208,7 +214,19 @@ def test_symbols_come_only_from_names():
         ("x11 > 0", ["square brackets"]),
         ("[0 < x11 < 1]", ["one comparison per bracket"]),
         ("dx11 = dz11*k22", ["dx11"]),
-        ("x11 = 2", ["without `… =`"]),
+        ("x11 = 2", ["type only the formula after the = (character 5), here `2`."]),
+        ("dx11 = dz11*k22", ["type only the formula after the =", "here `dz11*k22`"]),
+        ("dx11 =", ["an = (character 6) cannot be part of the formula: type the formula alone"]),
+        ("relu(x11 = 2)", ["an = (character 10) cannot be part", "type the formula alone"]),
+        (
+            "[x12 = max(x11, x12)]",
+            [
+                "a condition cannot use = (character 6)",
+                "Compare with >, >=, < or <= (≥ and ≤ work too)",
+                "For “x12 is the largest”, multiply one bracket per entry it is compared with.",
+            ],
+        ),
+        ("[≥ x11]", ["a ≥ with nothing before it, at character 2"]),
         ("x11^y", ["`y` is not a name"]),
         ("x11^x12", ["the exponent x12 must be a number"]),
         ("x11^11", ["too large", f"at most {MAX_EXPONENT}"]),
@@ -235,6 +253,14 @@ def test_messages(text, fragments):
 def test_position_counts_the_caret_as_typed():
     # ^ becomes ** inside; the position reported is still the one in the typed text
     assert "at character 8" in message("x11^2 +* k22")
+    assert "at character 14" in message("[x11 ≥ x12] +* k22")  # and ≥ becomes >=
+
+
+def test_an_equals_sign_reads_cleanly():
+    """One sentence saying what to type, no `… =` quoted into the middle of it."""
+    for text in ["x11 = 2", "[x12 = x11]", "dx11 =", "(x11 = 2)"]:
+        got = message(text)
+        assert "…" not in got and got.count("`") in (2, 4) and got.endswith("."), got
 
 
 # ---------------------------------------------------------------- bounds

@@ -14,6 +14,7 @@ import sympy as sp
 
 from derivations import check_answer, derive, names_for, worker
 from derivations.answers import inverse_names, term_text
+from derivations.parse import check_text, parse_here
 from tests.hostile import ALL, MARKER
 from ui import practice as P
 from ui.registry import OPS
@@ -95,6 +96,23 @@ def test_every_lesson_can_be_practised_at_its_default_sizes(op):
         for e in es[:2]:
             typed = term_text(P.expected(d, name, e.idx), inv)
             assert len(typed) <= 300, (op, name, e.idx)
+
+
+@pytest.mark.parametrize("op", list(OPS))
+def test_the_box_example_is_typed_with_the_questions_own_names(op):
+    """The placeholder is valid input for every question it is shown with: the lesson's
+    entries (a network's in its layer's names, /custom's dy11…) and the notes' mistakes."""
+    d = OPS[op].derive(**OPS[op].defaults())
+    parts = [P.owner(d, name)[0] for name in P.askable(d)]
+    parts += [derive(m.op, **m.params) for m in P.mistakes_for(op) if m.kind == "entry"]
+    for part in parts:
+        names = names_for(part)
+        example = P.placeholder(part, names)
+        assert example.startswith("for example "), example
+        text = example.removeprefix("for example ")
+        used = check_text(text, names).used  # ValueError for a name the question lacks
+        assert "*" in text and len(used) >= 2, (op, text)
+        assert parse_here(text, names).expr.free_symbols, (op, text)
 
 
 def test_hidden_entries_are_drawn_reproducibly():
@@ -363,6 +381,8 @@ def test_a_network_entry_on_the_mlp_page():
     page = "pages/mlp.py"
     at = open_page(page)
     q = ask(at, page, "mlp", "W1", (1, 0))
+    # the layer's own names, not the conv page's dz11*x22 + dz12*x23 (no x22 here)
+    assert at.text_input(key=f"{q}/answer").placeholder == "for example dz11*x11 + dz13*x12"
     att = answer(at, q, "x12*dz11")
     assert att.verdict[0] is True, att.verdict
     q = ask(at, page, "mlp", "W2", (0, 1))

@@ -162,6 +162,18 @@ def names_help(part, names: dict) -> list[str]:
     return lines
 
 
+def placeholder(part, names: dict) -> str:
+    """The box's example, made of names this question accepts (an upstream gradient times an
+    input entry, twice): a fixed example would name dz11 or x22 on pages that have neither."""
+    ups = [k for k in ("d" + typing_name(o) for o in part.out_symbols) if k in names]
+    first = next(iter(part.inputs.values()))
+    ins = [k for k in (typing_name(s) for s in first) if k in names]
+    if not ups or not ins:
+        return "type it with the names listed beside the box"
+    products = dict.fromkeys([f"{ups[0]}*{ins[0]}", f"{ups[-1]}*{ins[-1]}"])  # one if the same
+    return "for example " + " + ".join(products)
+
+
 TIPS = {
     "max_pool2d": 'Write "x12 is its window\'s first maximum" as conditions, each 1 or 0: '
     "`[x12 > x11]*[x12 >= x21]*[x12 >= x22]` (strictly greater than the cells before it: "

@@ -11,7 +11,7 @@ import streamlit as st
 
 from derivations import check_answer, names_for
 from derivations.parse import FUNCTIONS, preview
-from ui.practice_model import SCORED, Attempt, md_safe, names_help, record, tip
+from ui.practice_model import SCORED, Attempt, md_safe, names_help, placeholder, record, tip
 
 CHECK_SECONDS = 1.5  # check_answer's own default
 PREVIEW_SECONDS = 1.5
@@ -43,7 +43,7 @@ def question_ui(
         text = st.text_input(
             "Your answer",
             key=f"{qkey}/answer",
-            placeholder="for example dz11*x22 + dz12*x23",
+            placeholder=placeholder(part, names),
             help="Press Enter to see how it was read, then Check.",
         )
         check_args = (page, qkey, expected, names, lesson)
