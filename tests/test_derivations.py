@@ -580,3 +580,39 @@ def test_step_prose_has_no_raw_markup(op):
     d = derive(op, **OPS[op].defaults())
     for s in d.steps:
         assert not re.search(r"[\^_][{(]|\\[a-z]+\{", s.text), (op, s.title, s.text)
+
+
+def test_the_kernel_gradient_sentence_counts_padding_as_not_met():
+    """1×1 input, 3×3 kernel, padding 1: only k22 ever meets a real input, but the step said
+    "each kernel weight touched every output once" above eight zero sums."""
+
+    def sentence(**kw):
+        d = derive("conv2d", **kw)
+        return next(s.text for s in d.steps if "kernel weight" in s.text)
+
+    lone = sentence(input_shape=(1, 1), kernel_shape=(3, 3), padding=(1, 1))
+    assert "touched every output" not in lone and "only ever meets padding gets 0" in lone
+    padded = sentence(input_shape=(3, 3), kernel_shape=(3, 3), padding=(1, 1))
+    assert "some sums are shorter." in padded and "gets 0" not in padded
+    assert "touched every output once" in sentence(input_shape=(3, 3), kernel_shape=(2, 2))
+
+
+def test_the_transposed_conv_as_a_convolution_names_the_output_padding():
+    """The step listed the stride's and the implicit padding's zeros but not the extra row and
+    columns the output padding adds, which its own matrix shows."""
+    d = derive(
+        "conv_transpose2d",
+        input_shape=(2, 3),
+        kernel_shape=(3, 2),
+        stride=(2, 3),
+        padding=(1, 0),
+        output_padding=(1, 2),
+        dilation=(1, 2),
+    )
+    text = next(s.text for s in d.steps if s.title == "The same thing as an ordinary convolution")
+    assert "then 1 more row at the bottom and 2 more columns at the right (the output padding)" in (
+        text
+    )
+    plain = derive("conv_transpose2d", stride=2)
+    text = next(s.text for s in plain.steps if s.title.startswith("The same thing"))
+    assert "output padding" not in text

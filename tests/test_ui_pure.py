@@ -181,3 +181,14 @@ def test_lesson_layout_packs_matrices_by_width():
     assert max(big) < 4 and len(big) > 2
     wide = derive("conv_transpose2d", input_shape=(16, 16), kernel_shape=(2, 2), stride=(2, 2))
     assert rows(wide)[:2] == [3, 1]  # X K b, then the 32-column Z alone
+
+
+def test_the_csv_download_has_no_negative_zeros():
+    """A product with a zero can be −0.0; the CSV wrote "-0" where the page shows 0."""
+    from ui.panels import _arrays
+
+    d = derive("relu", shape=(1, 3))
+    numbers = {"X": np.array([[-0.0, 1.5, -2.0]]), "d:X": np.array([[0.0, -0.0, 3.0]])}
+    _, csv = _arrays(d, numbers)
+    rows = [ln for ln in csv.splitlines() if not ln.startswith("#")]
+    assert rows == ["0,1.5,-2", "0,0,3"], rows

@@ -252,7 +252,8 @@ def _arrays(d, numbers) -> tuple[bytes, str]:
     csv = io.StringIO()
     for k, v in numbers.items():
         csv.write(f"# {name[k]}\n")
-        np.savetxt(csv, np.atleast_2d(v), delimiter=",", fmt="%.10g")
+        # + 0.0 turns −0.0 (a product with a zero) into 0: "-0" beside the page's 0 looked wrong
+        np.savetxt(csv, np.atleast_2d(v) + 0.0, delimiter=",", fmt="%.10g")
     return buf.getvalue(), csv.getvalue()
 
 

@@ -116,7 +116,10 @@ def _conv2d_dk(m: Math, t: Typeset) -> list[Step]:
     s, p, dl = m.params["stride"], m.params["padding"], m.params["dilation"]
     ho, wo = m.facts["out"]
     pat = m.patterns["dK = pad(X) ⊛ dZ"]
-    every = all(len(v) == ho * wo for v in m.jac["K"].values())
+    # the Jacobian lists only non-zero partials: a weight over padding does not meet that output
+    kh, kw = m.inputs["K"].shape
+    met = [len(m.jac["K"].get((r, c), {})) for r in range(kh) for c in range(kw)]
+    every = all(n == ho * wo for n in met)
     pad_txt = rf"\mathrm{{pad}}_{{{p[0]},{p[1]}}}(X)" if any(p) else "X"
     dil_txt = _dk_subscript(s, dl)
     dk_shape = _correlated_shape(pat.operands["X"], pat.operands["dZ"], dl, s)
@@ -130,7 +133,8 @@ def _conv2d_dk(m: Math, t: Typeset) -> list[Step]:
                 "Each kernel weight touched every output once, so each ∂L/∂k sums over all of ∂L/∂Z."
                 if every
                 else "A kernel weight only meets the outputs whose window puts a real input (not "
-                "padding) under it, so some sums are shorter."
+                "padding) under it, so some sums are shorter"
+                + (", and a weight that only ever meets padding gets 0." if 0 in met else ".")
             ),
         ),
         Step(
@@ -371,6 +375,13 @@ def _as_convolution(m: Math, t: Typeset) -> Step:
         between = _rows_and_columns(s[0] - 1, s[1] - 1)
         pieces.append(f"put {between} of zeros between the input's entries (the stride)")
     pieces += _border(ih, iw)
+    oh, ow = m.params["output_padding"]
+    if oh or ow:  # PyTorch adds it at the bottom and the right only
+        more = " and ".join(
+            [f"{plural(oh, 'more row')} at the bottom"] * bool(oh)
+            + [f"{plural(ow, 'more column')} at the right"] * bool(ow)
+        )
+        pieces.append(f"then {more} (the output padding)")
     how = "; ".join(pieces) + ", and correlate" if pieces else "Correlate the input directly"
     return Step(
         "The same thing as an ordinary convolution",
