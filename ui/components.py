@@ -5,7 +5,9 @@
   reports a click on a cell: each click is a new event, so clicking the same cell again
   counts;
 - ``width_probe_ui`` measures the lesson column in the browser (in 20 px steps, again on every
-  resize) so the page can lay itself out for the window it is in (``ui.layout``).
+  resize) so the page can lay itself out for the window it is in (``ui.layout``); mounted on
+  every lesson, it also hands the keyboard focus back to the page after a toggle is clicked,
+  so that ← / → keep stepping.
 
 Their HTML, CSS and JavaScript are constants: nothing typed by a user reaches them. The SVG is
 built by ``ui.svg``, which escapes every text it places.
@@ -91,7 +93,19 @@ export default function({ data, setStateValue }) {
   const watch = new ResizeObserver(() => { clearTimeout(timer); timer = setTimeout(measure, 250); });
   watch.observe(main);
   measure();
-  return () => { watch.disconnect(); clearTimeout(timer); };
+  // a toggle clicked with the mouse keeps the focus, and Streamlit's ← / → shortcuts ignore keys
+  // while an input has it: switching presenter mode on left the arrows dead. A mouse click
+  // (detail > 0) hands the focus back to the page; keyboard users keep their place.
+  const release = (e) => {
+    const box = e.target.closest('label')?.querySelector('input[type="checkbox"]') || e.target;
+    if (e.detail > 0 && box instanceof HTMLInputElement && box.type === 'checkbox') {
+      setTimeout(() => box.blur(), 0);
+    }
+  };
+  document.addEventListener('click', release, true);
+  return () => {
+    watch.disconnect(); clearTimeout(timer); document.removeEventListener('click', release, true);
+  };
 }
 """
 
