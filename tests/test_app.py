@@ -235,3 +235,11 @@ def test_leaving_a_lesson_and_coming_back():
         at.switch_page(page).run()
         assert not at.exception and not at.error, page
     assert "FAIL" not in verdicts(at)
+
+
+def test_a_softmax_link_opens_on_the_class_it_names():
+    page = "pages/softmax.py"
+    at = open_page(page, {"op": "softmax_cross_entropy", "num_classes": "10", "target": "10"})
+    assert at.number_input(key=f"{page}/target").value == 10
+    assert not any("Ignored from the link" in i.value for i in at.info)
+    assert at.query_params["target"] in (["10"], "10")

@@ -86,6 +86,15 @@ def test_url_pairs_parse_strictly(text, expected):
     assert urlstate.decode_value(p, text) == expected
 
 
+def test_a_link_counts_classes_as_the_page_does():
+    """?target=3 opened "true class 4" and ?target=10 (class 10 of 10) was refused: the link
+    counted from 0, the sidebar from 1."""
+    p = next(p for p in OPS["softmax_cross_entropy"].params if p.name == "target")
+    assert urlstate.decode_value(p, "10") == 9 and urlstate.decode_value(p, "1") == 0
+    assert urlstate.decode_value(p, "0") is None
+    assert urlstate.encode_value(p, 3) == "4"
+
+
 def test_url_round_trip_for_every_op():
     for spec in OPS.values():
         q = urlstate.encode(spec, spec.defaults(), {"step": 2})

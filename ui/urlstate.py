@@ -25,6 +25,8 @@ def encode_value(param, value) -> str:
         return "" if value is None else f"{value[0]}x{value[1]}"
     if param.kind == "sizes":
         return "-".join(map(str, value)) if isinstance(value, tuple) else ""
+    if param.kind == "int":  # as the widget shows it: a link says class 4 where the page does
+        return str(value + param.shown_from)
     return str(value)
 
 
@@ -50,9 +52,8 @@ def decode_value(param, text: str):
         return (a, b)
     if param.kind == "int":
         m = _INT.match(text)
-        if not m or not param.lo <= int(m.group(1)) <= param.hi:
-            return None
-        return int(m.group(1))
+        v = int(m.group(1)) - param.shown_from if m else None
+        return v if v is not None and param.lo <= v <= param.hi else None
     if param.kind == "sizes":
         v = parse_sizes(text)
         ok = v is not None and param.count[0] <= len(v) <= param.count[1]
