@@ -189,11 +189,31 @@ def _verdict_words(typed, expected, inverse, notes, undecided: bool) -> tuple[st
             "this could not be checked: at random numbers it is undefined (a log or square "
             "root of a negative number, or a division by zero) on one side or the other"
         ), "undecided"
+    factor = missing_factor(typed, expected)
+    if factor is not None:  # the local derivative alone, the commonest slip with the chain rule
+        name, mine = term_text(factor, inverse), term_text(typed, inverse)
+        mine = f"({mine})" if isinstance(typed, sp.Add) else mine
+        return (
+            f"Not quite: this is the local derivative alone. The chain rule multiplies it by "
+            f"the upstream gradient {name}: {name}*{mine} is right."
+        ), "different"
     # a tie slip changes every term's conditions, so the term lists would call a nearly right
     # answer one term missing and another that does not belong: name the slip instead
     if only_ties(typed, expected):
         return "Not quite: " + tie_sentence(expected, inverse), "different"
     return ("Not quite. " + " ".join(notes) if notes else "Not quite."), "different"
+
+
+def missing_factor(typed, expected):
+    """The one symbol of ``expected`` that ``typed`` leaves out and that, multiplied in, makes it
+    right (softmax's p1 − 1 for dL_i·(p1 − 1)); None if there is none. Only symbols that are
+    factors of every term are tried, so this costs one numeric check at most."""
+    missing = expected.free_symbols - typed.free_symbols
+    terms = sp.Add.make_args(sp.expand_mul(expected))
+    common = [s for s in missing if all(s in sp.Mul.make_args(t) for t in terms)]
+    if len(common) != 1:
+        return None
+    return common[0] if numerically_equal(typed * common[0], expected) else None
 
 
 def only_ties(typed, expected) -> bool:

@@ -488,3 +488,41 @@ def test_feedback_writes_softmax_probabilities_by_their_names():
     assert not fb.correct
     assert "dL_i*p1" in fb.message and "dL_i*p2" in fb.message, fb.message
     assert "exp(" not in fb.message, fb.message
+
+
+@pytest.mark.parametrize(
+    "op,kw,part,idx,text,says",
+    [
+        # the notes write ∂Lᵢ/∂f_k = p_k − 1; the lesson's entry is ∂L/∂f1 = dL_i·(p1 − 1)
+        (
+            "softmax_cross_entropy",
+            dict(num_classes=3, target=0),
+            "f",
+            (0, 0),
+            "p1 - 1",
+            "dL_i*(-1 + p1) is right",
+        ),
+        (
+            "softmax_cross_entropy",
+            dict(num_classes=3, target=0),
+            "f",
+            (0, 1),
+            "p2",
+            "dL_i*p2 is right",
+        ),
+        ("sigmoid", dict(shape=(2, 2)), "X", (0, 0), "y11*(1 - y11)", "upstream gradient dy11"),
+    ],
+)
+def test_the_local_derivative_alone_is_named_as_the_slip(op, kw, part, idx, text, says):
+    """p1 − 1 for softmax got "a term is missing: dL_i*p1; a term does not belong: p1"."""
+    fb = check(derive(op, **kw), part, idx, text)
+    assert not fb.correct and "the local derivative alone" in fb.message and says in fb.message
+    assert fb.missing or fb.extra  # the term lists are still there for the panel
+
+
+def test_an_answer_missing_more_than_the_upstream_is_not_called_the_local_derivative():
+    conv = derive("conv2d")
+    fb = check(conv, "K", (0, 0), "x11 + x12 + x21 + x22")  # four upstreams, not one factor
+    assert "local derivative" not in fb.message
+    fb = check(derive("sigmoid", shape=(1, 1)), "X", (0, 0), "y11*(1 + y11)")
+    assert "local derivative" not in fb.message
