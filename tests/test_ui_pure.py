@@ -201,3 +201,14 @@ def test_the_csv_download_has_no_negative_zeros():
     _, csv = _arrays(d, numbers)
     rows = [ln for ln in csv.splitlines() if not ln.startswith("#")]
     assert rows == ["0,1.5,-2", "0,0,3"], rows
+
+
+def test_a_gradient_no_output_reaches_is_explained_for_kernels_too():
+    """A transposed conv's kernel weight whose every stamp is cropped away was said to have
+    "no window" reaching it; a kernel weight has no window."""
+    from ui.explain import gradient_latex
+
+    d = derive("conv_transpose2d", input_shape=(2, 2), kernel_shape=(1, 1), stride=2, padding=1)
+    assert not d.jac["K"].get((0, 0))
+    tex, why = gradient_latex(d, "K", (0, 0), {}, None)
+    assert tex.endswith("= 0") and "window" not in why and "cropping" in why

@@ -90,8 +90,11 @@ def gradient_latex(d, name: str, idx, values, upstream, width: int | None = None
         lhs = rf"\frac{{\partial {d.loss}}}{{\partial {sp.latex(a)}}}"
         cell = links.cell_label(d, name, idx)
         return f"{lhs} = 0", (
-            f"No output depends on {cell} (no window reaches it), so no gradient flows back to "
-            f"it: {links.cell_label(d, 'd:' + name, idx)} is 0."
+            # not "no window reaches it": a kernel weight over padding only, or a transposed
+            # conv's stamp cropped away, has no window
+            f"No output depends on {cell} at these settings (the stride, padding or cropping "
+            f"leave it out), so no gradient flows back to it: "
+            f"{links.cell_label(d, 'd:' + name, idx)} is 0."
         )
     return d.chain_rule(name, idx, values, upstream, width=width), ""
 
