@@ -169,6 +169,7 @@ def test_kinks_and_domain():
         ("abs(x)", 5e-7, "slope changes within ε = 1e-06 of x = 5e-07"),  # a kink within ε
         ("sin(1e12*x)", 1.0, "faster than finite differences can follow"),
         ("sqrt(x)", 1e-4, "curves too sharply at x = 0.0001"),
+        ("log(x)", 1.5e-6, "no finite value within 1e-05 of x = 1.5e-06"),  # steps leave x > 0
     ],
 )
 def test_finite_differences_are_judged_where_they_can_be(f, x, says):

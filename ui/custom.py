@@ -66,9 +66,11 @@ def kink(values: dict, d) -> str:
         left1, right1, gap1 = _bend(f, x, 10 * KINK_STEP)
         left2, right2, gap2 = _bend(f, x, KINK_STEP)
         error = _central_error(f, x, KINK_STEP)
+        here = np.isfinite(evaluate(f, x))
     finite = np.isfinite(gap1) & np.isfinite(gap2)
     smooth = (gap2 <= KINK_RTOL) | ((gap2 <= 0.2 * gap1) & (gap2 <= 0.1))
     for odd, why in (
+        (here & ~(finite & np.isfinite(error)), _edge),  # log(x) at x = 1.5·10⁻⁶
         (finite & ~smooth, _unsmooth),
         (finite & np.isfinite(error) & (error > FD_ERROR), _curved),
     ):
@@ -86,6 +88,13 @@ def _unsmooth(where: str, slopes) -> str:
     return (
         f"f's slope changes within ε = {KINK_STEP:g} of {where}, faster than finite "
         "differences can follow"
+    )
+
+
+def _edge(where: str, _slopes) -> str:
+    return (
+        f"f has no finite value within {10 * KINK_STEP:g} of {where}: the finite differences' "
+        "steps leave its domain"
     )
 
 
