@@ -65,6 +65,48 @@ def term_feedback(typed, expected, summands, inverse) -> tuple[list, list, list[
     return missing, extra, notes
 
 
+def named_view(typed, expected, summands, inverse):
+    """Both sides in the lesson's named quantities, when that leaves none of what they stand
+    for: sigmoid's expected dy11·e^(−x11)/(1 + e^(−x11))² is dy11·y11 − dy11·y11², which a
+    learner can hold against their dy11·y11·(1 + y11) (in terms of x11 the two share no term,
+    and the feedback read "missing: dy11*y11^2*exp(-x11)"). Returns (typed, expected, the
+    typed summands, inverse) in stand-ins, or None where the quantities do not cover both."""
+    raw = expected.free_symbols | typed.free_symbols
+    swaps, names = [], dict(inverse)
+    for value, name in inverse.items():
+        if isinstance(value, sp.Expr) and not value.is_Atom and value.free_symbols & raw:
+            q = sp.Dummy("named")  # printed as its name through names
+            names[q] = name
+            swaps.append((value, q, _solved_exp(value, q)))
+    if not swaps:
+        return None
+    hidden = set().union(*(v.free_symbols for v, _, _ in swaps))
+
+    def named(side):
+        for value, q, exp_of in swaps:
+            side = side.subs(value, q)
+            if exp_of is not None:
+                side = side.subs(*exp_of)
+        return sp.expand(side)
+
+    a, b = named(typed), named(expected)
+    # an exponential of a named quantity (softplus' σ(x) as 1 − e^(−y)) reads worse than x
+    if (a.free_symbols | b.free_symbols) & hidden or a.has(sp.exp) or b.has(sp.exp):
+        return None
+    return a, b, tuple(named(t) for t in summands), names
+
+
+def _solved_exp(value, q):
+    """(e^u, its value in q) when ``value`` holds one exponential and q = value solves for it
+    uniquely (sigmoid: e^(−x) = 1/y − 1); else None."""
+    exps = list(value.atoms(sp.exp))
+    if len(exps) != 1:
+        return None
+    e = sp.Dummy("e")
+    roots = sp.solve(sp.Eq(value.subs(exps[0], e), q), e)
+    return (exps[0], roots[0]) if len(roots) == 1 else None
+
+
 def tie_sentence(expected, inverse) -> str:
     """What to change when the answer differs from ``expected`` only where a comparison's two
     sides are equal (answers.only_ties): for max pool, the lesson's tie rule and, for an entry

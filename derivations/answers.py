@@ -45,7 +45,7 @@ import numpy as np
 import sympy as sp
 
 from . import worker
-from .answer_terms import MAX_LISTED, MAX_PAIRS, term_feedback, tie_sentence
+from .answer_terms import MAX_LISTED, MAX_PAIRS, named_view, term_feedback, tie_sentence
 from .numeric import Unsupported, evaluate
 from .parse import check_text, parse_here
 from .typed_names import inverse_names, names_for, term_text, typing_name, typing_or_name
@@ -174,10 +174,13 @@ def _not_equal(parsed, expected, inverse, undecided: bool) -> Feedback:
     differ."""
     typed = parsed.expr
     # terms as the lesson writes them: products distributed over sums, but no powers of sums
-    # multiplied out (sigmoid's e^-x/(1 + e^-x)^2 stays as it is, not 1/(2 + e^x + e^-x))
-    missing, extra, notes = term_feedback(
-        sp.expand_mul(typed), sp.expand_mul(expected), parsed.summands, inverse
-    )
+    # multiplied out (sigmoid's e^-x/(1 + e^-x)^2 stays as it is, not 1/(2 + e^x + e^-x)),
+    # and in its named quantities where they cover both sides (y11 − y11², not y11²·e^-x11)
+    te, ee = sp.expand_mul(typed), sp.expand_mul(expected)
+    missing, extra, notes = term_feedback(te, ee, parsed.summands, inverse)
+    sides = named_view(te, ee, parsed.summands, inverse)
+    if sides is not None:  # the sentences in named terms; .missing and .extra stay the lesson's
+        notes = term_feedback(*sides)[2]
     message, method = _verdict_words(typed, expected, inverse, notes, undecided)
     return Feedback(False, message, missing, extra, parsed=typed, latex=parsed.latex, method=method)
 

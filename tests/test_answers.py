@@ -526,3 +526,20 @@ def test_an_answer_missing_more_than_the_upstream_is_not_called_the_local_deriva
     assert "local derivative" not in fb.message
     fb = check(derive("sigmoid", shape=(1, 1)), "X", (0, 0), "y11*(1 + y11)")
     assert "local derivative" not in fb.message
+
+
+@pytest.mark.parametrize(
+    "text,says",
+    [
+        ("dy11*y11*(1+y11)", "you have dy11*y11^2 where -dy11*y11^2 belongs"),
+        ("dy11*y11", "A term is missing: -dy11*y11^2"),
+        ("2*dy11*y11*(1-y11)", "a factor of 2 too many"),
+    ],
+)
+def test_sigmoid_feedback_speaks_of_y_alone(text, says):
+    """σ′ in terms of x is e^(−x)·σ², so the feedback read "missing: dy11*y11^2*exp(-x11)",
+    mixing y and x; in y alone the expected answer is dy11·y11 − dy11·y11²."""
+    fb = check(derive("sigmoid", shape=(2, 2)), "X", (0, 0), text)
+    assert not fb.correct and says in fb.message and "exp" not in fb.message, fb.message
+    # the term lists keep the lesson's own symbols
+    assert all(not any(s.is_Dummy for s in t.free_symbols) for t in fb.missing + fb.extra)
