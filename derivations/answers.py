@@ -152,7 +152,12 @@ def check_here(text, expected, names, inverse) -> Feedback:
             latex=latex,
             method="numeric",
         )
-    return _not_equal(parsed, expected, inverse, undecided=same is None)
+    # the feedback speaks the learner's language: quantities the lesson names (y11 = m11/n11,
+    # softmax's p1, p2, …) are written by their names only if the learner typed one of them
+    # (dy11*m11/n11^2 was echoed as dy11*y11/n11)
+    typed = {_family(n) for n in names}
+    spoken = {s: n for s, n in inverse.items() if s.is_Atom or _family(n) in typed}
+    return _not_equal(parsed, expected, spoken, undecided=same is None)
 
 
 def _too_big(typed, expected) -> str:
@@ -167,6 +172,11 @@ def _too_big(typed, expected) -> str:
             "Write it as the sum of products it should be."
         )
     return ""
+
+
+def _family(name: str) -> str:
+    """y11, y1_10 → y; p2 → p: the letters of a typed name, its indices dropped."""
+    return name.rstrip("0123456789_")
 
 
 def _not_equal(parsed, expected, inverse, undecided: bool) -> Feedback:

@@ -543,3 +543,13 @@ def test_sigmoid_feedback_speaks_of_y_alone(text, says):
     assert not fb.correct and says in fb.message and "exp" not in fb.message, fb.message
     # the term lists keep the lesson's own symbols
     assert all(not any(s.is_Dummy for s in t.free_symbols) for t in fb.missing + fb.extra)
+
+
+def test_feedback_echoes_the_learner_s_own_names():
+    """dy11*m11/n11**2 for ∂L/∂n11 was told "you have dy11*y11/n11": a form never typed. The
+    lesson's named quantities are spoken only when the learner used them."""
+    div = derive("div", shape=(2, 2))
+    fb = check(div, "N", (0, 0), "dy11*m11/n11**2")
+    assert "you have dy11*m11/n11^2 where -dy11*m11/n11^2 belongs" in fb.message, fb.message
+    fb = check(div, "N", (0, 0), "dy11*y11/n11")
+    assert "you have dy11*y11/n11 where -dy11*y11/n11 belongs" in fb.message, fb.message
