@@ -247,7 +247,7 @@ def _upstream(keys: Keys, spec, d, source: str, seed: int) -> tuple[np.ndarray, 
         if up.shape == d.upstream.shape:
             return up, []
     choice = st.session_state.get(keys.upsrc, "random")
-    if choice == "ones" or spec.upstream_is_seed:
+    if choice == "ones":
         return np.ones(d.upstream.shape), []
     if choice == "edit":
         st.markdown(f"**{dict(links.panels(d))['up']}** (the upstream gradient)")
@@ -291,9 +291,7 @@ def _computed(spec, d, values, upstream) -> tuple[tuple | None, list[str]]:
 
 def _problems_of(keys: Keys, spec, d, source: str, seed: int) -> tuple[dict, np.ndarray, list]:
     """The numbers the sidebar asks for, and everything wrong with them as input."""
-    editing = source == "edit" or (
-        st.session_state.get(keys.upsrc) == "edit" and not spec.upstream_is_seed
-    )
+    editing = source == "edit" or st.session_state.get(keys.upsrc) == "edit"
     holder = (
         st.expander("Your numbers: type into the cells", expanded=True)
         if editing
@@ -360,7 +358,7 @@ def _matrices(d, values, upstream, found, out) -> dict:
     return numbers
 
 
-def _link_extra(keys: Keys, spec, d, source, seed, values, upstream) -> dict:
+def _link_extra(keys: Keys, d, source, seed, values, upstream) -> dict:
     """What the URL holds besides the op's parameters: hand-typed numbers included."""
     extra = {
         "values": source,
@@ -373,7 +371,7 @@ def _link_extra(keys: Keys, spec, d, source, seed, values, upstream) -> dict:
     if source == "edit":
         typed = st.session_state.get(keys.typed) or values
         extra |= {n: encode_flat(typed.get(n, values[n])) for n in d.inputs}
-    if st.session_state.get(keys.upsrc) == "edit" and not spec.upstream_is_seed:
+    if st.session_state.get(keys.upsrc) == "edit":
         extra["up"] = encode_flat(upstream)
     return extra
 
@@ -408,7 +406,7 @@ def _lesson(page: str, intro: str, *, title: bool, made_of=()) -> None:
     panels.explorer_ui(keys, d, numbers, values, upstream, layout)
     panels.verification_ui(keys, rows)
     panels.downloads_ui(keys, spec, d, numbers)
-    link = _link_extra(keys, spec, d, source, seed, values, upstream)
+    link = _link_extra(keys, d, source, seed, values, upstream)
     st.query_params.from_dict(urlstate.encode(spec, params, link))
 
 

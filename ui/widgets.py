@@ -71,7 +71,8 @@ def sources_ui(keys: Keys, spec, reroll) -> tuple[str, int]:
         st.session_state[keys.source] = options[0]  # the notes' example where there is one
     source = st.radio("Values of the inputs", options, key=keys.source, format_func=SOURCES.get)
     fixed = source == "notes" and bool(spec.notes_example and "upstream" in spec.notes_example)
-    if spec.upstream_is_seed:
+    if spec.upstream_is_seed:  # the "ones" source, fixed: whatever a link asked for
+        st.session_state[keys.upsrc] = "ones"
         st.caption("Upstream gradient: ∂L/∂L = 1, the output being the loss L itself.")
     else:
         _upstream_ui(keys, fixed)
