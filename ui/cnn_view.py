@@ -92,10 +92,7 @@ def current_run(cfg: dict) -> training.Run:
             st.toast(f"A new network, from epoch 0: {RESTARTS[0].lower()}{RESTARTS[1:]}.")
         ss[k("run")], ss[k("arch")], ss[k("running")] = new_run(cfg), _architecture(cfg), False
     run = ss[k("run")]
-    kind = "adam" if type(run.optimiser).__name__ == "Adam" else "sgd"
-    if kind != cfg["optimiser"]:
-        run.optimiser = training.make_optimiser(run.model, cfg["optimiser"], cfg["lr"])
-    run.optimiser.lr, run.batch = cfg["lr"], cfg["batch"]
+    training.retune(run, cfg["optimiser"], cfg["lr"], cfg["batch"])
     return run
 
 

@@ -108,10 +108,7 @@ def current_run(cfg: dict) -> training.Run:
         ss[k("run")], ss[k("arch")] = new_run(cfg), _architecture(cfg)
         ss[k("running")], ss[k("last")] = False, None
     run = ss[k("run")]
-    kind = "adam" if type(run.optimiser).__name__ == "Adam" else "sgd"
-    if kind != cfg["optimiser"]:
-        run.optimiser = training.make_optimiser(run.model, cfg["optimiser"], cfg["lr"])
-    run.optimiser.lr, run.batch = cfg["lr"], cfg["batch"]
+    training.retune(run, cfg["optimiser"], cfg["lr"], cfg["batch"])
     return run
 
 

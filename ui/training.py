@@ -35,6 +35,14 @@ def make_optimiser(model, name: str, lr: float):
     return nn.SGD(model, lr=lr)
 
 
+def retune(run, optimiser: str, lr: float, batch: int) -> None:
+    """The sidebar's optimiser, α and batch size, in place: the trained weights stay (a new
+    optimiser starts its own state, as switching in PyTorch would)."""
+    if optimiser != ("adam" if isinstance(run.optimiser, nn.Adam) else "sgd"):
+        run.optimiser = make_optimiser(run.model, optimiser, lr)
+    run.optimiser.lr, run.batch = lr, batch
+
+
 @dataclass
 class Run:
     """One model being trained on (X, y), tested on (Xt, yt), in minibatches of ``batch``."""
