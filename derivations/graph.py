@@ -53,6 +53,7 @@ _NAME = re.compile(r"[A-Za-z][A-Za-z0-9_]*")
 # what unknown_name() answers with a hint ("for e to a power type exp(…)"): never a name here
 _RESERVED = frozenset({"e", "pi", "inf", "nan", "infinity"})
 _PLACEHOLDER = sp.Dummy("u", real=True)  # stands for every part with a name, in the checks
+_EXACT_BITS = 4096  # past this a number part is worked on as a float (see _Checker.build)
 _LABEL = 24  # characters of a node's label before it is shortened with …
 _BIN = {ast.Add: "+", ast.Sub: "-", ast.Mult: "*", ast.Div: "/"}
 _CMP = {ast.Gt: "[>]", ast.GtE: "[>=]", ast.Lt: "[<]", ast.LtE: "[<=]"}
@@ -194,9 +195,10 @@ def _candidates(text) -> list[str]:
 
 class _Checker(Builder):
     """The parser's Builder, run for its checks and messages on every syntax node. A part
-    without names is built for real (numbers: what the practice box does with them); a part
-    with names is checked the same way but stands as a placeholder, so sympy never works on
-    names (nested functions of a symbol can keep it busy for minutes)."""
+    without names is built for real, as the practice box builds it, but each irrational result
+    becomes a float at once, so sympy only ever works on single numbers; a part with names is
+    checked the same way but stands as a placeholder, so sympy never works on names (nested
+    functions of a symbol can keep it busy for minutes)."""
 
     def __init__(self, checked):
         lead = len(checked.src) - len(checked.src.lstrip())
@@ -208,7 +210,15 @@ class _Checker(Builder):
 
     def build(self, node, in_brackets: bool = False):
         if id(node) not in self.named:
-            return super().build(node, in_brackets)
+            if id(node) not in self.built:
+                value = super().build(node, in_brackets)
+                if isinstance(value, sp.Expr) and not _small_exact(value):
+                    # a float from here on, so that what is built on it stays one number:
+                    # sympy's exact trees of nested functions of numbers grow without bound
+                    # (twelve nested sigmoids of 1: 15 s), and so do the digits of exact
+                    # fractions under powers ((((0.999999999999^10)^10)^10)^10: hours)
+                    self.built[id(node)] = sp.Float(self.number(node))
+            return self.built[id(node)]
         if id(node) not in self.built:
             if not isinstance(node, ast.Name):
                 try:
@@ -227,6 +237,15 @@ class _Checker(Builder):
     def label(self, node) -> str:
         seg = " ".join(self.segment(node).split())
         return seg if len(seg) <= _LABEL else seg[: _LABEL - 1] + "…"
+
+
+def _small_exact(value) -> bool:
+    """A float, or a fraction whose numerator and denominator fit in _EXACT_BITS bits."""
+    if value.is_Float:
+        return True
+    return (
+        bool(value.is_Rational) and max(value.p.bit_length(), value.q.bit_length()) <= _EXACT_BITS
+    )
 
 
 def _named(body) -> set[int]:
@@ -353,6 +372,7 @@ def _check_powers(checker: _Checker, parts: list[_Part]) -> None:
 
 
 def _fmt(v: float) -> str:
+    v += 0.0  # -0.0 reads as 0.0000
     if v == 0 or 1e-4 <= abs(v) < 1e6:
         return f"{v:.4f}"
     return f"{v:.4g}" if math.isfinite(v) else str(v)
