@@ -76,7 +76,8 @@ _BINARY = {
     "[<]": (lambda a, b: float(a < b), lambda a, b, y: (0.0, 0.0)),
     "[<=]": (lambda a, b: float(a <= b), lambda a, b, y: (0.0, 0.0)),
 }
-# where PyTorch sends no gradient at all (a mask, not a product: 0 even from an inf above)
+# where PyTorch sends no gradient at all (a mask, not a product: 0 even from an inf above);
+# so does a power 0
 _NO_GRADIENT = {"relu", "sign", "[>]", "[>=]", "[<]", "[<=]"}
 
 
@@ -124,9 +125,13 @@ def backward(parts, local) -> list:
     with np.errstate(all="ignore"):
         for i in range(len(parts) - 1, -1, -1):
             for k, d in zip(parts[i].inputs, local[i], strict=True):
-                if not (d == 0 and parts[i].op in _NO_GRADIENT):
+                if not (d == 0 and _masked(parts[i])):
                     grads[k] = grads[k] + d * grads[i]
     return grads
+
+
+def _masked(p) -> bool:
+    return p.op in _NO_GRADIENT or (p.op == "**" and p.exponent == 0)
 
 
 def _undefined(p, args, y, env) -> str:
