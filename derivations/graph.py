@@ -15,7 +15,8 @@ numbers come from ``graph_numbers`` (float64, one operation per node). Nothing t
 and no ``Symbol`` is made from it: names are found among the tokens and stay strings.
 
 Names are whatever the learner typed, if they look like names (a letter, then letters, digits
-or _; at most MAX_NAME_LENGTH characters, at most MAX_NAMES of them). A name is ONE leaf
+or _; at most MAX_NAME_LENGTH characters; at most MAX_NAMES = 40 of them, which the node limit
+implies). A name is ONE leaf
 however often it appears, so its gradient is the sum over its uses (micrograd's ``+=``). A part
 without names is folded into one constant leaf labelled as typed (``exp(1)``, ``1/2``). A power
 has one input, its base; the exponent is a number (the grammar's rule) kept in ``exponent``.
@@ -47,7 +48,9 @@ from .parse_tokens import _tokens, translate
 from .parse_tree import Builder
 
 MAX_GRAPH_NODES = 80
-MAX_NAMES = 24
+# n names make at least 2n - 1 nodes (a leaf each, and something joining them), so the node
+# limit holds their count to 40: no bound of its own, whose message could hide the node limit's
+MAX_NAMES = (MAX_GRAPH_NODES + 1) // 2
 MAX_NAME_LENGTH = 20
 _NAME = re.compile(r"[A-Za-z][A-Za-z0-9_]*")
 # what unknown_name() answers with a hint ("for e to a power type exp(…)"): never a name here
@@ -166,10 +169,6 @@ def _read(text: str):
                 f"starts with a letter, goes on with letters, digits or _, and has at most "
                 f"{MAX_NAME_LENGTH} characters"
             )
-    if len(used) > MAX_NAMES:
-        raise ValueError(
-            f"{show(checked.text)}: this uses {len(used)} names; the limit is {MAX_NAMES}"
-        )
     checker = _Checker(checked)
     checker.build(checked.tree.body)
     return checker, tuple(used)
