@@ -17,6 +17,7 @@ from .custom_op import custom_math
 from .dense import linear_math, softmax_ce_math
 from .derivation import Derivation, Math, Step
 from .elementwise import BINARY, binary_math, reduction_math, unary_math
+from .graph import expression_graph
 from .lessons.custom import custom_lesson
 from .network import cnn_math, mlp_math
 from .params import MAX_SIDE, as_count
@@ -117,4 +118,5 @@ __all__ = [
     "check_answer",
     "names_for",
     "parse_expression",
+    "expression_graph",
 ]
