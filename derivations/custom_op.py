@@ -33,6 +33,7 @@ from .derivation import Math
 from .elementwise import T, Unary, unary_from
 from .params import as_shape
 from .parse import MAX_LENGTH, preview_latex
+from .product import factor_tex
 from .typeset import visible_len
 
 OP = "custom"
@@ -115,7 +116,8 @@ def custom_math_here(f, fprime, shape, scope, text: str) -> Math:
     fx = X.applyfunc(lambda v: fn.derivative.xreplace({T: v}))
     m.prove("dX = dY ⊙ f′(X)", m.grads["X"], G.multiply_elementwise(fx))
     raw = derivative(f)
-    partials = {("X", i, i): _paren(fx[i]) for i in np.ndindex(shape)}
+    # each written as a factor here, in the worker: ∂J/∂y₁₁ (−1/x₁₁²), not ∂J/∂y₁₁ − 1/x₁₁²
+    partials = {("X", i, i): factor_tex(fx[i], preview_latex(fx[i])) for i in np.ndindex(shape)}
     short = max(visible_len(tex) for tex in partials.values()) > SHORT_PARTIAL
     if short:
         # too wide for a step's line: each entry says f′(x_ij), written out once in the lesson
@@ -140,11 +142,6 @@ def custom_math_here(f, fprime, shape, scope, text: str) -> Math:
 def _terms(e) -> list[str]:
     """The LaTeX of e's summands, for lines that wrap to the column."""
     return [preview_latex(p) for p in sp.Add.make_args(e)]
-
-
-def _paren(e) -> str:
-    tex = preview_latex(e)
-    return rf"\left({tex}\right)" if isinstance(e, sp.Add) else tex
 
 
 def clear_failures() -> None:

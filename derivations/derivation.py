@@ -12,8 +12,9 @@ import sympy as sp
 
 from .algebra import NUMERIC, equal, grads_from_jac
 from .numeric import evaluate as tree_evaluate
+from .product import factor_tex, product_tex
 from .symbols import Scope
-from .typeset import equalities, num, ordered_sum, paren, tex
+from .typeset import equalities, num, ordered_sum, tex
 
 
 @dataclass(frozen=True)
@@ -76,8 +77,18 @@ class Math:
         return ok
 
     def partial_latex(self, name: str, idx, out) -> str:
-        tex = self.partial_tex.get((name, tuple(idx), tuple(out)))
-        return tex if tex is not None else paren(self.jac[name][tuple(idx)][tuple(out)])
+        """∂out/∂name[idx] as a factor of a product: bracketed where sympy's printer would
+        bracket it. A ``partial_tex`` entry is taken as written: its maker wrote it as a factor
+        (a learner's f′ is printed in the worker, never here)."""
+        key = (name, tuple(idx), tuple(out))
+        shown = self.partial_tex.get(key)
+        return shown if shown is not None else factor_tex(self.jac[name][key[1]][key[2]])
+
+    def term_latex(self, name: str, idx, out, sep: str = " ") -> str:
+        """One chain-rule term, ∂L/∂out · ∂out/∂name[idx], joined as sympy joins the factors
+        of a product: ∂J/∂y₁₁ (−1/x₁₁²), never ∂J/∂y₁₁ − 1/x₁₁² (issue 17 §1)."""
+        up = self.upstream[tuple(out)]
+        return product_tex([(up, None), (None, self.partial_latex(name, idx, out))], sep)
 
     # ---- numbers
     @cached_property
@@ -254,9 +265,7 @@ class Math:
         idx = tuple(idx)
         lhs = rf"\frac{{\partial {self.loss}}}{{\partial {tex(self.inputs[name][idx])}}}"
         terms = self.jac[name].get(idx, {})
-        sym_parts = [
-            f"{tex(self.upstream[o])} \\cdot {self.partial_latex(name, idx, o)}" for o in terms
-        ]
+        sym_parts = [self.term_latex(name, idx, o, r" \cdot ") for o in terms]
         if values is None:
             return f"{lhs} = {ordered_sum(sym_parts)}"
         flat = dict(zip(self._args, self._flat(values, upstream), strict=True))
