@@ -34,6 +34,7 @@ from .elementwise import T, Unary, unary_from
 from .params import as_shape
 from .parse import MAX_LENGTH, preview_latex
 from .product import factor_tex
+from .symbols import as_scope
 from .typeset import visible_len
 
 OP = "custom"
@@ -60,6 +61,7 @@ def custom_math(f: str = DEFAULT_F, shape=(2, 2), *, scope=None) -> Math:
     if not f.strip():
         raise ValueError(f"{OP}: type a function of x, such as {DEFAULT_F}.")
     shape = as_shape(OP, "shape", shape)
+    scope = as_scope(OP, scope)  # it goes to the worker: a lambda would not pickle
     key = (f, shape, scope)
     failed = _FAILED.get(key)
     if failed is not None:
