@@ -102,6 +102,9 @@ class Math:
 
     @cached_property
     def _out_fn(self):
+        if self.op == "softmax_cross_entropy":
+            # -log(e^{f_y}/Σ) as -f_y + log Σ: the same loss, finite where e^{f_y} underflows
+            return self._lambdify([self.output.applyfunc(lambda e: sp.expand_log(e, force=True))])
         return self._lambdify([self.output])
 
     @cached_property
@@ -156,11 +159,26 @@ class Math:
             )
         return flat + u.reshape(-1).tolist()
 
+    def stable_values(self, values: dict) -> dict:
+        """The values to put into the expressions: softmax + cross-entropy's scores less their
+        largest. p = e^{f_k}/Σ e^{f_j}, the loss and every partial p_k − [k = y] are the same
+        for f − max f, and e^{710} no longer overflows to nan where the engine (which shifts
+        too) is finite (issue 17 §14)."""
+        if self.op != "softmax_cross_entropy":
+            return values
+        (name,) = self.inputs  # "f", or the name a network gave it
+        if name not in values:
+            return values  # _flat says what is missing
+        f = np.asarray(values[name], dtype=float)
+        if f.size and np.all(np.isfinite(f)):
+            f = f - f.max()
+        return {**values, name: f}
+
     def evaluate(self, values: dict, upstream=None) -> dict[str, np.ndarray]:
         """The symbolic gradients with numbers put in: name → array of the input's shape."""
         if "parts" in self.facts:
             return self._chain_evaluate(values, upstream)
-        res = self._grad_fn(*self._flat(values, upstream))
+        res = self._grad_fn(*self._flat(self.stable_values(values), upstream))
         return {
             n: np.array(r, dtype=float).reshape(self.inputs[n].shape)
             for n, r in zip(self.inputs, res, strict=True)
@@ -172,7 +190,7 @@ class Math:
             first, second, link = self.facts["parts"]
             z = first.forward({n: values[n] for n in first.inputs})
             return second.forward(self._second_values(values, z))
-        out = self._out_fn(*self._flat(values, None))[0]
+        out = self._out_fn(*self._flat(self.stable_values(values), None))[0]
         return np.array(out, dtype=float).reshape(self.output.shape)
 
     # ---- a chain of ops, evaluated as backprop does
@@ -268,7 +286,7 @@ class Math:
         sym_parts = [self.term_latex(name, idx, o, r" \cdot ") for o in terms]
         if values is None:
             return f"{lhs} = {ordered_sum(sym_parts)}"
-        flat = dict(zip(self._args, self._flat(values, upstream), strict=True))
+        flat = dict(zip(self._args, self._flat(self.stable_values(values), upstream), strict=True))
         num_parts, total = [], 0.0
         for o, p in terms.items():
             g = flat[self.upstream[o]]
