@@ -28,7 +28,7 @@ import numpy as np
 import sympy as sp
 
 from . import worker
-from .custom import CustomFunction, custom_function, derivative, x
+from .custom import CustomFunction, custom_function, derivative, in_sigma, typed_form, x
 from .derivation import Math
 from .elementwise import T, Unary, unary_from
 from .params import as_shape
@@ -111,15 +111,20 @@ def _build(text: str, shape, scope) -> Math:
 
 def custom_math_here(f, fprime, shape, scope, text: str) -> Math:
     """The Math, in the worker: ``unary_from`` on f and f′ written in T, the pattern proven,
-    and all the LaTeX the lesson and the page print of it."""
+    and all the LaTeX the lesson and the page print of it (in x, as the learner typed f)."""
     fn = Unary(f.xreplace({x: T}), derivative=fprime.xreplace({x: T}))
     m = unary_from(OP, fn, shape, {"f": text, "shape": shape}, scope)
     X, G = m.inputs["X"], m.upstream
     fx = X.applyfunc(lambda v: fn.derivative.xreplace({T: v}))
     m.prove("dX = dY ⊙ f′(X)", m.grads["X"], G.multiply_elementwise(fx))
     raw = derivative(f)
+    shown, form = _shown_derivative(f, fprime, raw, text)
+    as_typed = in_sigma if "sigmoid" in text else (lambda e: e)  # f as typed: σ(x), not 1/(1+e^-x)
     # each written as a factor here, in the worker: ∂J/∂y₁₁ (−1/x₁₁²), not ∂J/∂y₁₁ − 1/x₁₁²
-    partials = {("X", i, i): factor_tex(fx[i], preview_latex(fx[i])) for i in np.ndindex(shape)}
+    partials = {}
+    for i in np.ndindex(shape):
+        e = shown.xreplace({x: X[i]})
+        partials[("X", i, i)] = factor_tex(e, preview_latex(e))
     short = max(visible_len(tex) for tex in partials.values()) > SHORT_PARTIAL
     if short:
         # too wide for a step's line: each entry says f′(x_ij), written out once in the lesson
@@ -130,15 +135,30 @@ def custom_math_here(f, fprime, shape, scope, text: str) -> Math:
         f_x=f,  # in custom.x, for custom.evaluate and custom.domain_problem
         fprime_x=fprime,
         tex={
-            "f": _terms(fn.f),
-            "raw": _terms(raw.xreplace({x: T})),
-            "fprime": _terms(fn.derivative),
-            "simplified": raw != fprime,
+            "f": _terms(as_typed(f)),
+            "raw": _terms(raw),
+            "fprime": _terms(shown),
+            "simplified": form is not None,
+            "form": form,  # None (as derived), "simplified", or "typed" (in σ, as typed)
             "short": short,  # the steps write f′(x_ij) for each entry's partial
-            "out": {m.out_symbols[i]: preview_latex(m.output[i]) for i in np.ndindex(shape)},
+            "out": {
+                m.out_symbols[i]: preview_latex(as_typed(f).xreplace({x: X[i]}))
+                for i in np.ndindex(shape)
+            },
         },
     )
     return m
+
+
+def _shown_derivative(f, fprime, raw, text: str):
+    """(f′ as the lesson writes it, how): written in the functions the learner typed (σ for
+    sigmoid, which the grammar expands into exponentials) when that is no longer than sympy's
+    simplified form and equal to it at the sample points; else the simplified or plain f′."""
+    form = "simplified" if raw != fprime else None
+    typed = typed_form(f, fprime) if "sigmoid" in text else None
+    if typed is not None and sp.count_ops(typed) <= sp.count_ops(fprime):
+        return typed, "typed"
+    return fprime, form
 
 
 def _terms(e) -> list[str]:
