@@ -23,7 +23,7 @@ from .network import cnn_math, mlp_math
 from .params import MAX_SIDE, as_count
 from .parse import parse_expression
 from .pool import avg_pool2d_math, max_pool2d_math, pool_work
-from .symbols import Scope
+from .symbols import Scope, as_scope
 from .typeset import LINE_WIDTH, MIN_UNITS, Typeset
 
 UNARY_OPS = ("relu", "sigmoid", "tanh", "exp", "log", "leaky_relu", "softplus")
@@ -59,6 +59,8 @@ def derive_math(op: str, **params) -> Math:
     layer ℓ of a network. ValueError as derive()."""
     if op not in OPS:
         raise ValueError(f"unknown op {op!r}; choose one of: {', '.join(OPS)}")
+    if "scope" in params:
+        params["scope"] = as_scope(op, params["scope"])
     try:
         return OPS[op][0](**params)
     except TypeError as exc:  # an unknown keyword

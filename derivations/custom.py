@@ -129,6 +129,58 @@ def simplify_here(d):
     return s if _agree(s, d) else d
 
 
+class Sigma(sp.Function):
+    """σ(u) kept whole (the grammar writes sigmoid(u) as 1/(1 + e^-u)), so that a derivative
+    can be written in the functions the learner typed: σ′ = σ(1 − σ)."""
+
+    def fdiff(self, argindex=1):
+        s = self.func(self.args[0])
+        return s * (1 - s)
+
+    def _eval_rewrite_as_exp(self, u, **kwargs):
+        return 1 / (1 + sp.exp(-u))
+
+    def _latex(self, printer, exp=None):
+        power = f"^{{{exp}}}" if exp is not None else ""
+        # \! : KaTeX sets \left( apart from the letter before it, as if σ were multiplied
+        return rf"\sigma{power}\!\left({printer._print(self.args[0])}\right)"
+
+
+def _is_sigmoid(e) -> bool:
+    """1/(1 + e^(-u)) as the grammar builds sigmoid(u), or a power of it (sympy makes
+    sigmoid(u)^2 one power of the sum, (1 + e^(-u))^(-2))."""
+    if not (e.is_Pow and e.exp.is_Integer and e.exp < 0):
+        return False
+    if not (e.base.is_Add and len(e.base.args) == 2):
+        return False
+    one, other = sorted(e.base.args, key=lambda a: a != 1)
+    return one == 1 and isinstance(other, sp.exp)
+
+
+def typed_form(f, fprime):
+    """f′ written in the functions the learner typed where the grammar expanded one (sigmoid:
+    σ(x)(x(1 − σ(x)) + 1) for x·sigmoid(x), not (x + eˣ + 1)/(4cosh²(x/2))), or None when f has
+    none or the result does not equal ``fprime`` at the sample points. In the worker."""
+    with_sigma = in_sigma(f)
+    if not with_sigma.has(Sigma):
+        return None
+    d = sp.factor_terms(sp.diff(with_sigma.xreplace({x: _REAL}), _REAL).xreplace({_REAL: x}))
+    if tree_stats(d)[0] > MAX_DERIVATIVE_SIZE:
+        return None
+    return d if _agree(d.rewrite(sp.exp), fprime) else None
+
+
+def in_sigma(f):
+    """f with every 1/(1 + e^(-u)) written σ(u), as the learner typed sigmoid(u)."""
+    if not f.has(sp.exp):
+        return f
+    return f.replace(_is_sigmoid, lambda e: Sigma(-_exp_argument(e)) ** -e.exp)
+
+
+def _exp_argument(e):
+    return next(a for a in e.base.args if isinstance(a, sp.exp)).args[0]
+
+
 def _agree(s, d) -> bool:
     """s equals d wherever d is defined at the sample points (at least 5 of them)."""
     try:

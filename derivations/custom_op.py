@@ -28,11 +28,13 @@ import numpy as np
 import sympy as sp
 
 from . import worker
-from .custom import CustomFunction, custom_function, derivative, x
+from .custom import CustomFunction, custom_function, derivative, in_sigma, typed_form, x
 from .derivation import Math
 from .elementwise import T, Unary, unary_from
 from .params import as_shape
 from .parse import MAX_LENGTH, preview_latex
+from .product import factor_tex
+from .symbols import as_scope
 from .typeset import visible_len
 
 OP = "custom"
@@ -59,6 +61,7 @@ def custom_math(f: str = DEFAULT_F, shape=(2, 2), *, scope=None) -> Math:
     if not f.strip():
         raise ValueError(f"{OP}: type a function of x, such as {DEFAULT_F}.")
     shape = as_shape(OP, "shape", shape)
+    scope = as_scope(OP, scope)  # it goes to the worker: a lambda would not pickle
     key = (f, shape, scope)
     failed = _FAILED.get(key)
     if failed is not None:
@@ -108,14 +111,20 @@ def _build(text: str, shape, scope) -> Math:
 
 def custom_math_here(f, fprime, shape, scope, text: str) -> Math:
     """The Math, in the worker: ``unary_from`` on f and f′ written in T, the pattern proven,
-    and all the LaTeX the lesson and the page print of it."""
+    and all the LaTeX the lesson and the page print of it (in x, as the learner typed f)."""
     fn = Unary(f.xreplace({x: T}), derivative=fprime.xreplace({x: T}))
     m = unary_from(OP, fn, shape, {"f": text, "shape": shape}, scope)
     X, G = m.inputs["X"], m.upstream
     fx = X.applyfunc(lambda v: fn.derivative.xreplace({T: v}))
     m.prove("dX = dY ⊙ f′(X)", m.grads["X"], G.multiply_elementwise(fx))
     raw = derivative(f)
-    partials = {("X", i, i): _paren(fx[i]) for i in np.ndindex(shape)}
+    shown, form = _shown_derivative(f, fprime, raw, text)
+    as_typed = in_sigma if "sigmoid" in text else (lambda e: e)  # f as typed: σ(x), not 1/(1+e^-x)
+    # each written as a factor here, in the worker: ∂J/∂y₁₁ (−1/x₁₁²), not ∂J/∂y₁₁ − 1/x₁₁²
+    partials = {}
+    for i in np.ndindex(shape):
+        e = shown.xreplace({x: X[i]})
+        partials[("X", i, i)] = factor_tex(e, preview_latex(e))
     short = max(visible_len(tex) for tex in partials.values()) > SHORT_PARTIAL
     if short:
         # too wide for a step's line: each entry says f′(x_ij), written out once in the lesson
@@ -126,25 +135,35 @@ def custom_math_here(f, fprime, shape, scope, text: str) -> Math:
         f_x=f,  # in custom.x, for custom.evaluate and custom.domain_problem
         fprime_x=fprime,
         tex={
-            "f": _terms(fn.f),
-            "raw": _terms(raw.xreplace({x: T})),
-            "fprime": _terms(fn.derivative),
-            "simplified": raw != fprime,
+            "f": _terms(as_typed(f)),
+            "raw": _terms(raw),
+            "fprime": _terms(shown),
+            "simplified": form is not None,
+            "form": form,  # None (as derived), "simplified", or "typed" (in σ, as typed)
             "short": short,  # the steps write f′(x_ij) for each entry's partial
-            "out": {m.out_symbols[i]: preview_latex(m.output[i]) for i in np.ndindex(shape)},
+            "out": {
+                m.out_symbols[i]: preview_latex(as_typed(f).xreplace({x: X[i]}))
+                for i in np.ndindex(shape)
+            },
         },
     )
     return m
 
 
+def _shown_derivative(f, fprime, raw, text: str):
+    """(f′ as the lesson writes it, how): written in the functions the learner typed (σ for
+    sigmoid, which the grammar expands into exponentials) when that is no longer than sympy's
+    simplified form and equal to it at the sample points; else the simplified or plain f′."""
+    form = "simplified" if raw != fprime else None
+    typed = typed_form(f, fprime) if "sigmoid" in text else None
+    if typed is not None and sp.count_ops(typed) <= sp.count_ops(fprime):
+        return typed, "typed"
+    return fprime, form
+
+
 def _terms(e) -> list[str]:
     """The LaTeX of e's summands, for lines that wrap to the column."""
     return [preview_latex(p) for p in sp.Add.make_args(e)]
-
-
-def _paren(e) -> str:
-    tex = preview_latex(e)
-    return rf"\left({tex}\right)" if isinstance(e, sp.Add) else tex
 
 
 def clear_failures() -> None:

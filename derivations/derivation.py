@@ -12,8 +12,9 @@ import sympy as sp
 
 from .algebra import NUMERIC, equal, grads_from_jac
 from .numeric import evaluate as tree_evaluate
+from .product import factor_tex, product_tex
 from .symbols import Scope
-from .typeset import equalities, num, ordered_sum, paren, tex
+from .typeset import equalities, num, ordered_sum, tex
 
 
 @dataclass(frozen=True)
@@ -76,8 +77,18 @@ class Math:
         return ok
 
     def partial_latex(self, name: str, idx, out) -> str:
-        tex = self.partial_tex.get((name, tuple(idx), tuple(out)))
-        return tex if tex is not None else paren(self.jac[name][tuple(idx)][tuple(out)])
+        """∂out/∂name[idx] as a factor of a product: bracketed where sympy's printer would
+        bracket it. A ``partial_tex`` entry is taken as written: its maker wrote it as a factor
+        (a learner's f′ is printed in the worker, never here)."""
+        key = (name, tuple(idx), tuple(out))
+        shown = self.partial_tex.get(key)
+        return shown if shown is not None else factor_tex(self.jac[name][key[1]][key[2]])
+
+    def term_latex(self, name: str, idx, out, sep: str = " ") -> str:
+        """One chain-rule term, ∂L/∂out · ∂out/∂name[idx], joined as sympy joins the factors
+        of a product: ∂J/∂y₁₁ (−1/x₁₁²), never ∂J/∂y₁₁ − 1/x₁₁² (issue 17 §1)."""
+        up = self.upstream[tuple(out)]
+        return product_tex([(up, None), (None, self.partial_latex(name, idx, out))], sep)
 
     # ---- numbers
     @cached_property
@@ -91,6 +102,9 @@ class Math:
 
     @cached_property
     def _out_fn(self):
+        if self.op == "softmax_cross_entropy":
+            # -log(e^{f_y}/Σ) as -f_y + log Σ: the same loss, finite where e^{f_y} underflows
+            return self._lambdify([self.output.applyfunc(lambda e: sp.expand_log(e, force=True))])
         return self._lambdify([self.output])
 
     @cached_property
@@ -145,11 +159,26 @@ class Math:
             )
         return flat + u.reshape(-1).tolist()
 
+    def stable_values(self, values: dict) -> dict:
+        """The values to put into the expressions: softmax + cross-entropy's scores less their
+        largest. p = e^{f_k}/Σ e^{f_j}, the loss and every partial p_k − [k = y] are the same
+        for f − max f, and e^{710} no longer overflows to nan where the engine (which shifts
+        too) is finite (issue 17 §14)."""
+        if self.op != "softmax_cross_entropy":
+            return values
+        (name,) = self.inputs  # "f", or the name a network gave it
+        if name not in values:
+            return values  # _flat says what is missing
+        f = np.asarray(values[name], dtype=float)
+        if f.size and np.all(np.isfinite(f)):
+            f = f - f.max()
+        return {**values, name: f}
+
     def evaluate(self, values: dict, upstream=None) -> dict[str, np.ndarray]:
         """The symbolic gradients with numbers put in: name → array of the input's shape."""
         if "parts" in self.facts:
             return self._chain_evaluate(values, upstream)
-        res = self._grad_fn(*self._flat(values, upstream))
+        res = self._grad_fn(*self._flat(self.stable_values(values), upstream))
         return {
             n: np.array(r, dtype=float).reshape(self.inputs[n].shape)
             for n, r in zip(self.inputs, res, strict=True)
@@ -161,7 +190,7 @@ class Math:
             first, second, link = self.facts["parts"]
             z = first.forward({n: values[n] for n in first.inputs})
             return second.forward(self._second_values(values, z))
-        out = self._out_fn(*self._flat(values, None))[0]
+        out = self._out_fn(*self._flat(self.stable_values(values), None))[0]
         return np.array(out, dtype=float).reshape(self.output.shape)
 
     # ---- a chain of ops, evaluated as backprop does
@@ -254,12 +283,10 @@ class Math:
         idx = tuple(idx)
         lhs = rf"\frac{{\partial {self.loss}}}{{\partial {tex(self.inputs[name][idx])}}}"
         terms = self.jac[name].get(idx, {})
-        sym_parts = [
-            f"{tex(self.upstream[o])} \\cdot {self.partial_latex(name, idx, o)}" for o in terms
-        ]
+        sym_parts = [self.term_latex(name, idx, o, r" \cdot ") for o in terms]
         if values is None:
             return f"{lhs} = {ordered_sum(sym_parts)}"
-        flat = dict(zip(self._args, self._flat(values, upstream), strict=True))
+        flat = dict(zip(self._args, self._flat(self.stable_values(values), upstream), strict=True))
         num_parts, total = [], 0.0
         for o, p in terms.items():
             g = flat[self.upstream[o]]

@@ -11,7 +11,9 @@ import sympy as sp
 from .algebra import jacobian_from_terms, outputs_from_terms, rename_symbols, times
 from .derivation import Math, assemble
 from .params import as_shape
+from .product import product_tex
 from .symbols import Scope
+from .typeset import ordered_sum
 
 T = sp.Symbol("t")  # the scalar argument every unary rule is written in
 _Y = sp.Symbol("y")
@@ -94,7 +96,8 @@ def _kink_tex(kink: sp.Piecewise, x) -> str:
     other = kink.args[1][0]
     if other == 0:
         return rf"[{sp.latex(x)} > 0]"
-    return rf"\left([{sp.latex(x)} > 0] + {sp.latex(other)}\,[{sp.latex(x)} \le 0]\right)"
+    slope = product_tex([(other, None), (None, rf"[{sp.latex(x)} \le 0]")], sep=r"\,")
+    return rf"\left({ordered_sum([rf'[{sp.latex(x)} > 0]', slope])}\right)"  # α < 0: "- 0.5 […]"
 
 
 def unary_math(op: str, shape=(2, 2), *, scope=None, **params) -> Math:

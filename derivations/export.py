@@ -8,7 +8,11 @@ from .derivation import Derivation
 
 
 def _params_line(d: Derivation) -> str:
-    return ", ".join(f"{k}={v}" for k, v in d.params.items())
+    """The parameters as the lessons and the CLI count them: a class from 1."""
+    return ", ".join(
+        f"{k}={v + 1} (counted from 1; PyTorch's index {v})" if k == "target" else f"{k}={v}"
+        for k, v in d.params.items()
+    )
 
 
 def to_markdown(d: Derivation) -> str:

@@ -61,6 +61,43 @@ class Scope:
         )
 
 
+def as_scope(op: str, scope) -> Scope | None:
+    """``scope`` as derive() takes it: None, or a Scope whose fields are what they say (a
+    layer number, a loss name, letter pairs). Anything else is a ValueError naming the
+    argument, before a builder reads ``scope.layer`` (AttributeError) or the worker tries to
+    pickle it (PicklingError for a lambda)."""
+    if scope is None:
+        return None
+    if type(scope) is not Scope:
+        raise ValueError(
+            f"{op}: scope must be None or a derivations.Scope, such as Scope(layer=1); got "
+            f"{_brief(scope)}."
+        )
+    layer, loss, letters = scope.layer, scope.loss, scope.letters
+    if layer is not None and (type(layer) is not int or not 1 <= layer <= 99):
+        raise ValueError(
+            f"{op}: scope.layer must be None or a whole number from 1 to 99; got {_brief(layer)}."
+        )
+    if type(loss) is not str or not loss.replace("_", "").isalnum() or len(loss) > 12:
+        raise ValueError(
+            f"{op}: scope.loss must be a short name such as 'L' or 'J'; got {_brief(loss)}."
+        )
+    pairs = type(letters) is tuple and all(
+        type(p) is tuple and len(p) == 2 and all(type(v) is str and v for v in p) for p in letters
+    )
+    if not pairs:
+        raise ValueError(
+            f"{op}: scope.letters must be a tuple of (letter, name) pairs of text; got "
+            f"{_brief(letters)}."
+        )
+    return scope
+
+
+def _brief(v) -> str:
+    text = repr(v)
+    return text if len(text) <= 40 else text[:37] + "..."
+
+
 def symbol_matrix(letter: str, shape: tuple[int, int], vector: bool = False) -> sp.Matrix:
     """An unscoped symbol matrix, as a single-op lesson names it."""
     return Scope().matrix(letter, shape, vector)

@@ -11,15 +11,36 @@ import numpy as np
 from . import _checks as ck
 
 
+def sized(fn: str, arg: str, a) -> np.ndarray:
+    """``a`` as a real array (``_checks.as_float``) of at most MAX_ELEMENTS elements, refused
+    before any work: a broadcast view of 4·10⁸ ones costs nothing until sigmoid allocates
+    three arrays of it (6.5 GB), and a sum over 2⁴⁰ of them runs for minutes."""
+    a = ck.as_float(fn, arg, a)
+    limit(fn, arg, a.shape)
+    return a
+
+
+def limit(fn: str, what: str, shape) -> None:
+    """Refuse a ``shape`` of more than MAX_ELEMENTS elements, the limit in the message."""
+    count = 1
+    for n in shape:
+        count *= int(n)
+    if count > ck.MAX_ELEMENTS:
+        raise ValueError(
+            f"{fn}: {what} must have at most {ck.MAX_ELEMENTS} elements (the engine's limit, "
+            f"2**28), got {count} (shape {tuple(int(n) for n in shape)})"
+        )
+
+
 def _unary(fn, dy, x):
-    x, dy = ck.as_float(fn, "x", x), ck.as_float(fn, "dy", dy)
+    x, dy = sized(fn, "x", x), sized(fn, "dy", dy)
     ck.shape_eq(fn, "dy", dy, x.shape, "the shape of x")
     return dy, x
 
 
 def relu(x):
     r"""$\max(0, x)$"""
-    x = ck.as_float("relu", "x", x)
+    x = sized("relu", "x", x)
     return np.maximum(x, 0).astype(x.dtype, copy=False)
 
 
@@ -32,7 +53,7 @@ def relu_backward(dy, x):
 
 def sigmoid(x):
     r"""$\sigma(x) = 1/(1+e^{-x})$, computed without overflow for large |x|."""
-    x = ck.as_float("sigmoid", "x", x)
+    x = sized("sigmoid", "x", x)
     e = np.exp(-np.abs(x))
     return np.where(x >= 0, 1 / (1 + e), e / (1 + e)).astype(x.dtype, copy=False)
 
@@ -46,7 +67,7 @@ def sigmoid_backward(dy, x):
 
 def tanh(x):
     r"""$\tanh x$"""
-    return np.tanh(ck.as_float("tanh", "x", x))
+    return np.tanh(sized("tanh", "x", x))
 
 
 def tanh_backward(dy, x):
@@ -58,7 +79,7 @@ def tanh_backward(dy, x):
 
 def exp(x):
     r"""$e^x$"""
-    return np.exp(ck.as_float("exp", "x", x))
+    return np.exp(sized("exp", "x", x))
 
 
 def exp_backward(dy, x):
@@ -77,7 +98,7 @@ def _slope(fn, negative_slope) -> float:
 
 def leaky_relu(x, negative_slope=0.01):
     r"""$x$ for $x > 0$, else $\alpha x$ (PyTorch's ``F.leaky_relu``)."""
-    x = ck.as_float("leaky_relu", "x", x)
+    x = sized("leaky_relu", "x", x)
     a = _slope("leaky_relu", negative_slope)
     return np.where(x > 0, x, x * a).astype(x.dtype, copy=False)
 
@@ -95,7 +116,7 @@ SOFTPLUS_THRESHOLD = 20.0  # PyTorch's default: above it softplus(x) is x to flo
 
 def softplus(x):
     r"""$\log(1 + e^x)$, linear above PyTorch's threshold 20 (beta = 1)."""
-    x = ck.as_float("softplus", "x", x)
+    x = sized("softplus", "x", x)
     # log1p(exp(-|x|)) + max(x, 0) never overflows; PyTorch returns x itself past the threshold
     smooth = np.log1p(np.exp(-np.abs(x))) + np.maximum(x, 0)
     return np.where(x > SOFTPLUS_THRESHOLD, x, smooth).astype(x.dtype, copy=False)
@@ -121,7 +142,7 @@ def _positive(fn, x):
 
 def log(x):
     r"""$\ln x$, for $x > 0$."""
-    x = ck.as_float("log", "x", x)
+    x = sized("log", "x", x)
     _positive("log", x)
     return np.log(x)
 
@@ -134,11 +155,12 @@ def log_backward(dy, x):
 
 
 def _binary(fn, a, b):
-    a, b = ck.as_float(fn, "a", a), ck.as_float(fn, "b", b)
+    a, b = sized(fn, "a", a), sized(fn, "b", b)
     try:
         shape = np.broadcast_shapes(a.shape, b.shape)
     except ValueError:
         ck.fail(fn, "b", f"broadcastable with a's shape {a.shape}", f"shape {b.shape}")
+    limit(fn, "the broadcast result of a and b", shape)
     return a, b, shape
 
 
@@ -146,7 +168,7 @@ def unbroadcast(g, shape) -> np.ndarray:
     """Sum g over the axes that broadcasting added or stretched, back to ``shape`` (which must
     broadcast to g's shape)."""
     fn = "unbroadcast"
-    g = ck.as_float(fn, "g", g)
+    g = sized(fn, "g", g)
     if not isinstance(shape, (tuple, list)) or not all(
         isinstance(n, (int, np.integer)) and not isinstance(n, (bool, np.bool_)) and n >= 0
         for n in shape
@@ -169,7 +191,7 @@ def _unbroadcast(g: np.ndarray, shape: tuple) -> np.ndarray:
 
 def _binary_backward(fn, dy, a, b):
     a, b, shape = _binary(fn, a, b)
-    dy = ck.as_float(fn, "dy", dy)
+    dy = sized(fn, "dy", dy)
     ck.shape_eq(fn, "dy", dy, shape, "the broadcast shape of a and b")
     return dy, a, b
 

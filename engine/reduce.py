@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from . import _checks as ck
+from .elementwise import sized
 
 
 def _axes(fn, x, axis) -> tuple[int, ...]:
@@ -25,18 +26,18 @@ def _axes(fn, x, axis) -> tuple[int, ...]:
 
 def sum(x, axis=None):  # noqa: A001 - the op is called sum, as in numpy and torch
     r"""$J = \sum_{r,c} x_{rc}$ (or over ``axis``)."""
-    x = ck.as_float("sum", "x", x)
+    x = sized("sum", "x", x)
     return x.sum(axis=_axes("sum", x, axis))
 
 
 def mean(x, axis=None):
     r"""$J = \frac{1}{\alpha\beta} \sum_{r,c} x_{rc}$ (or over ``axis``)."""
-    x = ck.as_float("mean", "x", x)
+    x = sized("mean", "x", x)
     return x.mean(axis=_axes("mean", x, axis))
 
 
 def _spread(fn, dy, x, axis, scale_by_count: bool):
-    x, dy = ck.as_float(fn, "x", x), ck.as_float(fn, "dy", dy)
+    x, dy = sized(fn, "x", x), sized(fn, "dy", dy)
     axes = _axes(fn, x, axis)
     kept = tuple(n for i, n in enumerate(x.shape) if i not in axes)
     ck.shape_eq(fn, "dy", dy, kept, f"x's shape {x.shape} without the reduced axes {axes}")

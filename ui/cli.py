@@ -58,6 +58,17 @@ _TYPES = {
 }
 
 
+def _counted(table) -> dict[tuple[str, str], int]:
+    """(op, parameter) → where the lessons start counting it, for the parameters a lesson
+    shows from 1 (the true class): the CLI counts them the same way."""
+    return {
+        (spec.name, p.name): p.shown_from
+        for spec in OPS.values()
+        for p in spec.params
+        if p.kind == "int" and p.shown_from
+    }
+
+
 def flags() -> dict[str, tuple[object, dict[str, str]]]:
     """--flag → (its parser, {op: the parameter it sets for that op}), from every op's entry.
     One flag may name different parameters of different ops (--pool is a pooling op's window
@@ -75,10 +86,24 @@ def flags() -> dict[str, tuple[object, dict[str, str]]]:
 def _parser(table) -> argparse.ArgumentParser:
     ap = _Parser(prog="python -m derivations", description=__doc__.splitlines()[0])
     ap.add_argument("op", help=", ".join(OPS))
+    counted = _counted(table)
     for flag, (parse, ops) in table.items():
-        ap.add_argument(f"--{flag}", dest=flag, type=parse, help=f"for {', '.join(sorted(ops))}")
+        first = {counted[(op, name)] for op, name in ops.items() if (op, name) in counted}
+        note = f"; counted from {first.pop()}, as in the lessons" if first else ""
+        ap.add_argument(
+            f"--{flag}", dest=flag, type=parse, help=f"for {', '.join(sorted(ops))}{note}"
+        )
     ap.add_argument("--format", choices=list(FORMATS), default="text")
     return ap
+
+
+def _in_cli_counting(op: str, message: str, typed: dict) -> str:
+    """derive()'s message about a parameter the CLI counts from 1 speaks of its 0-based index
+    too ("you gave 3 (class 4)"): say it in the flag's own counting instead."""
+    for name, (flag, v) in typed.items():
+        if message.startswith(f"{op}: {name} must be") and "Choose" in message:
+            return f"{op}: --{flag} {v} is not a class here. " + message[message.index("Choose") :]
+    return message
 
 
 def main(argv=None) -> int:
@@ -87,7 +112,7 @@ def main(argv=None) -> int:
         a = _parser(table).parse_args(argv)
     except SystemExit as exc:
         return int(exc.code or 0)
-    params = {}
+    params, counted, typed = {}, _counted(table), {}
     for flag, (_, ops) in table.items():
         v = getattr(a, flag)
         if v is None:
@@ -95,11 +120,23 @@ def main(argv=None) -> int:
         if a.op in OPS and a.op not in ops:
             print(f"error: --{flag} does not apply to {a.op}", file=sys.stderr)
             return 2
-        params[ops.get(a.op, flag)] = v
+        name = ops.get(a.op, flag)
+        first = counted.get((a.op, name), 0)
+        if first and v < first:
+            print(
+                f"error: --{flag} counts from {first}, as the lessons do (the first class is "
+                f"--{flag} {first}); got {v}",
+                file=sys.stderr,
+            )
+            return 2
+        params[name] = v
+        if first:
+            params[name] = v - first  # derive() takes PyTorch's index, from 0
+            typed[name] = (flag, v)
     try:
         d = derive(a.op, **params)
     except ValueError as exc:
-        print(f"error: {exc}", file=sys.stderr)
+        print(f"error: {_in_cli_counting(a.op, str(exc), typed)}", file=sys.stderr)
         return 2
     sys.stdout.write(FORMATS[a.format](d))
     return 0

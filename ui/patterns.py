@@ -82,6 +82,7 @@ def compile_matrices(d, mats):
     fn = sp.lambdify([plain[s] for s in args], [m.xreplace(plain) for m in mats], "numpy")
 
     def evaluate(values: dict, upstream) -> list[np.ndarray]:
+        values = d.stable_values(values)  # softmax's scores less their max: no e^710 overflow
         flat = [v for n in d.inputs for v in np.asarray(values[n], float).ravel()]
         flat += list(np.asarray(upstream, float).ravel())
         res = fn(*flat)

@@ -56,6 +56,7 @@ from ui.practice_model import (
     entry_label,
     entry_latex,
     expected,
+    helped_score,
     hints,
     layer_note,
     left_out_count,
@@ -72,6 +73,7 @@ from ui.practice_model import (
     placeholder,
     question_id,
     record,
+    score_check,
     score_key,
     signature,
     symbol,
@@ -98,6 +100,7 @@ __all__ = [
     "entry_label",
     "entry_latex",
     "expected",
+    "helped_score",
     "hints",
     "layer_note",
     "left_out_count",
@@ -117,6 +120,7 @@ __all__ = [
     "practice_ui",
     "question_id",
     "record",
+    "score_check",
     "score_key",
     "signature",
     "symbol",
@@ -156,11 +160,15 @@ def practice_ui(keys, d, lesson: str = "") -> None:
 
 
 def _score_ui(page: str, lesson: str) -> None:
-    c, a = lesson_score(st.session_state, page, lesson)
-    tc, ta = overall_score(st.session_state)
+    ss = st.session_state
+    c, a = lesson_score(ss, page, lesson)
+    tc, ta = overall_score(ss)
+    h, th = helped_score(ss, page, lesson), helped_score(ss)
     st.caption(
-        f":material/scoreboard: Score — {lesson}: **{c} / {a}** correct · all lessons this "
-        f"session: **{tc} / {ta}**"
+        f":material/scoreboard: Score — {lesson}: **{c} / {a}** correct"
+        + (f" ({h} more solved with help)" if h else "")
+        + f" · all lessons this session: **{tc} / {ta}**"
+        + (f" ({th} with help)" if th else "")
     )
 
 
@@ -409,9 +417,19 @@ def _check_pick(page: str, qkey: str, item: Mistake, lesson: str) -> None:
     else:
         n = len(item.wrong)
         msg = f"Not quite: {n} term{'s are' if n > 1 else ' is'} wrong; look at each factor's indices."
-    if picked:
-        record(ss, page, lesson, ok)
+    if picked:  # the message names no term: a right pick after a wrong one still scores
+        state = _scored(f"{qkey}/pickscore")
+        score_check(ss, page, lesson, state, tuple(sorted(picked)), ok, False)
+        state.solved = state.solved or ok
     ss[f"{qkey}/pickverdict"] = (ok, msg)
+
+
+def _scored(key: str) -> Attempt:
+    """The scoring state of a question that is not typed (a pick, a choice)."""
+    ss = st.session_state
+    if not isinstance(ss.get(key), Attempt):
+        ss[key] = Attempt()
+    return ss[key]
 
 
 def _choice_ui(page: str, qkey: str, item: Mistake, lesson: str) -> None:
@@ -442,8 +460,14 @@ def _check_choice(page: str, qkey: str, item: Mistake, lesson: str) -> None:
     if choice is None:
         return
     ok = int(choice) == item.answer
-    record(ss, page, lesson, ok)
+    # a wrong choice is told the right one: picking it next is solved with help
+    state = _scored(f"{qkey}/choicescore")
+    counted = score_check(ss, page, lesson, state, int(choice), ok, True)
+    state.solved = state.solved or ok
+    helped = " (Solved with help: the last check named it.)" if counted == "helped" else ""
     ss[f"{qkey}/verdict"] = (
         ok,
-        ("Right. " if ok else f"Not quite: it is {item.choices[item.answer]}. ") + item.why,
+        ("Right. " if ok else f"Not quite: it is {item.choices[item.answer]}. ")
+        + item.why
+        + helped,
     )

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import sympy as sp
 
+from derivations.answer_terms import MAX_LISTED
 from derivations.answers import typing_name
 from derivations.symbols import plain
 
@@ -292,6 +293,29 @@ def record(ss: MutableMapping, page: str, lesson: str, correct: bool) -> None:
     ss[score_key(page)] = scores
 
 
+def helped_key(page: str) -> str:
+    return f"{page}/practice/helped"
+
+
+def record_helped(ss: MutableMapping, page: str, lesson: str) -> None:
+    """One question on ``lesson`` solved with help: a revealed answer, or feedback that named
+    the fix. Counted beside the score, never as correct."""
+    helped = dict(ss.get(helped_key(page), {}))
+    helped[lesson] = helped.get(lesson, 0) + 1
+    ss[helped_key(page)] = helped
+
+
+def helped_score(ss: MutableMapping, page: str | None = None, lesson: str = "") -> int:
+    """Questions solved with help on ``lesson`` (on ``page``), or in the whole session."""
+    if page is not None:
+        return int(ss.get(helped_key(page), {}).get(lesson, 0))
+    return sum(
+        sum(v.values())
+        for k, v in list(ss.items())
+        if isinstance(k, str) and k.endswith("/practice/helped")
+    )
+
+
 def lesson_score(ss: MutableMapping, page: str, lesson: str) -> tuple[int, int]:
     return tuple(ss.get(score_key(page), {}).get(lesson, (0, 0)))
 
@@ -355,3 +379,42 @@ class Attempt:
     missing: list = field(default_factory=list)  # the last check's, as check_answer gave them
     extra: list = field(default_factory=list)
     preview: tuple | None = None  # (text, latex, error message)
+    checked: list = field(default_factory=list)  # the answers scored, as they were read
+    told: bool = False  # a scored check's feedback named the fix
+
+
+def names_the_fix(fb, expected) -> bool:
+    """Whether a wrong verdict told the learner the fix, as the last hint would have: it named
+    every term that differs ("You have dz21*k21 where dz21*k12 belongs", "A term is missing:
+    dz22*k11"), or every term of the right answer (all of them missing, all listed). A bare
+    "Not quite." or lists cut short ("… and 3 more") leave work to do."""
+    if fb.correct or fb.method not in SCORED or not (fb.missing or fb.extra):
+        return False
+    listed = len(fb.missing) <= MAX_LISTED
+    if listed and len(fb.extra) <= MAX_LISTED:
+        return True
+    return listed and len(fb.missing) == len(sp.Add.make_args(sp.expand_mul(expected)))
+
+
+def score_check(
+    ss: MutableMapping, page: str, lesson: str, att: Attempt, answer, correct: bool, told: bool
+) -> str:
+    """Score one check of a question; what it counted as: "correct", "wrong", "helped" or ""
+    (not scored: solved already, or an answer scored before).
+
+    Once the answer is out (the last hint revealed it, or feedback named the fix: ``told`` on
+    a wrong check), typing it is "helped", as a revealed hint is, and wrong answers after it
+    are not scored. The same answer checked twice counts once."""
+    if att.solved:
+        return ""
+    if att.revealed or att.told:
+        if correct:
+            record_helped(ss, page, lesson)
+            return "helped"
+        return ""
+    if answer in att.checked:
+        return ""
+    att.checked.append(answer)
+    record(ss, page, lesson, correct)
+    att.told = told and not correct
+    return "correct" if correct else "wrong"

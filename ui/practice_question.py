@@ -11,10 +11,24 @@ import streamlit as st
 
 from derivations import check_answer, names_for
 from derivations.parse import FUNCTIONS, preview
-from ui.practice_model import SCORED, Attempt, md_safe, names_help, placeholder, record, tip
+from ui.practice_model import (
+    SCORED,
+    Attempt,
+    md_safe,
+    names_help,
+    names_the_fix,
+    placeholder,
+    score_check,
+    tip,
+)
 
 CHECK_SECONDS = 1.5  # check_answer's own default
 PREVIEW_SECONDS = 1.5
+HELPED = {  # why a right answer counts as solved with help rather than correct
+    True: " It counts as solved with help: the last hint showed the answer.",
+    False: " It counts as solved with help, as a revealed answer does: the feedback before "
+    "named the fix.",
+}
 
 
 def attempt(qkey: str) -> Attempt:
@@ -137,8 +151,18 @@ def _check(page: str, qkey: str, expected, names: dict, lesson: str) -> None:
     # the check's own reading stands for the preview (none when the text did not read as a
     # formula: the verdict says why), so the worker is not asked again for the same text
     att.preview = (text.strip(), fb.latex, "")
-    if fb.method in SCORED and not att.solved and not att.revealed:
-        record(ss, page, lesson, fb.correct)
+    if fb.method in SCORED:
+        counted = score_check(
+            ss, page, lesson, att, fb.latex or text.strip(), fb.correct, names_the_fix(fb, expected)
+        )
+        if counted == "helped":
+            att.verdict = (fb.correct, fb.message + HELPED[att.revealed], fb.latex, fb.method)
+        elif not counted and not fb.correct and not att.revealed and not att.told:
+            att.verdict = (
+                fb.correct,
+                fb.message + " (Checked before: it counts once.)",
+                *att.verdict[2:],
+            )
     if fb.correct:
         att.solved = True
 

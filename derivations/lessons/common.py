@@ -4,15 +4,16 @@ one entry (zero terms struck through), and every entry of a gradient."""
 from __future__ import annotations
 
 from ..derivation import Math, Step
+from ..product import times
 from ..symbols import plain
-from ..typeset import MAX_LINES, SUM_LINES, Typeset, aligned, elide, product_latex, tex
+from ..typeset import MAX_LINES, SUM_LINES, Typeset, aligned, elide, tex
 
 CHAIN_LINES = 8  # lines of surviving chain-rule terms before the middle is elided
 
 
 def expansion_parts(inputs: dict, tlist) -> list[str]:
     """The summands of one output written from its terms [(coef, [(name, idx), …]), …]."""
-    return [product_latex(coef, [inputs[n][i] for n, i in f]) for coef, f in tlist]
+    return [times(coef, [inputs[n][i] for n, i in f]) for coef, f in tlist]
 
 
 def longest(lists: dict):
@@ -37,9 +38,7 @@ def _every_term(m: Math, t: Typeset, name, idx, outs, nz) -> list[str]:
     for o in outs:
         up = rf"\frac{{\partial {L}}}{{\partial {z(o)}}}"
         plugged.append(
-            f"{up} \\cdot {m.partial_latex(name, idx, o)}"
-            if o in nz
-            else rf"\cancel{{{up} \cdot 0}}"
+            m.term_latex(name, idx, o, r" \cdot ") if o in nz else rf"\cancel{{{up} \cdot 0}}"
         )
     return t.sum_lines(full) + t.sum_lines(plugged)
 
@@ -93,7 +92,7 @@ def chain_rule_step(
         text = _survivors_text(ap, outs, nz)
     if len(lines) == 1 or len(outs) != len(nz):  # with no zero term it would repeat the line above
         lines += t.sum_lines(
-            [f"{tex(m.upstream[o])} \\cdot {m.partial_latex(name, idx, o)}" for o in nz],
+            [m.term_latex(name, idx, o, r" \cdot ") for o in nz],
             CHAIN_LINES,
         )
     lines[0] = lines[0].replace(" = ", " &= ", 1)
@@ -144,10 +143,7 @@ def all_grads_step(
             lines.append(rf"&\;\;\vdots \quad \text{{({left} more)}}")
             continue
         rhs = t.sum_lines(
-            [
-                f"{tex(m.upstream[o])} {m.partial_latex(name, idx, o)}"
-                for o in m.jac[name].get(idx, {})
-            ],
+            [m.term_latex(name, idx, o) for o in m.jac[name].get(idx, {})],
             SUM_LINES,
         )
         lhs = rf"\frac{{\partial {m.loss}}}{{\partial {tex(g[idx])}}} "

@@ -58,7 +58,7 @@ def _setup_step(m: Math, t: Typeset, tex: dict) -> Step:
     return Step(
         "Setup",
         t.gathered(
-            aligned(_lines(t, "f(t)", tex["f"])),
+            aligned(_lines(t, "f(x)", tex["f"])),
             rf"Y = f(X), \quad {t.bmatrix(out)}",
             "= " + _tall_rows(t.bmatrix(out, fmt=_entry(m, t))),
         ),
@@ -69,20 +69,24 @@ def _setup_step(m: Math, t: Typeset, tex: dict) -> Step:
     )
 
 
+_SECOND_LINE = {
+    "simplified": "; the second line is the same derivative simplified (kept only because it is "
+    "shorter and equal at sample points).",
+    "typed": "; the second line is the same derivative written with σ, the sigmoid you typed "
+    "(σ′ = σ(1 − σ)): no longer than sympy's simplified form, and equal at sample points.",
+    None: "; simplifying did not make it shorter.",
+}
+
+
 def _derivative_step(t: Typeset, tex: dict) -> Step:
-    derivative = _lines(t, r"f'(t)", tex["raw"])
+    derivative = _lines(t, r"f'(x)", tex["raw"])
     if tex["simplified"]:
         derivative += _lines(t, "", tex["fprime"])
     return Step(
         "Its derivative, by sympy",
         aligned(derivative),
         "sympy differentiates f with the product, quotient and chain rules"
-        + (
-            "; the second line is the same derivative simplified (kept only because it is "
-            "shorter and equal at sample points)."
-            if tex["simplified"]
-            else "; simplifying did not make it shorter."
-        ),
+        + _SECOND_LINE[tex.get("form", "simplified" if tex["simplified"] else None)],
         kind="note",
         focus="X",
     )
@@ -94,7 +98,7 @@ def _pattern_step(m: Math, t: Typeset, tex: dict) -> Step:
         "Pattern: dX = dY ⊙ f′(X)",
         aligned(
             [
-                *_lines(t, "f'(t)", tex["fprime"]),
+                *_lines(t, "f'(x)", tex["fprime"]),
                 rf"dX &= dY \odot f'(X){check_mark(ok)}",
             ]
         ),

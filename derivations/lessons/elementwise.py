@@ -7,7 +7,8 @@ import sympy as sp
 
 from ..derivation import Math, Step
 from ..elementwise import _Y, T
-from ..typeset import Typeset, aligned, check_mark, product_latex
+from ..product import times
+from ..typeset import Typeset, aligned, check_mark
 from .common import all_grads_step, chain_rule_step
 
 # op → (its LaTeX name, f′ as the pattern writes it, the same in plain text, why)
@@ -199,7 +200,7 @@ def binary_lesson(m: Math, t: Typeset) -> list[Step]:
 def _written_sum(m: Math, most: int = 8) -> list[str]:
     """'= x₁₁', '+ x₁₂', … in row-major order, one piece a term for the line-breaker; past
     ``most`` terms the first three, ⋯ and the last (a 16×16 sum was one line of 256 terms)."""
-    terms = [product_latex(m.facts["coef"], [x]) for x in m.inputs["X"]]
+    terms = [times(m.facts["coef"], [x]) for x in m.inputs["X"]]
     if len(terms) > most:
         terms = [*terms[:3], r"\cdots", terms[-1]]
     return [f"= {terms[0]}"] + [f"+ {term}" for term in terms[1:]]

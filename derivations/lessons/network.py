@@ -8,6 +8,7 @@ from __future__ import annotations
 import sympy as sp
 
 from ..derivation import Math, Step
+from ..product import times
 from ..typeset import Typeset, aligned, article, check_mark, ordered_sum, plural
 from .common import all_grads_step, expansion_parts, forward_step
 
@@ -76,7 +77,7 @@ def _mlp_forward(m: Math, t: Typeset) -> Step:
         W, b = m.inputs[f"W{ell}"], m.inputs[f"b{ell}"]
         z = act.inputs["X"] if act is not None else lin.out_symbols
         for j in range(n[ell]):
-            parts = [f"{sp.latex(prev[k])} {sp.latex(W[k, j])}" for k in range(n[ell - 1])]
+            parts = [times(1, [prev[k], W[k, j]]) for k in range(n[ell - 1])]
             chunks = t.wrap([*parts, sp.latex(b[0, j])], t.width - 6)
             lines.append(f"{sp.latex(z[0, j])} &= {ordered_sum(chunks[0])}")
             lines += [r"&\quad + " + ordered_sum(c) for c in chunks[1:]]
@@ -330,7 +331,7 @@ def _dense_sum(ops: dict, c: int) -> str:
     """Class score c as the pooled features (read row by row) times W's column c, plus c_c."""
     feats, dense = list(ops["flatten"].output), ops["dense"]
     W, bias = dense.inputs["W"], dense.inputs["c"]
-    parts = [f"{sp.latex(f)} {sp.latex(W[q, c])}" for q, f in enumerate(feats[:3])]
+    parts = [times(1, [f, W[q, c]]) for q, f in enumerate(feats[:3])]
     more = [r"\dots"] if len(feats) > 3 else []
     return ordered_sum([*parts, *more, sp.latex(bias[0, c])])
 
