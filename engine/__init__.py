@@ -3,6 +3,7 @@ layouts and conventions, plus a finite-difference gradcheck; layers, a loss and 
 whole networks (nn), small data sets (datasets) and the training loop (train). Imports numpy only."""
 
 from . import datasets, nn, train
+from .attention import attention, attention_backward
 from .conv import conv2d, conv2d_backward, conv_transpose2d, conv_transpose2d_backward
 from .dense import (
     cross_entropy,
@@ -73,6 +74,8 @@ __all__ = [
     "Tanh",
     "add",
     "add_backward",
+    "attention",
+    "attention_backward",
     "avg_pool2d",
     "avg_pool2d_backward",
     "conv2d",
