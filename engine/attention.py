@@ -21,13 +21,13 @@ def _causal(fn: str, causal) -> bool:
     return bool(causal)
 
 
-def _scores_within_limit(fn: str, shape: tuple) -> None:
+def _scores_within_limit(fn: str, shape: tuple, what="the attention matrix softmax(q kᵀ/√d)"):
+    """Refused before anything is allocated (ck.within_limit's advice is about convolutions)."""
     count = math.prod(int(n) for n in shape)
     if count > ck.MAX_ELEMENTS:
         raise ValueError(
-            f"{fn}: the attention matrix softmax(q kᵀ/√d) must have at most {ck.MAX_ELEMENTS} "
-            f"elements (the engine's limit, 2**28), got {count} (shape {shape}); use shorter "
-            "sequences or a smaller batch"
+            f"{fn}: {what} must have at most {ck.MAX_ELEMENTS} elements (the engine's limit, "
+            f"2**28), got {count} (shape {shape}); use shorter sequences or a smaller batch"
         )
 
 
@@ -56,7 +56,7 @@ def _check(fn: str, q, k, v, causal):
             f"shapes {q.shape}, {k.shape} and {v.shape}",
         )
     _scores_within_limit(fn, (*batch, q.shape[-2], s))
-    ck.within_limit(fn, "the output", (*batch, q.shape[-2], v.shape[-1]))
+    _scores_within_limit(fn, (*batch, q.shape[-2], v.shape[-1]), "the output P v")
     dt = ck.common_dtype(q, k, v)
     q, k, v = (a.astype(dt, copy=False) for a in (q, k, v))
     return q, k, v, causal, (*batch, q.shape[-2], v.shape[-1])

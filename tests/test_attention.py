@@ -267,6 +267,16 @@ def test_an_attention_matrix_past_the_limit_is_refused_quickly(fn, q_shape, k_sh
     assert time.perf_counter() - t0 < 5
 
 
+def test_an_output_past_the_limit_is_refused_quickly():
+    # a small attention matrix (2**15 × 1) but a wide v: O would be 2**15 × 2**14
+    q = np.broadcast_to(np.zeros((1, 1)), (2**15, 1))
+    v = np.broadcast_to(np.zeros((1, 1)), (1, 2**14))
+    with pytest.raises(
+        ValueError, match=rf"^attention: the output P v must have at most {MAX_ELEMENTS}"
+    ):
+        engine.attention(q, np.zeros((1, 1)), v)
+
+
 def test_inputs_are_left_as_they_were():
     rng = np.random.default_rng(1)
     q, k, v, dy = (rng.standard_normal((2, 3, 3)) for _ in range(4))
