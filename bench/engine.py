@@ -158,6 +158,9 @@ def cases(rng, dtype):
     x = rng.standard_normal((8, 64, 32, 32)).astype(dtype)
     dy = rng.standard_normal((8, 64, 16, 16)).astype(dtype)
     yield ("max_pool2d 8×64×32×32, 2×2", x, None, None, dy, "pool")
+    # q, k, v in the conv cases' x, w, b slots: each is an input with a gradient
+    q, k, v, dy = (rng.standard_normal((8, 4, 128, 64)).astype(dtype) for _ in range(4))
+    yield ("attention 8×4 heads × 128 × 64 (N × h × L × d), L = S", q, k, v, dy, "attention")
 
 
 def run() -> list[tuple]:
@@ -189,6 +192,14 @@ def run() -> list[tuple]:
 
                 def theirs():
                     F.conv_transpose2d(tx, tw, tb, stride=2, padding=1).backward(tdy)
+            elif kind == "attention":
+
+                def ours():
+                    engine.attention(x, w, b)
+                    engine.attention_backward(dy, x, w, b)
+
+                def theirs():
+                    F.scaled_dot_product_attention(tx, tw, tb).backward(tdy)
             else:
 
                 def ours():

@@ -3,6 +3,7 @@ layouts and conventions, plus a finite-difference gradcheck; layers, a loss and 
 whole networks (nn), small data sets (datasets) and the training loop (train). Imports numpy only."""
 
 from . import datasets, nn, train
+from .attention import attention, attention_backward
 from .conv import conv2d, conv2d_backward, conv_transpose2d, conv_transpose2d_backward
 from .dense import (
     cross_entropy,
@@ -43,11 +44,14 @@ from .nn import (
     Adam,
     AvgPool2d,
     Conv2d,
+    Embedding,
     Flatten,
     Linear,
     MaxPool2d,
     Module,
+    PositionalEmbedding,
     ReLU,
+    SelfAttention,
     Sequential,
     Sigmoid,
     SoftmaxCrossEntropy,
@@ -61,18 +65,23 @@ __all__ = [
     "Adam",
     "AvgPool2d",
     "Conv2d",
+    "Embedding",
     "Flatten",
     "GradcheckResult",
     "Linear",
     "MaxPool2d",
     "Module",
+    "PositionalEmbedding",
     "ReLU",
+    "SelfAttention",
     "Sequential",
     "Sigmoid",
     "SoftmaxCrossEntropy",
     "Tanh",
     "add",
     "add_backward",
+    "attention",
+    "attention_backward",
     "avg_pool2d",
     "avg_pool2d_backward",
     "conv2d",

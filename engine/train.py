@@ -11,10 +11,11 @@ from .nn import Conv2d, Flatten, Linear, MaxPool2d, ReLU, Sequential
 def _check_xy(fn: str, X, y=None) -> None:
     if np.ndim(X) < 1 or len(X) == 0:
         raise ValueError(f"{fn}: X must hold at least one sample (N, …), got shape {np.shape(X)}")
-    if y is not None and np.shape(y) != (len(X),):
+    # y (N, L) labels each position of a sequence (a model whose output is (N, L, K))
+    if y is not None and np.shape(y)[:1] != (len(X),):
         raise ValueError(
-            f"{fn}: y must be of shape ({len(X)},), one label per sample of X {np.shape(X)}, "
-            f"got shape {np.shape(y)}"
+            f"{fn}: y must be of shape ({len(X)},), one label per sample of X {np.shape(X)} "
+            f"(or ({len(X)}, L), one per position), got shape {np.shape(y)}"
         )
 
 
@@ -28,7 +29,7 @@ def _batch_size(fn: str, batch_size) -> int:
 def train_epoch(model, loss_fn, optimiser, X, y, batch_size, rng) -> float:
     """One pass over (X, y) in shuffled minibatches: forward, loss, backward, optimiser step.
 
-    X: (N, …) samples, y: (N,) labels; rng: a numpy Generator (or a seed, which repeats the same
+    X: (N, …) samples, y: (N,) labels (or (N, L) for a sequence model); rng: a numpy Generator (or a seed, which repeats the same
     order every epoch). Returns the mean loss over the N samples (a short last batch weighs less).
     """
     fn = "train_epoch"
@@ -46,16 +47,18 @@ def train_epoch(model, loss_fn, optimiser, X, y, batch_size, rng) -> float:
 
 
 def predict(model, X, batch_size=256) -> np.ndarray:
-    """The arg-max class of the model's output for each sample: (N,) int64."""
+    """The arg-max class of the model's output for each sample: (N,) int64 (for an output
+    (N, L, K), each position's: (N, L))."""
     fn = "predict"
     _check_xy(fn, X)
     bs = _batch_size(fn, batch_size)
-    out = [model.forward(X[i : i + bs]).argmax(axis=1) for i in range(0, len(X), bs)]
+    out = [model.forward(X[i : i + bs]).argmax(axis=-1) for i in range(0, len(X), bs)]
     return np.concatenate(out).astype(np.int64)
 
 
 def accuracy(model, X, y, batch_size=256) -> float:
-    """The fraction of samples whose predicted class equals y, in [0, 1]."""
+    """The fraction of samples whose predicted class equals y, in [0, 1] (of positions, for
+    y (N, L))."""
     _check_xy("accuracy", X, y)
     return float(np.mean(predict(model, X, batch_size) == np.asarray(y)))
 

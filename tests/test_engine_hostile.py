@@ -518,6 +518,16 @@ S["cross_entropy_backward"] = (
     {},
     _calls("cross_entropy_backward", "logits", "target", "dloss"),
 )
+S["attention"] = (
+    {"q": _a(2, 1, 4, 3), "k": _a(3, 5, 3), "v": _a(1, 5, 2)},
+    {},
+    _calls("attention", "q", "k", "v"),
+)
+S["attention_backward"] = (
+    {"dy": _a(2, 3, 4, 2), "q": _a(2, 1, 4, 3), "k": _a(3, 5, 3), "v": _a(1, 5, 2)},
+    {},
+    _calls("attention_backward", "dy", "q", "k", "v"),
+)
 S["unbroadcast"] = ({"g": _a(2, 3, 4)}, {"shape": (3, 1)}, _calls("unbroadcast", "g"))
 S["numeric_grad"] = (
     {"inputs['x']": _a(2, 3), "dy": _a(2, 3)},

@@ -10,6 +10,8 @@ Each layer checks its input once, naming itself and the shapes, then runs the fu
 """
 
 from ..optim import SGD, Adam
+from .attention import SelfAttention
+from .embedding import Embedding, PositionalEmbedding
 from .layers import AvgPool2d, Conv2d, Flatten, Linear, MaxPool2d, ReLU, Sigmoid, Tanh
 from .loss import SoftmaxCrossEntropy
 from .module import Module, Sequential
@@ -28,4 +30,7 @@ __all__ = [
     "SoftmaxCrossEntropy",
     "SGD",
     "Adam",
+    "SelfAttention",
+    "Embedding",
+    "PositionalEmbedding",
 ]

@@ -16,7 +16,9 @@ from .module import Module, _count, _float_dtype, _Parametrised, _shape
 
 
 class Linear(_Parametrised):
-    """Z = X·W + b; x: (N, in), W: (in, out) (torch.nn.Linear.weight transposed), b: (out,)."""
+    """Z = X·W + b; x: (N, in), W: (in, out) (torch.nn.Linear.weight transposed), b: (out,).
+    As torch.nn.Linear, x may have more axes, (N, …, in) → (N, …, out): each vector of the last
+    axis alone (a per-token read-out of a sequence (N, L, E))."""
 
     def __init__(self, in_features, out_features, *, rng=None, dtype=np.float64):
         self.in_features = _count("Linear", "in_features", in_features)
@@ -29,19 +31,25 @@ class Linear(_Parametrised):
         return f"Linear({self.in_features}, {self.out_features})"
 
     def forward(self, x):
-        """x: (N, in) → Z: (N, out)."""
+        """x: (N, in) → Z: (N, out), or (N, …, in) → (N, …, out)."""
         n_in = self.in_features
-        x = self._input(x, 2, f"(N, {n_in}), one sample per row")
-        if x.shape[1] != n_in:
-            self._fail("x", f"have {n_in} features in its last axis (N, {n_in})", _shape(x))
-        return self._cache(x, linear(x, self.params["weight"], self.params["bias"]))
+        x = self._input(x, 2, f"(N, {n_in}), one sample per row", more=True)
+        if x.shape[-1] != n_in:
+            layout = "(N, " + "…, " * (x.ndim > 2) + f"{n_in})"
+            self._fail("x", f"have {n_in} features in its last axis {layout}", _shape(x))
+        rows = x.reshape(-1, n_in)  # a view: the extra axes are just more rows
+        z = linear(rows, self.params["weight"], self.params["bias"])
+        return self._cache(x, z.reshape(*x.shape[:-1], self.out_features))
 
     def backward(self, dy, *, input_grad=True):
-        """dZ: (N, out) → dX = dZ·Wᵀ; sets dW = Xᵀ·dZ, db = Σ_rows dZ."""
+        """dZ: (N, out) → dX = dZ·Wᵀ; sets dW = Xᵀ·dZ, db = Σ_rows dZ (every row of every axis
+        but the last, for (N, …, out))."""
         dy = self._upstream(dy)
-        dx, dw, db = linear_backward(dy, self._x, self.params["weight"])
+        x = self._x
+        rows, drows = x.reshape(-1, self.in_features), dy.reshape(-1, self.out_features)
+        dx, dw, db = linear_backward(drows, rows, self.params["weight"])
         self._set_grads(weight=dw, bias=db)
-        return dx if input_grad else None
+        return dx.reshape(x.shape) if input_grad else None
 
 
 class Conv2d(_Parametrised):

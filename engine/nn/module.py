@@ -84,8 +84,8 @@ class Module:
     def _fail(self, arg: str, expected: str, given) -> None:
         raise ValueError(f"{self!r}: {arg} must {expected}, got {given}")
 
-    def _input(self, x, ndim: int, layout: str) -> np.ndarray:
-        """x as an array of this layer's dtype with ``ndim`` axes."""
+    def _input(self, x, ndim: int, layout: str, *, more: bool = False) -> np.ndarray:
+        """x as an array of this layer's dtype with ``ndim`` axes (or more, if ``more``)."""
         if not isinstance(x, np.ndarray):
             try:
                 x = np.asarray(x)
@@ -98,7 +98,7 @@ class Module:
             if x.dtype.kind not in "biuf":
                 self._fail("x", "be an array of real numbers", f"dtype {x.dtype}")
             x = x.astype(dt)
-        if x.ndim != ndim:
+        if x.ndim != ndim and not (more and x.ndim > ndim):
             self._fail("x", f"be {ndim}-D {layout}", f"shape {x.shape}")
         return x
 
