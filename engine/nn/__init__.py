@@ -13,6 +13,7 @@ from ..optim import SGD, Adam
 from .layers import AvgPool2d, Conv2d, Flatten, Linear, MaxPool2d, ReLU, Sigmoid, Tanh
 from .loss import SoftmaxCrossEntropy
 from .module import Module, Sequential
+from .norm import BatchNorm1d, BatchNorm2d, LayerNorm, Residual
 
 __all__ = [
     "Module",
@@ -28,4 +29,8 @@ __all__ = [
     "SoftmaxCrossEntropy",
     "SGD",
     "Adam",
+    "BatchNorm1d",
+    "BatchNorm2d",
+    "LayerNorm",
+    "Residual",
 ]
