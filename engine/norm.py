@@ -56,7 +56,7 @@ def _bn_x(fn: str, x, *, training: bool = True) -> np.ndarray:
         ck.fail(
             fn,
             "x",
-            "more than 1 value per channel (N·H·W > 1) for batch statistics, as in PyTorch",
+            "a batch of more than 1 value per channel (N·H·W > 1) for its statistics, as in PyTorch",
             f"shape {x.shape}",
         )
     return x
@@ -64,15 +64,18 @@ def _bn_x(fn: str, x, *, training: bool = True) -> np.ndarray:
 
 def _channel_view(x: np.ndarray) -> np.ndarray:
     """x as (N, C, L): every axis past the channel flattened (a view of contiguous x)."""
-    return x.reshape(x.shape[0], x.shape[1], -1) if x.ndim != 3 else x
+    return x.reshape(x.shape[0], x.shape[1], -1)
 
 
 def _channel_sum(a: np.ndarray) -> np.ndarray:
-    """Σ over every axis but 1: (C,). The flattened spatial axis first (contiguous, so numpy
-    sums it pairwise), then the batch."""
-    if a.ndim == 2:
-        return a.sum(axis=0)
-    return _channel_view(a).sum(axis=2).sum(axis=0)
+    """Σ over every axis but 1: (C,). einsum: measured 2-2.5× faster here than numpy's sum
+    over two axes, for (N, C) and (N, C, H, W) alike."""
+    return np.einsum("ncl->c", _channel_view(a))
+
+
+def _channel_dot(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Σ a·b over every axis but 1, without an a·b temporary: (C,)."""
+    return np.einsum("ncl,ncl->c", _channel_view(a), _channel_view(b))
 
 
 def _per_channel(v: np.ndarray, ndim: int) -> np.ndarray:
@@ -81,15 +84,21 @@ def _per_channel(v: np.ndarray, ndim: int) -> np.ndarray:
 
 
 def _bn_stats(x: np.ndarray, eps: float):
-    """(μ, σ² biased, x̂, 1/√(σ² + ε)), each statistic (C,) in x's dtype; two passes, so σ² is not
-    the difference of two large numbers."""
-    count = x.size // x.shape[1]
-    mean = _channel_sum(x) / x.dtype.type(count)
-    d = x - _per_channel(mean, x.ndim)
-    var = _channel_sum(d * d) / x.dtype.type(count)
+    """(μ, σ² biased, x̂, 1/√(σ² + ε)), each statistic (C,) in x's dtype.
+
+    Shifted by each channel's first entry s before anything is summed: x − s is exact or
+    rounded relative to the spread, so x̂ = ((x − s) − mean(x − s))/σ keeps float32's precision
+    even where |μ| ≫ σ (x = −50 + 0.01·noise: x̂ good to ~1e-6; subtracting a rounded μ from x
+    leaves ~2e-4, as PyTorch does), and σ² is never a difference of two large numbers."""
+    count = x.dtype.type(x.size // x.shape[1])
+    shift = _channel_view(x)[0, :, 0]
+    d = x - _per_channel(shift, x.ndim)
+    offset = _channel_sum(d) / count
+    d -= _per_channel(offset, x.ndim)
+    var = _channel_dot(d, d) / count
     inv_std = (1 / np.sqrt(var + x.dtype.type(eps))).astype(x.dtype, copy=False)
     d *= _per_channel(inv_std, x.ndim)
-    return mean, var, d, inv_std
+    return shift + offset, var, d, inv_std
 
 
 def _scale_shift(xhat: np.ndarray, weight, bias) -> np.ndarray:
@@ -126,7 +135,7 @@ def batch_norm(x, weight=None, bias=None, eps=1e-5):
 def _bn_backward(dy, xhat, inv_std, weight, input_grad=True):
     """(dx, dγ, dβ) from the forward's x̂ and 1/√(σ² + ε); weight (C,) or None."""
     dbias = _channel_sum(dy)
-    dweight = _channel_sum(dy * xhat)
+    dweight = _channel_dot(dy, xhat)
     if not input_grad:
         return None, dweight, dbias
     count = xhat.dtype.type(xhat.size // xhat.shape[1])
@@ -193,10 +202,12 @@ def _ln_inputs(fn: str, x, normalized_shape, eps):
 
 
 def _ln_stats(x: np.ndarray, ns: tuple, eps: float):
-    """(x̂, 1/√(σ² + ε)) over the trailing dims ns: x̂ as x, the statistic (…, 1) per row."""
-    rows = x.reshape(-1, math.prod(ns))  # one row per group, its entries contiguous
+    """(x̂, 1/√(σ² + ε)) over the trailing dims ns: x̂ as rows (one per sample, its entries
+    contiguous), the statistic (rows, 1); shifted by each row's first entry, as _bn_stats."""
+    rows = x.reshape(-1, math.prod(ns))
     count = rows.dtype.type(rows.shape[1])
-    d = rows - rows.sum(axis=1, keepdims=True) / count
+    d = rows - rows[:, :1]
+    d -= d.sum(axis=1, keepdims=True) / count
     var = np.einsum("ij,ij->i", d, d)[:, None] / count
     inv_std = (1 / np.sqrt(var + x.dtype.type(eps))).astype(x.dtype, copy=False)
     d *= inv_std

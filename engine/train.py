@@ -30,10 +30,13 @@ def train_epoch(model, loss_fn, optimiser, X, y, batch_size, rng) -> float:
 
     X: (N, …) samples, y: (N,) labels; rng: a numpy Generator (or a seed, which repeats the same
     order every epoch). Returns the mean loss over the N samples (a short last batch weighs less).
+    The model is put in training mode (batch norm learns from each batch's statistics) and left
+    in it.
     """
     fn = "train_epoch"
     _check_xy(fn, X, y)
     bs = _batch_size(fn, batch_size)
+    model.train()
     order = np.random.default_rng(rng).permutation(len(X))
     total = 0.0
     for start in range(0, len(X), bs):
@@ -46,16 +49,24 @@ def train_epoch(model, loss_fn, optimiser, X, y, batch_size, rng) -> float:
 
 
 def predict(model, X, batch_size=256) -> np.ndarray:
-    """The arg-max class of the model's output for each sample: (N,) int64."""
+    """The arg-max class of the model's output for each sample: (N,) int64. Computed in eval
+    mode, so batch norm uses its running statistics (a sample's class does not depend on the
+    rest of its batch, nor does predicting move the statistics); the model's mode is restored."""
     fn = "predict"
     _check_xy(fn, X)
     bs = _batch_size(fn, batch_size)
-    out = [model.forward(X[i : i + bs]).argmax(axis=1) for i in range(0, len(X), bs)]
+    was_training = model.training
+    model.eval()
+    try:
+        out = [model.forward(X[i : i + bs]).argmax(axis=1) for i in range(0, len(X), bs)]
+    finally:
+        model.train(was_training)
     return np.concatenate(out).astype(np.int64)
 
 
 def accuracy(model, X, y, batch_size=256) -> float:
-    """The fraction of samples whose predicted class equals y, in [0, 1]."""
+    """The fraction of samples whose predicted class equals y, in [0, 1] (in eval mode, as
+    predict)."""
     _check_xy("accuracy", X, y)
     return float(np.mean(predict(model, X, batch_size) == np.asarray(y)))
 

@@ -14,6 +14,7 @@ from .. import _checks as ck
 from ..norm import (
     _bn_backward,
     _bn_stats,
+    _channel_dot,
     _channel_sum,
     _eps,
     _ln_backward,
@@ -143,7 +144,7 @@ class _BatchNorm(Module):
         if self._batch_stats:
             dx, dw, db = _bn_backward(dy, self._xhat, self._inv_std, w, input_grad)
         else:
-            dw, db = _channel_sum(dy * self._xhat), _channel_sum(dy)
+            dw, db = _channel_dot(dy, self._xhat), _channel_sum(dy)
             dx = dy * _per_channel(w * self._inv_std, dy.ndim) if input_grad else None
         self._set_grads(weight=dw, bias=db)
         return dx
