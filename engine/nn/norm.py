@@ -80,12 +80,14 @@ class _BatchNorm(Module):
 
     def _checked(self, x) -> np.ndarray:
         c, layout = self.num_features, self._layout.format(c=self.num_features)
+        # before _input, which may convert x to this layer's dtype: a view of 2**29 float32
+        # entries costs nothing, its float64 copy 4 GiB
+        ck.within_limit(repr(self), "x", np.shape(x))
         x = self._input(x, np.ndim(x), layout)
         if x.ndim not in self._ndims:
             self._fail("x", f"be {self._dims} {layout}", _shape(x))
         if x.shape[1] != c:
             self._fail("x", f"have {c} channels in axis 1 {layout}", _shape(x))
-        ck.within_limit(repr(self), "x", x.shape)
         return x
 
     def forward(self, x):
@@ -195,10 +197,10 @@ class LayerNorm(Module):
 
     def forward(self, x):
         ns = self.normalized_shape
+        ck.within_limit(repr(self), "x", np.shape(x))  # before a dtype conversion, as BatchNorm
         x = self._input(x, max(np.ndim(x), len(ns)), f"(…, {', '.join(map(str, ns))})")
         if x.shape[x.ndim - len(ns) :] != ns:
             self._fail("x", f"end in the dims {ns} (…, {', '.join(map(str, ns))})", _shape(x))
-        ck.within_limit(repr(self), "x", x.shape)
         if x.size == 0:
             self._xhat = None
             return self._cache(x, x.copy())
@@ -235,6 +237,7 @@ class Residual(Sequential):
 
     def forward(self, x):
         """x → x + f(x), in f's output dtype."""
+        ck.within_limit(repr(self), "x", np.shape(x))  # x + f(x) is x's size
         if not self.layers:  # f is the identity, and nothing else checks x
             x = Module._input(self, x, np.ndim(x), "(any shape)")
         fx = super().forward(x)
