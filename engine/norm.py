@@ -46,12 +46,19 @@ def _dtype(*arrays) -> np.dtype:
 # ---------------------------------------------------------------- batch norm
 
 
-def _bn_x(fn: str, x, *, training: bool = True) -> np.ndarray:
-    x = ck.as_float(fn, "x", x)
+def _array(fn: str, arg: str, a) -> np.ndarray:
+    """as_float, after the size limit: the output and every temporary are a's size, and an int
+    array (a broadcast view of 2**29 entries costs no memory) would be copied to float64 first."""
+    if isinstance(a, np.ndarray):
+        ck.within_limit(fn, arg, a.shape)
+    return ck.as_float(fn, arg, a)
+
+
+def _bn_x(fn: str, x) -> np.ndarray:
+    x = _array(fn, "x", x)
     if x.ndim < 2:
         ck.fail(fn, "x", "(N, C) or (N, C, H, W): at least 2-D", f"shape {x.shape}")
-    ck.within_limit(fn, "x", x.shape)  # the output and every temporary are x's size
-    if training and x.size == x.shape[1] and x.size:
+    if x.size == x.shape[1] and x.size:
         # μ and σ² of one number are that number and 0: y would be β whatever x is
         ck.fail(
             fn,
@@ -156,7 +163,7 @@ def batch_norm_backward(dy, x, weight=None, eps=1e-5):
     Returns (dx, dweight, dbias), the last two (C,) even when weight is None."""
     fn = "batch_norm_backward"
     x = _bn_x(fn, x)
-    dy = ck.as_float(fn, "dy", dy)
+    dy = _array(fn, "dy", dy)
     ck.shape_eq(fn, "dy", dy, x.shape, "the shape of x")
     c = x.shape[1]
     weight = _affine(fn, "weight", weight, (c,), "one per channel of x (N, C, …)")
@@ -195,10 +202,8 @@ def _normalized_shape(fn: str, normalized_shape, x: np.ndarray) -> tuple[int, ..
 
 
 def _ln_inputs(fn: str, x, normalized_shape, eps):
-    x = ck.as_float(fn, "x", x)
-    ns = _normalized_shape(fn, normalized_shape, x)
-    ck.within_limit(fn, "x", x.shape)
-    return x, ns, _eps(fn, eps)
+    x = _array(fn, "x", x)
+    return x, _normalized_shape(fn, normalized_shape, x), _eps(fn, eps)
 
 
 def _ln_stats(x: np.ndarray, ns: tuple, eps: float):
@@ -256,7 +261,7 @@ def layer_norm_backward(dy, x, normalized_shape, weight=None, eps=1e-5):
     Returns (dx, dweight, dbias), the last two of shape normalized_shape."""
     fn = "layer_norm_backward"
     x, ns, eps = _ln_inputs(fn, x, normalized_shape, eps)
-    dy = ck.as_float(fn, "dy", dy)
+    dy = _array(fn, "dy", dy)
     ck.shape_eq(fn, "dy", dy, x.shape, "the shape of x")
     weight = _affine(fn, "weight", weight, ns, "normalized_shape")
     dt = _dtype(x, dy, weight)

@@ -124,6 +124,7 @@ def test_a_constant_channel_normalises_to_beta():
 # ---------------------------------------------------------------- bad input (functional)
 
 BIG = np.broadcast_to(np.float32(1), (2**15, 2**14))  # 2**29 elements in no memory at all
+BIG_INTS = np.broadcast_to(np.int8(1), (2**15, 2**14))  # would become 4 GiB of float64
 
 BAD = [
     (
@@ -167,6 +168,18 @@ BAD = [
     (
         lambda: engine.batch_norm_backward(_a(4, 3), _a(4, 3), _a(4)),
         r"^batch_norm_backward: weight must be of shape \(3,\)",
+    ),
+    (
+        lambda: engine.batch_norm(BIG_INTS),
+        r"^batch_norm: x must have at most 268435456 elements",
+    ),
+    (
+        lambda: engine.batch_norm_backward(BIG_INTS, _a(4, 3)),
+        r"^batch_norm_backward: dy must have at most 268435456 elements",
+    ),
+    (
+        lambda: engine.layer_norm_backward(BIG_INTS, BIG_INTS, 2**14),
+        r"^layer_norm_backward: x must have at most 268435456 elements",
     ),
     (
         lambda: engine.batch_norm_backward(BIG, BIG),
@@ -521,6 +534,15 @@ LAYER_BAD = [
         r"^LayerNorm\(\(16384,\)\): x must have at most 268435456 elements",
     ),
     (lambda: nn.Residual().forward(BIG), r"^Residual\(\): x must have at most 268435456 elements"),
+    (
+        lambda: nn.BatchNorm1d(3).forward([[1.0, 2.0, 3.0], [1.0]]),
+        r"^BatchNorm1d\(3\): x must be an array of numbers",
+    ),
+    (
+        lambda: nn.LayerNorm(2).forward([[1.0, 2.0], [1.0]]),
+        r"^LayerNorm\(\(2,\)\): x must be an array",
+    ),
+    (lambda: nn.Residual().forward([[1.0, 2.0], [1.0]]), r"^Residual\(\): x must be an array"),
     (
         lambda: nn.LayerNorm(0),
         r"^LayerNorm: normalized_shape must be an int >= 1 or a non-empty tuple of them, got 0",

@@ -36,11 +36,17 @@ def _momentum(owner: str, momentum) -> float | None:
     return float(momentum)
 
 
-def _layer_eps(owner: str, eps) -> float:
-    try:
-        return _eps(owner, eps)
-    except ValueError:
-        raise ValueError(f"{owner}: eps must be a finite number >= 0, got {eps!r}") from None
+def _array(layer: Module, x) -> np.ndarray:
+    """x as an array (its ndim is needed before Module._input), within the size limit before
+    _input may convert it to the layer's dtype: a broadcast view of 2**29 float32 entries costs
+    no memory, its float64 copy 4 GiB."""
+    if not isinstance(x, np.ndarray):
+        try:
+            x = np.asarray(x)
+        except Exception as exc:  # ragged lists and the like
+            layer._fail("x", "be an array of numbers", f"{type(exc).__name__}: {exc}")
+    ck.within_limit(repr(layer), "x", x.shape)
+    return x
 
 
 class _BatchNorm(Module):
@@ -53,7 +59,7 @@ class _BatchNorm(Module):
     def __init__(self, num_features, eps=1e-5, momentum=0.1, *, dtype=np.float64):
         name = type(self).__name__
         self.num_features = _count(name, "num_features", num_features)
-        self.eps = _layer_eps(name, eps)
+        self.eps = _eps(name, eps)
         self.momentum = _momentum(name, momentum)
         super().__init__(_float_dtype(name, dtype))
         c = self.num_features
@@ -80,10 +86,8 @@ class _BatchNorm(Module):
 
     def _checked(self, x) -> np.ndarray:
         c, layout = self.num_features, self._layout.format(c=self.num_features)
-        # before _input, which may convert x to this layer's dtype: a view of 2**29 float32
-        # entries costs nothing, its float64 copy 4 GiB
-        ck.within_limit(repr(self), "x", np.shape(x))
-        x = self._input(x, np.ndim(x), layout)
+        x = _array(self, x)
+        x = self._input(x, x.ndim, layout)
         if x.ndim not in self._ndims:
             self._fail("x", f"be {self._dims} {layout}", _shape(x))
         if x.shape[1] != c:
@@ -185,7 +189,7 @@ class LayerNorm(Module):
             )
         self.normalized_shape = tuple(int(n) for n in ns)
         ck.within_limit("LayerNorm", "normalized_shape", self.normalized_shape)
-        self.eps = _layer_eps("LayerNorm", eps)
+        self.eps = _eps("LayerNorm", eps)
         super().__init__(_float_dtype("LayerNorm", dtype))
         shape = self.normalized_shape
         self.params = {"weight": np.ones(shape, self.dtype), "bias": np.zeros(shape, self.dtype)}
@@ -197,8 +201,8 @@ class LayerNorm(Module):
 
     def forward(self, x):
         ns = self.normalized_shape
-        ck.within_limit(repr(self), "x", np.shape(x))  # before a dtype conversion, as BatchNorm
-        x = self._input(x, max(np.ndim(x), len(ns)), f"(…, {', '.join(map(str, ns))})")
+        x = _array(self, x)
+        x = self._input(x, max(x.ndim, len(ns)), f"(…, {', '.join(map(str, ns))})")
         if x.shape[x.ndim - len(ns) :] != ns:
             self._fail("x", f"end in the dims {ns} (…, {', '.join(map(str, ns))})", _shape(x))
         if x.size == 0:
@@ -237,11 +241,10 @@ class Residual(Sequential):
 
     def forward(self, x):
         """x → x + f(x), in f's output dtype."""
-        ck.within_limit(repr(self), "x", np.shape(x))  # x + f(x) is x's size
+        x = _array(self, x)  # x + f(x) is x's size
         if not self.layers:  # f is the identity, and nothing else checks x
-            x = Module._input(self, x, np.ndim(x), "(any shape)")
+            x = self._input(x, x.ndim, "(any shape)")
         fx = super().forward(x)
-        x = np.asarray(x)
         if x.shape != fx.shape:
             raise ValueError(
                 f"{self!r}: f(x) must have x's shape {x.shape} to be added to x, got shape "
