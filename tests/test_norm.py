@@ -273,6 +273,21 @@ def test_running_statistics_by_hand():
     np.testing.assert_allclose(cumulative.running_mean, np.mean([x.mean(0) for x in xs], 0))
 
 
+def test_running_statistics_are_copied_when_assigned_and_updated_in_place():
+    bn = nn.BatchNorm1d(3)
+    theirs = np.array([1, 2, 3])  # e.g. a torch buffer's .numpy(): must never be written to
+    bn.running_mean = theirs
+    assert bn.running_mean.dtype == np.float64
+    kept = bn.running_var
+    bn.forward(_a(4, 3))
+    np.testing.assert_array_equal(theirs, [1, 2, 3])
+    assert bn.running_var is kept and not np.array_equal(kept, np.ones(3))  # as torch's buffers
+    with pytest.raises(ValueError, match=r"^BatchNorm1d\(3\): running_var must be of shape \(3,\)"):
+        bn.running_var = np.ones(4)
+    with pytest.raises(ValueError, match=r"^BatchNorm1d\(3\): running_mean must be an array"):
+        bn.running_mean = "zeros"
+
+
 def test_eval_mode_normalises_with_the_running_statistics_and_leaves_them_alone():
     bn = _trained_bn(nn.BatchNorm1d, (8, 3))
     bn.params["weight"][...] = [1.0, 2.0, -1.0]

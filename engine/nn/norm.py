@@ -71,6 +71,32 @@ class _BatchNorm(Module):
         self._xhat = self._inv_std = None
         self._batch_stats = True
 
+    # Assigned copies, updated in place: a reference kept stays current, as torch's buffers,
+    # while an array assigned from elsewhere (a torch tensor's .numpy()) is never written to
+    @property
+    def running_mean(self) -> np.ndarray:
+        """(C,): the running estimate of each channel's mean (zeros when built)."""
+        return self._running_mean
+
+    @running_mean.setter
+    def running_mean(self, value) -> None:
+        self._running_mean = self._statistic("running_mean", value)
+
+    @property
+    def running_var(self) -> np.ndarray:
+        """(C,): the running estimate of each channel's unbiased variance (ones when built)."""
+        return self._running_var
+
+    @running_var.setter
+    def running_var(self, value) -> None:
+        self._running_var = self._statistic("running_var", value)
+
+    def _statistic(self, name: str, value) -> np.ndarray:
+        a = ck.as_float(repr(self), name, value)
+        if a.shape != (self.num_features,):
+            self._fail(name, f"be of shape ({self.num_features},), one per channel", _shape(a))
+        return np.array(a, dtype=self.dtype)
+
     def __repr__(self) -> str:
         extra = "" if self.eps == 1e-5 else f", eps={self.eps:g}"
         extra += "" if self.momentum == 0.1 else f", momentum={self.momentum}"
