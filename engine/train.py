@@ -51,17 +51,26 @@ def train_epoch(model, loss_fn, optimiser, X, y, batch_size, rng) -> float:
 def predict(model, X, batch_size=256) -> np.ndarray:
     """The arg-max class of the model's output for each sample: (N,) int64. Computed in eval
     mode, so batch norm uses its running statistics (a sample's class does not depend on the
-    rest of its batch, nor does predicting move the statistics); the model's mode is restored."""
+    rest of its batch, nor does predicting move the statistics); every module's mode is then
+    restored as it was."""
     fn = "predict"
     _check_xy(fn, X)
     bs = _batch_size(fn, batch_size)
-    was_training = model.training
+    found = [(m, m.training) for m in _modules(model)]  # each one's: they may differ
     model.eval()
     try:
         out = [model.forward(X[i : i + bs]).argmax(axis=1) for i in range(0, len(X), bs)]
     finally:
-        model.train(was_training)
+        for m, mode in found:
+            m.training = mode
     return np.concatenate(out).astype(np.int64)
+
+
+def _modules(model):
+    """The model and every module inside it (Sequential and Residual hold ``layers``)."""
+    yield model
+    for m in getattr(model, "layers", ()):
+        yield from _modules(m)
 
 
 def accuracy(model, X, y, batch_size=256) -> float:

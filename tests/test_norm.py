@@ -645,6 +645,10 @@ def test_predict_and_accuracy_use_eval_mode_and_restore_the_mode_they_found():
     np.testing.assert_array_equal(one_by_one, expected)
     train.predict(model, X)
     assert not model.training  # restored to eval, as found
+    model.train()
+    bn.eval()  # mixed modes (a frozen batch norm) are each restored
+    train.predict(model, X)
+    assert [m.training for m in model.layers] == [True, False, True, True] and model.training
 
 
 def test_train_epoch_trains_in_training_mode_even_after_an_evaluation():
