@@ -3,12 +3,16 @@
 Rows: one epoch of the digits CNN (engine.train.digits_cnn: conv 1 → 8, 3×3, pad 1 → ReLU → max
 pool 2 → flatten → dense 128 → 10; softmax-CE; batch 32; the 1,437 images of the 80 % training
 split) and one epoch of the two-moons MLP (2 → 8 → 8 → 2, ReLU; batch 32; 1,600 points, so 50
-steps), each in float32 and float64. The engine side is engine.train.train_epoch, as the app
-runs it; the PyTorch side is the usual loop (zero_grad, forward, cross_entropy, backward, step,
-loss.item()). Both start from the same weights, shuffle with the same permutation, run Adam with
-the CNN page's learning rate, and compute no gradient for the input batch. Timing as in bench/engine.py: alternating blocks after a 0.3 s
-pause, medians; ``--repeat N`` runs the table N times. Goal: engine/PyTorch <= 1.0. Needs torch;
-a benchmark, never a test.
+steps), each in float32 and float64; then the same with batch norm and residual connections:
+the digits CNN with a BatchNorm2d after its convolution, and moons MLPs of 16-wide hidden layers
+with a BatchNorm1d after each hidden Linear, with residual blocks x + tanh(Linear x), and 8
+sigmoid layers with both (as the MLP page's vanishing-gradient presets build them). The engine
+side is engine.train.train_epoch, as the app runs it; the PyTorch side is the usual loop
+(zero_grad, forward, cross_entropy, backward, step, loss.item()) in training mode. Both start
+from the same weights and running statistics, shuffle with the same permutation, run Adam with
+the CNN page's learning rate, and compute no gradient for the input batch. Timing as in
+bench/engine.py: alternating blocks after a 0.3 s pause, medians; ``--repeat N`` runs the table
+N times. Goal: engine/PyTorch <= 1.0. Needs torch; a benchmark, never a test.
 """
 
 from __future__ import annotations
@@ -42,27 +46,53 @@ def cpu_model() -> str:
 
 
 def to_torch(model: nn.Sequential, torch):
-    """The same network in torch.nn, with the engine's weights copied (Linear's transposed)."""
-    tnn, layers = torch.nn, []
-    for m in model.layers:
-        if isinstance(m, nn.Linear):
-            t = tnn.Linear(m.in_features, m.out_features)
-        elif isinstance(m, nn.Conv2d):
-            t = tnn.Conv2d(
-                m.in_channels, m.out_channels, m.kernel_size, stride=m.stride, padding=m.padding
-            )
-        elif isinstance(m, (nn.MaxPool2d, nn.AvgPool2d)):
-            t = getattr(tnn, type(m).__name__)(m.kernel_size, stride=m.stride)
-        else:
-            t = getattr(tnn, type(m).__name__)()
-        layers.append(t)
+    """The same network in torch.nn, with the engine's weights (Linear's transposed) and running
+    statistics copied; a Residual becomes a torch.nn.Sequential whose forward adds its input,
+    so parameter names ("1.0.weight") match the engine's."""
     dtype = next(iter(model.params.values())).dtype
-    seq = tnn.Sequential(*layers).to(torch.float64 if dtype == np.float64 else torch.float32)
+    seq = _torch_module(model, torch).to(torch.float64 if dtype == np.float64 else torch.float32)
     with torch.no_grad():
         for name, t in seq.named_parameters():
             v = model.params[name]
             t.copy_(torch.from_numpy(v.T.copy() if v.ndim == 2 else v))
+        for name, t in seq.named_buffers():
+            *path, attr = name.split(".")
+            layer = model
+            for i in path:
+                layer = layer.layers[int(i)]
+            t.copy_(torch.tensor(getattr(layer, attr)))
     return seq
+
+
+def _torch_module(m, torch):
+    tnn = torch.nn
+    if isinstance(m, nn.Residual):
+        return _torch_residual(torch)(*(_torch_module(k, torch) for k in m.layers))
+    if isinstance(m, nn.Sequential):
+        return tnn.Sequential(*(_torch_module(k, torch) for k in m.layers))
+    if isinstance(m, nn.Linear):
+        return tnn.Linear(m.in_features, m.out_features)
+    if isinstance(m, nn.Conv2d):
+        return tnn.Conv2d(
+            m.in_channels, m.out_channels, m.kernel_size, stride=m.stride, padding=m.padding
+        )
+    if isinstance(m, (nn.MaxPool2d, nn.AvgPool2d)):
+        return getattr(tnn, type(m).__name__)(m.kernel_size, stride=m.stride)
+    if isinstance(m, (nn.BatchNorm1d, nn.BatchNorm2d)):
+        return getattr(tnn, type(m).__name__)(m.num_features, eps=m.eps, momentum=m.momentum)
+    if isinstance(m, nn.LayerNorm):
+        return tnn.LayerNorm(m.normalized_shape, eps=m.eps)
+    return getattr(tnn, type(m).__name__)()
+
+
+def _torch_residual(torch):
+    """x + f(x) in torch, f a torch.nn.Sequential (the class is built once torch is imported)."""
+
+    class Residual(torch.nn.Sequential):
+        def forward(self, x):
+            return x + super().forward(x)
+
+    return Residual
 
 
 def _pair(model, X, y, torch):
@@ -95,31 +125,66 @@ def _pair(model, X, y, torch):
     return ours, theirs
 
 
+def _mlp(dtype, hidden=16, depth=4, *, batch_norm=False, residual=False, act=nn.ReLU):
+    """2 → hidden → … → 2 on two moons: depth hidden layers, each Linear [→ BatchNorm1d] → act,
+    and with residual=True each after the first wrapped as x + f(x), as the MLP page builds them."""
+    g = np.random.default_rng(0)
+
+    def block(n_in):
+        layers = [nn.Linear(n_in, hidden, rng=g)]
+        layers += [nn.BatchNorm1d(hidden)] if batch_norm else []
+        return [*layers, act()]
+
+    layers = block(2)
+    for _ in range(depth - 1):
+        layers += [nn.Residual(*block(hidden))] if residual else block(hidden)
+    return nn.Sequential(*layers, nn.Linear(hidden, 2, rng=g)).astype(dtype)
+
+
+def _digits_cnn_bn(dtype):
+    """The digits CNN with a BatchNorm2d after its convolution (the CNN page's option)."""
+    cnn = train.digits_cnn(rng=0, dtype=dtype)
+    return nn.Sequential(cnn.layers[0], nn.BatchNorm2d(8, dtype=dtype), *cnn.layers[1:])
+
+
 def run() -> list[tuple]:
     import torch
 
     images, labels = datasets.load_digits()
     tr, _ = datasets.train_test_split(len(images))
     xm, ym = datasets.two_moons(n=MOONS, noise=0.1, seed=0)
+    steps = MOONS // BATCH
     rows = []
     for dtype in (np.float32, np.float64):
-        cnn = train.digits_cnn(rng=0, dtype=dtype)
-        ours, theirs = _pair(cnn, images[tr][:, None].astype(dtype), labels[tr], torch)
-        rows.append(
-            (f"digits CNN, one epoch ({len(tr)} images)", dtype, *_block_medians(ours, theirs))
-        )
-        g = np.random.default_rng(0)
-        mlp = nn.Sequential(
-            nn.Linear(2, 8, rng=g),
-            nn.ReLU(),
-            nn.Linear(8, 8, rng=g),
-            nn.ReLU(),
-            nn.Linear(8, 2, rng=g),
-        ).astype(dtype)
-        ours, theirs = _pair(mlp, xm.astype(dtype), ym, torch)
-        rows.append(
-            (f"moons MLP, one epoch ({MOONS // BATCH} steps)", dtype, *_block_medians(ours, theirs))
-        )
+        digits = images[tr][:, None].astype(dtype), labels[tr]
+        moons = xm.astype(dtype), ym
+        cases = [
+            (
+                f"digits CNN, one epoch ({len(tr)} images)",
+                train.digits_cnn(rng=0, dtype=dtype),
+                digits,
+            ),
+            (f"moons MLP, one epoch ({steps} steps)", _mlp(dtype, 8, 2), moons),
+            ("digits CNN + BatchNorm2d after the conv, one epoch", _digits_cnn_bn(dtype), digits),
+            (
+                "moons MLP 4×16, BatchNorm1d after each hidden Linear, one epoch",
+                _mlp(dtype, batch_norm=True),
+                moons,
+            ),
+            (
+                "moons MLP 4×16, 3 residual blocks (Linear → tanh), one epoch",
+                _mlp(dtype, residual=True, act=nn.Tanh),
+                moons,
+            ),
+            (
+                "moons MLP 8×16 sigmoid, batch norm + residual blocks, one epoch",
+                _mlp(dtype, depth=8, batch_norm=True, residual=True, act=nn.Sigmoid),
+                moons,
+            ),
+        ]
+        for name, model, (X, y) in cases:
+            ours, theirs = _pair(model, X, y, torch)
+            rows.append((name, dtype, *_block_medians(ours, theirs)))
     return [(name, np.dtype(dt).name, a, b, a / b) for name, dt, a, b in rows]
 
 

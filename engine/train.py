@@ -31,10 +31,13 @@ def train_epoch(model, loss_fn, optimiser, X, y, batch_size, rng) -> float:
 
     X: (N, …) samples, y: (N,) labels (or (N, L) for a sequence model); rng: a numpy Generator (or a seed, which repeats the same
     order every epoch). Returns the mean loss over the N samples (a short last batch weighs less).
+    The model is put in training mode (batch norm learns from each batch's statistics) and left
+    in it.
     """
     fn = "train_epoch"
     _check_xy(fn, X, y)
     bs = _batch_size(fn, batch_size)
+    model.train()
     order = np.random.default_rng(rng).permutation(len(X))
     total = 0.0
     for start in range(0, len(X), bs):
@@ -48,17 +51,32 @@ def train_epoch(model, loss_fn, optimiser, X, y, batch_size, rng) -> float:
 
 def predict(model, X, batch_size=256) -> np.ndarray:
     """The arg-max class of the model's output for each sample: (N,) int64 (for an output
-    (N, L, K), each position's: (N, L))."""
+    (N, L, K), each position's: (N, L)). Computed in eval mode, so batch norm uses its running
+    statistics (a sample's class does not depend on the rest of its batch, nor does predicting
+    move the statistics); every module's mode is then restored as it was."""
     fn = "predict"
     _check_xy(fn, X)
     bs = _batch_size(fn, batch_size)
-    out = [model.forward(X[i : i + bs]).argmax(axis=-1) for i in range(0, len(X), bs)]
+    found = [(m, m.training) for m in _modules(model)]  # each one's: they may differ
+    model.eval()
+    try:
+        out = [model.forward(X[i : i + bs]).argmax(axis=-1) for i in range(0, len(X), bs)]
+    finally:
+        for m, mode in found:
+            m.training = mode
     return np.concatenate(out).astype(np.int64)
+
+
+def _modules(model):
+    """The model and every module inside it (Sequential and Residual hold ``layers``)."""
+    yield model
+    for m in getattr(model, "layers", ()):
+        yield from _modules(m)
 
 
 def accuracy(model, X, y, batch_size=256) -> float:
     """The fraction of samples whose predicted class equals y, in [0, 1] (of positions, for
-    y (N, L))."""
+    y (N, L)); in eval mode, as predict."""
     _check_xy("accuracy", X, y)
     return float(np.mean(predict(model, X, batch_size) == np.asarray(y)))
 

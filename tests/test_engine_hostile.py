@@ -541,8 +541,29 @@ S["gradcheck"] = (
         engine.tanh, {"x": A["inputs['x']"]}, {"x": A["analytic['x']"]}, A["dy"], **P
     ),
 )
+S["batch_norm"] = (
+    {"x": _a(3, 2, 2, 3), "weight": _a(2), "bias": _a(2)},
+    {},
+    _calls("batch_norm", "x", "weight", "bias"),
+)
+S["batch_norm_backward"] = (
+    {"dy": _a(3, 2, 2, 3), "x": _a(3, 2, 2, 3), "weight": _a(2)},
+    {},
+    _calls("batch_norm_backward", "dy", "x", "weight"),
+)
+S["layer_norm"] = (
+    {"x": _a(2, 3, 4), "weight": _a(3, 4), "bias": _a(3, 4)},
+    {"normalized_shape": (3, 4)},
+    lambda A, P: engine.layer_norm(A["x"], weight=A["weight"], bias=A["bias"], **P),
+)
+S["layer_norm_backward"] = (
+    {"dy": _a(2, 3, 4), "x": _a(2, 3, 4), "weight": _a(3, 4)},
+    {"normalized_shape": (3, 4)},
+    lambda A, P: engine.layer_norm_backward(A["dy"], A["x"], weight=A["weight"], **P),
+)
 INDEX_ARGS = {"target"}  # class indices: integers only
 OPTIONAL = {("conv2d", "b"), ("conv_transpose2d", "b"), ("linear", "b"), ("gradcheck", "dy")}
+OPTIONAL |= {(f, a) for f in S if "norm" in f for a in ("weight", "bias")}
 
 
 def _same(a, b):

@@ -15,6 +15,7 @@ from .embedding import Embedding, PositionalEmbedding
 from .layers import AvgPool2d, Conv2d, Flatten, Linear, MaxPool2d, ReLU, Sigmoid, Tanh
 from .loss import SoftmaxCrossEntropy
 from .module import Module, Sequential
+from .norm import BatchNorm1d, BatchNorm2d, LayerNorm, Residual
 
 __all__ = [
     "Module",
@@ -33,4 +34,8 @@ __all__ = [
     "SelfAttention",
     "Embedding",
     "PositionalEmbedding",
+    "BatchNorm1d",
+    "BatchNorm2d",
+    "LayerNorm",
+    "Residual",
 ]

@@ -45,7 +45,12 @@ class Module:
     """A layer: ``forward(x)`` caches what ``backward(dy)`` needs; backward returns dx and sets
     ``grads`` (same keys and shapes as ``params``). ``backward(dy, input_grad=False)`` sets the
     grads and returns None, skipping dx: what PyTorch does for an input that needs no gradient,
-    such as a batch of data (train_epoch asks for it; a conv layer's dx is ~1/6 of an epoch)."""
+    such as a batch of data (train_epoch asks for it; a conv layer's dx is ~1/6 of an epoch).
+    ``training`` (True when built) is the mode ``train()``/``eval()`` set, as torch's: batch norm
+    uses the batch's statistics in training mode and its running estimates in eval mode."""
+
+    # a class default, so a layer whose __init__ skips Module's starts in training mode too
+    training: bool = True
 
     def __init__(self, dtype=None):
         self.params: dict[str, np.ndarray] = {}
@@ -80,6 +85,17 @@ class Module:
     def zero_grad(self) -> None:
         for g in self.grads.values():
             g.fill(0)
+
+    def train(self, mode=True) -> Module:
+        """Training mode (``mode=False``: eval mode), as torch's Module.train. Returns self."""
+        if not isinstance(mode, (bool, np.bool_)):
+            raise ValueError(f"{self!r}: train's mode must be True or False, got {mode!r}")
+        self.training = bool(mode)
+        return self
+
+    def eval(self) -> Module:
+        """Eval mode: ``train(False)``. Returns self."""
+        return self.train(False)
 
     def _fail(self, arg: str, expected: str, given) -> None:
         raise ValueError(f"{self!r}: {arg} must {expected}, got {given}")
@@ -193,3 +209,10 @@ class Sequential(Module):
     def zero_grad(self) -> None:
         for m in self.layers:
             m.zero_grad()
+
+    def train(self, mode=True) -> Sequential:
+        """This container and every layer in it, recursively (see Module.train). Returns self."""
+        super().train(mode)
+        for m in self.layers:
+            m.train(mode)
+        return self
