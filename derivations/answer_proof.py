@@ -28,6 +28,7 @@ from __future__ import annotations
 import time
 from collections import Counter
 from dataclasses import dataclass, field
+from fractions import Fraction
 from functools import lru_cache
 
 import sympy as sp
@@ -140,7 +141,11 @@ def exact(e):
     floats = e.atoms(sp.Float)
     if not floats:
         return e
-    return e.xreplace({f: sp.Rational(str(f)) for f in floats})
+    exact_values = {}
+    for f in floats:
+        q = Fraction(str(f))  # the decimal as printed (0.01), not its binary double
+        exact_values[f] = sp.Rational(q.numerator, q.denominator)
+    return e.xreplace(exact_values)
 
 
 def first_max_conditions(fm):
