@@ -131,6 +131,8 @@ def canonical(e):
         e = e.replace(lambda n: isinstance(n, FirstMax), first_max_conditions)
     if e.has(sp.sign):
         e = e.replace(lambda n: isinstance(n, sp.sign), lambda n: sign_piecewise(n.args[0]))
+    if e.has(sp.Max, sp.Min):  # the ReLU lesson's forward max(0, x), a network's a = relu(z)
+        e = e.replace(lambda n: isinstance(n, (sp.Max, sp.Min)), extreme_piecewise)
     rels, _ = conditions_of(e)
     changed = {r: c for r in rels if (c := canonical_relation(r)) != r}
     return e.xreplace(changed) if changed else e
@@ -161,6 +163,17 @@ def first_max_conditions(fm):
             cond = canonical_relation(rel(xs[q], other))
             factors.append(sp.Piecewise((1, cond), (0, sp.true), evaluate=False))
     return sp.Mul(*factors)
+
+
+def extreme_piecewise(m):
+    """Max(a, b, …) or Min(a, b, …) as a Piecewise: the first argument that is at least (at
+    most) every later one."""
+    first, *rest = m.args
+    if not rest:
+        return first
+    rest_value = extreme_piecewise(m.func(*rest)) if len(rest) > 1 else rest[0]
+    keep = sp.GreaterThan if isinstance(m, sp.Max) else sp.LessThan
+    return sp.Piecewise((first, keep(first, rest_value)), (rest_value, True))
 
 
 def sign_piecewise(u):
@@ -224,7 +237,7 @@ def _cases(a, b, conditions, solved, proof: Proof, max_work: int) -> None:
     if proof.cases > MAX_CASES or time.monotonic() > proof.deadline:
         proof.complete = False
         return
-    if a == b or (a - b) == 0:
+    if a == b or (a - b) == 0 or sp.false in conditions:  # equal, or no such case
         return
     bad = _undefined(a, b)
     if bad:
@@ -254,7 +267,7 @@ def _cases(a, b, conditions, solved, proof: Proof, max_work: int) -> None:
             # points where v = 0 too (abs(v) = ±v is right there as well); no case of its own
             # (a product of n conditions ≥ would otherwise take 2ⁿ cases)
             continue
-        a2, b2, extra = assign(a, pa, v, s), assign(b, pb, v, s), ()
+        a2, b2, extra = assign_all(a, pa, v, s), assign_all(b, pb, v, s), ()
         cond = (sp.StrictGreaterThan(v, 0), sp.Equality(v, 0), sp.StrictLessThan(v, 0))[1 - s]
         if s == 0:
             solution = solve_linear(v)
@@ -298,7 +311,7 @@ def _zero_against_conditions(a, b):
     other = b if a == 0 else a
     conds = []
     for f in sp.Mul.make_args(other):
-        if _indicator(f):
+        if _indicator(f) and f.args[0].cond is not sp.true:
             conds.append(f.args[0].cond)
         elif _conditional(f):
             return None
@@ -324,6 +337,17 @@ def _truths(parts, v, s: int) -> tuple:
         if w == v:
             out.append(_TRUTH[_FLIP[type(r)] if flipped else type(r)](s))
     return tuple(out)
+
+
+def assign_all(e, parts, v, s: int):
+    """assign, again where deciding v's conditions uncovered more of them ([relu(z) > 0]
+    becomes [z > 0] once relu(z) is known to be z)."""
+    for _ in range(8):
+        after = assign(e, parts, v, s)
+        if after == e:
+            return e
+        e, parts = after, conditions_of(after)
+    return e
 
 
 def assign(e, parts, v, s: int):

@@ -23,8 +23,10 @@ def explain(parsed, expected, inverse, proof, numbers, refused: bool):
     # multiplied out (sigmoid's e^-x/(1 + e^-x)^2 stays as it is, not 1/(2 + e^x + e^-x)),
     # and in its named quantities where they cover both sides (y11 − y11², not y11²·e^-x11)
     te, ee = sp.expand_mul(typed), sp.expand_mul(expected)
-    missing, extra, notes = term_feedback(te, ee, parsed.summands, inverse)
-    sides = named_view(te, ee, parsed.summands, inverse)
+    # named before multiplying out: expand_mul merges a1_12's and p1's denominators into one
+    # sum, where the names can no longer be found
+    sides = named_view(typed, expected, parsed.summands, inverse)
+    missing, extra, notes = term_feedback(te, ee, parsed.summands, inverse, sides is None)
     if sides is not None:  # the sentences in named terms; .missing and .extra stay the lesson's
         notes = term_feedback(*sides)[2]
     slip = named_slip(typed, expected, inverse, proof)

@@ -118,11 +118,10 @@ def check_answer(text: str, expected, names: dict, timeout: float = CHECK_SECOND
         # m11/n11, softmax's p1, p2, …) are written by their names only if the learner typed
         # one of their family (dy11*m11/n11^2 was echoed as dy11*y11/n11); and only those
         # are sent to the worker (unpickling max pool's z11 = Max(36 cells) took 3 s)
-        families = {_family(n) for n in checked.used}
         inverse = {
             s: n
             for s, n in inverse_names(names).items()
-            if s.free_symbols & wanted and (s.is_Atom or _family(n) in families)
+            if s.free_symbols & wanted and spoken(s, n, {k: names[k] for k in checked.used})
         }
         domain = lesson_domain(names, wanted)
         try:
@@ -194,14 +193,19 @@ def check_here(
         return Feedback(False, too_big, parsed=typed, latex=parsed.latex, method="too complex")
     te, ee = sp.expand(typed), sp.expand(expected)
     if te == ee or te - ee == 0:  # equal expansions (the difference collects like terms)
-        proof = Proof(equal=True)
-    else:
-        proof = prove(te, ee, max_work=MAX_WORK, seconds=PROOF_SHARE * seconds)
-    numbers = judge_numbers(typed, expected, proof, domain, deadline)
-    families = {_family(n) for n in names}  # see check_answer
-    spoken = {s: n for s, n in inverse.items() if s.is_Atom or _family(n) in families}
+        proof, numbers = Proof(equal=True), None
+    else:  # numbers first: a refusal needs no proof unless ties are to be told apart
+        proof, numbers = Proof(complete=False), None
+        first = judge_numbers(typed, expected, proof, domain, deadline, probing=False)
+        if first is None or not first.refused or _conditional(typed) or _conditional(expected):
+            proof = prove(te, ee, max_work=MAX_WORK, seconds=PROOF_SHARE * seconds)
+        else:
+            numbers = first
+    if numbers is None:
+        numbers = judge_numbers(typed, expected, proof, domain, deadline)
+    said = {s: n for s, n in inverse.items() if spoken(s, n, names)}  # see check_answer
     if numbers is not None and numbers.undefined:
-        message = undefined_words(typed, numbers, spoken)
+        message = undefined_words(typed, numbers, said)
         return Feedback(False, message, parsed=typed, latex=parsed.latex, method="different")
     if proof.equal and not (numbers is not None and numbers.differ):
         return Feedback(
@@ -212,13 +216,19 @@ def check_here(
             method="symbolic",
         )
     refused = (numbers is not None and numbers.refused) or proof.differs
-    return not_equal(parsed, expected, spoken, proof, numbers, refused)
+    return not_equal(parsed, expected, said, proof, numbers, refused)
 
 
 PROOF_SHARE = 0.5  # of the check's seconds, for the proof; the numbers and the words follow
 
 
-def judge_numbers(typed, expected, proof, domain, deadline=math.inf) -> Comparison | None:
+def _conditional(e) -> bool:
+    return e.has(sp.Piecewise, FirstMax, sp.Abs, sp.sign, sp.Max, sp.Min)
+
+
+def judge_numbers(
+    typed, expected, proof, domain, deadline=math.inf, probing: bool = True
+) -> Comparison | None:
     """The numbers' opinion: at the sampled points, around every kink and inside every case
     the proof left open; where nothing was proven either way, a few points in high precision
     too (a difference of 10⁻¹⁵ that floats cannot see)."""
@@ -227,7 +237,8 @@ def judge_numbers(typed, expected, proof, domain, deadline=math.inf) -> Comparis
     forms = kink_forms(typed) + kink_forms(expected)
     env = sample(symbols, forms, proof.open)
     numbers = compare(typed, expected, env, domain, deadline)
-    if numbers is not None and not numbers.refused and not proof.equal and not proof.differs:
+    undecided = not (proof.equal or proof.differs)
+    if probing and numbers is not None and not numbers.refused and undecided:
         numbers.differ.extend(probe(typed, expected, env, domain, deadline=deadline))
     return numbers
 
@@ -303,6 +314,19 @@ def _too_big(typed, expected) -> str:
             "Write it as the sum of products it should be."
         )
     return ""
+
+
+def spoken(value, name: str, used: dict) -> bool:
+    """Whether the feedback writes ``value`` by its ``name``: a symbol always; a quantity the
+    lesson names (y11 = m11/n11, p1, an MLP's a1_12 = σ(z1_12)) when the learner typed one of
+    its family, or typed none of what it is made of (dy11*m11/n11^2 is echoed as typed, not
+    as dy11*y11/n11; an MLP answer without a1_12 still reads a1_12, not e^(−z1_12))."""
+    if value.is_Atom:
+        return True
+    if _family(name) in {_family(k) for k in used}:
+        return True
+    raw = {v for v in used.values() if v.is_Symbol}
+    return not (value.free_symbols & raw)
 
 
 def _family(name: str) -> str:

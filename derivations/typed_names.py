@@ -42,6 +42,8 @@ def names_for(d, outputs: bool = True) -> dict[str, sp.Basic]:
       the sigmoid lesson, so dy11*y11*(1 - y11) is accepted as the notes write it;
     - for softmax-CE, the probabilities "p1", "p2", … → exp(f_k)/Σ_j exp(f_j).
     """
+    if "names" in d.facts:  # a part that brings its own (practice along an MLP's chain)
+        return dict(d.facts["names"])
     names: dict[str, sp.Basic] = {}
 
     def add(key, value):
@@ -139,7 +141,9 @@ def term_text(term, inverse: dict) -> str:
     a named quantity by its name (dL_i*p1, not dL_i*exp(f1)/(exp(f1) + exp(f2) + exp(f3)))."""
     inverse = dict(inverse)
     for value, name in list(inverse.items()):
-        if _named_quantity(value):
+        # subs finds p1 = e^f1/Σ inside dL_i·e^f1/Σ, but tries long even where it is not:
+        # only where all of what the quantity is made of is there
+        if _named_quantity(value) and value.free_symbols <= term.free_symbols:
             stand_in = sp.Dummy("named")  # unique; printed as its name through inverse
             term = term.subs(value, stand_in)
             inverse[stand_in] = name
