@@ -224,12 +224,14 @@ def precise_verdict(typed, expected, point: dict) -> str:
     return "differ" if abs(t - e) > PRECISE_RTOL * scale else "same"
 
 
-def describe_point(point: dict, symbols, inverse: dict, limit: int = 4) -> str:
-    """x11 = 0, k11 = 2.5: the values of the symbols that matter, in the learner's names."""
+def describe_point(point: dict, symbols, inverse: dict, limit: int = 4, first=()) -> str:
+    """x11 = 0, k11 = 2.5: the values of the symbols that matter (``first`` first), in the
+    learner's names."""
     from .typed_names import typing_or_name
 
     shown = []
-    for s in sorted(symbols, key=lambda t: t.name)[:limit]:
+    ordered = sorted(symbols, key=lambda t: (t not in first, t.name))
+    for s in ordered[:limit]:
         name = inverse.get(s) or typing_or_name(s)
         shown.append(f"{name} = {_num(point[s])}")
     more = ", …" if len(symbols) > limit else ""

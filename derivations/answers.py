@@ -271,8 +271,9 @@ def correct_words(same_terms: bool, proof, numbers) -> str:
 def undefined_words(typed, numbers, inverse) -> str:
     """Where the typed answer is undefined although the expected one is defined."""
     point = numbers.undefined[0]
-    why = undefined_reason(typed, point, inverse)
-    where = describe_point(point, typed.free_symbols or point.keys(), inverse)
+    why, node = undefined_reason(typed, point, inverse)
+    culprit = node.free_symbols if node is not None else set()
+    where = describe_point(point, typed.free_symbols or point.keys(), inverse, first=culprit)
     n, k = numbers.compared, numbers.undefined_count
     return (
         f"Not quite: your answer is undefined at {k} of the {n} points compared, where the "
@@ -282,24 +283,24 @@ def undefined_words(typed, numbers, inverse) -> str:
     )
 
 
-def undefined_reason(expr, point: dict, inverse) -> str:
-    """Why ``expr`` has no value at ``point``: the first part of it that has none."""
+def undefined_reason(expr, point: dict, inverse) -> tuple[str, object]:
+    """Why ``expr`` has no value at ``point``, and the first part of it that has none."""
     trace: list = []
     try:
         evaluate(expr, {s: point[s] for s in expr.free_symbols}, trace=trace)
     except Unsupported:
-        return "it is not a real number"
+        return "it is not a real number", None
     if not trace:
-        return "it is not a real number"
+        return "it is not a real number", None
     node = trace[0]
     shown = term_text(node, inverse)
     if node.is_Pow and node.exp.is_negative:
-        return f"{shown} divides by {term_text(node.base, inverse)} = 0"
+        return f"it divides by 0 in {shown}", node
     if node.is_Pow and not node.exp.is_integer:
-        return f"{shown} takes a root of a negative number"
+        return f"it takes a root of a negative number in {shown}", node
     if isinstance(node, sp.log):
-        return f"{shown} takes the log of a number that is not positive"
-    return f"{shown} has no value (it overflows or divides by zero)"
+        return f"it takes the log of a number that is not positive in {shown}", node
+    return f"{shown} has no value there", node
 
 
 def _too_big(typed, expected) -> str:
