@@ -37,6 +37,7 @@ from .algebra import FirstMax
 
 MAX_CASES = 400  # cases visited by one proof; a 6×6 max-pool window needs ~110
 MAX_EXP_BASES = 40  # distinct monomials in exponentials' arguments (each becomes a symbol)
+MAX_EXP_POWER = 100  # the largest power of one such symbol
 MAX_WORK = 20_000  # expansion work (answers.expansion_size) of one comparison
 RELATIONS = (
     sp.StrictGreaterThan,
@@ -132,7 +133,10 @@ def canonical(e):
     if e.has(sp.sign):
         e = e.replace(lambda n: isinstance(n, sp.sign), lambda n: sign_piecewise(n.args[0]))
     if e.has(sp.Max, sp.Min):  # the ReLU lesson's forward max(0, x), a network's a = relu(z)
-        e = e.replace(lambda n: isinstance(n, (sp.Max, sp.Min)), extreme_piecewise)
+        # of two arguments only: a window's max nested into conditions sends sympy's Piecewise
+        # into simplify for seconds; such answers are left to the numbers
+        two = lambda n: isinstance(n, (sp.Max, sp.Min)) and len(n.args) == 2  # noqa: E731
+        e = e.replace(two, extreme_piecewise)
     rels, _ = conditions_of(e)
     changed = {r: c for r in rels if (c := canonical_relation(r)) != r}
     return e.xreplace(changed) if changed else e
@@ -167,13 +171,13 @@ def first_max_conditions(fm):
 
 def extreme_piecewise(m):
     """Max(a, b, …) or Min(a, b, …) as a Piecewise: the first argument that is at least (at
-    most) every later one."""
-    first, *rest = m.args
-    if not rest:
-        return first
-    rest_value = extreme_piecewise(m.func(*rest)) if len(rest) > 1 else rest[0]
+    most) every later one. Built from the arguments, never through Max(b, …) again (sympy's
+    Max of 35 arguments takes seconds to build)."""
     keep = sp.GreaterThan if isinstance(m, sp.Max) else sp.LessThan
-    return sp.Piecewise((first, keep(first, rest_value)), (rest_value, True))
+    out = m.args[-1]
+    for first in reversed(m.args[:-1]):
+        out = sp.Piecewise((first, keep(first, out)), (out, True))
+    return out
 
 
 def sign_piecewise(u):
@@ -285,7 +289,7 @@ def _most_common(forms: list):
     counts = Counter(forms)
     top = max(counts.values())
     tied = [w for w, n in counts.items() if n == top]
-    cheap = {w: tuple(sorted(s.name for s in w.free_symbols)) + (len(w.args),) for w in tied}
+    cheap = {w: (tuple(sorted(s.name for s in w.free_symbols)), len(w.args)) for w in tied}
     first = min(cheap.values())
     tied = [w for w in tied if cheap[w] == first]
     return tied[0] if len(tied) == 1 else min(tied, key=str)  # printing is slow: rarely
@@ -445,6 +449,13 @@ def as_rational(e):
                 denominators[m] = sp.ilcm(denominators.get(m, 1), c.q)
     if len(denominators) > MAX_EXP_BASES:
         return None
+    if any(
+        abs(c * denominators[m]) > MAX_EXP_POWER
+        for parts in terms.values()
+        for c, m in parts
+        if m in denominators
+    ):
+        return None  # e^(x/10¹²) next to e^x: powers no polynomial arithmetic should meet
     base = {m: sp.Dummy("E") for m in denominators}
     mapping = {}
     for x, parts in terms.items():

@@ -305,6 +305,12 @@ class _Latex(LatexPrinter):
             return False
         return super()._needs_mul_brackets(expr, first=first, last=last)
 
+    def _print_Pow(self, expr, **kwargs):
+        if expr.base.func.__name__ == "FirstMax" and expr.exp.is_Integer:  # its _latex takes
+            # no exponent: [x12 is the max]^2 would raise
+            return rf"{self._print(expr.base)}^{{{self._print(expr.exp)}}}"
+        return super()._print_Pow(expr, **kwargs)
+
     def _print_Piecewise(self, expr):
         if is_indicator(expr):
             return rf"\left[{self._print(expr.args[0].cond)}\right]"

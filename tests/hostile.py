@@ -195,6 +195,10 @@ WRONG = [
     _case("leaky-no-slope", _LEAKY, "dy11*[x11 > 0]"),
     _case("leaky-kink", _LEAKY, "dy11*([x11 >= 0] + 0.01*[x11 < 0])"),
     _case("mean-condition", _MEAN, "dy/4 + dy*[x11 > 3]"),
+    _case("conv-exp-tiny", _CONV, "dz11*k11*exp(0.000000000001*k11)"),
+    _case("conv-abs-window", _CONV, "dz11*(abs(k11 + 1) - abs(k11 - 1))/2"),
+    _case("relu-y-over-x", _RELU, "dy12*y12/x12"),
+    _case("pool-ge-max", _POOL, "dz11*[x12 >= z11]"),
 ]
 
 # Right answers in unusual forms: each must be proven correct (method "symbolic").
@@ -222,4 +226,19 @@ RIGHT = [
     _case("pool-differences", _POOL, "dz11*[x12 - x11 > 0]*[x12 - x21 >= 0]*[0 <= x12 - x22]"),
     _case("leaky-brackets", _LEAKY, "dy11*([x11 > 0] + 0.01*[x11 <= 0])"),
     _case("leaky-affine", _LEAKY, "dy11*(0.01 + 0.99*[x11 > 0])"),
+    _case("conv-abs-of-sign", _CONV, "dz11*k11*abs(sign(k11))"),
+    _case(
+        "conv-nested-abs",
+        _CONV,
+        "dz11*k11 + abs(abs(abs(k11 - 1) - 1) - 1) - abs(abs(abs(k11 - 1) - 1) - 1)",
+    ),
+    _case("conv-relu-difference", _CONV, "dz11*relu(k11) - dz11*relu(-k11)"),
+    _case(
+        "conv-exp-cancels",
+        _CONV,
+        "dz11*k11*exp(k11)*exp(-0.999999999999*k11)/exp(0.000000000001*k11)",
+    ),
+    _case("relu-relu-of-sign", _RELU, "dy12*relu(sign(x12))"),
+    _case("relu-of-output", _RELU, "dy12*[y12 > 0]"),
+    _case("pool-first-max-squared", _POOL, "dz11*first_max(x12, x11, x12, x21, x22)^2"),
 ]
