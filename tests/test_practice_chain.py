@@ -216,3 +216,34 @@ def test_a_chain_question_on_the_mlp_page():
     assert not at.exception, [e.value for e in at.exception]
     assert at.session_state[q].verdict[0] is True, at.session_state[q].verdict
     assert any("a1_13" in m.value for m in at.markdown)  # the names listed beside the box
+
+
+@pytest.mark.parametrize(
+    "op,params",
+    [
+        ("max_pool2d", dict(input_shape=(8, 8), kernel_size=4, stride=2)),
+        ("conv2d", dict(input_shape=(6, 6), kernel_shape=(3, 3))),
+        ("softmax_cross_entropy", dict(num_classes=4, target=1)),
+        ("leaky_relu", {}),
+        ("div", {}),
+        ("tanh", {}),
+        ("custom", dict(f="x*sign(x) + cosh(x)")),
+        ("mlp", dict(activation="relu")),
+    ],
+)
+def test_answer_lengths_are_bounded_soundly(op, params):
+    """The bounds that spare printing every entry never exclude an answer that fits, nor
+    offer one that does not: the printed length lies between them."""
+    from ui.practice_lengths import Lengths, _printed_bounds
+
+    d = derive(op, **params)
+    for name in list(P.askable(d)):
+        part, _ = P.owner(d, name)
+        lengths = Lengths(inverse_names(names_for(part)))
+        m = part.inputs[name]
+        for r in range(min(m.rows, 4)):
+            for c in range(min(m.cols, 4)):
+                e = part.grads[name][r, c].xreplace(lengths.named)
+                real = len(term_text(e, lengths.names))
+                low, brackets = _printed_bounds(e, lengths.names, {})
+                assert low <= real <= low + brackets, (name, (r, c), low, real, brackets)
