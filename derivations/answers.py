@@ -197,10 +197,10 @@ def check_here(
     else:  # numbers first: a refusal needs no proof unless ties are to be told apart
         proof, numbers = Proof(complete=False), None
         first = judge_numbers(typed, expected, proof, domain, deadline, probing=False)
-        if first is None or not first.refused or _conditional(typed) or _conditional(expected):
-            proof = prove(te, ee, max_work=MAX_WORK, seconds=PROOF_SHARE * seconds)
+        if first is not None and first.refused and off_the_kinks(first, typed, expected):
+            numbers = first  # no tie or kink slip to tell apart: the point is the verdict
         else:
-            numbers = first
+            proof = prove(te, ee, max_work=MAX_WORK, seconds=PROOF_SHARE * seconds)
     if numbers is None:
         numbers = judge_numbers(typed, expected, proof, domain, deadline)
     said = {s: n for s, n in inverse.items() if spoken(s, n, names)}  # see check_answer
@@ -222,8 +222,16 @@ def check_here(
 PROOF_SHARE = 0.5  # of the check's seconds, for the proof; the numbers and the words follow
 
 
-def _conditional(e) -> bool:
-    return e.has(sp.Piecewise, FirstMax, sp.Abs, sp.sign, sp.Max, sp.Min)
+def off_the_kinks(numbers, typed, expected) -> bool:
+    """Whether the refusal's point lies off every kink and tie of both sides (no condition's
+    two sides equal there): then the answer is more than a tie slip, and the cases that would
+    tell one apart are not needed."""
+    point = (numbers.differ or numbers.undefined)[0]
+    forms = kink_forms(typed) + kink_forms(expected)
+    try:
+        return all(float(evaluate(v, {s: point[s] for s in v.free_symbols})) != 0 for v in forms)
+    except (Unsupported, KeyError, TypeError, ValueError):
+        return False
 
 
 def judge_numbers(
