@@ -16,17 +16,22 @@ MAX_LISTED = 4  # terms named in one sentence before "and 3 more"
 MAX_PAIRS = 400  # extra × missing pairs compared factor by factor for index slips
 
 
-def term_feedback(typed, expected, summands, inverse) -> tuple[list, list, list[str]]:
+def term_feedback(
+    typed, expected, summands, inverse, words: bool = True
+) -> tuple[list, list, list[str]]:
     """(missing, extra, sentences) for ``typed`` against ``expected``, both multiplied out.
 
     ``summands`` are the typed top-level terms in the order typed, to say "the second term".
     Pairs are explained first: the same product with another coefficient (a sign, a factor of
-    2), then products that differ in one factor (an index slip); the rest are listed."""
+    2), then products that differ in one factor (an index slip); the rest are listed. Without
+    ``words``, no sentences (printing terms is the slow part)."""
     exp_terms = [t for t in sp.Add.make_args(expected) if t != 0]
     typ_terms = [t for t in sp.Add.make_args(typed) if t != 0]
     exp_set, typ_set = set(exp_terms), set(typ_terms)
     missing = [t for t in exp_terms if t not in typ_set]
     extra = [t for t in typ_terms if t not in exp_set]
+    if not words:
+        return missing, extra, []
     txt = lambda t: term_text(t, inverse)  # noqa: E731
     position = _positions(summands)
 
@@ -97,14 +102,25 @@ def named_view(typed, expected, summands, inverse):
 
 
 def _solved_exp(value, q):
-    """(e^u, its value in q) when ``value`` holds one exponential and q = value solves for it
-    uniquely (sigmoid: e^(−x) = 1/y − 1); else None."""
+    """(e^u, its value in q) when ``value`` holds one exponential E and is (αE + β)/(γE + δ),
+    so q = value solves for E as (δq − β)/(α − γq) (sigmoid: e^(−x) = 1/y − 1); else None.
+    Solved by hand: sympy's solve took 0.1 s a quantity, and an MLP's chain has a dozen."""
     exps = list(value.atoms(sp.exp))
     if len(exps) != 1:
         return None
     e = sp.Dummy("e")
-    roots = sp.solve(sp.Eq(value.subs(exps[0], e), q), e)
-    return (exps[0], roots[0]) if len(roots) == 1 else None
+    num, den = sp.fraction(sp.together(value.xreplace({exps[0]: e})))
+    try:
+        pn, pd = sp.Poly(num, e), sp.Poly(den, e)
+    except sp.PolynomialError:
+        return None
+    if pn.degree() > 1 or pd.degree() > 1:
+        return None
+    alpha, beta = pn.coeff_monomial(e), pn.coeff_monomial(1)
+    gamma, delta = pd.coeff_monomial(e), pd.coeff_monomial(1)
+    if sp.expand(alpha * delta - beta * gamma) == 0:  # value does not depend on E
+        return None
+    return exps[0], (delta * q - beta) / (alpha - gamma * q)
 
 
 def tie_sentence(expected, inverse) -> str:

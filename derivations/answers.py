@@ -4,26 +4,38 @@
     fb = check_answer("dz11*x12 + dz12*x13 + dz21*x22 + dz22*x23", d.grads["K"][0, 1], names)
     fb.correct, fb.message, fb.missing, fb.extra, fb.latex
 
-How an answer is judged (STACK / WeBWorK style):
+How an answer is judged (PrairieLearn / WeBWorK / STACK style):
 1. It is parsed with ``parse`` (never eval'd or sympified); a parse error is the verdict, with
    the parser's message.
-2. Symbolic: both sides are expanded; equal expansions are correct.
-3. Numeric second opinion, where expansion cannot decide (max pool's FirstMax indicator, ReLU's
-   Piecewise, softmax's fractions of exponentials): both sides at random points and at whole ones, with
-   the tree evaluator of ``numeric`` (no lambdify); equal within tolerance at every point where
-   both are defined (at least MIN_POINTS of them) is correct.
-4. Otherwise the expanded terms are compared: terms of the expected answer that are absent are
-   ``missing``, typed terms that do not belong are ``extra``; the message pairs them up where it
-   can ("the sign of the second term", "you have dz21*k12 where dz21*k21 belongs", "a factor of
-   2 too many") and names terms as the learner types them.
+2. Correct needs a proof. Equal expansions are one; otherwise ``answer_proof`` tries harder,
+   still exactly: case by case over the conditions both sides hold (ReLU's [x > 0], max
+   pool's first maximum, abs, sign; ties and kinks are cases of their own), each case an
+   identity of rational functions once exponentials are powers of symbols (sigmoid's
+   e^-x/(1 + e^-x)² is y·(1 − y)). A condition the expected answer does not have is accepted
+   only if these cases prove it changes nothing.
+3. Numbers are a second opinion that can only refuse (``answer_points``): both sides at ~110
+   points, magnitudes from 10⁻⁶ to 50, whole numbers, on and beside every kink and tie, and
+   inside every case the proof left open. A point where the expected answer is defined and
+   the typed one is not (0/0, a log or root of a negative number) refuses, and so does one
+   where they differ, each confirmed in 40-digit arithmetic. Points where the lesson's own
+   forward pass is undefined (``domain``) are not compared.
+4. Neither proven nor refused: "could not decide" (method "undecided"), a message that does
+   not count toward a score, never a pass.
+5. A refused answer is explained: a known slip by name (``answer_slips``: the local
+   derivative alone, note 003's lost sign, note 004's ReLU convention, a tie), otherwise the
+   expanded terms are compared: terms of the expected answer that are absent are
+   ``missing``, typed terms that do not belong are ``extra``; the message pairs them up where
+   it can ("the sign of the second term", "you have dz21*k12 where dz21*k21 belongs", "a
+   factor of 2 too many") and names terms as the learner types them.
 
 Time: every call returns within CHECK_SECONDS (1.5 s) and a few tenths of a second, whatever the
 text, in two layers.
 - Bounds that make normal answers fast: the parser's (300 characters, 200 nodes, depth 40,
   exponents ≤ 10, numbers finite in float64, sympy trees ≤ 5,000 nodes and 100 levels), and
   ``expansion_size``, which bounds the work of sympy's ``expand`` before it runs ("too complex
-  to check" past MAX_WORK). The numeric check is one float pass over each tree per point.
-  Nothing here calls simplify.
+  to check" past MAX_WORK). The proof visits at most ``answer_proof.MAX_CASES`` cases and
+  stops after half the time; the numbers are one float pass over each tree for all points,
+  and at most a dozen points in high precision. Nothing here calls simplify.
 - A hard limit, because no size bound tames sympy's automatic simplification: on some nested
   functions its questions (is this real? positive?) take exponentially long; a 40-character
   relu(relu(log(sigmoid(sigmoid(x11 + 2))))) takes 130 s to build. So everything that touches
@@ -41,11 +53,14 @@ import math
 import time
 from dataclasses import dataclass, field
 
-import numpy as np
 import sympy as sp
 
 from . import worker
-from .answer_terms import MAX_LISTED, MAX_PAIRS, named_view, term_feedback, tie_sentence
+from .algebra import FirstMax
+from .answer_points import Comparison, compare, describe_point, probe, sample
+from .answer_proof import RELATIONS, Proof, prove
+from .answer_slips import explain
+from .answer_terms import MAX_LISTED, MAX_PAIRS, term_feedback
 from .numeric import Unsupported, evaluate
 from .parse import check_text, parse_here
 from .typed_names import inverse_names, names_for, term_text, typing_name, typing_or_name
@@ -54,11 +69,6 @@ CHECK_SECONDS = 1.5  # the whole check, worker included, leaving room in the pag
 # killing an overrunning worker (~0.2 s on a busy machine) and the page itself
 MAX_WORK = 20_000  # expand()'s work on a typed answer, estimated before it runs
 MAX_EXPECTED_WORK = 100_000  # …and on the expected answer, which comes from the lesson
-POINTS = 16  # random points for the numeric check
-WHOLE_POINTS = 32  # and points of −1, 0, 1 only: kinks and ties (see numerically_equal)
-MIN_POINTS = 4  # …of which at least this many must be defined on both sides
-RTOL = 1e-8
-_SEED = 20240611  # fixed: the same answer always gets the same verdict
 
 
 @dataclass(frozen=True)
@@ -71,8 +81,11 @@ class Feedback:
     extra     typed terms (expanded) that do not belong
     parsed    what was understood (None when the text did not parse)
     latex     LaTeX of ``parsed``, to show before or beside the verdict ("" when unparsed)
-    method    how it was decided: "symbolic", "numeric", "different", "unparsed",
-              "too complex", "undecided" (no point where both sides are defined) or "error"
+    method    how it was decided: "symbolic" (proven equal), "different" (refused: a point
+              where it differs or is undefined, or a proof that it differs), "undecided"
+              (neither: could not decide, which is not a verdict), "unparsed",
+              "too complex", "busy" or "error". ("numeric" is no longer given: numbers
+              alone never make an answer correct.)
     """
 
     correct: bool
@@ -101,10 +114,27 @@ def check_answer(text: str, expected, names: dict, timeout: float = CHECK_SECOND
         used = {k: names[k] for k in checked.used}
         # the names of every symbol a message may mention: typed ones and expected ones
         wanted = set(expected.free_symbols).union(*(v.free_symbols for v in used.values()))
-        inverse = {s: n for s, n in inverse_names(names).items() if s.free_symbols & wanted}
+        # the feedback speaks the learner's language: quantities the lesson names (y11 =
+        # m11/n11, softmax's p1, p2, …) are written by their names only if the learner typed
+        # one of their family (dy11*m11/n11^2 was echoed as dy11*y11/n11); and only those
+        # are sent to the worker (unpickling max pool's z11 = Max(36 cells) took 3 s)
+        inverse = {
+            s: n
+            for s, n in inverse_names(names).items()
+            if s.free_symbols & wanted and spoken(s, n, {k: names[k] for k in checked.used})
+        }
+        domain = lesson_domain(names, wanted)
         try:
             return worker.run(
-                "check", checked.text, expected, used, inverse, timeout=timeout, deadline=deadline
+                "check",
+                checked.text,
+                expected,
+                used,
+                inverse,
+                domain,
+                0.8 * timeout,
+                timeout=timeout,
+                deadline=deadline,
             )
         except worker.Timeout as exc:
             if exc.reason in ("busy", "starting"):
@@ -129,35 +159,156 @@ def check_answer(text: str, expected, names: dict, timeout: float = CHECK_SECOND
         )
 
 
-def check_here(text, expected, names, inverse) -> Feedback:
-    """check_answer's verdict, computed in this process (the worker runs it): parse, expand,
-    compare at random points, explain the difference. ValueError for text that does not
-    build (its message is the learner's)."""
+def lesson_domain(names: dict, wanted: set) -> tuple:
+    """The lesson's forward formulas that can be undefined somewhere (log's y11 = log(x11),
+    div's y11 = m11/n11), among those about the symbols in play: where they are undefined the
+    lesson is, and no answer is judged there."""
+    out = []
+    for value in names.values():
+        if value.is_Atom or not (value.free_symbols & wanted):
+            continue
+        if any(_can_be_undefined(n) for n in sp.preorder_traversal(value)):
+            out.append(value)
+    return tuple(out[:64])
+
+
+def _can_be_undefined(n) -> bool:
+    if n.is_Pow:
+        return not (n.exp.is_Integer and n.exp > 0) and not n.base.is_positive
+    return isinstance(n, (sp.log, sp.tan, sp.cot, sp.sec, sp.csc, sp.coth, sp.csch))
+
+
+def check_here(
+    text, expected, names, inverse, domain=(), seconds: float = CHECK_SECONDS
+) -> Feedback:
+    """check_answer's verdict, computed in this process (the worker runs it): parse, prove or
+    refuse, explain the difference. ValueError for text that does not build (its message is
+    the learner's). ``domain``: the lesson's forward formulas, defined where the lesson is;
+    ``seconds``: the time the proof may take before it gives up ("could not decide")."""
+    deadline = time.monotonic() + seconds
     parsed = parse_here(text, names)
     typed = parsed.expr
-    latex = parsed.latex
     too_big = _too_big(typed, expected)
     if too_big:
-        return Feedback(False, too_big, parsed=typed, latex=latex, method="too complex")
+        return Feedback(False, too_big, parsed=typed, latex=parsed.latex, method="too complex")
     te, ee = sp.expand(typed), sp.expand(expected)
     if te == ee or te - ee == 0:  # equal expansions (the difference collects like terms)
-        return Feedback(True, "Correct.", parsed=typed, latex=latex, method="symbolic")
-    same = numerically_equal(typed, expected)
-    if same:
+        proof, numbers = Proof(equal=True), None
+    else:  # numbers first: a refusal needs no proof unless ties are to be told apart
+        proof, numbers = Proof(complete=False), None
+        first = judge_numbers(typed, expected, proof, domain, deadline, probing=False)
+        if first is not None and first.refused and off_the_kinks(first, typed, expected):
+            numbers = first  # no tie or kink slip to tell apart: the point is the verdict
+        else:
+            proof = prove(te, ee, max_work=MAX_WORK, seconds=PROOF_SHARE * seconds)
+    if numbers is None:
+        numbers = judge_numbers(typed, expected, proof, domain, deadline)
+    said = {s: n for s, n in inverse.items() if spoken(s, n, names)}  # see check_answer
+    if numbers is not None and numbers.undefined:
+        message = undefined_words(typed, numbers, said)
+        return Feedback(False, message, parsed=typed, latex=parsed.latex, method="different")
+    if proof.equal and not (numbers is not None and numbers.differ):
         return Feedback(
             True,
-            "Correct: it is written differently, but equals the expected answer at "
-            f"{POINTS + WHOLE_POINTS} points (kinks and ties included).",
+            correct_words(te == ee or te - ee == 0, proof, numbers),
             parsed=typed,
-            latex=latex,
-            method="numeric",
+            latex=parsed.latex,
+            method="symbolic",
         )
-    # the feedback speaks the learner's language: quantities the lesson names (y11 = m11/n11,
-    # softmax's p1, p2, …) are written by their names only if the learner typed one of them
-    # (dy11*m11/n11^2 was echoed as dy11*y11/n11)
-    typed = {_family(n) for n in names}
-    spoken = {s: n for s, n in inverse.items() if s.is_Atom or _family(n) in typed}
-    return _not_equal(parsed, expected, spoken, undecided=same is None)
+    refused = (numbers is not None and numbers.refused) or proof.differs
+    return not_equal(parsed, expected, said, proof, numbers, refused)
+
+
+PROOF_SHARE = 0.5  # of the check's seconds, for the proof; the numbers and the words follow
+
+
+def off_the_kinks(numbers, typed, expected) -> bool:
+    """Whether the refusal's point lies off every kink and tie of both sides (no condition's
+    two sides equal there): then the answer is more than a tie slip, and the cases that would
+    tell one apart are not needed."""
+    point = (numbers.differ or numbers.undefined)[0]
+    forms = kink_forms(typed) + kink_forms(expected)
+    try:
+        return all(float(evaluate(v, {s: point[s] for s in v.free_symbols})) != 0 for v in forms)
+    except (Unsupported, KeyError, TypeError, ValueError):
+        return False
+
+
+def judge_numbers(
+    typed, expected, proof, domain, deadline=math.inf, probing: bool = True
+) -> Comparison | None:
+    """The numbers' opinion: at the sampled points, around every kink and inside every case
+    the proof left open; where nothing was proven either way, a few points in high precision
+    too (a difference of 10⁻¹⁵ that floats cannot see)."""
+    symbols = sorted(typed.free_symbols | expected.free_symbols, key=lambda s: s.name)
+    domain = [f for f in domain if f.free_symbols <= set(symbols)]
+    forms = kink_forms(typed) + kink_forms(expected)
+    env = sample(symbols, forms, proof.open)
+    numbers = compare(typed, expected, env, domain, deadline)
+    undecided = not (proof.equal or proof.differs)
+    if probing and numbers is not None and not numbers.refused and undecided:
+        numbers.differ.extend(probe(typed, expected, env, domain, deadline=deadline))
+    return numbers
+
+
+def kink_forms(e) -> list:
+    """The forms a condition, abs or first maximum of ``e`` compares with 0."""
+    out = set()
+    for r in e.atoms(*RELATIONS):
+        if not isinstance(r, sp.logic.boolalg.BooleanAtom):
+            out.add(r.lhs - r.rhs)
+    out.update(a.args[0] for a in e.atoms(sp.Abs))
+    for fm in e.atoms(FirstMax):
+        q, xs = fm.args
+        out.update(xs[int(q)] - x for x in xs if x != xs[int(q)])
+    return sorted(out, key=sp.default_sort_key)
+
+
+def correct_words(same_terms: bool, proof, numbers) -> str:
+    if same_terms:
+        return "Correct."
+    points = f" It agrees at all {numbers.compared} points checked too." if numbers else ""
+    if proof.cases > 1:
+        return (
+            "Correct: it is written differently, and sympy shows it is the same function in "
+            f"every case of its conditions (kinks and ties included).{points}"
+        )
+    return f"Correct: it is written differently, and sympy shows it is the same function.{points}"
+
+
+def undefined_words(typed, numbers, inverse) -> str:
+    """Where the typed answer is undefined although the expected one is defined."""
+    point = numbers.undefined[0]
+    why, node = undefined_reason(typed, point, inverse)
+    culprit = node.free_symbols if node is not None else set()
+    where = describe_point(point, typed.free_symbols or point.keys(), inverse, first=culprit)
+    n, k = numbers.compared, numbers.undefined_count
+    return (
+        f"Not quite: your answer is undefined at {k} of the {n} points compared, where the "
+        f"expected answer is defined; at {where}, {why}. A gradient is a number wherever the "
+        "lesson's function is defined: write it without dividing by what can be 0 (or taking "
+        "a square root or log of what can be negative)."
+    )
+
+
+def undefined_reason(expr, point: dict, inverse) -> tuple[str, object]:
+    """Why ``expr`` has no value at ``point``, and the first part of it that has none."""
+    trace: list = []
+    try:
+        evaluate(expr, {s: point[s] for s in expr.free_symbols}, trace=trace)
+    except Unsupported:
+        return "it is not a real number", None
+    if not trace:
+        return "it is not a real number", None
+    node = trace[0]
+    shown = term_text(node, inverse)
+    if node.is_Pow and node.exp.is_negative:
+        return f"it divides by 0 in {shown}", node
+    if node.is_Pow and not node.exp.is_integer:
+        return f"it takes a root of a negative number in {shown}", node
+    if isinstance(node, sp.log):
+        return f"it takes the log of a number that is not positive in {shown}", node
+    return f"{shown} has no value there", node
 
 
 def _too_big(typed, expected) -> str:
@@ -174,66 +325,30 @@ def _too_big(typed, expected) -> str:
     return ""
 
 
+def spoken(value, name: str, used: dict) -> bool:
+    """Whether the feedback writes ``value`` by its ``name``: a symbol always; a quantity the
+    lesson names (y11 = m11/n11, p1, an MLP's a1_12 = σ(z1_12)) when the learner typed one of
+    its family, or typed none of what it is made of (dy11*m11/n11^2 is echoed as typed, not
+    as dy11*y11/n11; an MLP answer without a1_12 still reads a1_12, not e^(−z1_12))."""
+    if value.is_Atom:
+        return True
+    if _family(name) in {_family(k) for k in used}:
+        return True
+    raw = {v for v in used.values() if v.is_Symbol}
+    return not (value.free_symbols & raw)
+
+
 def _family(name: str) -> str:
     """y11, y1_10 → y; p2 → p: the letters of a typed name, its indices dropped."""
     return name.rstrip("0123456789_")
 
 
-def _not_equal(parsed, expected, inverse, undecided: bool) -> Feedback:
-    """The verdict on an answer that is not (or could not be shown) equal, with the terms that
-    differ."""
-    typed = parsed.expr
-    # terms as the lesson writes them: products distributed over sums, but no powers of sums
-    # multiplied out (sigmoid's e^-x/(1 + e^-x)^2 stays as it is, not 1/(2 + e^x + e^-x)),
-    # and in its named quantities where they cover both sides (y11 − y11², not y11²·e^-x11)
-    te, ee = sp.expand_mul(typed), sp.expand_mul(expected)
-    missing, extra, notes = term_feedback(te, ee, parsed.summands, inverse)
-    sides = named_view(te, ee, parsed.summands, inverse)
-    if sides is not None:  # the sentences in named terms; .missing and .extra stay the lesson's
-        notes = term_feedback(*sides)[2]
-    message, method = _verdict_words(typed, expected, inverse, notes, undecided)
-    return Feedback(False, message, missing, extra, parsed=typed, latex=parsed.latex, method=method)
-
-
-def _verdict_words(typed, expected, inverse, notes, undecided: bool) -> tuple[str, str]:
-    """(message, method) for an answer not shown equal."""
-    if undecided:
-        return (
-            "this could not be checked: at random numbers it is undefined (a log or square "
-            "root of a negative number, or a division by zero) on one side or the other"
-        ), "undecided"
-    factor = missing_factor(typed, expected)
-    if factor is not None:  # the local derivative alone, the commonest slip with the chain rule
-        name, mine = term_text(factor, inverse), term_text(typed, inverse)
-        mine = f"({mine})" if isinstance(typed, sp.Add) else mine
-        return (
-            f"Not quite: this is the local derivative alone. The chain rule multiplies it by "
-            f"the upstream gradient {name}: {name}*{mine} is right."
-        ), "different"
-    # a tie slip changes every term's conditions, so the term lists would call a nearly right
-    # answer one term missing and another that does not belong: name the slip instead
-    if only_ties(typed, expected):
-        return "Not quite: " + tie_sentence(expected, inverse), "different"
-    return ("Not quite. " + " ".join(notes) if notes else "Not quite."), "different"
-
-
-def missing_factor(typed, expected):
-    """The one symbol of ``expected`` that ``typed`` leaves out and that, multiplied in, makes it
-    right (softmax's p1 − 1 for dL_i·(p1 − 1)); None if there is none. Only symbols that are
-    factors of every term are tried, so this costs one numeric check at most."""
-    missing = expected.free_symbols - typed.free_symbols
-    terms = sp.Add.make_args(sp.expand_mul(expected))
-    common = [s for s in missing if all(s in sp.Mul.make_args(t) for t in terms)]
-    if len(common) != 1:
-        return None
-    return common[0] if numerically_equal(typed * common[0], expected) else None
-
-
-def only_ties(typed, expected) -> bool:
-    """Typed conditions that agree with the expected answer at random points (where no two
-    entries are equal and none is 0) but not at whole ones: the answer differs only where a
-    comparison's sides are equal, a > typed for >= or the reverse (a max-pool tie slip)."""
-    return typed.has(sp.Piecewise) and numerically_equal(typed, expected, whole=0) is True
+def not_equal(parsed, expected, inverse, proof, numbers, refused: bool) -> Feedback:
+    """The verdict on an answer not shown correct: refused (different), or undecided."""
+    message, method, missing, extra = explain(parsed, expected, inverse, proof, numbers, refused)
+    return Feedback(
+        False, message, missing, extra, parsed=parsed.expr, latex=parsed.latex, method=method
+    )
 
 
 # ---------------------------------------------------------------- cost bound
@@ -305,44 +420,6 @@ def number_value(e) -> float:
         return math.inf
 
 
-# ---------------------------------------------------------------- numeric second opinion
-
-
-def numerically_equal(a, b, points: int = POINTS, whole: int = WHOLE_POINTS) -> bool | None:
-    """True when a and b agree at every one of ``points`` random points where both are defined
-    (at least MIN_POINTS of them), False when they differ at one, None when too few points are
-    defined or a side cannot be evaluated. Half the points draw each symbol from (−2, 2), half
-    from (0.2, 2) (so logs and square roots are defined somewhere); the seed is fixed.
-    ``whole`` (WHOLE_POINTS) more draw each symbol from −1, 0, 1: random reals never land on a
-    kink or a tie, where the conventions live (ReLU′(0) = 0, a max-pool tie goes to the first
-    maximum), so dy·[x ≥ 0] for dy·[x > 0] would pass on reals alone (``only_ties`` asks
-    exactly that, with ``whole`` = 0)."""
-    symbols = sorted(a.free_symbols | b.free_symbols, key=lambda s: s.name)
-    rng = np.random.default_rng(_SEED)
-    half = points // 2
-    env = {
-        s: np.concatenate(
-            [
-                rng.uniform(-2, 2, half),
-                rng.uniform(0.2, 2, points - half),
-                rng.integers(-1, 2, whole).astype(float),
-            ]
-        )
-        for s in symbols
-    }
-    try:
-        va = evaluate(a, env, shape=(points + whole,))
-        vb = evaluate(b, env, shape=(points + whole,))
-    except Unsupported:
-        return None
-    ok = np.isfinite(va) & np.isfinite(vb)
-    if ok.sum() < MIN_POINTS:
-        return None
-    va, vb = va[ok], vb[ok]
-    scale = np.maximum(1.0, np.maximum(np.abs(va), np.abs(vb)))
-    return bool(np.all(np.abs(va - vb) <= RTOL * scale))
-
-
 __all__ = [
     "MAX_LISTED",
     "MAX_PAIRS",
@@ -351,7 +428,6 @@ __all__ = [
     "expansion_size",
     "inverse_names",
     "names_for",
-    "numerically_equal",
     "term_feedback",
     "term_text",
     "typing_name",

@@ -33,15 +33,30 @@ def _relu(u):
     return sp.Piecewise((u, u > 0), (0, True))
 
 
+def _sign(u):
+    # NOTE: a Piecewise, not sympy's sign: its derivative is 0 (sign's is a DiracDelta, which
+    # no lesson can show or evaluate), as relu's is the ReLU derivation's partial
+    return sp.Piecewise((1, u > 0), (-1, u < 0), (0, True))
+
+
+# the functions of one argument
 FUNCTIONS = {
     "exp": sp.exp,
     "log": sp.log,
     "sin": sp.sin,
     "cos": sp.cos,
     "tanh": sp.tanh,
+    "cosh": sp.cosh,
+    "sinh": sp.sinh,
     "sigmoid": _sigmoid,
     "relu": _relu,
     "sqrt": sp.sqrt,
     "abs": sp.Abs,
+    "sign": _sign,
 }
-FUNCTION_LIST = ", ".join(FUNCTIONS)
+# first_max(c, w1, w2, …): 1 when the cell c is the first maximum of the window w1, w2, …
+# (in the order listed, c among them), else 0: max pool's gradient with PyTorch's tie rule,
+# short enough to type for a 6×6 window, where the conditions written out are ~380 characters
+WINDOW_FUNCTION = "first_max"
+CALLABLE = (*FUNCTIONS, WINDOW_FUNCTION)
+FUNCTION_LIST = ", ".join(FUNCTIONS) + f", {WINDOW_FUNCTION}(cell, window…)"

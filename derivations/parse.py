@@ -112,6 +112,7 @@ __all__ = [
     "preview",
     "preview_latex",
     "relu_argument",
+    "sign_argument",
     "too_slow",
     "tree_depth",
     "tree_stats",
@@ -264,25 +265,51 @@ def is_indicator(e) -> bool:
 
 
 def relu_argument(e):
-    """u when e is Piecewise((u, u > 0), (0, True)), the grammar's relu; else None."""
+    """u when e is Piecewise((u, u > 0), (0, True)), the grammar's relu, also as sympy
+    rewrites its condition (relu(x - 2) holds x > 2); else None."""
     if (
         isinstance(e, sp.Piecewise)
         and len(e.args) == 2
         and e.args[1].expr == 0
         and e.args[1].cond is sp.true
-        and isinstance(e.args[0].cond, sp.StrictGreaterThan)
-        and e.args[0].cond.rhs == 0
-        and e.args[0].cond.lhs == e.args[0].expr
+        and _compares(e.args[0].cond, sp.StrictGreaterThan, e.args[0].expr)
     ):
         return e.args[0].expr
     return None
+
+
+def sign_argument(e):
+    """u when e is Piecewise((1, u > 0), (-1, u < 0), (0, True)), the grammar's sign."""
+    if not (isinstance(e, sp.Piecewise) and len(e.args) == 3):
+        return None
+    (one, c1), (minus, c2), (zero, c3) = e.args
+    if (one, minus, zero, c3) != (1, -1, 0, sp.true) or not isinstance(c1, sp.StrictGreaterThan):
+        return None
+    u = c1.lhs - c1.rhs
+    return u if _compares(c2, sp.StrictLessThan, u) else None
+
+
+def _compares(cond, kind, u) -> bool:
+    """cond is "u > 0" (kind Gt) or "u < 0" (kind Lt), however sympy arranged its sides."""
+    if not isinstance(cond, (sp.StrictGreaterThan, sp.StrictLessThan)):
+        return False
+    d = cond.lhs - cond.rhs if isinstance(cond, kind) else cond.rhs - cond.lhs
+    return d == u or sp.expand(d - u) == 0
 
 
 class _Latex(LatexPrinter):
     def _needs_mul_brackets(self, expr, first=False, last=False) -> bool:
         if is_indicator(expr) or relu_argument(expr) is not None:
             return False  # they print with their own brackets
+        if sign_argument(expr) is not None:
+            return False
         return super()._needs_mul_brackets(expr, first=first, last=last)
+
+    def _print_Pow(self, expr, **kwargs):
+        if expr.base.func.__name__ == "FirstMax" and expr.exp.is_Integer:  # its _latex takes
+            # no exponent: [x12 is the max]^2 would raise
+            return rf"{self._print(expr.base)}^{{{self._print(expr.exp)}}}"
+        return super()._print_Pow(expr, **kwargs)
 
     def _print_Piecewise(self, expr):
         if is_indicator(expr):
@@ -290,4 +317,7 @@ class _Latex(LatexPrinter):
         u = relu_argument(expr)
         if u is not None:
             return rf"\operatorname{{ReLU}}\left({self._print(u)}\right)"
+        u = sign_argument(expr)
+        if u is not None:
+            return rf"\operatorname{{sign}}\left({self._print(u)}\right)"
         return super()._print_Piecewise(expr)

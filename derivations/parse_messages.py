@@ -6,7 +6,7 @@ from __future__ import annotations
 import re
 import unicodedata
 
-from .grammar import FUNCTION_LIST, FUNCTIONS
+from .grammar import CALLABLE, FUNCTION_LIST
 
 _SUPERSCRIPTS = "⁰¹²³⁴⁵⁶⁷⁸⁹⁺⁻⁼⁽⁾ⁿⁱ"
 _SUBSCRIPTS = "₀₁₂₃₄₅₆₇₈₉₊₋₌₍₎ₐₑₒₓ"
@@ -99,7 +99,7 @@ def not_a_function(text, tok, names, loc) -> str:
 
 
 def unknown_name(text, tok, names, loc) -> str:
-    if tok in FUNCTIONS:
+    if tok in CALLABLE:
         return f"{show(text)}: {tok} is a function: write {tok}(…) with its argument{loc}"
     hint = ""
     if tok == "e":

@@ -8,7 +8,7 @@ from __future__ import annotations
 import keyword
 import re
 
-from .grammar import FUNCTIONS
+from .grammar import CALLABLE
 from .parse_messages import (
     as_typed,
     at_char,
@@ -142,7 +142,7 @@ class _Scan:
     def name(self, tok: str, loc: str, nxt: str | None) -> None:
         if tok in keyword.kwlist:
             self.fail(f"`{tok}` is a Python keyword, not part of a formula{loc}")
-        if nxt == "(" and tok not in FUNCTIONS:
+        if nxt == "(" and tok not in CALLABLE:
             raise ValueError(not_a_function(self.text, tok, self.names, loc))
         if nxt != "(" and tok not in self.names:
             raise ValueError(unknown_name(self.text, tok, self.names, loc))
@@ -152,7 +152,7 @@ class _Scan:
     def operand(self, kind: str, tok: str, at: int, loc: str) -> None:
         """A value or an opening bracket: right after another value, a * is missing (or a name
         is called as if it were a function)."""
-        if self.prev == "operand" and not (tok == "(" and self.prev_tok in FUNCTIONS):
+        if self.prev == "operand" and not (tok == "(" and self.prev_tok in CALLABLE):
             if tok == "(" and self.prev_kind == "name":
                 raise ValueError(not_a_function(self.text, self.prev_tok, self.names, loc))
             before = self.typed(self.prev_at, self.prev_tok)

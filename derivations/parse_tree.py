@@ -12,6 +12,7 @@ from fractions import Fraction
 
 import sympy as sp
 
+from .algebra import FirstMax
 from .grammar import (
     FUNCTION_LIST,
     FUNCTIONS,
@@ -22,6 +23,7 @@ from .grammar import (
     MAX_TREE_DEPTH,
     MAX_TREE_SIZE,
     MIN_LITERAL,
+    WINDOW_FUNCTION,
 )
 from .numeric import Unsupported
 from .numeric import evaluate as _numeric
@@ -272,10 +274,12 @@ class Builder:
         if not isinstance(node.func, ast.Name):
             self.fail(node, "only the functions " + FUNCTION_LIST + " can be called")
         name = node.func.id
-        if name not in FUNCTIONS:
+        if name not in FUNCTIONS and name != WINDOW_FUNCTION:
             raise ValueError(not_a_function(self.text, name, self.names, self.where(node)))
         if node.keywords:
             self.fail(node, f"{name}(…) takes its argument without a name=")
+        if name == WINDOW_FUNCTION:
+            return self.first_max(node)
         if len(node.args) != 1 or isinstance(node.args[0], ast.Starred):
             self.fail(node, f"{name}(…) takes exactly one argument")
         arg = self.build(node.args[0])
@@ -284,6 +288,32 @@ class Builder:
         if name == "log" and arg == 0:
             self.fail(node, f"{self.shown(node)} is undefined (log of 0)")
         return FUNCTIONS[name](arg)
+
+    def first_max(self, node):
+        """first_max(c, w1, w2, …): the cell c and its window, each a name of the lesson."""
+        usage = (
+            f"{WINDOW_FUNCTION}(c, w1, w2, …) takes a cell c, then its whole window in reading "
+            "order, c included: each a name of an input entry"
+        )
+        args = node.args
+        if len(args) < 3 or any(isinstance(a, ast.Starred) for a in args):
+            self.fail(node, usage)
+        cells = []
+        for a in args:
+            value = self.names.get(a.id) if isinstance(a, ast.Name) else None
+            if value is None or not value.is_Symbol:
+                if isinstance(a, ast.Name) and a.id not in self.names:
+                    raise ValueError(unknown_name(self.text, a.id, self.names, self.where(a)))
+                self.fail(a, usage)
+            cells.append(value)
+        me, window = cells[0], cells[1:]
+        if len(set(window)) != len(window):
+            self.fail(node, f"{WINDOW_FUNCTION}(…): a cell is listed twice in the window")
+        if me not in window:
+            self.fail(
+                node, f"{WINDOW_FUNCTION}(…): the cell {self.shown(args[0])} is not in its window"
+            )
+        return FirstMax.of(window.index(me), sp.Tuple(*window))
 
     def condition(self, node, in_brackets):
         if not in_brackets:

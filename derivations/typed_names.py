@@ -9,7 +9,7 @@ import re
 import sympy as sp
 from sympy.printing.str import StrPrinter
 
-from .parse import is_indicator, relu_argument
+from .parse import is_indicator, relu_argument, sign_argument
 
 _INDEXED = re.compile(r"([A-Za-z]+)_\{?([0-9,]+|[A-Za-z])\}?")
 _LAYER = re.compile(r"\^\{\([0-9]+\)\}")
@@ -42,6 +42,8 @@ def names_for(d, outputs: bool = True) -> dict[str, sp.Basic]:
       the sigmoid lesson, so dy11*y11*(1 - y11) is accepted as the notes write it;
     - for softmax-CE, the probabilities "p1", "p2", … → exp(f_k)/Σ_j exp(f_j).
     """
+    if "names" in d.facts:  # a part that brings its own (practice along an MLP's chain)
+        return dict(d.facts["names"])
     names: dict[str, sp.Basic] = {}
 
     def add(key, value):
@@ -101,14 +103,27 @@ class _Plain(StrPrinter):
     def _print_Piecewise(self, expr):
         if is_indicator(expr):
             return f"[{self._print(expr.args[0].cond)}]"
-        u = relu_argument(expr)
-        if u is not None:
-            return f"relu({self._print(u)})"
-        return self._print_Basic(expr)
+        for name, argument in (("relu", relu_argument), ("sign", sign_argument)):
+            u = argument(expr)
+            if u is not None:
+                return f"{name}({self._print(u)})"
+        # a Piecewise of the lessons' own (leaky ReLU's slope): a sum of values times their
+        # conditions, which a learner can type
+        parts, before = [], []
+        for value, cond in expr.args:
+            holds = sp.And(cond, *[sp.Not(c) for c in before]) if before else cond
+            before.append(cond)
+            if holds is sp.false or value == 0:
+                continue
+            bracket = "" if holds is sp.true else f"[{self._print(holds)}]"
+            factor = "" if value == 1 and bracket else self._print(value)
+            parts.append("*".join(p for p in (factor, bracket) if p))
+        return "(" + " + ".join(parts) + ")" if len(parts) > 1 else (parts or ["0"])[0]
 
     def _print_FirstMax(self, expr):
         q, xs = expr.args  # the window is one Tuple (see algebra.FirstMax)
-        return f"[{self._print(xs[int(q)])} is the max]"
+        window = ", ".join(self._print(x) for x in xs)
+        return f"first_max({self._print(xs[int(q)])}, {window})"
 
     def _print_Abs(self, expr):
         return f"abs({self._print(expr.args[0])})"
@@ -126,7 +141,9 @@ def term_text(term, inverse: dict) -> str:
     a named quantity by its name (dL_i*p1, not dL_i*exp(f1)/(exp(f1) + exp(f2) + exp(f3)))."""
     inverse = dict(inverse)
     for value, name in list(inverse.items()):
-        if _named_quantity(value):
+        # subs finds p1 = e^f1/Σ inside dL_i·e^f1/Σ, but tries long even where it is not:
+        # only where all of what the quantity is made of is there
+        if _named_quantity(value) and value.free_symbols <= term.free_symbols:
             stand_in = sp.Dummy("named")  # unique; printed as its name through inverse
             term = term.subs(value, stand_in)
             inverse[stand_in] = name

@@ -127,3 +127,118 @@ JUNK = [
 ]
 
 ALL = INJECTION + BOMBS + JUNK
+
+
+# Answers a hostile learner types to have something wrong called "Correct" (issue 17 §10–§11):
+# undefined at some points, different only far from 0 or by a relative 10⁻⁹, a condition the
+# lesson does not have. (id, op, derive parameters, gradient, 0-based entry, text); each must
+# be refused and scored as wrong.
+_RELU = ("relu", {"shape": (2, 2)}, "X", (0, 1))  # expected dy12*[x12 > 0]
+_CONV = ("conv2d", {}, "X", (0, 0))  # dz11*k11
+_SIGMOID = ("sigmoid", {"shape": (2, 2)}, "X", (0, 0))
+_TANH = ("tanh", {"shape": (2, 2)}, "X", (0, 0))
+_LOG = ("log", {"shape": (2, 2)}, "X", (0, 0))
+_DIV = ("div", {"shape": (2, 2)}, "N", (0, 0))
+_SOFTMAX = ("softmax_cross_entropy", {"num_classes": 3, "target": 0}, "f", (0, 1))  # dL_i*p2
+_SOFTMAX_T = ("softmax_cross_entropy", {"num_classes": 3, "target": 0}, "f", (0, 0))
+_POOL = ("max_pool2d", {"input_shape": (2, 2), "kernel_size": 2}, "X", (0, 1))
+_LEAKY = ("leaky_relu", {"shape": (2, 2)}, "X", (0, 0))
+_MEAN = ("mean", {"shape": (2, 2)}, "X", (0, 0))
+
+
+def _case(ident, where, text):
+    return (ident, *where, text)
+
+
+WRONG = [
+    _case("relu-sqrt", _RELU, "sqrt(-dy12^2)"),
+    _case("relu-sqrt-1000", _RELU, "1000*sqrt(-dy12^2)"),
+    _case("relu-over-x", _RELU, "dy12*relu(x12)/x12"),
+    _case("relu-abs-over-x", _RELU, "dy12*(x12+abs(x12))/(2*x12)"),
+    _case("relu-half-at-kink", _RELU, "dy12*(sign(x12) + 1)/2"),
+    _case("relu-far", _RELU, "dy12*[x12 > 0] + 1000*relu(x12 - 2)"),
+    _case("relu-clipped", _RELU, "dy12*[x12 > 0]*[abs(x12) <= 2]"),
+    _case("relu-plus-tiny", _RELU, "dy12*[x12 > 0] + 0.000000001"),
+    _case("relu-times-1e-9", _RELU, "(dy12*[x12 > 0])*1.000000001"),
+    _case("relu-times-1e-15", _RELU, "dy12*[x12 > 0]*1.000000000000001"),
+    _case("conv-sqrt", _CONV, "sqrt(-dz11^2)"),
+    _case("conv-sqrt-1000", _CONV, "1000*sqrt(-dz11^2)"),
+    _case("conv-relu-far", _CONV, "dz11*k11 + 1000*relu(k11 - 2)"),
+    _case("conv-condition-far", _CONV, "dz11*k11 + [k11 > 2]"),
+    _case("conv-clipped", _CONV, "(dz11*k11)*[abs(k11) <= 2]"),
+    _case("conv-plus-1e-9", _CONV, "dz11*k11 + 0.000000001"),
+    _case("conv-times-1e-9", _CONV, "(dz11*k11)*1.000000001"),
+    _case("conv-very-far", _CONV, "dz11*k11*[k11 < 1000000]"),
+    _case("conv-undefined-at-0", _CONV, "dz11*k11*sqrt(k11^2)/abs(k11)"),
+    _case("conv-removable", _CONV, "dz11*(k11^2 + k11)/k11 - dz11"),
+    _case("conv-log-everywhere", _CONV, "log(-k11^2 - 1)"),
+    _case("sigmoid-plus-1e-9", _SIGMOID, "dy11*y11*(1 - y11) + 0.000000001"),
+    _case("sigmoid-clipped", _SIGMOID, "dy11*y11*(1 - y11)*[abs(x11) <= 2]"),
+    _case("sigmoid-times-1e-9", _SIGMOID, "dy11*y11*(1 - y11)*1.000000001"),
+    _case("tanh-clipped", _TANH, "dy11*(1 - y11^2)*[abs(x11) <= 2]"),
+    _case("tanh-far", _TANH, "dy11*(1 - y11^2) + [x11 > 2]"),
+    _case("log-far", _LOG, "dy11*exp(-y11) + 1000*relu(x11 - 3)"),
+    _case("div-times-1e-9", _DIV, "-dy11*m11/n11^2*1.000000001"),
+    _case("softmax-note-003", _SOFTMAX, "-dL_i*p2"),
+    _case("softmax-fuzzed", _SOFTMAX, "sqrt(dL_i^10/sin(999999999999))"),
+    _case("softmax-far", _SOFTMAX, "dL_i*p2 + [f2 > 2]"),
+    _case("softmax-clipped", _SOFTMAX, "dL_i*p2*[abs(f1) <= 2]"),
+    _case("softmax-plus-1e-9", _SOFTMAX_T, "dL_i*(p1 - 1) + 0.000000001"),
+    _case(
+        "pool-relu-chain",
+        _POOL,
+        "dz11*relu(x12-x11)/(x12-x11)*relu(x12-x21)/(x12-x21)*relu(x12-x22)/(x12-x22)",
+    ),
+    _case("pool-tie-to-last", _POOL, "dz11*[x12 >= x11]*[x12 >= x21]*[x12 >= x22]"),
+    _case("pool-window-order", _POOL, "dz11*first_max(x12, x12, x11, x21, x22)"),
+    _case("pool-far", _POOL, "dz11*[x12 > x11]*[x12 >= x21]*[x12 >= x22]*[x12 < 100]"),
+    _case("leaky-no-slope", _LEAKY, "dy11*[x11 > 0]"),
+    _case("leaky-kink", _LEAKY, "dy11*([x11 >= 0] + 0.01*[x11 < 0])"),
+    _case("mean-condition", _MEAN, "dy/4 + dy*[x11 > 3]"),
+    _case("conv-exp-tiny", _CONV, "dz11*k11*exp(0.000000000001*k11)"),
+    _case("conv-abs-window", _CONV, "dz11*(abs(k11 + 1) - abs(k11 - 1))/2"),
+    _case("relu-y-over-x", _RELU, "dy12*y12/x12"),
+    _case("pool-ge-max", _POOL, "dz11*[x12 >= z11]"),
+]
+
+# Right answers in unusual forms: each must be proven correct (method "symbolic").
+RIGHT = [
+    _case("relu-sign", _RELU, "dy12*(1 + sign(x12))*sign(x12)/2"),
+    _case("relu-flipped", _RELU, "dy12*[0 < x12]"),
+    _case("relu-complement", _RELU, "dy12*(1 - [x12 <= 0])"),
+    _case("relu-scaled", _RELU, "dy12*[-2*x12 < 0]"),
+    _case("relu-squared", _RELU, "dy12*[x12 > 0]^2"),
+    _case("conv-abs-sign", _CONV, "dz11*k11*abs(k11)*sign(k11)/k11"),
+    _case("conv-cosh", _CONV, "dz11*k11*(cosh(k11)^2 - sinh(k11)^2)"),
+    _case("sigmoid-y", _SIGMOID, "dy11*(1 - y11)*y11"),
+    _case("sigmoid-x", _SIGMOID, "dy11*exp(-x11)/(1 + exp(-x11))^2"),
+    _case("sigmoid-x-positive", _SIGMOID, "dy11*exp(x11)/(1 + exp(x11))^2"),
+    _case("sigmoid-cosh", _SIGMOID, "dy11/(4*cosh(x11/2)^2)"),
+    _case("sigmoid-both-sides", _SIGMOID, "dy11*sigmoid(x11)*sigmoid(-x11)"),
+    _case("tanh-cosh", _TANH, "dy11/cosh(x11)^2"),
+    _case("tanh-factored", _TANH, "dy11*(1 + y11)*(1 - y11)"),
+    _case("tanh-exp", _TANH, "4*dy11/(exp(x11) + exp(-x11))^2"),
+    _case("log-exp", _LOG, "dy11*exp(-y11)"),
+    _case("softmax-others", _SOFTMAX_T, "-dL_i*(p2 + p3)"),
+    _case("softmax-divided", _SOFTMAX_T, "dL_i*(1/(1 + exp(f2 - f1) + exp(f3 - f1)) - 1)"),
+    _case("pool-less-than", _POOL, "dz11*[x11 < x12]*[x21 <= x12]*[x22 <= x12]"),
+    _case("pool-first-max", _POOL, "dz11*first_max(x12, x11, x12, x21, x22)"),
+    _case("pool-differences", _POOL, "dz11*[x12 - x11 > 0]*[x12 - x21 >= 0]*[0 <= x12 - x22]"),
+    _case("leaky-brackets", _LEAKY, "dy11*([x11 > 0] + 0.01*[x11 <= 0])"),
+    _case("leaky-affine", _LEAKY, "dy11*(0.01 + 0.99*[x11 > 0])"),
+    _case("conv-abs-of-sign", _CONV, "dz11*k11*abs(sign(k11))"),
+    _case(
+        "conv-nested-abs",
+        _CONV,
+        "dz11*k11 + abs(abs(abs(k11 - 1) - 1) - 1) - abs(abs(abs(k11 - 1) - 1) - 1)",
+    ),
+    _case("conv-relu-difference", _CONV, "dz11*relu(k11) - dz11*relu(-k11)"),
+    _case(
+        "conv-exp-cancels",
+        _CONV,
+        "dz11*k11*exp(k11)*exp(-0.999999999999*k11)/exp(0.000000000001*k11)",
+    ),
+    _case("relu-relu-of-sign", _RELU, "dy12*relu(sign(x12))"),
+    _case("relu-of-output", _RELU, "dy12*[y12 > 0]"),
+    _case("pool-first-max-squared", _POOL, "dz11*first_max(x12, x11, x12, x21, x22)^2"),
+]

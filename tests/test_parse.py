@@ -150,6 +150,43 @@ def test_sigmoid_matches_the_derivation():
     assert P("sigmoid(x11)", {"x11": X}) == d.output[0, 0]
 
 
+def test_cosh_sinh_and_sign():
+    """The feedback and /custom's derivatives use them (|x|′ = sign(x), tanh′ = 1/cosh²)."""
+    assert P("cosh(x11)") == sp.cosh(x11) and P("sinh(x11)") == sp.sinh(x11)
+    s = P("sign(x11 - 2)")
+    values = [float(evaluate(s, {x11: v})) for v in (-1.0, 2.0, 3.5)]
+    assert values == [-1.0, 0.0, 1.0]
+    assert sp.diff(P("x*sign(x)"), x) == P("sign(x)")  # 0 where sign jumps, as relu's kink
+    assert preview_latex(P("sign(x11)")) == r"\operatorname{sign}\left(x_{11}\right)"
+
+
+def test_first_max_is_max_pools_gradient():
+    """first_max(c, window…) is 1 where the cell c is the first maximum of its window (ties
+    to the first in the order listed), else 0: the max-pool lesson's own FirstMax."""
+    from derivations.algebra import FirstMax
+
+    names = {"x11": x11, "x12": x12, "k22": k22, "dz11": dz11}
+    e = P("dz11*first_max(x12, x11, x12, k22)", names)
+    assert e == dz11 * FirstMax(1, sp.Tuple(x11, x12, k22))
+    fm = next(f for f in e.args if isinstance(f, FirstMax))
+    at = lambda a, b, c: float(evaluate(fm, {x11: a, x12: b, k22: c}))  # noqa: E731
+    assert (at(0, 1, 0), at(1, 1, 0), at(0, 1, 1), at(2, 1, 0)) == (1.0, 0.0, 1.0, 0.0)
+
+
+@pytest.mark.parametrize(
+    "text,fragment",
+    [
+        ("first_max(x12)", "takes a cell c, then its whole window"),
+        ("first_max(x12, x11, k22)", "the cell x12 is not in its window"),
+        ("first_max(x12, x11, x12, x12)", "listed twice"),
+        ("first_max(x12, x11, 2*x12)", "each a name of an input entry"),
+        ("first_max(x12, q7, x12)", "`q7` is not a name"),
+    ],
+)
+def test_first_max_messages(text, fragment):
+    assert fragment in message(text)
+
+
 def test_summands_in_typed_order():
     got = parse_here("dz11*k22 - x11 + 3*x12", NAMES)
     assert got.summands == (dz11 * k22, -x11, 3 * x12)
@@ -347,6 +384,9 @@ READS_USER_TEXT = [
     "grammar.py",
     "answers.py",
     "answer_terms.py",
+    "answer_proof.py",
+    "answer_points.py",
+    "answer_slips.py",
     "typed_names.py",
     "custom.py",
     "numeric.py",

@@ -56,10 +56,13 @@ from ui.practice_model import (
     entry_label,
     entry_latex,
     expected,
+    grad_latex,
+    grad_title,
     helped_score,
     hints,
     layer_note,
     left_out_count,
+    left_out_note,
     lesson_score,
     md_safe,
     names_help,
@@ -104,6 +107,7 @@ __all__ = [
     "hints",
     "layer_note",
     "left_out_count",
+    "left_out_note",
     "lesson_score",
     "md_safe",
     "mistakes_for",
@@ -183,13 +187,9 @@ def _entries_ui(page: str, d, lesson: str) -> None:
         return
     current = _current_set(page, d, options)
     _set_pickers_ui(page, d, options, current)
-    left_out = left_out_count(d, current["grad"])
+    left_out = left_out_note(d, current["grad"])
     if left_out:
-        st.caption(
-            f"{left_out} of its entries {'has' if left_out == 1 else 'have'} more than "
-            f"{MAX_TERMS} terms: too long to type here, so {'it is' if left_out == 1 else 'they are'}"
-            " not offered (a smaller kernel or input gives shorter ones)."
-        )
+        st.caption(left_out)
     if not current["hidden"]:
         st.caption("Pick at least one entry to hide.")
         return
@@ -273,9 +273,7 @@ def _asked_ui(page: str, d, lesson: str, current: dict) -> None:
 
 
 def _grad_title(d, name: str) -> str:
-    part, path = owner(d, name)
-    title = f"∂{d.loss}/∂{name}"
-    return title + (f"  (in the terms of its {part.op} layer)" if path else "")
+    return grad_title(d, name)
 
 
 def _grad_changed(page: str, d) -> None:
@@ -322,7 +320,7 @@ def _grid_latex(d, name, hidden, solved, current) -> str:
 
     codes = sp.Matrix(m.rows, m.cols, lambda r, c: r * m.cols + c)
     tex = TYPESET.bmatrix(codes, fmt=lambda v: cell(int(v) // m.cols, int(v) % m.cols))
-    return rf"\frac{{\partial {part.loss}}}{{\partial {name}}} = {tex}"
+    return rf"\frac{{\partial {part.loss}}}{{\partial {grad_latex(d, name)}}} = {tex}"
 
 
 # ---------------------------------------------------------------- the notes' mistakes (drawing)

@@ -5,6 +5,7 @@ tests/test_practice.py."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import MutableMapping
 from dataclasses import dataclass, field
 
@@ -12,10 +13,13 @@ import numpy as np
 import sympy as sp
 
 from derivations.answer_terms import MAX_LISTED
-from derivations.answers import typing_name
+from derivations.answers import inverse_names, names_for, typing_name
+from derivations.grammar import MAX_LENGTH
 from derivations.symbols import plain
+from ui import practice_chain as chain
+from ui.practice_lengths import Lengths, answer_length  # noqa: F401 - answer_length: public here too
 
-MAX_TERMS = 9  # an entry of more terms is too long to type (the parser takes 300 characters)
+MAX_TERMS = 9  # an entry of more terms is too much to ask, however short its notation
 HIDE = 3  # entries hidden when they are drawn at random
 
 
@@ -25,7 +29,13 @@ HIDE = 3  # entries hidden when they are drawn at random
 def owner(d, name: str) -> tuple[object, tuple[int, ...]]:
     """The Math that owns input ``name`` of ``d`` and the path to it through the chain's parts
     (0 = first, 1 = second): for a network, the layer's own op, whose gradients are written in
-    that layer's upstream (∂L/∂z⁽¹⁾…). A single op owns all its inputs (path ())."""
+    that layer's upstream (∂L/∂z⁽¹⁾…). A single op owns all its inputs (path ()), and a
+    question along an MLP's chain (``practice_chain``) is a part of its own (path ())."""
+    if chain.is_chain(name):
+        found = chain.questions(d)
+        if name not in found:
+            raise KeyError(f"{name!r} is not a question of {d.op}")
+        return found[name], ()
     m, path = d, ()
     while "parts" in m.facts:
         first, second, link = m.facts["parts"]
@@ -52,28 +62,77 @@ class Entry:
 
 
 def entries(d, name: str) -> list[Entry]:
-    """The entries of ∂L/∂``name`` worth asking: at least one term and at most MAX_TERMS."""
-    part, _ = owner(d, name)
-    m = part.inputs[name]
-    out = []
-    for r in range(m.rows):
-        for c in range(m.cols):
-            n = len(part.jac[name].get((r, c), {}))
-            if 1 <= n <= MAX_TERMS:
-                out.append(Entry(name, (r, c), n))
-    return out
+    """The entries of ∂L/∂``name`` worth asking: at least one term, at most MAX_TERMS, and an
+    answer that fits the box: written with the names the page lists and the notation it
+    teaches (first_max for a max-pool window), at most MAX_LENGTH characters. (A 6×6 window
+    written as 35 conditions was ~380 characters: a question nobody could answer.)"""
+    return _offered(d, name)[0]
 
 
 def left_out_count(d, name: str) -> int:
-    """How many entries of ∂L/∂``name`` are too long to ask (more than MAX_TERMS terms)."""
+    """How many entries of ∂L/∂``name`` are not offered (too many terms, or too long)."""
+    return _offered(d, name)[1]
+
+
+def left_out_note(d, name: str) -> str:
+    """The sentence under the pickers when some entries are not offered ("" when none)."""
+    n = left_out_count(d, name)
+    if not n:
+        return ""
+    return (
+        f"{n} of its entries {'has' if n == 1 else 'have'} more than {MAX_TERMS} terms or an "
+        f"answer longer than the {MAX_LENGTH}-character box, so {'it is' if n == 1 else 'they are'}"
+        " not offered (a smaller kernel, window or input gives shorter ones)."
+    )
+
+
+def _offered(d, name: str) -> tuple[list[Entry], int]:
+    """(entries offered, how many left out), worked out once per derivation."""
     part, _ = owner(d, name)
-    return sum(1 for outs in part.jac[name].values() if len(outs) > MAX_TERMS)
+    cache = part.facts.setdefault("practice entries", {})
+    if name not in cache:
+        cache[name] = _judge_entries(part, name)
+    return cache[name]
+
+
+def _judge_entries(part, name: str) -> tuple[list[Entry], int]:
+    m = part.inputs[name]
+    along = part.op == "mlp chain"
+    length = Lengths(inverse_names(names_for(part)))
+    out, left = [], 0
+    for r in range(m.rows):
+        for c in range(m.cols):
+            answer = part.grads[name][r, c]
+            n = len(sp.Add.make_args(answer)) if along else len(part.jac[name].get((r, c), {}))
+            if answer == 0 or n == 0:
+                continue
+            if (n > MAX_TERMS and not along) or length(answer) > MAX_LENGTH:
+                left += 1
+                continue
+            out.append(Entry(name, (r, c), n))
+    return out, left
 
 
 def askable(d) -> dict[str, list[Entry]]:
-    """Every input with at least one entry worth asking → those entries."""
+    """Every input with at least one entry worth asking → those entries; for an MLP, the
+    questions along its chain after the ones in each layer's terms."""
     found = {n: entries(d, n) for n in d.inputs}
+    found.update({n: entries(d, n) for n in chain.questions(d)})
     return {n: e for n, e in found.items() if e}
+
+
+def grad_title(d, name: str) -> str:
+    """The gradient as the picker lists it."""
+    part, path = owner(d, name)
+    if chain.is_chain(name):
+        return chain.title(part)
+    title = f"∂{d.loss}/∂{name}"
+    return title + (f"  (in the terms of its {part.op} layer)" if path else "")
+
+
+def grad_latex(d, name: str) -> str:
+    """The gradient's matrix name in LaTeX (W^{(1)} for a chain question's W1)."""
+    return chain.latex(owner(d, name)[0]) if chain.is_chain(name) else name
 
 
 def default_gradient(d, options: dict) -> str:
@@ -119,6 +178,12 @@ def expected(d, name: str, idx):
 def layer_note(d, name: str) -> str:
     """For a network: whose terms the answer is written in ("" for a single op)."""
     part, path = owner(d, name)
+    if chain.is_chain(name):
+        return (
+            "Write it along the whole chain, in the forward pass's quantities (listed beside "
+            "the box), as note 002 chains ∂R/∂y₂ · diag(h′) · W₂ · …: no upstream symbol, "
+            "since ∂L/∂L = 1."
+        )
     if not path:
         return ""
     up = part.upstream
@@ -142,6 +207,8 @@ def _span(keys: list[str]) -> str:
 
 def names_help(part, names: dict) -> list[str]:
     """Lines listing the names a learner may type, grouped as the lesson names them."""
+    if part.op == "mlp chain":
+        return chain.names_help(part)
     seen: set = set()
     groups = []
     for m in part.inputs.values():
@@ -166,6 +233,8 @@ def names_help(part, names: dict) -> list[str]:
 def placeholder(part, names: dict) -> str:
     """The box's example, made of names this question accepts (an upstream gradient times an
     input entry, twice): a fixed example would name dz11 or x22 on pages that have neither."""
+    if part.op == "mlp chain":
+        return chain.placeholder(part)
     ups = [k for k in ("d" + typing_name(o) for o in part.out_symbols) if k in names]
     first = next(iter(part.inputs.values()))
     ins = [k for k in (typing_name(s) for s in first) if k in names]
@@ -176,15 +245,30 @@ def placeholder(part, names: dict) -> str:
 
 
 TIPS = {
-    "max_pool2d": 'Write "x12 is its window\'s first maximum" as conditions, each 1 or 0: '
-    "`[x12 > x11]*[x12 >= x21]*[x12 >= x22]` (strictly greater than the cells before it: "
-    "a tie goes to the first).",
-    "relu": "ReLU's derivative is a condition: `[x11 > 0]` is 1 where it holds, 0 elsewhere.",
-    "leaky_relu": "Conditions are 1 or 0: `[x11 > 0] + 0.01*[x11 <= 0]`.",
+    # the notation, not the answer: letters no lesson uses, no entry's own cells
+    "max_pool2d": "`first_max(c, w1, w2, …)` is 1 when the cell c is the first maximum of "
+    "its window w1, w2, … (all the window's cells in reading order, c among them), else 0: "
+    "on a tie the first one wins, as in PyTorch. A condition such as `[a > b]` is 1 where it "
+    "holds and 0 elsewhere, if you prefer to write the comparisons out.",
+    "relu": "A condition in square brackets, such as `[a > 0]`, is 1 where it holds and 0 "
+    "elsewhere. At exactly 0 this app follows PyTorch and note 003: ReLU′(0) = 0 (note 004 "
+    "writes [x ≥ 0], which gives 1 there).",
+    "leaky_relu": "Conditions are 1 or 0, so `[a > 0] + 0.5*[a <= 0]` is 1 where a > 0 and "
+    "0.5 elsewhere.",
+}
+_CHAIN_TIPS = {
+    "sigmoid": "σ′(z) = a·(1 − a) with a = σ(z)",
+    "tanh": "tanh′(z) = 1 − a² with a = tanh(z)",
+    "relu": "ReLU′(z) = [z > 0] (0 at z = 0, as in PyTorch)",
 }
 
 
 def tip(part) -> str:
+    if part.op == "mlp chain":
+        rule = _CHAIN_TIPS.get(part.facts.get("activation", ""), "")
+        return (
+            f"{rule}; and softmax with cross-entropy gives ∂L/∂z = p − y, y the one-hot target."
+        ).lstrip("; ")
     return TIPS.get(part.op, "")
 
 
@@ -216,6 +300,8 @@ def hints(d, name: str, idx) -> list[Hint]:
     the entry feeds, their partial derivatives, the answer."""
     part, _ = owner(d, name)
     idx = tuple(idx)
+    if chain.is_chain(name):
+        return [Hint(*h) for h in chain.hint_steps(part, idx)]
     lhs = entry_latex(d, name, idx)
     outs = part.feeds(name, idx)
     return [
@@ -233,15 +319,40 @@ def hints(d, name: str, idx) -> list[Hint]:
 
 def _chain_rule_hint(part, name: str, idx, lhs: str) -> Hint:
     a = part.inputs[name][idx]
-    L, z, al = part.loss, part.out_letter, sp.latex(a)
+    L, al = part.loss, sp.latex(a)
+    total, z = _generic_output(part)
     return Hint(
         "The chain rule",
-        rf"{lhs} = \sum_{{i,j}} \frac{{\partial {L}}}{{\partial {z}_{{ij}}}} \cdot "
-        rf"\frac{{\partial {z}_{{ij}}}}{{\partial {al}}}",
-        f"{plain(a)} reaches the loss only through the outputs {part.out_name}: add, over "
-        "every output, the upstream gradient times how that output changes with "
-        f"{plain(a)}.",
+        rf"{lhs} = {total} \frac{{\partial {L}}}{{\partial {z}}} \cdot "
+        rf"\frac{{\partial {z}}}{{\partial {al}}}",
+        (
+            f"{plain(a)} reaches the loss only through the outputs {part.out_name}: add, over "
+            "every output, the upstream gradient times how that output changes with "
+            f"{plain(a)}."
+        )
+        if total
+        else (
+            f"{plain(a)} reaches the loss only through {plain(part.out_symbols[0, 0])}: the "
+            f"upstream gradient times how it changes with {plain(a)}."
+        ),
     )
+
+
+def _generic_output(part) -> tuple[str, str]:
+    """(the sum, a generic output) for the chain rule, from the lesson's own output symbols:
+    Σ_{i,j} over z_{ij} for a matrix of outputs, Σ_j over z_{1j} for one row, and no sum for
+    a single output such as softmax's L_i (there is no L_{ij})."""
+    rows, cols = part.out_symbols.shape
+    first = sp.latex(part.out_symbols[0, 0])
+    if rows * cols == 1:
+        return "", first
+    index, sub = (
+        ("i,j", "ij") if rows > 1 and cols > 1 else (("j", "1j") if rows == 1 else ("i", "i1"))
+    )
+    generic = re.sub(r"_\{[^{}]*\}$", "_{" + sub + "}", first)
+    if generic == first:  # an output without a subscript to generalise
+        generic = f"{part.out_letter}_{{{sub}}}"
+    return rf"\sum_{{{index}}}", generic
 
 
 def _outputs_hint(part, name: str, idx, lhs: str, outs) -> Hint:

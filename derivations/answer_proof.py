@@ -1,0 +1,467 @@
+"""Symbolic equality that is a proof: the checker's only way to "Correct" (``answers``).
+
+``prove(typed, expected)`` decides, with sympy, whether two expressions are the same function,
+case by case where they hold conditions (ReLU's [x > 0], max pool's first maximum, abs, sign):
+
+1. Both sides are put in one canonical form (``canonical``): max pool's FirstMax becomes the
+   product of the conditions it stands for (x_q > the cells before it, x_q ≥ those after it);
+   sign(u) a Piecewise; exact rationals for floats; every comparison a form v compared with 0,
+   v scaled and signed one way (so [x11 < x12] and [x12 > x11] are one condition).
+2. Where a side still holds conditions, the cases are split on the sign of one form at a time
+   (v > 0, v = 0, v < 0; on v = 0 one symbol is solved for, so ties and kinks are cases of
+   their own, not points a random draw may miss). Every case ends in two condition-free
+   expressions, or in one side being 0 where the other is a product of conditions.
+3. Two condition-free expressions are equal when the numerator of their difference, written
+   as one fraction after exponentials of a common base become symbols (tanh, cosh, sinh and
+   the trigonometric functions rewritten in exponentials), multiplies out to 0: an identity
+   of rational functions, which holds whatever values the symbols and exponentials take.
+
+The result lists the cases that were not shown equal (``Proof.open``), with their conditions
+and the values solved for, so the numbers (``answer_points``) can look for a point inside each:
+a point where the two sides differ is the refusal, and a case with none stays undecided.
+Bounded: at most MAX_CASES cases and MAX_WORK of multiplying out per comparison; past either
+the proof is incomplete (not equal, not refused).
+"""
+
+from __future__ import annotations
+
+import time
+from collections import Counter
+from dataclasses import dataclass, field
+from fractions import Fraction
+from functools import lru_cache
+
+import sympy as sp
+
+from .algebra import FirstMax
+
+MAX_CASES = 400  # cases visited by one proof; a 6×6 max-pool window needs ~110
+MAX_EXP_BASES = 40  # distinct monomials in exponentials' arguments (each becomes a symbol)
+MAX_EXP_POWER = 100  # the largest power of one such symbol
+MAX_WORK = 20_000  # expansion work (answers.expansion_size) of one comparison
+RELATIONS = (
+    sp.StrictGreaterThan,
+    sp.GreaterThan,
+    sp.StrictLessThan,
+    sp.LessThan,
+    sp.Equality,
+    sp.Unequality,
+)
+_FLIP = {
+    sp.StrictGreaterThan: sp.StrictLessThan,
+    sp.GreaterThan: sp.LessThan,
+    sp.StrictLessThan: sp.StrictGreaterThan,
+    sp.LessThan: sp.GreaterThan,
+    sp.Equality: sp.Equality,
+    sp.Unequality: sp.Unequality,
+}
+# the truth of "v op 0" when v has sign s
+_TRUTH = {
+    sp.StrictGreaterThan: lambda s: s > 0,
+    sp.GreaterThan: lambda s: s >= 0,
+    sp.StrictLessThan: lambda s: s < 0,
+    sp.LessThan: lambda s: s <= 0,
+    sp.Equality: lambda s: s == 0,
+    sp.Unequality: lambda s: s != 0,
+}
+_EXP_LIKE = (
+    sp.sin,
+    sp.cos,
+    sp.tan,
+    sp.cot,
+    sp.sec,
+    sp.csc,
+    sp.sinh,
+    sp.cosh,
+    sp.tanh,
+    sp.coth,
+    sp.sech,
+    sp.csch,
+)
+
+
+@dataclass(frozen=True)
+class Case:
+    """One case the proof could not close: its conditions (sympy relationals), the symbols
+    solved for on the way (symbol, value; later values may use symbols solved earlier… in
+    reverse: solve the last first), both sides there, and whether they were shown to differ
+    as functions (a nonzero rational function: True only without conditions, where the case
+    is the whole space), or which side is undefined there ("typed"/"expected"/"")."""
+
+    conditions: tuple
+    solved: tuple
+    typed: sp.Expr
+    expected: sp.Expr
+    differs: bool = False
+    undefined: str = ""
+
+
+@dataclass
+class Proof:
+    equal: bool = False  # shown equal in every case
+    complete: bool = True  # every case was examined (no bound was reached)
+    open: list = field(default_factory=list)  # Cases not shown equal
+    cases: int = 0
+    deadline: float = float("inf")  # time.monotonic() past which no case is started
+
+    @property
+    def differs(self) -> bool:
+        """Shown to differ as functions on the whole space (no conditions involved)."""
+        return any(c.differs for c in self.open)
+
+
+def prove(typed, expected, max_work: int = 20_000, seconds: float | None = None) -> Proof:
+    """Whether ``typed`` and ``expected`` are the same function, by cases (module notes),
+    giving up (incomplete) after ``seconds``."""
+    proof = Proof()
+    if seconds is not None:
+        proof.deadline = time.monotonic() + seconds
+    a, b = canonical(typed), canonical(expected)
+    _cases(a, b, (), (), proof, max_work)
+    proof.equal = proof.complete and not proof.open
+    return proof
+
+
+# ---------------------------------------------------------------- the canonical form
+
+
+def canonical(e):
+    """The form both sides are compared in (module notes, 1)."""
+    e = exact(e)
+    if e.has(FirstMax):
+        e = e.replace(lambda n: isinstance(n, FirstMax), first_max_conditions)
+    if e.has(sp.sign):
+        e = e.replace(lambda n: isinstance(n, sp.sign), lambda n: sign_piecewise(n.args[0]))
+    if e.has(sp.Max, sp.Min):  # the ReLU lesson's forward max(0, x), a network's a = relu(z)
+        # of two arguments only: a window's max nested into conditions sends sympy's Piecewise
+        # into simplify for seconds; such answers are left to the numbers
+        two = lambda n: isinstance(n, (sp.Max, sp.Min)) and len(n.args) == 2  # noqa: E731
+        e = e.replace(two, extreme_piecewise)
+    rels, _ = conditions_of(e)
+    changed = {r: c for r in rels if (c := canonical_relation(r)) != r}
+    return e.xreplace(changed) if changed else e
+
+
+def exact(e):
+    """Floats as the rationals they were written as (a lesson's α = 0.01 is 1/100)."""
+    floats = e.atoms(sp.Float)
+    if not floats:
+        return e
+    exact_values = {}
+    for f in floats:
+        q = Fraction(str(f))  # the decimal as printed (0.01), not its binary double
+        exact_values[f] = sp.Rational(q.numerator, q.denominator)
+    return e.xreplace(exact_values)
+
+
+def first_max_conditions(fm):
+    """FirstMax(q, xs) as conditions: x_q > each cell before it, x_q ≥ each cell after it,
+    each already in the canonical form (built unevaluated: 35 indicators of a 6×6 window
+    through Piecewise's own simplification took 0.1 s)."""
+    q, xs = fm.args
+    q = int(q)
+    factors = []
+    for j, other in enumerate(xs):
+        if j != q:
+            rel = sp.StrictGreaterThan if j < q else sp.GreaterThan
+            cond = canonical_relation(rel(xs[q], other))
+            factors.append(sp.Piecewise((1, cond), (0, sp.true), evaluate=False))
+    return sp.Mul(*factors)
+
+
+def extreme_piecewise(m):
+    """Max(a, b, …) or Min(a, b, …) as a Piecewise: the first argument that is at least (at
+    most) every later one. Built from the arguments, never through Max(b, …) again (sympy's
+    Max of 35 arguments takes seconds to build)."""
+    keep = sp.GreaterThan if isinstance(m, sp.Max) else sp.LessThan
+    out = m.args[-1]
+    for first in reversed(m.args[:-1]):
+        out = sp.Piecewise((first, keep(first, out)), (out, True))
+    return out
+
+
+def sign_piecewise(u):
+    """sign(u) for real u, as the grammar's sign: 1, 0 or −1."""
+    return sp.Piecewise((1, u > 0), (-1, u < 0), (0, True))
+
+
+@lru_cache(maxsize=4096)
+def form(v):
+    """(w, flipped): v = c·w with c a positive number (flipped: a negative one), w the one
+    representative of ±v up to scale. A number stays a number."""
+    v = sp.expand(v)
+    if v.is_number:
+        return v, False
+    c, w = v.as_content_primitive()
+    flipped = bool(c < 0)
+    if w.could_extract_minus_sign():
+        w, flipped = -w, not flipped
+    return w, flipped
+
+
+def canonical_relation(r):
+    w, flipped = form(r.lhs - r.rhs)
+    op = _FLIP[type(r)] if flipped else type(r)
+    return op(w, 0)
+
+
+# ---------------------------------------------------------------- the cases
+
+
+def conditions_of(e) -> tuple[list, list]:
+    """The comparisons and the abs calls in ``e`` (one walk over it)."""
+    rels, abss = [], []
+    for n in sp.preorder_traversal(e):
+        if isinstance(n, RELATIONS):
+            rels.append(n)
+        elif isinstance(n, sp.Abs):
+            abss.append(n)
+    return list(dict.fromkeys(rels)), list(dict.fromkeys(abss))
+
+
+def _conditional(e) -> bool:
+    return e.has(sp.Piecewise, sp.Abs, *RELATIONS)
+
+
+def ready_forms(parts) -> list:
+    """The forms whose sign decides a condition (``parts``: conditions_of's) and hold no
+    condition themselves (innermost first: abs(x − relu(y)) splits on y before x − relu(y)),
+    with repeats."""
+    rels, abss = parts
+    out = []
+    for v in [r.lhs - r.rhs for r in rels] + [ab.args[0] for ab in abss]:
+        w = form(v)[0]
+        if not w.is_number and not _conditional(w):
+            out.append(w)
+    return out
+
+
+def _cases(a, b, conditions, solved, proof: Proof, max_work: int) -> None:
+    proof.cases += 1
+    if proof.cases > MAX_CASES or time.monotonic() > proof.deadline:
+        proof.complete = False
+        return
+    if a == b or (a - b) == 0 or sp.false in conditions:  # equal, or no such case
+        return
+    bad = _undefined(a, b)
+    if bad:
+        proof.open.append(Case(conditions, solved, a, b, undefined=bad))
+        return
+    pa, pb = conditions_of(a), conditions_of(b)
+    if not any(pa + pb):
+        same = rational_equal(a, b, max_work)
+        if same is not True:
+            differs = same is False and not conditions
+            proof.open.append(Case(conditions, solved, a, b, differs=differs))
+        return
+    shortcut = _zero_against_conditions(a, b)
+    if shortcut is not None:
+        proof.open.append(Case(conditions + shortcut, solved, a, b))
+        return
+    forms = ready_forms(pa) + ready_forms(pb)
+    if not forms:  # conditions this proof cannot split (a nonlinear one inside another)
+        proof.complete = False
+        proof.open.append(Case(conditions, solved, a, b))
+        return
+    v = _most_common(forms)
+    truths = {s: _truths(pa, v, s) + _truths(pb, v, s) for s in (1, 0, -1)}
+    for s in (1, 0, -1):
+        if s == 0 and truths[0] in (truths[1], truths[-1]):
+            # v = 0 decides every condition as one side does: that side's case holds the
+            # points where v = 0 too (abs(v) = ±v is right there as well); no case of its own
+            # (a product of n conditions ≥ would otherwise take 2ⁿ cases)
+            continue
+        a2, b2, extra = assign_all(a, pa, v, s), assign_all(b, pb, v, s), ()
+        cond = (sp.StrictGreaterThan(v, 0), sp.Equality(v, 0), sp.StrictLessThan(v, 0))[1 - s]
+        if s == 0:
+            solution = solve_linear(v)
+            if solution is not None:
+                a2, b2 = a2.xreplace(dict([solution])), b2.xreplace(dict([solution]))
+                extra = (solution,)
+        _cases(a2, b2, (*conditions, cond), solved + extra, proof, max_work)
+        if not proof.complete:
+            return
+
+
+def _most_common(forms: list):
+    """The form deciding the most conditions; ties broken by its text, so the cases come in
+    the same order in every process (sets of sympy objects iterate in hash order)."""
+    counts = Counter(forms)
+    top = max(counts.values())
+    tied = [w for w, n in counts.items() if n == top]
+    cheap = {w: (tuple(sorted(s.name for s in w.free_symbols)), len(w.args)) for w in tied}
+    first = min(cheap.values())
+    tied = [w for w in tied if cheap[w] == first]
+    return tied[0] if len(tied) == 1 else min(tied, key=str)  # printing is slow: rarely
+
+
+def _undefined(a, b) -> str:
+    """Which side sympy itself found undefined in this case (0/0 after a tie was solved)."""
+    bad = (sp.nan, sp.zoo, sp.oo, -sp.oo)
+    ua, ub = a.has(*bad), b.has(*bad)
+    if ua and not ub:
+        return "typed"
+    if ub and not ua:
+        return "expected"
+    return ""
+
+
+def _zero_against_conditions(a, b):
+    """When one side is 0 and the other a condition-free factor times conditions [c₁]…[cₙ]
+    (a max-pool entry against a wrong answer), they differ exactly where all the conditions
+    hold: those conditions, rather than 2ⁿ cases. None otherwise."""
+    if a != 0 and b != 0:
+        return None
+    other = b if a == 0 else a
+    conds = []
+    for f in sp.Mul.make_args(other):
+        if _indicator(f) and f.args[0].cond is not sp.true:
+            conds.append(f.args[0].cond)
+        elif _conditional(f):
+            return None
+    return tuple(conds) if conds else None
+
+
+def _indicator(f) -> bool:
+    return (
+        isinstance(f, sp.Piecewise)
+        and len(f.args) == 2
+        and f.args[0].expr == 1
+        and f.args[1].expr == 0
+        and f.args[1].cond is sp.true
+        and isinstance(f.args[0].cond, RELATIONS)
+    )
+
+
+def _truths(parts, v, s: int) -> tuple:
+    """Whether each comparison on v holds when v has sign s."""
+    out = []
+    for r in parts[0]:
+        w, flipped = form(r.lhs - r.rhs)
+        if w == v:
+            out.append(_TRUTH[_FLIP[type(r)] if flipped else type(r)](s))
+    return tuple(out)
+
+
+def assign_all(e, parts, v, s: int):
+    """assign, again where deciding v's conditions uncovered more of them ([relu(z) > 0]
+    becomes [z > 0] once relu(z) is known to be z)."""
+    for _ in range(8):
+        after = assign(e, parts, v, s)
+        if after == e:
+            return e
+        e, parts = after, conditions_of(after)
+    return e
+
+
+def assign(e, parts, v, s: int):
+    """``e`` where the form v has sign s: its conditions on v decided, abs(±v) = ±s·v
+    (``parts``: conditions_of(e))."""
+    rels, abss = parts
+    mapping = {}
+    for r in rels:
+        w, flipped = form(r.lhs - r.rhs)
+        if w == v:
+            op = _FLIP[type(r)] if flipped else type(r)
+            mapping[r] = sp.true if _TRUTH[op](s) else sp.false
+    for ab in abss:
+        w, flipped = form(ab.args[0])
+        if w == v:
+            mapping[ab] = (-s if flipped else s) * ab.args[0]
+    return e.xreplace(mapping) if mapping else e
+
+
+def solve_linear(v):
+    """(symbol, value) with v = 0, for a form linear in some symbol with a number as its
+    coefficient (x12 − x11 = 0: x12 = x11); None for other forms."""
+    for s in sorted(v.free_symbols, key=lambda t: t.name, reverse=True):
+        c = v.coeff(s)
+        rest = sp.expand(v - c * s)
+        if c.is_number and c != 0 and not rest.has(s):
+            return s, -rest / c
+    return None
+
+
+# ---------------------------------------------------------------- without conditions
+
+
+def rational_equal(a, b, max_work: int):
+    """True when a − b is 0 as a rational function of the symbols and of the exponentials
+    (module notes, 3); False when it is a nonzero one of symbols and exponentials alone (the
+    two differ somewhere: exponentials of distinct monomials are algebraically independent);
+    None when that cannot be said (other functions, a bound reached)."""
+    d = as_rational(a - b)
+    if d is None:
+        return None
+    if d == 0:
+        return True
+    if expansion_size(d, cap=max_work) > max_work:
+        return None
+    num = sp.fraction(sp.together(d))[0]
+    if expansion_size(num, cap=max_work) > max_work:
+        return None
+    num = sp.expand(num)
+    if num == 0:
+        return True
+    plain = all(isinstance(t, (sp.Symbol, sp.Dummy)) for t in _atoms_beyond_arithmetic(num))
+    return False if plain else None
+
+
+def _atoms_beyond_arithmetic(e) -> set:
+    """Symbols and the function calls and non-integer powers that arithmetic leaves whole."""
+    out, todo = set(), [e]
+    while todo:
+        n = todo.pop()
+        if n.is_Symbol or n.is_Number or isinstance(n, sp.NumberSymbol) or n is sp.I:
+            if n.is_Symbol:
+                out.add(n)
+        elif n.is_Add or n.is_Mul or (n.is_Pow and n.exp.is_Integer):
+            todo.extend(n.args)
+        else:
+            out.add(n)
+    return out
+
+
+def expansion_size(e, cap: int = MAX_WORK) -> int:
+    from .answers import expansion_size as size  # the one cost model (answers imports us)
+
+    return size(e, cap=cap)
+
+
+def as_rational(e):
+    """None when that would be too much work, else ``e`` with hyperbolic and trigonometric functions in exponentials and every
+    exponential a power of one Dummy per monomial in its argument (e^(2x+y) = X²·Y), so
+    identities between exponentials become identities of rational functions."""
+    if expansion_size(e) > MAX_WORK:  # exp's arguments are multiplied out below
+        return None
+    if e.has(*_EXP_LIKE):
+        e = e.replace(lambda n: isinstance(n, _EXP_LIKE), lambda n: n.rewrite(sp.exp))
+    exps = [n for n in e.atoms(sp.exp)]
+    if not exps:
+        return e
+    terms = {}  # exponential → [(coefficient, monomial)]
+    for x in exps:
+        terms[x] = [t.as_coeff_Mul() for t in sp.Add.make_args(sp.expand(x.args[0]))]
+    denominators: dict = {}
+    for parts in terms.values():
+        for c, m in parts:
+            if m != 1 and c.is_Rational:
+                denominators[m] = sp.ilcm(denominators.get(m, 1), c.q)
+    if len(denominators) > MAX_EXP_BASES:
+        return None
+    if any(
+        abs(c * denominators[m]) > MAX_EXP_POWER
+        for parts in terms.values()
+        for c, m in parts
+        if m in denominators
+    ):
+        return None  # e^(x/10¹²) next to e^x: powers no polynomial arithmetic should meet
+    base = {m: sp.Dummy("E") for m in denominators}
+    mapping = {}
+    for x, parts in terms.items():
+        factors = [
+            sp.exp(c * m) if m == 1 or not c.is_Rational else base[m] ** int(c * denominators[m])
+            for c, m in parts
+        ]
+        mapping[x] = sp.Mul(*factors)
+    return e.xreplace(mapping)
