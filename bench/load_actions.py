@@ -162,12 +162,12 @@ async def check(rec, name: str, s: Session, key_part: str = "/practice/q/") -> s
     where = _container(s.page, box)
 
     def shown(page: Page) -> bool:
-        return bool(page.texts("alert", where))
+        return P.verdict(page.alerts(where)) != "none"
 
     seconds = await rec.timed(name, s, s.click("Check", key_part=key_part), shown)
     if seconds is None:
         return "none"
-    v = P.verdict(s.page.texts("alert", where))
+    v = P.verdict(s.page.alerts(where))
     m = rec.metric(name)
     m.busy += v == "busy"
     return v

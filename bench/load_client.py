@@ -29,6 +29,7 @@ import urllib.request
 from dataclasses import dataclass, field
 
 import websockets
+from streamlit.proto.Alert_pb2 import Alert
 from streamlit.proto.BackMsg_pb2 import BackMsg
 from streamlit.proto.ForwardMsg_pb2 import ForwardMsg
 from streamlit.proto.WidgetStates_pb2 import WidgetState
@@ -113,6 +114,15 @@ class Page:
             if e.kind == kind and p[: len(under)] == under
         ]
 
+    def alerts(self, under: tuple = ()) -> list[tuple[str, str]]:
+        """(format, text) of every st.error / warning / info / success under ``under``, in
+        page order: format is "ERROR", "WARNING", "INFO" or "SUCCESS"."""
+        return [
+            (Alert.Format.Name(e.proto.format), e.proto.body)
+            for p, e in sorted(self.elements.items())
+            if e.kind == "alert" and p[: len(under)] == under
+        ]
+
     def exceptions(self) -> list[str]:
         return self.texts("exception")
 
@@ -133,9 +143,11 @@ class Session:
         self.page_hash = ""
         self.values: dict[str, WidgetState] = {}  # widget values this tab has set
         self.errors: list[str] = []  # socket and protocol errors, seen by the reader
+        self.finished: list[tuple[str, int]] = []  # (run id, status) of every run that ended
         self._ws = None
         self._reader: asyncio.Task | None = None
         self._timers: dict[str, asyncio.Task] = {}
+        self._intervals: dict[str, float] = {}
         self._cache: dict[str, ForwardMsg] = {}  # cacheable messages by hash, as the frontend
         self._run, self._fragments = "", []  # the run now drawing
         self._finished: asyncio.Queue = asyncio.Queue()  # (run id, fragments, status)
@@ -281,7 +293,7 @@ class Session:
         elif kind == "auto_rerun":
             self._start_timer(msg.auto_rerun.fragment_id, msg.auto_rerun.interval)
         elif kind == "stop_auto_rerun":
-            for fid in list(msg.stop_auto_rerun.fragment_ids) or list(self._timers):
+            for fid in msg.stop_auto_rerun.fragment_ids:
                 self._stop_timer(fid)
         elif kind == "page_not_found":
             self.errors.append(f"page not found: {msg.page_not_found.page_name}")
@@ -289,6 +301,7 @@ class Session:
             run = msg.metadata.run.script_run_id or self._run
             if msg.script_finished != EARLY and not self._fragments:
                 self.page.drop_stale(run, [])
+            self.finished.append((run, msg.script_finished))
             self._finished.put_nowait((run, self._fragments, msg.script_finished))
             self._changed.set()
 
@@ -305,7 +318,10 @@ class Session:
     # ---------------------------------------------------------------- fragments on a timer
 
     def _start_timer(self, fragment: str, interval: float) -> None:
+        if fragment in self._timers and self._intervals.get(fragment) == interval:
+            return  # as the frontend: the same timer again is no new timer
         self._stop_timer(fragment)
+        self._intervals[fragment] = interval
         self._timers[fragment] = asyncio.create_task(self._tick(fragment, interval))
 
     def _stop_timer(self, fragment: str) -> None:

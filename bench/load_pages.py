@@ -94,9 +94,14 @@ def heavy_links(n: int) -> list[tuple[str, str]]:
 
 
 def took(query: str, page_query: str) -> bool:
-    """Whether the page took every setting of the link (a refused one falls back silently)."""
+    """Whether the page took every setting of the link (a refused one falls back to its
+    default), compared as the page reads them (stride=1 is stride=1x1)."""
     asked, shown = dict(parse_qsl(query)), dict(parse_qsl(page_query))
-    return all(shown.get(k) == v for k, v in asked.items())
+    spec = OPS.get(shown.get("op", ""))
+    if spec is None or asked.get("op", spec.name) != spec.name:
+        return False
+    want, got = urlstate.decode(spec, asked), urlstate.decode(spec, shown)
+    return all(got.get(k) == v for k, v in want.items())
 
 
 _KEY = re.compile(r"/practice/q/(?P<op>[a-z_0-9]+)/(?P<grad>\w+)/(?P<r>\d+)_(?P<c>\d+)/answer$")
@@ -132,11 +137,13 @@ def slow_answer(n: int) -> str:
     return SLOW_ANSWER.format(n=n)
 
 
-def verdict(texts: list[str]) -> str:
-    """How the page's verdict reads: "correct", "busy", "wrong", or "none" (no verdict)."""
-    for t in texts:
-        if t.startswith("Correct"):
-            return "correct"
-        if "busy" in t.lower():
-            return "busy"
-    return "wrong" if texts else "none"
+def verdict(alerts: list[tuple[str, str]]) -> str:
+    """How the verdict below an answer box reads, from the boxes there (``Page.alerts``): the
+    last success, error or warning is the verdict ("correct", "busy" or "wrong"); "none" when
+    there is none (an info box is news of progress, not a verdict)."""
+    said = [body for fmt, body in alerts if fmt in ("SUCCESS", "ERROR", "WARNING")]
+    if not said:
+        return "none"
+    if said[-1].startswith("Correct"):
+        return "correct"
+    return "busy" if "busy" in said[-1].lower() else "wrong"
