@@ -131,10 +131,13 @@ async def step_once(rec, name: str, s: Session) -> None:
         rec.error(name, "no step on the page to move from")
         return
     label = "Next ▶" if before[0] < before[1] else "◀ Previous"
-    await rec.timed(name, s, s.click(label))
+    if await rec.timed(name, s, s.click(label)) is None:
+        return  # the error is counted
     after = step_of(s.page)
     if after is None or after[0] == before[0]:
-        rec.error(name, f"the step did not change from {before[0]} ({label})")
+        shown = f"step {after[0]}" if after else "no step"
+        status = s.finished[-1][1] if s.finished else None
+        rec.error(name, f"{label} from step {before[0]}: the page shows {shown} (run {status})")
 
 
 async def step_loop(rec, name: str, s: Session, stop: asyncio.Event, least: int) -> None:
@@ -143,7 +146,7 @@ async def step_loop(rec, name: str, s: Session, stop: asyncio.Event, least: int)
 
     async def steps():
         done = 0
-        while step_of(s.page) is not None and (not stop.is_set() or done < least):
+        while s.alive and step_of(s.page) is not None and (not stop.is_set() or done < least):
             t0 = time.perf_counter()
             await step_once(rec, name, s)
             done += 1
@@ -152,13 +155,13 @@ async def step_loop(rec, name: str, s: Session, stop: asyncio.Event, least: int)
     await closing(s, steps())
 
 
-async def check(rec, name: str, s: Session, key_part: str = "/practice/q/") -> str:
-    """Press Check; the verdict once the page shows one ("none" after an error)."""
+async def check(rec, name: str, s: Session, key_part: str = "/practice/q/") -> str | None:
+    """Press Check; the verdict once the page shows one (None after an error, counted)."""
     try:
         _, box = s.page.find("text_input", "Your answer", key_part)
     except LookupError as exc:
         rec.error(name, str(exc))
-        return "none"
+        return None
     where = _container(s.page, box)
 
     def shown(page: Page) -> bool:
@@ -166,7 +169,7 @@ async def check(rec, name: str, s: Session, key_part: str = "/practice/q/") -> s
 
     seconds = await rec.timed(name, s, s.click("Check", key_part=key_part), shown)
     if seconds is None:
-        return "none"
+        return None
     v = P.verdict(s.page.alerts(where))
     m = rec.metric(name)
     m.busy += v == "busy"
@@ -189,15 +192,17 @@ async def answer(rec, name: str, s: Session, variant: int) -> None:
     await rec.timed(name, s, s.type("Your answer", text, "/practice/q/"))
 
 
-async def check_right(rec, name: str, s: Session) -> str:
-    """Check the right answer typed in the box; count its verdict."""
+async def check_right(rec, name: str, s: Session) -> str | None:
+    """Check the right answer typed in the box; count its verdict (an error is counted as an
+    error, not as a verdict)."""
     v = await check(rec, name, s)
     m = rec.metric(name)
     m.right += 1
     m.correct += v == "correct"
-    if v not in ("correct", "busy"):
-        rec.metric(name).wrong += 1
-        rec.messages[f"{name}: a right answer was judged {v}"] += 1
+    if v == "wrong":
+        m.wrong += 1
+        said = s.page.alerts(_container(s.page, s.page.find("text_input", "Your answer")[1]))
+        rec.messages[f"{name}: a right answer was judged wrong: {said[-1][1][:100]}"] += 1
     return v
 
 
@@ -207,7 +212,7 @@ async def slow_loop(rec, url: str, stop: asyncio.Event) -> None:
 
     async def loop():
         n = 0
-        while not stop.is_set():
+        while s.alive and not stop.is_set():
             n += 1
             await rec.timed("slow loop: Enter", s, s.type("Your answer", P.slow_answer(n)))
             await check(rec, "slow loop: Check", s)

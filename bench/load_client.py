@@ -145,6 +145,7 @@ class Session:
         self.errors: list[str] = []  # socket and protocol errors, seen by the reader
         self.finished: list[tuple[str, int]] = []  # (run id, status) of every run that ended
         self._ws = None
+        self._url = self.base
         self._reader: asyncio.Task | None = None
         self._timers: dict[str, asyncio.Task] = {}
         self._intervals: dict[str, float] = {}
@@ -168,8 +169,13 @@ class Session:
             await asyncio.to_thread(_http_get, url, timeout)
         ws_url = "ws" + self.base[4:] + "/_stcore/stream"
         self._ws = await websockets.connect(
-            ws_url, subprotocols=["streamlit"], max_size=None, open_timeout=timeout
+            ws_url,
+            subprotocols=["streamlit"],
+            max_size=None,
+            open_timeout=timeout,
+            ping_interval=None,  # a browser never pings: a server busy for 20 s is no hang-up
         )
+        self._url = f"{self.base}/{path}" + (f"?{query}" if query else "")
         self._reader = asyncio.create_task(self._read())
         run = await self._rerun([], page_name=path, query=query, timeout=timeout)
         run.seconds = time.perf_counter() - t0
@@ -186,6 +192,11 @@ class Session:
         _, e = self.page.find("text_input", label, key_part)
         self.values[e.proto.id] = WidgetState(id=e.proto.id, string_value=text)
         return await self._rerun([], e.fragment)
+
+    @property
+    def alive(self) -> bool:
+        """Whether the tab is still connected (a closed socket ends what it was doing)."""
+        return self._reader is not None and not self._reader.done()
 
     async def wait_until(self, ready, timeout: float = RUN_TIMEOUT) -> None:
         """Wait until ``ready(page)`` holds after some run (a page that draws its result in a
@@ -223,6 +234,9 @@ class Session:
         triggered = {t.id for t in triggers}
         ws.widgets.extend([v for k, v in self.values.items() if k not in triggered] + triggers)
         state.cached_message_hashes.extend(self._cache)
+        ctx = state.context_info  # what a browser in UTC, in English, on a light theme says
+        ctx.timezone, ctx.timezone_offset, ctx.locale = "UTC", 0, "en-US"
+        ctx.url, ctx.is_embedded, ctx.color_scheme = self._url, False, "light"
         return msg.SerializeToString()
 
     async def _rerun(
