@@ -16,10 +16,11 @@ A run's latency is from the moment its BackMsg is sent to its ``script_finished`
 ``st.rerun`` cut short (FINISHED_EARLY_FOR_RERUN) continues in the next one, which is waited
 for too.
 
-Two differences from a browser, both in the browser's disfavour: no JavaScript bundle is
-fetched (a real first visit also downloads ~5 MB of static files), and the lesson column's
-width probe never reports (the page stays laid out for a 1280 px window, as on a browser's
-first run before the probe answers)."""
+Where it differs from a browser: it fetches no JavaScript (a real first visit also downloads
+~5 MB of static files, so a browser's first render is slower than measured here); the lesson
+column's width probe never reports (the page stays laid out for a 1280 px window, as on a
+browser's first run before the probe answers); it sends no pings, as browsers send none; and a
+closed socket ends the tab, where the frontend would reconnect."""
 
 from __future__ import annotations
 
@@ -48,7 +49,7 @@ TEXT_FIELDS = {  # where each element kind keeps what a user reads
 
 
 class RunTimeout(Exception):
-    """The server did not finish a run within RUN_TIMEOUT."""
+    """The server did not finish a run (or show what was awaited) within its deadline."""
 
 
 @dataclass

@@ -36,9 +36,17 @@ PRACTICE = [  # lessons whose first question has a sum of products for an answer
 ]
 LIGHT = ("elementwise", "op=sigmoid")  # the replay: this page's load time is measured
 LIGHT_BESIDE = [("elementwise", f"op={op}") for op in ("relu", "tanh", "exp", "softplus")]
-HEAVY_BESIDE = [  # the four concurrent links (pooling within the sidebar's bounds)
-    ("pooling", f"op=max_pool2d&input_shape={s}&kernel_size=6x6&stride=1&padding=3")
-    for s in ("14x14", "13x16", "16x12", "12x16")
+HEAVY_ROUNDS = [  # the four concurrent links (pooling within the sidebar's bounds),
+    # then two more rounds of four like them, each a derivation of its own
+    [
+        ("pooling", f"op=max_pool2d&input_shape={s}&kernel_size=6x6&stride=1&padding=3")
+        for s in sizes
+    ]
+    for sizes in (
+        ("14x14", "13x16", "16x12", "12x16"),
+        ("15x13", "13x15", "14x16", "16x14"),
+        ("15x12", "12x15", "14x13", "13x14"),
+    )
 ]
 SLOW_ANSWER = "relu(relu(log(sigmoid(sigmoid(x11 + {n})))))"  # ~130 s for sympy, refused sooner
 BIG_INPUTS = [(a, b) for a in (16, 15, 14) for b in (16, 15, 14)]
