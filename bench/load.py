@@ -200,11 +200,11 @@ def main(argv=None) -> int:
     ap.add_argument("--out", help="also write the Markdown report to this file")
     args = ap.parse_args(argv)
     print(f"# {machine()}", file=sys.stderr)
-    by_scenario: dict[str, list[Result]] = {}
-    for name in args.scenario:
-        for k in range(args.repeat):
+    by_scenario: dict[str, list[Result]] = {name: [] for name in args.scenario}
+    for k in range(args.repeat):  # rounds of every scenario: a drifting load weighs on all
+        for name in args.scenario:
             result = run(name, args)
-            by_scenario.setdefault(name, []).append(result)
+            by_scenario[name].append(result)
             print(f"# {name} run {k + 1}: {result.wall:.0f} s", file=sys.stderr)
     text = report(by_scenario, args)
     print(text)
