@@ -121,6 +121,7 @@ def metric_rows(name: str, results: list[Result]) -> list[str]:
         n, p50, p95, top = (_median([s[i] for s in stats]) for i in range(4))
         right = sum(m.right for m in ms)
         note = f"{sum(m.correct for m in ms)} of {right} correct" if right else ""
+        note += " (all runs)" if note and len(ms) > 1 else ""
         rows.append(
             f"| {name if k == 0 else ''} | {metric} | {n:.0f} | {_s(p50)} | {_s(p95)} "
             f"| {_s(top)} | {ms[0].goal} | {sum(m.errors for m in ms)} "
@@ -171,7 +172,7 @@ def report(by_scenario: dict[str, list[Result]], args) -> str:
     lines = [
         f"bench.load on {machine()}; {datetime.date.today()}, app at {revision()}, "
         f"{'server ' + args.url if args.url else 'a fresh server per run'}; "
-        f"{'median of ' + str(runs) + ' runs' if runs > 1 else 'one run'}"
+        f"{f'median of {runs} runs (counts: totals over them)' if runs > 1 else 'one run'}"
         f"{'' if args.scale == 1 else f', sessions × {args.scale}'}.",
         "",
         HEADER,

@@ -61,3 +61,22 @@ async def _check(s: Session, where: tuple) -> None:
     """Check, and wait for a verdict if the page shows it in a later run (a queued check)."""
     await s.click("Check", key_part=BOX)
     await s.wait_until(lambda page: verdict(page.alerts(where)) != "none", timeout=60)
+
+
+def test_verdict_is_the_last_success_error_or_warning():
+    assert verdict([]) == "none"
+    assert verdict([("INFO", "checking: 2 answers ahead")]) == "none"  # progress, not a verdict
+    assert verdict([("SUCCESS", "Correct.")]) == "correct"
+    assert verdict([("ERROR", "Not quite. A term is missing: dz21*k21.")]) == "wrong"
+    busy = "the answer checker is busy or starting up: press Check again in a moment"
+    assert verdict([("WARNING", busy)]) == "busy"
+    assert verdict([("WARNING", busy), ("SUCCESS", "Correct.")]) == "correct"
+
+
+def test_percentile_interpolates_between_ranks():
+    from bench.load import percentile
+
+    assert percentile([], 95) is None
+    assert percentile([3.0], 95) == 3.0
+    assert percentile([4.0, 1.0, 3.0, 2.0], 50) == 2.5
+    assert percentile(list(range(21)), 95) == 19.0
