@@ -1,0 +1,82 @@
+"""``bench.load``'s protocol client against a real server: one session opens a lesson link,
+steps Next, and checks a wrong and then a right practice answer, as the load test's sessions
+do. A functional test of the harness: how long anything takes is bench.load's to measure."""
+
+import asyncio
+
+import pytest
+
+pytest.importorskip("websockets")
+
+from bench.load_actions import step_of  # noqa: E402
+from bench.load_client import Session  # noqa: E402
+from bench.load_pages import LECTURE, right_answer, verdict  # noqa: E402
+from bench.load_server import server  # noqa: E402
+
+BOX = "/practice/q/"
+
+
+def test_one_session_opens_steps_and_checks():
+    with server() as (url, _):
+        asyncio.run(_one_session(url))
+
+
+async def _one_session(url: str) -> None:
+    s = Session(url)
+    try:
+        await s.open(*LECTURE)
+        assert s.finished and s.finished[-1][1] == 0  # script_finished, successfully
+        first, steps = step_of(s.page)
+        assert first == 1 and steps > 2
+        assert "input_shape=4x4" in s.query  # the page took the link's settings
+
+        await s.click("Next ▶")
+        assert step_of(s.page) == (2, steps)
+        assert "step=2" in s.query
+
+        where, box = _answer_box(s)
+        await s.type("Your answer", "dz11", BOX)
+        await _check(s, where)
+        said = s.page.alerts(where)
+        assert verdict(said) == "wrong", said
+
+        await s.type("Your answer", right_answer(box.key, s.query, variant=1), BOX)
+        runs = len(s.finished)
+        await _check(s, where)
+        assert len(s.finished) > runs
+        said = s.page.alerts(where)
+        assert verdict(said) == "correct", said
+        assert said[-1][0] == "SUCCESS" and said[-1][1].startswith("Correct")
+        assert s.page.exceptions() == [] and s.errors == []
+    finally:
+        await s.close()
+
+
+def _answer_box(s: Session):
+    path, box = s.page.find("text_input", "Your answer", BOX)
+    return path[:-1], box
+
+
+async def _check(s: Session, where: tuple) -> None:
+    """Check, and wait for a verdict if the page shows it in a later run (a queued check)."""
+    await s.click("Check", key_part=BOX)
+    await s.wait_until(lambda page: verdict(page.alerts(where)) != "none", timeout=60)
+
+
+def test_verdict_is_the_last_success_error_or_warning():
+    assert verdict([]) == "none"
+    assert verdict([("INFO", "checking: 2 answers ahead")]) == "none"  # progress, not a verdict
+    assert verdict([("SUCCESS", "Correct.")]) == "correct"
+    assert verdict([("ERROR", "Not quite. A term is missing: dz21*k21.")]) == "wrong"
+    busy = "the answer checker is busy or starting up: press Check again in a moment"
+    assert verdict([("WARNING", busy)]) == "busy"
+    assert verdict([("WARNING", busy), ("SUCCESS", "Correct.")]) == "correct"
+
+
+def test_percentile_interpolates_between_ranks():
+    from bench.load import percentile
+
+    assert percentile([], 95) is None
+    assert percentile([3.0], 95) == 3.0
+    assert percentile([4.0, 1.0, 3.0, 2.0], 50) == 2.5
+    assert percentile(list(range(21)), 95) == 19.0
