@@ -122,6 +122,14 @@ CNN = PageSpec(
     "real 8×8 digits, trained live; one image's backward pass, layer by layer",
     heading="A tiny CNN on handwritten digits",
 )
+NORMALISATION = PageSpec(
+    "pages/normalisation.py",
+    "Normalisation",
+    ":material/balance:",
+    "Layers",
+    "normalisation",
+    "batch norm, layer norm, residual: dense Jacobians and the identity path",
+)
 PAGES: tuple[PageSpec, ...] = (
     HOME,
     NOTATION,
@@ -134,6 +142,7 @@ PAGES: tuple[PageSpec, ...] = (
     POOLING,
     SOFTMAX,
     DENSE,
+    NORMALISATION,
     MLP,
     CNN,
 )
@@ -348,6 +357,49 @@ _add(
         A.ce_forward,
         A.ce_grads,
         T.cross_entropy,
+    )
+)
+
+for _name, _title, _batch, _features in (
+    ("batch_norm", "Batch norm", (3, 2, 6), (2, 1, 4)),
+    ("layer_norm", "Layer norm", (2, 1, 4), (3, 2, 6)),
+):
+    _add(
+        OpSpec(
+            name=_name,
+            title=_title,
+            page=NORMALISATION,
+            params=(
+                Param("batch", "Batch size N", "int", *_batch),
+                Param("features", "Features", "int", *_features),
+            ),
+            engine_forward=A.norm_forward(_name),
+            engine_grads=A.norm_grads(_name),
+            torch=T.norm(_name),
+            values="reals",
+        )
+    )
+_add(
+    OpSpec(
+        name="residual",
+        title="Residual block",
+        page=NORMALISATION,
+        params=(
+            Param("features", "Features F", "int", 2, 1, 6),
+            Param(
+                "activation",
+                "Activation",
+                "choice",
+                "tanh",
+                choices=("tanh", "sigmoid", "relu"),
+                help="f(X) = activation(X W + b); the block outputs X + f(X).",
+            ),
+        ),
+        engine_forward=A.residual_forward,
+        engine_grads=A.residual_grads,
+        torch=T.residual,
+        kink=A.residual_kink,
+        values="reals",
     )
 )
 
