@@ -7,7 +7,7 @@ a group and the sums; the steps are the same.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import sympy as sp
 
@@ -137,9 +137,9 @@ def _statistics(m: Math, t: Typeset, nm: _Names) -> Step:
     return Step(
         "Forward: the statistics of every " + nm.what,
         aligned(lines),
-        f"One mean and one variance per {nm.what}, over its {plural(nm.M, 'entry').split(' ', 1)[1]}"
-        f" ({nm.M} {nm.across}); ε = 10⁻⁵ keeps σ away from 0 when a {nm.what}'s entries are "
-        "all equal.",
+        f"One mean and one variance per {nm.what}, over its {nm.M} entries (one per "
+        f"{nm.across[:-1]}); ε = 10⁻⁵ keeps σ away from 0 when a {nm.what}'s entries are all "
+        "equal.",
         kind="forward",
         focus="X",
         shows=("X", "mu", "sigma"),
@@ -351,7 +351,7 @@ def _affine_steps(m: Math, t: Typeset) -> list[Step]:
     okg = m.patterns["dγ = column sums of dY ⊙ X̂"].ok
     okb = m.patterns["dβ = column sums of dY"].ok
     return [
-        chain_rule_step(m, t, "gamma", (0, 0)),
+        replace(chain_rule_step(m, t, "gamma", (0, 0)), shows=("xhat", "up", "d:gamma")),
         Step(
             "Pattern: ∂L/∂γ = column sums of ∂L/∂Y ⊙ X̂",
             rf"{DL % GAMMA_J} = \sum_{{i}} {DL % 'y_{ij}'}\,\hat{{x}}_{{ij}}" + check_mark(okg),
@@ -361,6 +361,7 @@ def _affine_steps(m: Math, t: Typeset) -> list[Step]:
             kind="pattern",
             focus="gamma",
             proven=okg,
+            shows=("xhat", "up", "d:gamma"),
         ),
         Step(
             "Pattern: ∂L/∂β = column sums of ∂L/∂Y",
@@ -370,6 +371,7 @@ def _affine_steps(m: Math, t: Typeset) -> list[Step]:
             kind="pattern",
             focus="beta",
             proven=okb,
+            shows=("up", "d:beta"),
         ),
     ]
 
@@ -398,7 +400,8 @@ def _mistake(m: Math, t: Typeset, nm: _Names) -> Step:
         f"and ∂L/∂x{_sub(i + nm.g)} just ∂L/∂y times γ/σ. It drops the paths through μ and σ: "
         f"sympy checked that the two differ by the term above, which is not 0 unless the "
         f"upstream happens to have no sum and no part along x̂ in every {nm.what}. The panels "
-        f"show both with your numbers; the diagonal answer's {nm.what}s do not sum to 0.",
+        f"show both with your numbers: a {nm.what} of the diagonal answer sums to γ/σ times "
+        f"its sum of ∂L/∂y (γ ⊙ ∂L/∂y in layer norm), where the right one sums to 0.",
         kind="mistake",
         focus="X",
         shows=("d:X", "wrong"),
@@ -407,14 +410,15 @@ def _mistake(m: Math, t: Typeset, nm: _Names) -> Step:
 
 def norm_lesson(m: Math, t: Typeset) -> list[Step]:
     nm = _names(m)
+    by_x = ("X", "xhat", "up", "d:X")  # the common steps' numbers: X, X̂ and the gradients
     return [
         _setup(m, t, nm),
         _statistics(m, t, nm),
         _normalised(m, t, nm),
         _jacobian(m, t, nm),
         _through_the_graph(m, t, nm),
-        chain_rule_step(m, t, "X", (0, 0)),
-        all_grads_step(m, t, "X"),
+        replace(chain_rule_step(m, t, "X", (0, 0)), shows=by_x),
+        replace(all_grads_step(m, t, "X"), shows=by_x),
         _compact(m, t, nm),
         _zero_sum(m, nm),
         *_affine_steps(m, t),

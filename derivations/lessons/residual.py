@@ -3,6 +3,8 @@ Y = X + act(X W + b), and the identity path that carries ∂L/∂Y to X past f."
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import sympy as sp
 
 from ..derivation import Math, Step
@@ -101,8 +103,9 @@ def _dx_pattern(m: Math) -> Step:
         "The gradient reaching the block's output passes to its input twice: unchanged, along "
         "the identity, and through f. However small f's Jacobian (a saturated tanh, tiny "
         "weights), the first term is ∂L/∂Y itself. Stack L blocks and ∂L/∂X₀ = ∂L/∂X_L "
-        "(I + J₁)…(I + J_L), a product that contains ∂L/∂X_L untouched; without the identity it "
-        "is J₁…J_L, which vanishes when each J is small. sympy checked both lines.",
+        "(I + J_L)…(I + J₁); multiplied out, one of its terms is ∂L/∂X_L itself. Without the "
+        "identity it is ∂L/∂X_L J_L…J₁, which vanishes when each J is small. sympy checked both "
+        "lines.",
         kind="pattern",
         focus="X",
         proven=ok,
@@ -123,6 +126,7 @@ def _param_patterns(m: Math) -> list[Step]:
             kind="pattern",
             focus="W",
             proven=okw,
+            shows=("X", "dact", "up", "d:W"),
         ),
         Step(
             "Pattern: ∂L/∂b = ∂L/∂Y ⊙ act′(Z)",
@@ -131,6 +135,7 @@ def _param_patterns(m: Math) -> list[Step]:
             kind="pattern",
             focus="b",
             proven=okb,
+            shows=("dact", "up", "d:b"),
         ),
     ]
 
@@ -155,9 +160,9 @@ def residual_lesson(m: Math, t: Typeset) -> list[Step]:
         _setup(m, t),
         _forward(m, t),
         _jacobian(m, t),
-        chain_rule_step(m, t, "X", (0, 0)),
+        replace(chain_rule_step(m, t, "X", (0, 0)), shows=("X", "IJ", "up", "d:X")),
         _dx_pattern(m),
-        chain_rule_step(m, t, "W", (0, 0)),
+        replace(chain_rule_step(m, t, "W", (0, 0)), shows=("X", "dact", "up", "d:W")),
         *_param_patterns(m),
         _mistake(m),
     ]
