@@ -336,3 +336,45 @@ def test_cli_prints_the_batch_norm_lesson(capsys):
     assert r"\begin{document}" in capsys.readouterr().out
     assert cli(["batch_norm", "--batch", "1"]) == 2
     assert "batch must be at least 2" in capsys.readouterr().err
+
+
+def test_practice_offers_the_common_mistake_of_each_new_op():
+    from ui.notes_mistakes import MISTAKES, mistakes_for
+
+    for op, key in (
+        ("batch_norm", "bn-diagonal"),
+        ("layer_norm", "ln-diagonal"),
+        ("residual", "residual-identity"),
+    ):
+        (item,) = mistakes_for(op)
+        assert item.key == key and item.kind == "choice" and item.op == op
+        assert 0 <= item.answer < len(item.choices) and item.number == 0 and not item.note
+        assert_katex_safe(item.shown)
+    assert all(m.number for m in MISTAKES)  # the notes' own list is unchanged
+
+
+def test_the_normalisation_page_practice_entries_and_the_mistake():
+    """AppTest: a batch-norm entry answered in the lesson's names (the compact form) is right,
+    the diagonal answer is not, and the page's mistake question is answered."""
+    from derivations import worker
+    from tests.test_practice import answer, ask, open_page
+
+    worker.run("parse", "1", {}, timeout=60)  # warm, however busy the machine
+    page = "pages/normalisation.py"
+    at = open_page(page)
+    q = ask(at, page, "batch_norm", "X", (0, 0))
+    att = answer(at, q, "gamma1*dy11/sigma1")
+    assert att.verdict[0] is False
+    att = answer(
+        at,
+        q,
+        "gamma1/(3*sigma1)*(3*dy11 - (dy11 + dy21 + dy31)"
+        " - xhat11*(dy11*xhat11 + dy21*xhat21 + dy31*xhat31))",
+    )
+    assert att.verdict[0] is True, att.verdict
+    at.radio(key=f"{page}/practice/mode").set_value("mistakes").run()
+    m = f"{page}/practice/m/bn-diagonal"
+    at.radio(key=f"{m}/choice").set_value(1).run()
+    at.button(key=f"{m}/check").click().run()
+    assert at.session_state[f"{m}/verdict"][0] is True
+    assert not at.exception
