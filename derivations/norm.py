@@ -46,11 +46,15 @@ def _sizes(op: str, batch, features) -> tuple[int, int]:
     for name, v, lo in (("batch", batch, lo_n), ("features", features, lo_c)):
         is_int = isinstance(v, int) and not isinstance(v, bool)
         if is_int and 0 < v < lo:
-            what = "samples" if op == "batch_norm" else "features"
+            why = (
+                "the statistics are taken over the samples, and PyTorch refuses batch norm over "
+                "one value per feature in training mode"
+                if op == "batch_norm"
+                else "the statistics are taken over the features, and over one of them every "
+                "x − μ is 0"
+            )
             raise ValueError(
-                f"{op}: {name} must be at least {lo}, you gave {v}: the statistics are taken "
-                f"over the {what}, and over one value x − μ is 0 (PyTorch refuses batch norm "
-                "over one value per feature in training mode). Choose 2 or more."
+                f"{op}: {name} must be at least {lo}, you gave {v}: {why}. Choose 2 or more."
             )
     n = as_count(op, "batch", batch, lo_n, MAX_NORM_SIDE)
     c = as_count(op, "features", features, lo_c, MAX_NORM_SIDE)

@@ -49,8 +49,6 @@ def geometry(d, pattern) -> Geometry:
         ("linear", "W"): Geometry("matmul"),
         ("linear", "X"): Geometry("matmul"),
         ("linear", "b"): Geometry("matmul"),
-        ("residual", "X"): Geometry("matmul"),
-        ("residual", "W"): Geometry("matmul"),
     }
     return table.get((d.op, pattern.grad), Geometry("cells"))
 

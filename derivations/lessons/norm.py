@@ -94,7 +94,7 @@ def _setup(m: Math, t: Typeset, nm: _Names) -> Step:
         ),
         f"{op}: {stats}, then scaled by γ and shifted by β, one of each per feature (PyTorch's "
         f"weight and bias). σ²{_sub(g)} is the biased variance (divided by {nm.size}, as "
-        f"PyTorch's training mode) and σ{_sub(g)} = √(σ²{_sub(g)} + ε) includes ε = 10⁻⁵, "
+        f"PyTorch's training mode) and σ{_sub(g)} = √(σ²{_sub(g)} + ε) includes ε = 1e-5, "
         f"PyTorch's default, so (σ{_sub(g)})² = σ²{_sub(g)} + ε.",
         kind="setup",
         focus="X",
@@ -138,7 +138,7 @@ def _statistics(m: Math, t: Typeset, nm: _Names) -> Step:
         "Forward: the statistics of every " + nm.what,
         aligned(lines),
         f"One mean and one variance per {nm.what}, over its {nm.M} entries (one per "
-        f"{nm.across[:-1]}); ε = 10⁻⁵ keeps σ away from 0 when a {nm.what}'s entries are all "
+        f"{nm.across[:-1]}); ε = 1e-5 keeps σ away from 0 when a {nm.what}'s entries are all "
         "equal.",
         kind="forward",
         focus="X",
