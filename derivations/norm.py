@@ -317,6 +317,11 @@ def norm_math(op: str, batch=3, features=2, *, scope=None) -> Math:
     shared.names(d.facts["wrong_full"], d.facts["wrong"])
     _patterns(d, proofs, xhat_full)
     d.facts["panels"] = _panels(d, rule)
+    d.facts["output_tex"] = {  # as the forward step writes them (in x, each is 69 units wide)
+        (i, j): rf"{tex(G[0, j])} {tex(xhat[i, j])} + {tex(B[0, j])}"
+        for i in range(n)
+        for j in range(c)
+    }
     _practice(d, groups, xhat, grads_hat)
     _partial_tex(d, tp)
     return d

@@ -378,3 +378,17 @@ def test_the_normalisation_page_practice_entries_and_the_mistake():
     at.button(key=f"{m}/check").click().run()
     assert at.session_state[f"{m}/verdict"][0] is True
     assert not at.exception
+
+
+def test_the_explorer_writes_an_output_as_the_forward_step_does():
+    """Written in the inputs, y₁₁ of a 3×2 batch norm is 69 units wide, past the explorer's
+    60: it is written γ₁ x̂₁₁ + β₁, with its number."""
+    from derivations.typeset import visible_len
+    from ui import explain
+    from ui.layout import FULL_UNITS
+
+    d = derive("batch_norm")
+    numbers = {"out": np.array([[0.25, 1.5], [2.0, -1.0], [0.5, 0.0]])}
+    tex = explain.output_latex(d, (0, 0), numbers, width=FULL_UNITS)
+    assert tex == r"y_{11} = \gamma_{1} \hat{x}_{11} + \beta_{1} = 0.25"
+    assert visible_len(tex) <= FULL_UNITS and explain.output_note(d, [0, 0]) == ""
