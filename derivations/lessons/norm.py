@@ -265,12 +265,13 @@ def _through_the_graph(m: Math, t: Typeset, nm: _Names) -> Step:
     ok = m.facts["proofs"]["partial"] and all(ok for lbl, ok in m.checks if "Σ (x − μ)" in lbl)
     lines = _graph_lines(m, nm)
     lines[-1] += check_mark(ok)
-    g = nm.g
+    g, own = nm.g, nm.out
+    xk = "kj" if nm.by_column else "ik"
     return Step(
         "Chain rule through μ and σ",
         aligned(lines),
         f"sympy differentiates each node of x → μ → σ² → σ → x̂ → y by its own inputs and sums "
-        f"the paths: x{_sub('k' + g)} reaches x̂ directly (only its own, i = k), through "
+        f"the paths: x{_sub(xk)} reaches x̂ directly (only its own, {own} = k), through "
         f"μ{_sub(g)} and through σ{_sub(g)}. ∂σ²/∂μ = −(2/{nm.M})·Σ(x − μ) is 0 because μ is "
         f"the mean (checked), and (x − μ)/σ is written x̂. sympy checked the last line for every "
         f"pair of entries of a {nm.what}; every {nm.what} is the same with its own names.",
@@ -378,7 +379,7 @@ def _affine_steps(m: Math, t: Typeset) -> list[Step]:
 
 def _mistake(m: Math, t: Typeset, nm: _Names) -> Step:
     ok = m.facts["proofs"]["differs"]
-    N, i = nm.size, nm.out
+    N = nm.size
     if nm.by_column:
         jac = r"\frac{\partial y_{ij}}{\partial x_{kj}} \ne \frac{\gamma_{j}}{\sigma_{j}}[i = k]"
         ans = rf"{DL % 'x_{ij}'} \ne \frac{{\gamma_{{j}}}}{{\sigma_{{j}}}}\,{DL % 'y_{ij}'}"
@@ -397,7 +398,7 @@ def _mistake(m: Math, t: Typeset, nm: _Names) -> Step:
         "Common mistake: μ and σ held constant",
         t.gathered(jac, ans, rf"\text{{it leaves out }} {gap}{check_mark(ok)}"),
         f"Treating μ and σ as constants makes ∂Y/∂X diagonal, as if the op were element-wise, "
-        f"and ∂L/∂x{_sub(i + nm.g)} just ∂L/∂y times γ/σ. It drops the paths through μ and σ: "
+        f"and ∂L/∂x{_sub('ij')} just ∂L/∂y times γ/σ. It drops the paths through μ and σ: "
         f"sympy checked that the two differ by the term above, which is not 0 unless the "
         f"upstream happens to have no sum and no part along x̂ in every {nm.what}. The panels "
         f"show both with your numbers: a {nm.what} of the diagonal answer sums to γ/σ times "
