@@ -25,12 +25,12 @@ from dataclasses import dataclass
 
 import sympy as sp
 
+from . import norm_views
 from .algebra import grads_from_jac, rename_symbols, substitute
 from .derivation import Math, Pattern
 from .params import as_count
 from .staged import Shared
 from .symbols import Scope
-from .typeset import tex
 
 EPS = sp.Rational(1, 100_000)  # PyTorch's default eps, exactly
 MAX_NORM_SIDE = 8  # batch and features of a normalisation (the lessons offer 6)
@@ -260,16 +260,7 @@ def norm_math(op: str, batch=3, features=2, *, scope=None) -> Math:
     proofs = _prove_template(tp, checks)
     groups = _groups(scope, X, G, xhat, up, by_column, tp)
     inputs = {"X": X, "gamma": G, "beta": B}
-    jac_hat: dict = {"X": {}, "gamma": {}, "beta": {}}
-    for grp in groups:
-        memo: dict = {}
-        for (a, b), p in tp.partial.items():
-            ca, cb = grp.cells[a], grp.cells[b]
-            jac_hat["X"].setdefault(cb, {})[ca] = rename_symbols(p, grp.names, memo)
-        for cell in grp.cells:
-            jac_hat["gamma"].setdefault((0, cell[1]), {})[cell] = xhat[cell]
-            jac_hat["beta"].setdefault((0, cell[1]), {})[cell] = sp.S.One
-    jac_hat = {k: _row_major(v) for k, v in jac_hat.items()}
+    jac_hat = _hat_jacobian(tp, groups, xhat)
     out_hat = sp.Matrix(n, c, lambda i, j: G[0, j] * xhat[i, j] + B[0, j])
     shared, rule = _definitions(groups, tp, X, xhat)
     memo: dict = {}
@@ -299,100 +290,49 @@ def norm_math(op: str, batch=3, features=2, *, scope=None) -> Math:
     )
     _name_everything(shared, d, jac_hat, grads_hat, out_hat)
     d.checks = checks
-    xhat_full = xhat.applyfunc(written_out)
     d.facts.update(
         staged=shared,
         template=tp,
         groups=groups,
         by_column=by_column,
         xhat=xhat,
-        xhat_full=xhat_full,
+        xhat_full=xhat.applyfunc(written_out),
         jac_hat=jac_hat,
         grads_hat=grads_hat,
-        compact=_matrix((n, c), _renamed(tp, groups, lambda t: t.compact)),
-        wrong=_matrix((n, c), _renamed(tp, groups, lambda t: t.wrong)),
         proofs=proofs,
     )
-    d.facts["wrong_full"] = d.facts["wrong"].applyfunc(written_out)
-    shared.names(d.facts["wrong_full"], d.facts["wrong"])
-    _patterns(d, proofs, xhat_full)
-    d.facts["panels"] = _panels(d, rule)
-    d.facts["output_tex"] = {  # as the forward step writes them (in x, each is 69 units wide)
-        (i, j): rf"{tex(G[0, j])} {tex(xhat[i, j])} + {tex(B[0, j])}"
-        for i in range(n)
-        for j in range(c)
-    }
-    _practice(d, groups, xhat, grads_hat)
-    _partial_tex(d, tp)
+    _facts(d, written_out, rule)
     return d
 
 
-def partial_latex(gamma: str, sigma: str, same: bool, xa: str, xb: str, M: int) -> str:
-    """∂y_a/∂x_b as the lesson writes it: γ/σ ([a = b] − 1/M − x̂_a x̂_b/M) (``display_partial``,
-    proven equal to the derived partial)."""
-    prod = rf"{xa}^{{2}}" if xa == xb else rf"{xa} {xb}"
-    lead = "1 " if same else ""
-    return rf"\frac{{{gamma}}}{{{sigma}}}\left({lead}- \frac{{1}}{{{M}}} - \frac{{{prod}}}{{{M}}}\right)"
+def _hat_jacobian(tp: _Template, groups, xhat) -> dict:
+    """The sparse Jacobian in x̂ and σ: the template's partials renamed into every group."""
+    jac: dict = {"X": {}, "gamma": {}, "beta": {}}
+    for grp in groups:
+        memo: dict = {}
+        for (a, b), p in tp.partial.items():
+            ca, cb = grp.cells[a], grp.cells[b]
+            jac["X"].setdefault(cb, {})[ca] = rename_symbols(p, grp.names, memo)
+        for cell in grp.cells:
+            jac["gamma"].setdefault((0, cell[1]), {})[cell] = xhat[cell]
+            jac["beta"].setdefault((0, cell[1]), {})[cell] = sp.S.One
+    return {k: _row_major(v) for k, v in jac.items()}
 
 
-def _partial_tex(d: Math, tp: _Template) -> None:
-    """The chain-rule terms as the lesson writes them, in x̂ and σ (the partials themselves are
-    in the inputs, where every one repeats σ's sum of squares)."""
-    xhat, G = d.facts["xhat"], d.inputs["gamma"]
-    for grp in d.facts["groups"]:
-        for a, ca in enumerate(grp.cells):
-            for b, cb in enumerate(grp.cells):
-                d.partial_tex[("X", cb, ca)] = partial_latex(
-                    tex(G[0, ca[1]]),
-                    tex(grp.sigma),
-                    a == b,
-                    tex(xhat[ca]),
-                    tex(xhat[cb]),
-                    tp.size,
-                )
-            d.partial_tex[("gamma", (0, ca[1]), ca)] = tex(xhat[ca])
-
-
-def _sub(*idx: int) -> str:
-    return "".join(str(i + 1) for i in idx).translate(_SUBSCRIPT)
-
-
-_SUBSCRIPT = str.maketrans("0123456789", "₀₁₂₃₄₅₆₇₈₉")
-
-
-def _panels(d: Math, rule: dict) -> list[tuple]:
-    """The matrices the lesson shows besides the inputs, the output and the gradients, as
-    (key, title, cell names, matrix in the inputs): μ and σ per group, X̂, the Jacobian ∂y/∂x
-    ordered group by group (so its blocks show), and the diagonal answer of the mistake."""
-    n, c = d.inputs["X"].shape
-    groups, by_column = d.facts["groups"], d.facts["by_column"]
-    shape = (1, len(groups)) if by_column else (len(groups), 1)
-    stats = [
-        (key, sym, sp.Matrix(*shape, [rule[getattr(g, key)] for g in groups]))
-        for key, sym in (("mu", "μ"), ("sigma", "σ"))
-    ]
-    out = [
-        (
-            key,
-            sym,
-            [[f"{sym}{_sub(k)}" for k in range(len(groups))]]
-            if by_column
-            else [[f"{sym}{_sub(k)}"] for k in range(len(groups))],
-            m,
-        )
-        for key, sym, m in stats
-    ]
-    hats = [[f"x̂{_sub(i, j)}" for j in range(c)] for i in range(n)]
-    out.append(("xhat", "X̂", hats, d.facts["xhat_full"]))
-    order = [cell for g in groups for cell in g.cells]
-    J = sp.Matrix(
-        len(order), len(order), lambda r, k: d.jac["X"][order[k]].get(order[r], sp.S.Zero)
+def _facts(d: Math, written_out, rule: dict) -> None:
+    """What the lesson, the page and practice read besides the maths itself."""
+    tp, groups, xhat = d.facts["template"], d.facts["groups"], d.facts["xhat"]
+    n, c = xhat.shape
+    wrong = _matrix((n, c), _renamed(tp, groups, lambda t: t.wrong))
+    wrong_full = wrong.applyfunc(written_out)
+    d.facts["staged"].names(wrong_full, wrong)
+    d.facts.update(
+        compact=_matrix((n, c), _renamed(tp, groups, lambda t: t.compact)),
+        wrong=wrong,
+        wrong_full=wrong_full,
     )
-    names = [[f"∂y{_sub(*o)}/∂x{_sub(*i)}" for i in order] for o in order]
-    out.append(("J", "∂Y/∂X, " + ("column by column" if by_column else "row by row"), names, J))
-    wrong = [[f"diagonal answer for x{_sub(i, j)}" for j in range(c)] for i in range(n)]
-    out.append(("wrong", "the diagonal answer", wrong, d.facts["wrong_full"]))
-    return out
+    _patterns(d, d.facts["proofs"], d.facts["xhat_full"])
+    norm_views.attach(d, rule)
 
 
 def _matrix(shape, cells: dict) -> sp.Matrix:
@@ -459,32 +399,3 @@ def _patterns(d: Math, proofs: dict, xhat_full) -> None:
         grad="beta",
         operands={"1^T": ones, "dY": up},
     )
-
-
-def _practice(d: Math, groups, xhat, grads_hat) -> None:
-    """What practice asks and accepts, in the lesson's quantities: mu1 and sigma1 stand for μ₁
-    and σ₁ as quantities of their own (written in the inputs, σ is a square root of a sum of
-    squares, and an answer multiplied out that way runs to thousands of terms), xhat11 for
-    (x₁₁ − μ₁)/σ₁; the expected answers are the gradients written the same way."""
-    n, c = d.inputs["X"].shape
-    where = {cell: g for g in groups for cell in g.cells}
-    hat = {xhat[cell]: (d.inputs["X"][cell] - where[cell].mu) / where[cell].sigma for cell in where}
-    d.facts["named"] = {
-        **{f"mu{k + 1}": g.mu for k, g in enumerate(groups)},
-        **{f"sigma{k + 1}": g.sigma for k, g in enumerate(groups)},
-        **{f"xhat{i + 1}{j + 1}": hat[xhat[i, j]] for i in range(n) for j in range(c)},
-    }
-    d.facts["practice_grads"] = _Written(grads_hat, hat)
-
-
-class _Written(dict):
-    """The gradients with x̂ written as (x − μ)/σ, each made when practice first asks for it
-    (a tenth of an 8×8 derivation's time otherwise, for a question that may never come)."""
-
-    def __init__(self, grads: dict, rule: dict):
-        super().__init__()
-        self._grads, self._rule = grads, rule
-
-    def __missing__(self, name: str) -> sp.Matrix:
-        self[name] = self._grads[name].xreplace(self._rule)
-        return self[name]

@@ -107,10 +107,13 @@ def ce_grads(v, dy, p):
     return {"f": engine.cross_entropy_backward(f, [p["target"]], dloss=dloss)}
 
 
-def norm_forward(name: str):
+def norm(name: str) -> dict:
     """batch_norm or layer_norm of X (N × C), γ and β (1 × C), at PyTorch's eps (the
-    derivations' ε = 10⁻⁵)."""
+    derivations' ε = 10⁻⁵): the registry entry's engine_forward and engine_grads."""
+    return {"engine_forward": _norm_forward(name), "engine_grads": _norm_grads(name)}
 
+
+def _norm_forward(name: str):
     def forward(v, p):
         x, w, b = _f(v["X"]), _f(v["gamma"]).ravel(), _f(v["beta"]).ravel()
         if name == "batch_norm":
@@ -120,7 +123,7 @@ def norm_forward(name: str):
     return forward
 
 
-def norm_grads(name: str):
+def _norm_grads(name: str):
     def grads(v, dy, p):
         x, w = _f(v["X"]), _f(v["gamma"]).ravel()
         if name == "batch_norm":
@@ -144,11 +147,21 @@ def _residual(v, p):
     return nn.Residual(lin, act())
 
 
-def residual_forward(v, p):
+def residual() -> dict:
+    """Y = X + act(X W + b) on engine.nn: the registry entry's engine_forward, engine_grads and
+    kink."""
+    return {
+        "engine_forward": _residual_forward,
+        "engine_grads": _residual_grads,
+        "kink": _residual_kink,
+    }
+
+
+def _residual_forward(v, p):
     return _residual(v, p).forward(_f(v["X"]).reshape(1, -1))
 
 
-def residual_grads(v, dy, p):
+def _residual_grads(v, dy, p):
     block = _residual(v, p)
     block.forward(_f(v["X"]).reshape(1, -1))
     dx = block.backward(_f(dy).reshape(1, -1))
@@ -169,7 +182,7 @@ def zero_kink(values: dict, d) -> str:
     return ""
 
 
-def residual_kink(values: dict, d) -> str:
+def _residual_kink(values: dict, d) -> str:
     """ReLU inside the block bends where a z is exactly 0."""
     if d.params["activation"] != "relu":
         return ""

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from derivations.conv import MAX_TRANSPOSED_OUT
 from derivations.custom_op import DEFAULT_F
+from derivations.residual import ACTIVATIONS
 from ui import adapters as A
 from ui import custom as C
 from ui import torch_ref as T
@@ -360,25 +361,23 @@ _add(
     )
 )
 
-for _name, _title, _batch, _features in (
+for _name, _title, _n, _c in (
     ("batch_norm", "Batch norm", (3, 2, 6), (2, 1, 4)),
     ("layer_norm", "Layer norm", (2, 1, 4), (3, 2, 6)),
 ):
+    _sizes = (Param("batch", "Batch size N", "int", *_n), Param("features", "Features", "int", *_c))
     _add(
         OpSpec(
             name=_name,
             title=_title,
             page=NORMALISATION,
-            params=(
-                Param("batch", "Batch size N", "int", *_batch),
-                Param("features", "Features", "int", *_features),
-            ),
-            engine_forward=A.norm_forward(_name),
-            engine_grads=A.norm_grads(_name),
+            params=_sizes,
+            **A.norm(_name),  # engine_forward, engine_grads
             torch=T.norm(_name),
             values="reals",
         )
     )
+_F_OF_X = "f(X) = activation(X W + b); the block outputs X + f(X)."
 _add(
     OpSpec(
         name="residual",
@@ -386,19 +385,10 @@ _add(
         page=NORMALISATION,
         params=(
             Param("features", "Features F", "int", 2, 1, 6),
-            Param(
-                "activation",
-                "Activation",
-                "choice",
-                "tanh",
-                choices=("tanh", "sigmoid", "relu"),
-                help="f(X) = activation(X W + b); the block outputs X + f(X).",
-            ),
+            Param("activation", "Activation", "choice", "tanh", choices=ACTIVATIONS, help=_F_OF_X),
         ),
-        engine_forward=A.residual_forward,
-        engine_grads=A.residual_grads,
+        **A.residual(),  # engine_forward, engine_grads, kink
         torch=T.residual,
-        kink=A.residual_kink,
         values="reals",
     )
 )
