@@ -20,9 +20,11 @@ from .elementwise import BINARY, binary_math, reduction_math, unary_math
 from .graph import expression_graph
 from .lessons.custom import custom_lesson
 from .network import cnn_math, mlp_math
+from .norm import batch_norm_math, layer_norm_math
 from .params import MAX_SIDE, as_count
 from .parse import parse_expression
 from .pool import avg_pool2d_math, max_pool2d_math, pool_work
+from .residual import residual_math
 from .symbols import Scope, as_scope
 from .typeset import LINE_WIDTH, MIN_UNITS, Typeset
 
@@ -40,6 +42,9 @@ OPS = {
     "mean": (partial(reduction_math, "mean"), L.reduction_lesson),
     "linear": (linear_math, L.linear_lesson),
     "softmax_cross_entropy": (softmax_ce_math, L.softmax_ce_lesson),
+    "batch_norm": (batch_norm_math, L.norm_lesson),
+    "layer_norm": (layer_norm_math, L.norm_lesson),
+    "residual": (residual_math, L.residual_lesson),
     "mlp": (mlp_math, L.mlp_lesson),
     "cnn": (cnn_math, L.cnn_lesson),
     "custom": (custom_math, custom_lesson),  # your own f(x), typed as text

@@ -32,6 +32,9 @@ class Step:
     kind: str = "note"
     focus: str | None = None
     proven: bool | None = None
+    # the matrices the app shows with numbers beside the step (ui.links keys, the lesson's own
+    # panels included), where the focus's default set is not the right one (batch norm's X̂)
+    shows: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -121,6 +124,8 @@ class Math:
             # built from a learner's text (your own f): no code generated from it and no sympy
             # work on it in the app's process; the tree evaluator walks it instead
             return _tree_function(self._args, exprs)
+        if "staged" in self.facts:  # norm.py: each μ, σ, x̂ computed once (see norm.Shared)
+            return self.facts["staged"].lambdify(self._args, exprs)
         plain = self._plain
         return sp.lambdify(
             [plain[s] for s in self._args],

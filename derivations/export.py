@@ -117,7 +117,12 @@ UNICODE = {
     "…": r"\dots",
     "✓": r"\checkmark",
     "∈": r"\in",
+    "γ": r"\gamma",
+    "μ": r"\mu",
+    "ε": r"\varepsilon",
+    "√": r"\surd",
 }
+_HAT = re.compile("([A-Za-z])\u0302")  # x̂: a letter and a combining circumflex
 
 
 _SUBSCRIPTS = str.maketrans("₀₁₂₃₄₅₆₇₈₉ᵢⱼₖₙₘ", "0123456789ijknm")
@@ -140,6 +145,7 @@ def _tex_text(text: str) -> str:
         ("}", r"\}"),
     ):
         text = text.replace(ch, esc)
+    text = _HAT.sub(r"$\\hat{\1}$", text)
     text = _SUP_RUN.sub(lambda m: "$^{" + m.group(0).translate(_SUPERSCRIPTS) + "}$", text)
     return _SUB_RUN.sub(lambda m: "$_{" + m.group(0).translate(_SUBSCRIPTS) + "}$", text)
 

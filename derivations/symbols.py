@@ -116,5 +116,9 @@ def plain(e) -> str:
 def _plain_head(head: str) -> str:
     if "^{(" in head and head.endswith(")}"):
         letter, layer = head.split("^{", 1)
-        return letter + layer[:-1].translate(_SUP)
-    return head
+        return _GREEK.get(letter, letter) + layer[:-1].translate(_SUP)
+    return _GREEK.get(head, head)
+
+
+# letters named by their LaTeX command (batch norm's γ_{1}), as plain text
+_GREEK = {r"\gamma": "γ", r"eta": "β", r"\mu": "μ", r"\sigma": "σ", r"\hat{x}": "x̂"}

@@ -19,7 +19,7 @@ def typing_name(symbol) -> str:
     """What a learner types for a lesson symbol: x_{11} → x11, x_{1,10} → x1_10, f_{1} → f1,
     L_i → L_i, b → b. A network layer's superscript is dropped (w^{(2)}_{11} → w11): a
     question about one layer's part uses that layer's names (names_for refuses a clash)."""
-    name = _LAYER.sub("", symbol.name)
+    name = _LAYER.sub("", symbol.name).removeprefix("\\")  # \gamma_{1} → gamma1
     m = _INDEXED.fullmatch(name)
     if m:
         letter, idx = m.groups()
@@ -60,6 +60,8 @@ def names_for(d, outputs: bool = True) -> dict[str, sp.Basic]:
         for out, value in zip(d.out_symbols, d.output, strict=True):
             add(typing_name(out), value)
     for key, value in _INTERMEDIATES.get(d.op, lambda d: {})(d).items():
+        add(key, value)
+    for key, value in d.facts.get("named", {}).items():  # a lesson's own: batch norm's mu1
         add(key, value)
     return names
 

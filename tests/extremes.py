@@ -17,6 +17,7 @@ from functools import cache
 from derivations import OPS as DERIVED
 from derivations import WORK, work
 from derivations.network import ACTIVATIONS, _cnn_geometry
+from derivations.norm import MAX_NORM_SIDE
 from derivations.params import (
     MAX_KERNEL,
     MAX_PADDING,
@@ -26,6 +27,7 @@ from derivations.params import (
     MAX_WINDOW,
     TooBig,
 )
+from derivations.residual import MAX_RESIDUAL
 from ui.registry import OPS
 
 
@@ -134,6 +136,12 @@ def cap_extremes() -> list[tuple[str, dict]]:
         # the most pixels, and the slowest of the 973 settings with an input of 6×6 or more
         ("cnn", dict(input_shape=(8, 8), kernel_shape=(1, 1), pool=2, classes=4, target=3)),
         ("cnn", dict(input_shape=(8, 8), kernel_shape=(4, 3), pool=(1, 2), classes=4, target=3)),
+        ("batch_norm", dict(batch=MAX_NORM_SIDE, features=MAX_NORM_SIDE)),
+        ("layer_norm", dict(batch=MAX_NORM_SIDE, features=MAX_NORM_SIDE)),
+        *[
+            ("residual", dict(features=MAX_RESIDUAL, activation=a))
+            for a in ("tanh", "sigmoid", "relu")
+        ],
     ]
 
 
@@ -155,6 +163,10 @@ REJECTED = [
     ("linear", dict(batch=10**6), "batch"),
     ("mlp", dict(layer_sizes=(4,) * 10**4), "layer_sizes"),
     ("cnn", dict(input_shape=(9, 9)), "9×9"),
+    ("batch_norm", dict(batch=10**6), "batch must be a whole number from 2 to 8"),
+    ("batch_norm", dict(batch=1), "batch must be at least 2"),
+    ("layer_norm", dict(features=9), "features must be a whole number from 2 to 8"),
+    ("residual", dict(features=10**9), "features must be a whole number from 1 to 8"),
 ]
 
 

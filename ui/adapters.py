@@ -107,6 +107,71 @@ def ce_grads(v, dy, p):
     return {"f": engine.cross_entropy_backward(f, [p["target"]], dloss=dloss)}
 
 
+def norm(name: str) -> dict:
+    """batch_norm or layer_norm of X (N × C), γ and β (1 × C), at PyTorch's eps (the
+    derivations' ε = 10⁻⁵): the registry entry's engine_forward and engine_grads."""
+    return {"engine_forward": _norm_forward(name), "engine_grads": _norm_grads(name)}
+
+
+def _norm_forward(name: str):
+    def forward(v, p):
+        x, w, b = _f(v["X"]), _f(v["gamma"]).ravel(), _f(v["beta"]).ravel()
+        if name == "batch_norm":
+            return engine.batch_norm(x, w, b, eps=1e-5)
+        return engine.layer_norm(x, x.shape[1], w, b, eps=1e-5)
+
+    return forward
+
+
+def _norm_grads(name: str):
+    def grads(v, dy, p):
+        x, w = _f(v["X"]), _f(v["gamma"]).ravel()
+        if name == "batch_norm":
+            dx, dw, db = engine.batch_norm_backward(_f(dy), x, w, eps=1e-5)
+        else:
+            dx, dw, db = engine.layer_norm_backward(_f(dy), x, x.shape[1], w, eps=1e-5)
+        return {"X": dx, "gamma": dw.reshape(1, -1), "beta": db.reshape(1, -1)}
+
+    return grads
+
+
+def _residual(v, p):
+    """Y = X + act(X W + b) as engine.nn's Residual, holding the derivation's numbers."""
+    from engine import nn
+
+    W = _f(v["W"])
+    lin = nn.Linear(*W.shape)
+    lin.params["weight"][...] = W
+    lin.params["bias"][...] = _f(v["b"]).ravel()
+    act = {"relu": nn.ReLU, "sigmoid": nn.Sigmoid, "tanh": nn.Tanh}[p["activation"]]
+    return nn.Residual(lin, act())
+
+
+def residual() -> dict:
+    """Y = X + act(X W + b) on engine.nn: the registry entry's engine_forward, engine_grads and
+    kink."""
+    return {
+        "engine_forward": _residual_forward,
+        "engine_grads": _residual_grads,
+        "kink": _residual_kink,
+    }
+
+
+def _residual_forward(v, p):
+    return _residual(v, p).forward(_f(v["X"]).reshape(1, -1))
+
+
+def _residual_grads(v, dy, p):
+    block = _residual(v, p)
+    block.forward(_f(v["X"]).reshape(1, -1))
+    dx = block.backward(_f(dy).reshape(1, -1))
+    return {
+        "X": dx,
+        "W": block.grads["0.weight"].copy(),
+        "b": block.grads["0.bias"].reshape(1, -1).copy(),
+    }
+
+
 # ---------------------------------------------------------------- where there is no derivative
 
 
@@ -114,6 +179,16 @@ def zero_kink(values: dict, d) -> str:
     """ReLU and Leaky ReLU bend at 0."""
     if np.any(_f(values["X"]) == 0):
         return "an input is exactly 0, where the function has a kink"
+    return ""
+
+
+def _residual_kink(values: dict, d) -> str:
+    """ReLU inside the block bends where a z is exactly 0."""
+    if d.params["activation"] != "relu":
+        return ""
+    z = _f(values["X"]).reshape(1, -1) @ _f(values["W"]) + _f(values["b"]).reshape(1, -1)
+    if np.any(z == 0):
+        return "a z = (X W + b)ⱼ is exactly 0, where ReLU has a kink"
     return ""
 
 

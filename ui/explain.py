@@ -52,7 +52,8 @@ def output_latex(d, idx, numbers, width: int | None = None) -> str:
     total = num(numbers["out"][idx])
     terms = forward_terms(d, idx)
     if terms is None:
-        rhs = sp.latex(d.output[idx])
+        # a lesson may write its outputs in quantities it names (batch norm's γ₁ x̂₁₁ + β₁)
+        rhs = d.facts.get("output_tex", {}).get(idx) or sp.latex(d.output[idx])
         if len(rhs) > LONGEST:  # see output_note
             return f"{z} = {total}"
         return f"{z} = {rhs} = {total}"
@@ -68,6 +69,8 @@ def output_latex(d, idx, numbers, width: int | None = None) -> str:
 def output_note(d, idx) -> str:
     """Why an output is shown without its formula: a whole network's loss written in its inputs
     fills the screen."""
+    if tuple(idx) in d.facts.get("output_tex", {}):
+        return ""
     if forward_terms(d, idx) is None and len(sp.latex(d.output[tuple(idx)])) > LONGEST:
         return (
             "Written in the inputs, this output is too long to show; the steps above build it "

@@ -16,11 +16,14 @@ from derivations.symbols import plain
 def panels(d: Derivation) -> list[tuple[str, str]]:
     """(key, title) of every matrix a lesson shows, in reading order."""
     out_name = d.out_name.replace("_i", "ᵢ")  # L_i → Lᵢ, as the notes write it
-    out = [(n, n) for n in d.inputs]
+    out = [(n, _SHOWN.get(n, n)) for n in d.inputs]
     out.append(("out", out_name))
     out.append(("up", f"∂{d.loss}/∂{out_name}"))
-    out += [(f"d:{n}", f"∂{d.loss}/∂{n}") for n in d.inputs]
+    out += [(f"d:{n}", f"∂{d.loss}/∂{_SHOWN.get(n, n)}") for n in d.inputs]
     return out
+
+
+_SHOWN = {"gamma": "γ", "beta": "β"}  # inputs named in words (batch norm's), written as symbols
 
 
 def shape_of(d: Derivation, key: str) -> tuple[int, int]:
@@ -91,7 +94,10 @@ def highlights(d: Derivation, key: str, idx) -> dict[str, list[tuple[int, int]]]
 
 def own_panels(d: Derivation) -> list[tuple[str, str, list[list[str]], object]]:
     """Matrices only some lessons show beside their steps, as (key, title, cell names, sympy
-    matrix in the input symbols): softmax's probabilities p and p − onehot(y)."""
+    matrix in the input symbols): softmax's probabilities p and p − onehot(y), or a lesson's
+    own list (batch norm's μ, σ, X̂ and Jacobian)."""
+    if "panels" in d.facts:
+        return list(d.facts["panels"])
     if "p" not in d.facts or "onehot" not in d.facts:
         return []
     p, onehot = d.facts["p"], d.facts["onehot"]

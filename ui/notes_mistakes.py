@@ -157,6 +157,73 @@ MISTAKES = (
         "even multiply; ∂L/∂Z · Wᵀ is ∂L/∂X.",
     ),
 )
+# slips the notes do not make but learners do, asked the same way (``number`` 0, no ``note``)
+COMMON = (
+    Mistake(
+        "bn-diagonal",
+        0,
+        "",
+        "Batch norm with μ and σ held constant",
+        "batch_norm",
+        kind="choice",
+        shown=r"\frac{\partial L}{\partial x_{ij}} = \frac{\gamma_{j}}{\sigma_{j}}\,"
+        r"\frac{\partial L}{\partial y_{ij}}",
+        ask="Differentiating yᵢⱼ = γⱼ(xᵢⱼ − μⱼ)/σⱼ + βⱼ as if μⱼ and σⱼ were constants gives "
+        "this. What does it leave out?",
+        choices=(
+            "Nothing: μⱼ and σⱼ are constants of the batch",
+            "The paths through μⱼ and σⱼ, which every x of column j moves",
+            "Only ε, inside σⱼ",
+            "The ∂L/∂y of the other columns",
+        ),
+        answer=1,
+        why="μⱼ and σⱼ are computed from the whole column, xᵢⱼ included, so xᵢⱼ reaches every y "
+        "of its column through them: the right answer adds −γⱼ/(Nσⱼ)·(Σₖ ∂L/∂yₖⱼ + x̂ᵢⱼ "
+        "Σₖ ∂L/∂yₖⱼ·x̂ₖⱼ). The other columns do not depend on xᵢⱼ at all.",
+    ),
+    Mistake(
+        "ln-diagonal",
+        0,
+        "",
+        "Layer norm with μ and σ held constant",
+        "layer_norm",
+        kind="choice",
+        shown=r"\frac{\partial L}{\partial x_{ij}} = \frac{\gamma_{j}}{\sigma_{i}}\,"
+        r"\frac{\partial L}{\partial y_{ij}}",
+        ask="Differentiating yᵢⱼ = γⱼ(xᵢⱼ − μᵢ)/σᵢ + βⱼ as if μᵢ and σᵢ were constants gives "
+        "this. What does it leave out?",
+        choices=(
+            "Nothing: μᵢ and σᵢ are constants of the sample",
+            "The paths through μᵢ and σᵢ, which every x of row i moves",
+            "Only ε, inside σᵢ",
+            "The ∂L/∂y of the other samples",
+        ),
+        answer=1,
+        why="μᵢ and σᵢ are computed from the whole row, xᵢⱼ included: the right answer adds "
+        "−1/(Dσᵢ)·(Σₖ ĝᵢₖ + x̂ᵢⱼ Σₖ ĝᵢₖ·x̂ᵢₖ) with ĝ = ∂L/∂y ⊙ γ. The other rows do not depend "
+        "on xᵢⱼ at all.",
+    ),
+    Mistake(
+        "residual-identity",
+        0,
+        "",
+        "A residual block without its identity path",
+        "residual",
+        kind="choice",
+        shown=r"\frac{\partial L}{\partial X} = \frac{\partial L}{\partial Y}\, J_{f}",
+        ask="For Y = X + f(X), a classmate backpropagates through f alone and gets this. What is "
+        "missing?",
+        choices=(
+            "∂L/∂Y itself: the identity path's term",
+            "A transpose: ∂L/∂Y·J_fᵀ",
+            "Nothing: the skip connection has no weights, so it passes no gradient",
+            "One more factor act′(Z)",
+        ),
+        answer=0,
+        why="∂Y/∂X = I + J_f: the skip connection's Jacobian is I, so ∂L/∂X = ∂L/∂Y + ∂L/∂Y·J_f. "
+        "Having no weights means it adds nothing to ∂L/∂W, not nothing to ∂L/∂X.",
+    ),
+)
 # op → the mistakes its practice offers (a network offers those of the ops it is made of)
 MISTAKES_FOR = {
     "conv2d": ("conv-k22",),
@@ -169,8 +236,11 @@ MISTAKES_FOR = {
     "linear": ("dense-shape",),
     "mlp": ("dense-shape", "softmax-sign"),
     "cnn": ("conv-k22", "relu-zero", "softmax-sign"),
+    "batch_norm": ("bn-diagonal",),
+    "layer_norm": ("ln-diagonal",),
+    "residual": ("residual-identity",),
 }
-BY_KEY = {m.key: m for m in MISTAKES}  # the page's selectbox holds keys
+BY_KEY = {m.key: m for m in MISTAKES + COMMON}  # the page's selectbox holds keys
 
 
 def mistakes_for(op: str) -> list[Mistake]:

@@ -78,8 +78,11 @@ def compile_matrices(d, mats):
     page caches it per derivation). Symbols are renamed to plain identifiers first (x_{11} is
     not one)."""
     args = [s for m in d.inputs.values() for s in m] + list(d.upstream)
-    plain = {s: sp.Symbol(f"v{i}") for i, s in enumerate(args)}
-    fn = sp.lambdify([plain[s] for s in args], [m.xreplace(plain) for m in mats], "numpy")
+    if "staged" in d.facts:  # batch norm's μ, σ, x̂ computed once (see derivations.norm.Shared)
+        fn = d.facts["staged"].lambdify(args, mats)
+    else:
+        plain = {s: sp.Symbol(f"v{i}") for i, s in enumerate(args)}
+        fn = sp.lambdify([plain[s] for s in args], [m.xreplace(plain) for m in mats], "numpy")
 
     def evaluate(values: dict, upstream) -> list[np.ndarray]:
         values = d.stable_values(values)  # softmax's scores less their max: no e^710 overflow

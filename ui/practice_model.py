@@ -172,7 +172,10 @@ def entry_latex(d, name: str, idx) -> str:
 
 def expected(d, name: str, idx):
     part, _ = owner(d, name)
-    return part.grads[name][tuple(idx)]
+    # a lesson whose answers are written in quantities it names (batch norm's μ, σ, x̂) states
+    # them that way: in its inputs, every entry repeats σ's square root of sums of squares
+    grads = part.facts.get("practice_grads", part.grads)
+    return grads[name][tuple(idx)]
 
 
 def layer_note(d, name: str) -> str:

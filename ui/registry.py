@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from derivations.conv import MAX_TRANSPOSED_OUT
 from derivations.custom_op import DEFAULT_F
+from derivations.residual import ACTIVATIONS
 from ui import adapters as A
 from ui import custom as C
 from ui import torch_ref as T
@@ -122,6 +123,14 @@ CNN = PageSpec(
     "real 8×8 digits, trained live; one image's backward pass, layer by layer",
     heading="A tiny CNN on handwritten digits",
 )
+NORMALISATION = PageSpec(
+    "pages/normalisation.py",
+    "Normalisation",
+    ":material/balance:",
+    "Layers",
+    "normalisation",
+    "batch norm, layer norm, residual: dense Jacobians and the identity path",
+)
 PAGES: tuple[PageSpec, ...] = (
     HOME,
     NOTATION,
@@ -134,6 +143,7 @@ PAGES: tuple[PageSpec, ...] = (
     POOLING,
     SOFTMAX,
     DENSE,
+    NORMALISATION,
     MLP,
     CNN,
 )
@@ -348,6 +358,38 @@ _add(
         A.ce_forward,
         A.ce_grads,
         T.cross_entropy,
+    )
+)
+
+for _name, _title, _n, _c in (
+    ("batch_norm", "Batch norm", (3, 2, 6), (2, 1, 4)),
+    ("layer_norm", "Layer norm", (2, 1, 4), (3, 2, 6)),
+):
+    _sizes = (Param("batch", "Batch size N", "int", *_n), Param("features", "Features", "int", *_c))
+    _add(
+        OpSpec(
+            name=_name,
+            title=_title,
+            page=NORMALISATION,
+            params=_sizes,
+            **A.norm(_name),  # engine_forward, engine_grads
+            torch=T.norm(_name),
+            values="reals",
+        )
+    )
+_F_OF_X = "f(X) = activation(X W + b); the block outputs X + f(X)."
+_add(
+    OpSpec(
+        name="residual",
+        title="Residual block",
+        page=NORMALISATION,
+        params=(
+            Param("features", "Features F", "int", 2, 1, 6),
+            Param("activation", "Activation", "choice", "tanh", choices=ACTIVATIONS, help=_F_OF_X),
+        ),
+        **A.residual(),  # engine_forward, engine_grads, kink
+        torch=T.residual,
+        values="reals",
     )
 )
 

@@ -140,3 +140,27 @@ def cnn(t, p):
     r = F.max_pool2d(torch.relu(z), p["pool"])
     logits = F.linear(r.reshape(1, -1), t["W"].T, t["c"].reshape(-1))
     return F.cross_entropy(logits, torch.tensor([p["target"]])).reshape(1, 1)
+
+
+def norm(name: str):
+    """F.batch_norm in training mode (batch statistics) or F.layer_norm over the features, at
+    eps = 1e-5 as the derivations."""
+
+    def ref(t, p):
+        import torch.nn.functional as F
+
+        w, b = t["gamma"].reshape(-1), t["beta"].reshape(-1)
+        if name == "batch_norm":
+            return F.batch_norm(t["X"], None, None, w, b, training=True, eps=1e-5)
+        return F.layer_norm(t["X"], (t["X"].shape[1],), w, b, eps=1e-5)
+
+    return ref
+
+
+def residual(t, p):
+    import torch
+    import torch.nn.functional as F
+
+    act = {"relu": torch.relu, "sigmoid": torch.sigmoid, "tanh": torch.tanh}[p["activation"]]
+    x = t["X"].reshape(1, -1)
+    return x + act(F.linear(x, t["W"].T, t["b"].reshape(-1)))

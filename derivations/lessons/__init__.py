@@ -5,7 +5,9 @@ from .conv import conv2d_lesson, conv_transpose2d_lesson
 from .dense import linear_lesson, softmax_ce_lesson
 from .elementwise import binary_lesson, reduction_lesson, unary_lesson
 from .network import cnn_lesson, mlp_lesson
+from .norm import norm_lesson
 from .pool import avg_pool2d_lesson, max_pool2d_lesson
+from .residual import residual_lesson
 
 __all__ = [
     "avg_pool2d_lesson",
@@ -16,7 +18,9 @@ __all__ = [
     "linear_lesson",
     "max_pool2d_lesson",
     "mlp_lesson",
+    "norm_lesson",
     "reduction_lesson",
+    "residual_lesson",
     "softmax_ce_lesson",
     "unary_lesson",
 ]
