@@ -99,10 +99,11 @@ def _judge_entries(part, name: str) -> tuple[list[Entry], int]:
     m = part.inputs[name]
     along = part.op == "mlp chain"
     length = Lengths(inverse_names(names_for(part)))
+    grads = part.facts.get("practice_grads", part.grads)  # as expected() asks them
     out, left = [], 0
     for r in range(m.rows):
         for c in range(m.cols):
-            answer = part.grads[name][r, c]
+            answer = grads[name][r, c]
             n = len(sp.Add.make_args(answer)) if along else len(part.jac[name].get((r, c), {}))
             if answer == 0 or n == 0:
                 continue
