@@ -26,6 +26,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import sympy as sp
 
+from .answer_tree import first_undefined, undefined_mask
 from .numeric import Unsupported, evaluate
 
 SEED = 20240611
@@ -50,6 +51,8 @@ class Comparison:
     undefined_count: int = 0
     differ: list = field(default_factory=list)
     confirmed: int = 0
+    why: list = field(default_factory=list)  # per undefined point: (what the typed part does
+    # there, the symbols in that part), or None where only sympy's form showed it
 
     @property
     def refused(self) -> bool:
@@ -131,10 +134,13 @@ def _inside(case, symbols, rng, n: int = 48):
     return block[:, keep] if keep.any() else None
 
 
-def compare(typed, expected, env: dict, domain=(), deadline=float("inf")) -> Comparison | None:
+def compare(
+    typed, expected, env: dict, domain=(), deadline=float("inf"), tree=None
+) -> Comparison | None:
     """The numbers' opinion at the points of ``env`` (module notes); None when a side holds
-    something the evaluator cannot compute. No point is confirmed past ``deadline``
-    (a time.monotonic() value)."""
+    something the evaluator cannot compute. ``tree``: the answer as typed
+    (``answer_tree.typed_tree``), whose definedness counts where sympy simplified a division
+    by 0 away. No point is confirmed past ``deadline`` (a time.monotonic() value)."""
     n = len(next(iter(env.values()))) if env else 1
     try:
         t = evaluate(typed, env, shape=(n,))
@@ -142,23 +148,31 @@ def compare(typed, expected, env: dict, domain=(), deadline=float("inf")) -> Com
         inside = np.ones(n, dtype=bool)
         for f in domain:
             inside &= np.isfinite(evaluate(f, env, shape=(n,)))
+        as_typed = np.zeros(n, dtype=bool) if tree is None else undefined_mask(tree, env, n)
     except Unsupported:
         return None
     ok = inside & np.isfinite(e)
     out = Comparison(compared=int(ok.sum()), total=n)
-    bad_t = ok & ~np.isfinite(t)
+    as_typed &= ok
+    bad_t = as_typed | (ok & ~np.isfinite(t))
     with np.errstate(all="ignore"):
         gap = np.abs(t - e) / np.maximum(np.abs(t), np.abs(e))
     flagged = ok & (bad_t | (np.isfinite(t) & (gap > SCREEN_RTOL)))
-    order = sorted(np.flatnonzero(flagged), key=lambda i: (not bad_t[i], -np.nan_to_num(gap[i])))
+    order = sorted(
+        np.flatnonzero(flagged),
+        key=lambda i: (not as_typed[i], not bad_t[i], -np.nan_to_num(gap[i])),
+    )
     for i in order[:MAX_CONFIRM]:
         if time.monotonic() > deadline:
             break
         point = {s: float(v[i]) for s, v in env.items()}
-        verdict = precise_verdict(typed, expected, point)
         out.confirmed += 1
+        if as_typed[i] and _undefined_as_typed(tree, expected, point, out):
+            break
+        verdict = precise_verdict(typed, expected, point)
         if verdict == "undefined":
             out.undefined.append(point)
+            out.why.append(None)
         elif verdict == "differ":
             out.differ.append(point)
         if out.refused:  # one confirmed point is the refusal
@@ -166,6 +180,19 @@ def compare(typed, expected, env: dict, domain=(), deadline=float("inf")) -> Com
     if out.undefined:  # how many there are in all, as floats see them
         out.undefined_count = max(len(out.undefined), int(bad_t.sum()))
     return out
+
+
+def _undefined_as_typed(tree, expected, point: dict, out: Comparison) -> bool:
+    """Whether the answer as typed is undefined at ``point`` in high precision while the
+    expected one is defined; if so the point is recorded in ``out`` with the reason."""
+    why = first_undefined(tree, point)
+    if why is None:
+        return False
+    if not _settled(precise(expected, point)):
+        return False
+    out.undefined.append(point)
+    out.why.append(why)
+    return True
 
 
 def probe(typed, expected, env: dict, domain=(), k: int = 4, deadline=float("inf")) -> list:
@@ -178,7 +205,7 @@ def probe(typed, expected, env: dict, domain=(), k: int = 4, deadline=float("inf
         if time.monotonic() > deadline:
             break
         point = {s: float(v[i]) for s, v in env.items()}
-        if domain and not all(_defined(precise(f, point) or sp.nan) for f in domain):
+        if domain and not all(_settled(precise(f, point)) for f in domain):
             continue
         if precise_verdict(typed, expected, point) in ("differ", "undefined"):
             found.append(point)
@@ -203,6 +230,11 @@ def precise(expr, point: dict, digits: int = PRECISE_DIGITS):
     if abs(low - high) > PRECISE_RTOL * max(abs(high), sp.Float(1e-300)):
         return None
     return high
+
+
+def _settled(v) -> bool:
+    """precise()'s value is a real number (None, where the digits ran out, is not; 0 is)."""
+    return v is not None and _defined(v)
 
 
 def _defined(v) -> bool:

@@ -199,6 +199,16 @@ WRONG = [
     _case("conv-abs-window", _CONV, "dz11*(abs(k11 + 1) - abs(k11 - 1))/2"),
     _case("relu-y-over-x", _RELU, "dy12*y12/x12"),
     _case("pool-ge-max", _POOL, "dz11*[x12 >= z11]"),
+    # sympy simplifies while it builds: x11/x11 is 1, 0*anything is 0; the answer as typed is
+    # what must be defined (issue 17 §10, second pass)
+    _case("sigmoid-x-over-x", _SIGMOID, "dy11*y11*(1-y11)*x11/x11"),
+    _case("sigmoid-zero-times-log", _SIGMOID, "dy11*y11*(1-y11) + 0*log(-1-x11^2)"),
+    _case("conv-zero-times-log-unused", _CONV, "dz11*k11 + 0*log(-x22^2 - 1)"),
+    _case("relu-squares-over-squares", _RELU, "dy12*[x12 > 0]*x12^2/x12^2"),
+    _case("relu-sqrt-squared", _RELU, "dy12*[x12 > 0]*sqrt(x12)^2/x12"),
+    _case("conv-zero-times-sqrt", _CONV, "dz11*k11 + 0*sqrt(k11)"),
+    _case("conv-power-of-zero", _CONV, "dz11*k11*(k11^2)^0*k11^-1*k11"),
+    _case("conv-abs-sign-over-k", _CONV, "dz11*k11*abs(k11)*sign(k11)/k11"),  # 0/0 at k11 = 0
 ]
 
 # Right answers in unusual forms: each must be proven correct (method "symbolic").
@@ -208,7 +218,7 @@ RIGHT = [
     _case("relu-complement", _RELU, "dy12*(1 - [x12 <= 0])"),
     _case("relu-scaled", _RELU, "dy12*[-2*x12 < 0]"),
     _case("relu-squared", _RELU, "dy12*[x12 > 0]^2"),
-    _case("conv-abs-sign", _CONV, "dz11*k11*abs(k11)*sign(k11)/k11"),
+    _case("conv-abs-sign", _CONV, "dz11*abs(k11)*sign(k11)"),
     _case("conv-cosh", _CONV, "dz11*k11*(cosh(k11)^2 - sinh(k11)^2)"),
     _case("sigmoid-y", _SIGMOID, "dy11*(1 - y11)*y11"),
     _case("sigmoid-x", _SIGMOID, "dy11*exp(-x11)/(1 + exp(-x11))^2"),
