@@ -34,6 +34,7 @@ from functools import lru_cache
 import sympy as sp
 
 from .algebra import FirstMax
+from .window_max import WindowMax
 
 MAX_CASES = 400  # cases visited by one proof; a 6×6 max-pool window needs ~110
 MAX_EXP_BASES = 40  # distinct monomials in exponentials' arguments (each becomes a symbol)
@@ -130,6 +131,8 @@ def canonical(e):
     e = exact(e)
     if e.has(FirstMax):
         e = e.replace(lambda n: isinstance(n, FirstMax), first_max_conditions)
+    if e.has(WindowMax, sp.Max):  # [x23 >= z11] with z11 a max pool's window max
+        e = e.replace(lambda n: against_max(n) is not None, against_max)
     if e.has(sp.sign):
         e = e.replace(lambda n: isinstance(n, sp.sign), lambda n: sign_piecewise(n.args[0]))
     if e.has(sp.Max, sp.Min):  # the ReLU lesson's forward max(0, x), a network's a = relu(z)
@@ -164,9 +167,36 @@ def first_max_conditions(fm):
     for j, other in enumerate(xs):
         if j != q:
             rel = sp.StrictGreaterThan if j < q else sp.GreaterThan
-            cond = canonical_relation(rel(xs[q], other))
-            factors.append(sp.Piecewise((1, cond), (0, sp.true), evaluate=False))
+            factors.append(_bracket(rel(xs[q], other)))
     return sp.Mul(*factors)
+
+
+def against_max(n):
+    """An indicator comparing a value with the max of three or more others, as conditions on
+    each of them ([a >= max(xs)] is the product of [a >= x]; [a < max(xs)] is 1 minus the
+    product of [a >= x]); None for any other node. (Two-argument Max becomes cases instead.)"""
+    if not (_indicator(n) and n.args[0].cond.is_Relational):
+        return None
+    rel = n.args[0].cond
+    op, a, m = type(rel), rel.lhs, rel.rhs
+    if _wide_max(a) and not _wide_max(m):
+        op, a, m = _FLIP[op], m, a
+    if not _wide_max(m) or a.has(m) or op not in (sp.Ge, sp.Gt, sp.Le, sp.Lt):
+        return None
+    every = {sp.Ge: sp.GreaterThan, sp.Gt: sp.StrictGreaterThan}.get(op)
+    every = every or {sp.Le: sp.StrictGreaterThan, sp.Lt: sp.GreaterThan}[op]
+    product = sp.Mul(*[_bracket(every(a, x)) for x in m.args])
+    return product if op in (sp.Ge, sp.Gt) else 1 - product
+
+
+def _bracket(rel):
+    """[rel] built unevaluated, its condition in the canonical form (Piecewise's own
+    simplification of 36 of them took seconds)."""
+    return sp.Piecewise((1, canonical_relation(rel)), (0, sp.true), evaluate=False)
+
+
+def _wide_max(e) -> bool:
+    return isinstance(e, WindowMax) or (isinstance(e, sp.Max) and len(e.args) > 2)
 
 
 def extreme_piecewise(m):

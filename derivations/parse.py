@@ -169,9 +169,10 @@ def parse(text: str, names: dict, timeout: float = PARSE_SECONDS) -> Parsed:
     no sympy run here; the building runs in the worker process (``worker``), which is killed
     if it takes longer than ``timeout`` seconds."""
     from . import worker
+    from .window_max import lighten
 
     checked = check_text(text, names)
-    used = {k: names[k] for k in checked.used}
+    used = {k: lighten(names[k]) for k in checked.used}  # cheap for the worker to rebuild
     try:
         return worker.run("parse", checked.text, used, timeout=timeout)
     except worker.Timeout as exc:

@@ -679,6 +679,52 @@ def test_right_forms_stay_right_as_typed(text):
     assert fb.method != "different", fb.message
 
 
+def test_a_window_max_is_answerable_without_killing_the_worker():
+    """z11 on a 6×6 max pool is Max(36 cells), which sympy took ~3 s to build again in the
+    worker: "too complex" and a killed worker. Now a verdict, from the same worker; and a right
+    answer written with z11 is proven."""
+    from derivations.parse import preview
+
+    pool = derive("max_pool2d", input_shape=(6, 6), kernel_size=6)
+    names, expected = names_for(pool), pool.grads["X"][1, 2]
+    worker.shutdown()  # a fresh worker, whose sympy caches hold nothing of this window yet
+    worker.run("parse", "1", {}, timeout=60)
+    before = worker.pid()
+    fb = check_answer("z11", expected, names)  # the page's own deadline
+    assert fb.method == "different" and "does not belong: z11" in fb.message, fb.message
+    assert r"\max" in preview("z11", names)
+    assert worker.pid() == before
+    firsts = "*".join(f"[x23 > x{c}]" for c in (11, 12, 13, 14, 15, 16, 21, 22))
+    for text in (f"dz11*[x23 >= z11]*{firsts}", f"dz11*[z11 <= x23]*{firsts}"):
+        fb = check_answer(text, expected, names, timeout=SLOW_OK)
+        assert fb.correct and fb.method == "symbolic", fb.message
+    fb = check_answer("dz11*[x23 >= z11]", expected, names, timeout=SLOW_OK)  # ties
+    assert not fb.correct and fb.method == "different", fb.message
+
+
+def test_a_window_max_is_sent_as_a_plain_function_of_its_cells():
+    """What the worker rebuilds: no wide Max (its constructor compares the cells pairwise),
+    the same function at every point, and two-cell Max left for the proof's cases."""
+    import pickle
+
+    import numpy as np
+
+    from derivations.numeric import evaluate
+    from derivations.window_max import WindowMax, lighten
+
+    z11 = names_for(derive("max_pool2d", input_shape=(6, 6), kernel_size=6))["z11"]
+    sent = lighten(z11)
+    assert isinstance(sent, WindowMax) and not sent.has(sp.Max)
+    assert pickle.loads(pickle.dumps(sent)) == sent
+    cells = sorted(z11.free_symbols, key=lambda s: s.name)
+    env = {c: np.random.default_rng(0).normal(size=5) for c in cells}
+    assert np.array_equal(evaluate(sent, env), evaluate(z11, env))
+    point = {c: sp.Float(float(v[0])) for c, v in env.items()}
+    assert sent.xreplace(point) == z11.xreplace(point)
+    relu = names_for(derive("relu", shape=(2, 2)))["y11"]
+    assert lighten(relu) == relu
+
+
 def test_a_300_character_answer_is_checked_well_within_the_deadline():
     """A 6×6 max-pool window written out (the old way, ~380 characters, is over the limit;
     first_max fits), and the longest sums the box takes: each well under CHECK_SECONDS."""
