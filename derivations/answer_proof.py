@@ -174,19 +174,29 @@ def first_max_conditions(fm):
 def against_max(n):
     """An indicator comparing a value with the max of three or more others, as conditions on
     each of them ([a >= max(xs)] is the product of [a >= x]; [a < max(xs)] is 1 minus the
-    product of [a >= x]); None for any other node. (Two-argument Max becomes cases instead.)"""
-    if not (_indicator(n) and n.args[0].cond.is_Relational):
+    product of [a >= x]); None for any other node. The max may stand anywhere in the
+    comparison, once and linearly ([z11 - x21 <= 0]). (Two-argument Max becomes cases.)"""
+    if not (_indicator(n) and isinstance(n.args[0].cond, RELATIONS[:4])):
         return None
     rel = n.args[0].cond
-    op, a, m = type(rel), rel.lhs, rel.rhs
-    if _wide_max(a) and not _wide_max(m):
-        op, a, m = _FLIP[op], m, a
-    if not _wide_max(m) or a.has(m) or op not in (sp.Ge, sp.Gt, sp.Le, sp.Lt):
+    d = rel.lhs - rel.rhs
+    wide = [m for m in d.atoms(sp.Function) if _wide_max(m)]
+    if len(wide) != 1:
         return None
-    every = {sp.Ge: sp.GreaterThan, sp.Gt: sp.StrictGreaterThan}.get(op)
-    every = every or {sp.Le: sp.StrictGreaterThan, sp.Lt: sp.GreaterThan}[op]
+    m = wide[0]
+    c = d.coeff(m)
+    a = -(d - c * m) / c if c.is_number and c != 0 else None
+    if a is None or a.has(m):
+        return None
+    # "c·m − c·a op 0" is "a op' m": op' is op flipped (m was on the left) unless c < 0
+    op = type(rel) if c < 0 else _FLIP[type(rel)]
+    every = sp.GreaterThan if op in (sp.GreaterThan, sp.StrictLessThan) else sp.StrictGreaterThan
     product = sp.Mul(*[_bracket(every(a, x)) for x in m.args])
-    return product if op in (sp.Ge, sp.Gt) else 1 - product
+    return product if op in (sp.GreaterThan, sp.StrictGreaterThan) else 1 - product
+
+
+def _wide_max(e) -> bool:
+    return isinstance(e, WindowMax) or (isinstance(e, sp.Max) and len(e.args) > 2)
 
 
 def _bracket(rel):

@@ -209,6 +209,9 @@ WRONG = [
     _case("conv-zero-times-sqrt", _CONV, "dz11*k11 + 0*sqrt(k11)"),
     _case("conv-power-of-zero", _CONV, "dz11*k11*(k11^2)^0*k11^-1*k11"),
     _case("conv-abs-sign-over-k", _CONV, "dz11*k11*abs(k11)*sign(k11)/k11"),  # 0/0 at k11 = 0
+    _case("pool-below-max-is-never", _POOL, "dz11*[z11 - x12 < 0]*[x12 > x11]"),
+    _case("pool-not-at-or-above-max", _POOL, "dz11*(1 - [z11 >= x12])*[x12 > x11]"),
+    _case("pool-max-plus-tiny", _POOL, "dz11*[x12 >= z11 + 0.000000000001]*[x12 > x11]"),
 ]
 
 # Right answers in unusual forms: each must be proven correct (method "symbolic").
@@ -251,4 +254,9 @@ RIGHT = [
     _case("relu-relu-of-sign", _RELU, "dy12*relu(sign(x12))"),
     _case("relu-of-output", _RELU, "dy12*[y12 > 0]"),
     _case("pool-first-max-squared", _POOL, "dz11*first_max(x12, x11, x12, x21, x22)^2"),
+    # the window's max z11 (Max of the 4 cells) compared as a whole
+    _case("pool-ge-max-first", _POOL, "dz11*[x12 >= z11]*[x12 > x11]"),
+    _case("pool-max-difference", _POOL, "dz11*[z11 - x12 <= 0]*[x12 - x11 > 0]"),
+    _case("pool-max-scaled", _POOL, "dz11*[2*x12 - 2*z11 >= 0]*[x12 > x11]"),
+    _case("pool-not-below-max", _POOL, "dz11*(1 - [z11 > x12])*[x12 > x11]"),
 ]
