@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import sympy as sp
 
-from .answer_tree import first_undefined, undefined_mask
+from .answer_tree import first_undefined, point_value, undefined_mask
 from .numeric import Unsupported, evaluate
 
 SEED = 20240611
@@ -118,11 +118,14 @@ def _around_kink(v, symbols, rng, n: int = 6):
 
 
 def _inside(case, symbols, rng, n: int = 48):
-    """Points (a symbols × m array) inside one open case: the symbols it solved for computed
-    from the others, only those where all its conditions hold kept."""
+    """Points (a symbols × m array) inside one open case: each condition linear in a symbol
+    pushed into its region by moving that symbol (k11 > 1000 is far beyond every sample),
+    the symbols it solved for computed from the others, only those where all its
+    conditions hold kept."""
     block = _mixed(rng, (len(symbols), n))
     env = {t: block[i] for i, t in enumerate(symbols)}
     try:
+        _push_into(case, env, rng, n)
         for s, value in reversed(case.solved):
             if s in env:
                 env[s][:] = np.broadcast_to(evaluate(value, env, shape=(n,)), (n,))
@@ -132,6 +135,38 @@ def _inside(case, symbols, rng, n: int = 48):
     except Unsupported:
         return None
     return block[:, keep] if keep.any() else None
+
+
+_MARGINS = np.array([1e-3, 0.5, 3.0, 40.0])  # how far inside a condition a pushed point lies
+_SIDE = {sp.StrictGreaterThan: 1, sp.GreaterThan: 1, sp.StrictLessThan: -1, sp.LessThan: -1}
+
+
+def _push_into(case, env: dict, rng, n: int) -> None:
+    """Where a condition "v > 0" (or <, ≥, ≤) of ``case`` fails, move one symbol of v with a
+    number as its coefficient (each symbol once, none the case solves for) so that v is a
+    margin inside it; the half of the points where it holds already stay as they are."""
+    moved = {s for s, _ in case.solved}
+    for cond in case.conditions:
+        side = _SIDE.get(type(cond))
+        if side is None:
+            continue
+        v = sp.expand(cond.lhs - cond.rhs)
+        for s in sorted(v.free_symbols - moved, key=lambda t: t.name):
+            c = v.coeff(s)
+            rest = sp.expand(v - c * s)
+            if s in env and c != 0 and not c.has(s) and not rest.has(s):
+                break
+        else:
+            continue
+        moved.add(s)
+        fails = evaluate(cond, env, shape=(n,)) != 1
+        target = side * rng.choice(_MARGINS, n) * rng.uniform(1, 2, n)
+        # c may hold other symbols ([k11*k12 > 5000]): solved point by point where it is not 0
+        c_at = evaluate(c, env, shape=(n,))
+        with np.errstate(all="ignore"):
+            value = (target - evaluate(rest, env, shape=(n,))) / c_at
+        move = fails & (rng.random(n) < 0.75) & np.isfinite(value)
+        env[s][:] = np.where(move, value, env[s])
 
 
 def compare(
@@ -196,12 +231,13 @@ def _undefined_as_typed(tree, expected, point: dict, out: Comparison) -> bool:
 
 
 def probe(typed, expected, env: dict, domain=(), k: int = 4, deadline=float("inf")) -> list:
-    """Points among the first of ``env`` where the two differ in high precision although
-    floats saw no difference (a typed 1.000000000000001): looked for only where no proof
-    decided."""
+    """Points among the first and the last of ``env`` (the last lie inside the cases the
+    proof left open) where the two differ in high precision although floats saw no
+    difference (a typed 1.000000000000001; 0 against sigmoid's e^-1000, both 0 in floats):
+    looked for only where no proof decided."""
     n = len(next(iter(env.values()))) if env else 1
     found = []
-    for i in range(min(k, n)):
+    for i in dict.fromkeys([*range(min(k, n)), *range(max(n - k, 0), n)]):
         if time.monotonic() > deadline:
             break
         point = {s: float(v[i]) for s, v in env.items()}
@@ -218,7 +254,7 @@ def precise(expr, point: dict, digits: int = PRECISE_DIGITS):
     cancellation ate the digits (the same at twice the precision it is not)."""
     values = []
     for n in (digits, 2 * digits):
-        sub = {s: sp.Float(v, n + 10) for s, v in point.items()}
+        sub = {s: point_value(v, n + 10) for s, v in point.items()}
         try:
             value = expr.xreplace(sub)
             values.append(value.evalf(n) if not value.is_Number else value)

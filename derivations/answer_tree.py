@@ -26,6 +26,7 @@ from __future__ import annotations
 import ast
 import dataclasses
 from dataclasses import dataclass
+from fractions import Fraction
 from functools import cache
 
 import numpy as np
@@ -241,7 +242,7 @@ def _precise_walk(tree, point, digits: int):
     """(index, its first input's value) of the first node whose own operation is undefined at
     ``point``, in ``digits``-digit arithmetic; None when every node is defined (or a value is
     unsure)."""
-    sub = {s: sp.Float(v, digits + 10) for s, v in point.items()}
+    sub = {s: point_value(v, digits + 10) for s, v in point.items()}
     values: list = []
     for i, node in enumerate(tree.nodes):
         args = [values[k] for k in node.kids]
@@ -255,6 +256,17 @@ def _precise_walk(tree, point, digits: int):
             return None  # a value this precision does not settle (overflow, a name undefined)
         values.append(value)
     return None
+
+
+def point_value(v: float, digits: int):
+    """A point's coordinate for high precision: the fraction of denominator ≤ 10⁶ that the
+    float v is the nearest float to (0.123 is 123/1000: a kink a learner typed at 0.123 is
+    met exactly), else the float itself with ``digits`` digits. Either is a point, and both
+    sides are evaluated at the same one."""
+    frac = Fraction(v).limit_denominator(10**6)
+    if float(frac) == v:
+        return sp.Rational(frac.numerator, frac.denominator)
+    return sp.Float(v, digits)
 
 
 def _precise_node(node, args, sub, digits):

@@ -212,6 +212,12 @@ WRONG = [
     _case("pool-below-max-is-never", _POOL, "dz11*[z11 - x12 < 0]*[x12 > x11]"),
     _case("pool-not-at-or-above-max", _POOL, "dz11*(1 - [z11 >= x12])*[x12 > x11]"),
     _case("pool-max-plus-tiny", _POOL, "dz11*[x12 >= z11 + 0.000000000001]*[x12 > x11]"),
+    # far beyond every sample, where several conditions hold at once, or at one decimal point
+    _case("conv-all-far", _CONV, "dz11*k11 + [k11 > 100]*[x11 > 100]*[dz11 > 100]"),
+    _case("conv-product-far", _CONV, "dz11*k11 + [k11*x11 > 5000]"),
+    _case("conv-thin-slab", _CONV, "dz11*k11 + [k11 > 0.5]*[k11 < 0.50001]"),
+    _case("sigmoid-cut-at-1000", _SIGMOID, "dy11*y11*(1 - y11)*[x11 < 1000]"),
+    _case("sigmoid-spike-at-decimal", _SIGMOID, "dy11*y11*(1 - y11) + [x11 >= 0.123]*[x11 <= 0.123]"),
 ]
 
 # Right answers in unusual forms: each must be proven correct (method "symbolic").
