@@ -104,6 +104,7 @@ class Proof:
     open: list = field(default_factory=list)  # Cases not shown equal
     cases: int = 0
     deadline: float = float("inf")  # time.monotonic() past which no case is started
+    known: dict = field(default_factory=dict)  # form → the signs the lesson's domain allows
 
     @property
     def differs(self) -> bool:
@@ -111,10 +112,15 @@ class Proof:
         return any(c.differs for c in self.open)
 
 
-def prove(typed, expected, max_work: int = 20_000, seconds: float | None = None) -> Proof:
+def prove(
+    typed, expected, max_work: int = 20_000, seconds: float | None = None, domain=()
+) -> Proof:
     """Whether ``typed`` and ``expected`` are the same function, by cases (module notes),
-    giving up (incomplete) after ``seconds``."""
+    giving up (incomplete) after ``seconds``. ``domain``: the lesson's forward formulas
+    (``answers.lesson_domain``); where they are undefined the lesson is, so no case there is
+    examined (the log lesson's x11 > 0: dy11/abs(x11) is dy11/x11)."""
     proof = Proof()
+    proof.known = domain_signs(domain)
     if seconds is not None:
         proof.deadline = time.monotonic() + seconds
     a, b = canonical(typed), canonical(expected)
@@ -305,7 +311,7 @@ def _cases(a, b, conditions, solved, proof: Proof, max_work: int) -> None:
         return
     v = _most_common(forms)
     truths = {s: _truths(pa, v, s) + _truths(pb, v, s) for s in (1, 0, -1)}
-    for s in (1, 0, -1):
+    for s in proof.known.get(v, (1, 0, -1)):
         if s == 0 and truths[0] in (truths[1], truths[-1]):
             # v = 0 decides every condition as one side does: that side's case holds the
             # points where v = 0 too (abs(v) = ±v is right there as well); no case of its own
@@ -321,6 +327,28 @@ def _cases(a, b, conditions, solved, proof: Proof, max_work: int) -> None:
         _cases(a2, b2, (*conditions, cond), solved + extra, proof, max_work)
         if not proof.complete:
             return
+
+
+def domain_signs(domain) -> dict:
+    """form → the signs it can have where the lesson's formulas ``domain`` are defined: the
+    argument of a log is > 0, a denominator ≠ 0, what a fractional power takes ≥ 0."""
+    allowed: dict = {}
+    for f in domain:
+        for n in sp.preorder_traversal(f):
+            if isinstance(n, sp.log):
+                u, signs = n.args[0], {1}
+            elif n.is_Pow and n.exp.is_negative:
+                u, signs = n.base, {1, -1}
+            elif n.is_Pow and not n.exp.is_integer:
+                u, signs = n.base, {1, 0}
+            else:
+                continue
+            w, flipped = form(u)
+            if w.is_number:
+                continue
+            signs = {-t for t in signs} if flipped else signs
+            allowed[w] = allowed.get(w, {1, 0, -1}) & signs
+    return {w: tuple(t for t in (1, 0, -1) if t in signs) for w, signs in allowed.items()}
 
 
 def _most_common(forms: list):

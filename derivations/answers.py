@@ -208,7 +208,7 @@ def check_here(
         if first is not None and first.refused and off_the_kinks(first, typed, expected):
             numbers = first  # no tie or kink slip to tell apart: the point is the verdict
         else:
-            proof = prove(te, ee, max_work=MAX_WORK, seconds=PROOF_SHARE * seconds)
+            proof = prove(te, ee, MAX_WORK, PROOF_SHARE * seconds, domain)
     if numbers is None:
         numbers = judge_numbers(typed, expected, proof, domain, deadline, tree=tree)
     said = {s: n for s, n in inverse.items() if spoken(s, n, names)}  # see check_answer

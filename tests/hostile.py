@@ -216,6 +216,9 @@ WRONG = [
     _case("conv-all-far", _CONV, "dz11*k11 + [k11 > 100]*[x11 > 100]*[dz11 > 100]"),
     _case("conv-product-far", _CONV, "dz11*k11 + [k11*x11 > 5000]"),
     _case("conv-thin-slab", _CONV, "dz11*k11 + [k11 > 0.5]*[k11 < 0.50001]"),
+    _case("log-abs-negated", _LOG, "-dy11/abs(x11)"),
+    _case("log-cut-at-1", _LOG, "dy11*[x11 > 1]/x11"),
+    _case("div-abs-cubed", _DIV, "-dy11*m11/abs(n11)^3"),
     _case("sigmoid-cut-at-1000", _SIGMOID, "dy11*y11*(1 - y11)*[x11 < 1000]"),
     _case("sigmoid-spike-at-decimal", _SIGMOID, "dy11*y11*(1 - y11) + [x11 >= 0.123]*[x11 <= 0.123]"),
 ]
@@ -260,6 +263,12 @@ RIGHT = [
     _case("relu-relu-of-sign", _RELU, "dy12*relu(sign(x12))"),
     _case("relu-of-output", _RELU, "dy12*[y12 > 0]"),
     _case("pool-first-max-squared", _POOL, "dz11*first_max(x12, x11, x12, x21, x22)^2"),
+    # the lesson is defined only where its forward pass is: log's x11 > 0, div's n11 != 0
+    _case("log-abs", _LOG, "dy11/abs(x11)"),
+    _case("log-sign", _LOG, "dy11*sign(x11)/x11"),
+    _case("log-relu", _LOG, "dy11*relu(x11)/x11^2"),
+    _case("div-abs-squared", _DIV, "-dy11*m11/abs(n11)^2"),
+    _case("div-sign-squared", _DIV, "-dy11*m11*sign(n11)^2/n11^2"),
     # the window's max z11 (Max of the 4 cells) compared as a whole
     _case("pool-ge-max-first", _POOL, "dz11*[x12 >= z11]*[x12 > x11]"),
     _case("pool-max-difference", _POOL, "dz11*[z11 - x12 <= 0]*[x12 - x11 > 0]"),
