@@ -193,10 +193,16 @@ def compare(
     with np.errstate(all="ignore"):
         gap = np.abs(t - e) / np.maximum(np.abs(t), np.abs(e))
     flagged = ok & (bad_t | (np.isfinite(t) & (gap > SCREEN_RTOL)))
-    order = sorted(
-        np.flatnonzero(flagged),
-        key=lambda i: (not as_typed[i], not bad_t[i], -np.nan_to_num(gap[i])),
+    # points where the answer as typed looks undefined first, those of small coordinates
+    # first (a denominator that underflows to 0 at x = -1000 is no 0/0), but no more than
+    # half of the confirmations: the rest for points where the values differ
+    size = np.max(np.abs(np.array(list(env.values()))), axis=0) if env else np.zeros(n)
+    undefined_first = sorted(np.flatnonzero(flagged & as_typed), key=lambda i: size[i])
+    rest = sorted(
+        np.flatnonzero(flagged & ~as_typed),
+        key=lambda i: (not bad_t[i], -np.nan_to_num(gap[i])),
     )
+    order = undefined_first[: MAX_CONFIRM // 2] + rest
     for i in order[:MAX_CONFIRM]:
         if time.monotonic() > deadline:
             break

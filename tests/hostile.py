@@ -220,7 +220,9 @@ WRONG = [
     _case("log-cut-at-1", _LOG, "dy11*[x11 > 1]/x11"),
     _case("div-abs-cubed", _DIV, "-dy11*m11/abs(n11)^3"),
     _case("sigmoid-cut-at-1000", _SIGMOID, "dy11*y11*(1 - y11)*[x11 < 1000]"),
-    _case("sigmoid-spike-at-decimal", _SIGMOID, "dy11*y11*(1 - y11) + [x11 >= 0.123]*[x11 <= 0.123]"),
+    _case(
+        "sigmoid-spike-at-decimal", _SIGMOID, "dy11*y11*(1 - y11) + [x11 >= 0.123]*[x11 <= 0.123]"
+    ),
 ]
 
 # Right answers in unusual forms: each must be proven correct (method "symbolic").
@@ -263,6 +265,13 @@ RIGHT = [
     _case("relu-relu-of-sign", _RELU, "dy12*relu(sign(x12))"),
     _case("relu-of-output", _RELU, "dy12*[y12 > 0]"),
     _case("pool-first-max-squared", _POOL, "dz11*first_max(x12, x11, x12, x21, x22)^2"),
+    # floats divide by 0 where exp(-k11^2) underflows (k11 = 40): not a 0/0 as typed
+    _case("conv-underflow-cancels", _CONV, "dz11*k11*exp(-k11^2)/exp(-k11^2)"),
+    _case(
+        "softmax-underflow",
+        _SOFTMAX,
+        "dL_i*exp(f2 - 800)/(exp(f1 - 800) + exp(f2 - 800) + exp(f3 - 800))",
+    ),
     # the lesson is defined only where its forward pass is: log's x11 > 0, div's n11 != 0
     _case("log-abs", _LOG, "dy11/abs(x11)"),
     _case("log-sign", _LOG, "dy11*sign(x11)/x11"),
