@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import sympy as sp
 
-from .answer_tree import first_undefined, point_value, undefined_mask
+from .answer_tree import beyond_precision, first_undefined, point_value, undefined_mask
 from .numeric import Unsupported, evaluate
 
 SEED = 20240611
@@ -258,15 +258,19 @@ def precise(expr, point: dict, digits: int = PRECISE_DIGITS):
     """``expr`` at ``point`` in ``digits``-digit arithmetic, as far as that precision carries
     it: a sympy number (nan, zoo or a complex one where it is undefined), or None where a
     cancellation ate the digits (the same at twice the precision it is not)."""
+    if beyond_precision(expr, point):
+        return None
     values = []
     for n in (digits, 2 * digits):
         sub = {s: point_value(v, n + 10) for s, v in point.items()}
         try:
             value = expr.xreplace(sub)
             values.append(value.evalf(n) if not value.is_Number else value)
-        except (TypeError, ValueError, ZeroDivisionError, OverflowError):
+        except (TypeError, ValueError, ArithmeticError, MemoryError, RecursionError):
             values.append(sp.nan)
     low, high = values
+    if high in (sp.oo, -sp.oo) or low in (sp.oo, -sp.oo):
+        return None  # past what mpmath represents: too large, not undefined
     if not (_defined(low) and _defined(high)):
         return high if not _defined(high) else None
     if abs(low - high) > PRECISE_RTOL * max(abs(high), sp.Float(1e-300)):

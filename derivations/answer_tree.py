@@ -36,6 +36,13 @@ from .grammar import FUNCTIONS, WINDOW_FUNCTION
 from .numeric import Unsupported, evaluate
 
 PRECISIONS = (50, 100)  # digits; a point is undefined only if both say so, at the same node
+# high precision (mpmath) takes memory and time in proportion to log|u| for exp(u) (whose
+# exponent it shifts into place: exp(exp(exp(exp(2)))) asked for gigabytes) and for sin(u)
+# (reduced modulo π): past these an argument is beyond what a point can settle
+MAX_EXP_ARGUMENT = 1e15
+MAX_TRIG_ARGUMENT = 1e300
+_GROWING = {"exp", "sinh", "cosh", "tanh", "sigmoid"}
+_PERIODIC = {"sin", "cos"}
 _U = sp.Dummy("u")
 _RELATIONS = {ast.Gt: sp.Gt, ast.GtE: sp.Ge, ast.Lt: sp.Lt, ast.LtE: sp.Le}
 _ARITHMETIC = {ast.Add: "+", ast.Sub: "-", ast.Mult: "*", ast.Div: "/"}
@@ -246,9 +253,11 @@ def _precise_walk(tree, point, digits: int):
     values: list = []
     for i, node in enumerate(tree.nodes):
         args = [values[k] for k in node.kids]
+        if node.kind == "call" and not within_precision(node.value, args[0]):
+            return None
         try:
             value, broken = _precise_node(node, args, sub, digits)
-        except (TypeError, ValueError, ZeroDivisionError, OverflowError):
+        except (ArithmeticError, TypeError, ValueError, MemoryError, RecursionError):
             return None
         if broken:
             return i, args[0] == 0
@@ -256,6 +265,35 @@ def _precise_walk(tree, point, digits: int):
             return None  # a value this precision does not settle (overflow, a name undefined)
         values.append(value)
     return None
+
+
+def within_precision(name: str, u) -> bool:
+    """Whether the grammar's function ``name`` at ``u`` (a number) is within what high
+    precision computes at a modest cost (see MAX_EXP_ARGUMENT)."""
+    try:
+        size = abs(float(u))
+    except (TypeError, ValueError, OverflowError):
+        return False
+    if name in _GROWING:
+        return size <= MAX_EXP_ARGUMENT
+    if name in _PERIODIC:
+        return size <= MAX_TRIG_ARGUMENT
+    return True
+
+
+def beyond_precision(expr, point: dict) -> bool:
+    """Whether ``expr`` at ``point`` holds an exponential, hyperbolic or trigonometric function
+    of an argument past what high precision computes at a modest cost (or one floats cannot
+    size): then the point is not settled in high precision."""
+    for n in expr.atoms(sp.exp, sp.sinh, sp.cosh, sp.tanh, sp.sin, sp.cos, sp.tan):
+        try:
+            u = evaluate(n.args[0], {s: point[s] for s in n.args[0].free_symbols})
+        except (Unsupported, KeyError):
+            return True
+        name = "exp" if not isinstance(n, (sp.sin, sp.cos, sp.tan)) else "sin"
+        if not np.isfinite(u) or not within_precision(name, u):
+            return True
+    return False
 
 
 def point_value(v: float, digits: int):

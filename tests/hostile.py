@@ -219,6 +219,9 @@ WRONG = [
     _case("log-abs-negated", _LOG, "-dy11/abs(x11)"),
     _case("log-cut-at-1", _LOG, "dy11*[x11 > 1]/x11"),
     _case("div-abs-cubed", _DIV, "-dy11*m11/abs(n11)^3"),
+    # towers of exponentials: high precision would need gigabytes (it raised MemoryError)
+    _case("conv-sin-of-tower", _CONV, "dz11*k11 + sin(exp(exp(exp(dz11))))*0.000000000001"),
+    _case("conv-tower", _CONV, "dz11*k11 + exp(exp(exp(exp(exp(dz11)))))"),
     _case("sigmoid-cut-at-1000", _SIGMOID, "dy11*y11*(1 - y11)*[x11 < 1000]"),
     _case(
         "sigmoid-spike-at-decimal", _SIGMOID, "dy11*y11*(1 - y11) + [x11 >= 0.123]*[x11 <= 0.123]"

@@ -679,6 +679,21 @@ def test_right_forms_stay_right_as_typed(text):
     assert fb.method != "different", fb.message
 
 
+def test_a_huge_value_is_not_called_undefined(conv):
+    """exp(exp(exp(exp(exp(2))))) is past every float and past what high precision can hold
+    at a modest cost (it asked mpmath for gigabytes): too large to settle at that point, not
+    undefined there."""
+    from derivations.answer_points import precise
+
+    tower = "exp(exp(exp(exp(exp(dz11)))))"
+    fb = check(conv, "X", (0, 0), tower)
+    assert fb.method == "different" and "undefined" not in fb.message, fb.message
+    dz11 = up("L", "z_{11}")
+    start = time.perf_counter()
+    value = precise(sp.exp(sp.exp(sp.exp(sp.exp(sp.exp(dz11))))), {dz11: 2.0})
+    assert value is None and time.perf_counter() - start < 5
+
+
 def test_a_window_max_is_answerable_without_killing_the_worker():
     """z11 on a 6×6 max pool is Max(36 cells), which sympy took ~3 s to build again in the
     worker: "too complex" and a killed worker. Now a verdict, from the same worker; and a right
