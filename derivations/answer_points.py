@@ -218,8 +218,10 @@ def compare(
             out.differ.append(point)
         if out.refused:  # one confirmed point is the refusal
             break
-    if out.undefined:  # how many there are in all, as floats see them
-        out.undefined_count = max(len(out.undefined), int(bad_t.sum()))
+    if out.undefined:  # how many there are in all, as floats see them: where an operation
+        # as typed is undefined (not where a value only overflowed), when that was the reason
+        seen = as_typed if out.why[0] is not None else bad_t
+        out.undefined_count = max(len(out.undefined), int(seen.sum()))
     return out
 
 

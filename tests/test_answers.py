@@ -589,7 +589,7 @@ def test_right_answers_in_unusual_forms_are_proven(ident, op, params, grad, idx,
 def test_an_undefined_answer_says_how_many_points_were_compared():
     relu = derive("relu", shape=(2, 2))
     fb = check(relu, "X", (0, 1), "dy12*relu(x12)/x12")
-    m = re.search(r"undefined at (\d+) of the (\d+) points compared", fb.message)
+    m = m_relu = re.search(r"undefined at (\d+) of the (\d+) points compared", fb.message)
     assert m and 0 < int(m[1]) < int(m[2]), fb.message
     assert "at x12 = 0" in fb.message and "it divides by 0 in relu(x12)/x12" in fb.message, (
         fb.message
@@ -597,6 +597,9 @@ def test_an_undefined_answer_says_how_many_points_were_compared():
     fb = check(relu, "X", (0, 1), "sqrt(-dy12^2)")
     m = re.search(r"undefined at (\d+) of the (\d+) points compared", fb.message)
     assert m and int(m[1]) > int(m[2]) / 2, fb.message  # all but dy12 = 0
+    # where a tower of exps overflows floats it is not undefined: only x12 = 0 counts
+    with_tower = check(relu, "X", (0, 1), "exp(exp(exp(exp(dy12)))) + dy12*relu(x12)/x12")
+    assert re.search(r"undefined at (\d+) of", with_tower.message)[1] == m_relu[1]
 
 
 def test_a_condition_beyond_the_old_sample_range_is_found(lessons):
