@@ -15,6 +15,7 @@ import sympy as sp
 
 WIDE = 3  # a Max of this many arguments or more is sent as a WindowMax (two stay Max: the
 # proof turns Max(a, b) into cases)
+SHOWN = 6  # cells a preview writes out before it abbreviates the window
 
 
 class WindowMax(sp.Function):
@@ -27,7 +28,11 @@ class WindowMax(sp.Function):
         return None
 
     def _latex(self, printer):
-        return r"\max\left(" + ", ".join(printer._print(x) for x in self.args) + r"\right)"
+        # a 6×6 window's 36 cells ran off the preview's column: the first three and the last
+        cells = [printer._print(x) for x in self.args]
+        if len(cells) > SHOWN:
+            cells = [*cells[:3], r"\ldots", cells[-1]]
+        return r"\max\left(" + ", ".join(cells) + r"\right)"
 
 
 def lighten(value):
