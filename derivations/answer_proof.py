@@ -311,11 +311,13 @@ def _cases(a, b, conditions, solved, proof: Proof, max_work: int) -> None:
         return
     v = _most_common(forms)
     truths = {s: _truths(pa, v, s) + _truths(pb, v, s) for s in (1, 0, -1)}
-    for s in proof.known.get(v, (1, 0, -1)):
-        if s == 0 and truths[0] in (truths[1], truths[-1]):
-            # v = 0 decides every condition as one side does: that side's case holds the
-            # points where v = 0 too (abs(v) = ±v is right there as well); no case of its own
-            # (a product of n conditions ≥ would otherwise take 2ⁿ cases)
+    signs = proof.known.get(v, (1, 0, -1))  # those the lesson's domain allows
+    for s in signs:
+        if s == 0 and any(truths[0] == truths[t] for t in (1, -1) if t in signs):
+            # v = 0 decides every condition as one side does: that side's case (examined:
+            # the domain allows it) holds the points where v = 0 too (abs(v) = ±v is right
+            # there as well); no case of its own (a product of n conditions ≥ would otherwise
+            # take 2ⁿ cases)
             continue
         a2, b2, extra = assign_all(a, pa, v, s), assign_all(b, pb, v, s), ()
         cond = (sp.StrictGreaterThan(v, 0), sp.Equality(v, 0), sp.StrictLessThan(v, 0))[1 - s]

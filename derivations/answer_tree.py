@@ -170,10 +170,15 @@ def undefined_mask(tree: TypedTree, env: dict, n: int) -> np.ndarray:
     something ``numeric`` cannot compute."""
     values: list = []
     bad: list = []
+    named: dict = {}  # a name's values, worked out once however often it was typed
     with np.errstate(all="ignore"):
         for node in tree.nodes:
             args = [values[k] for k in node.kids]
-            value, broken = _float_node(node, args, env, n)
+            if node.kind == "name" and node.value not in named:
+                named[node.value] = _float_node(node, args, env, n)
+            value, broken = (
+                named[node.value] if node.kind == "name" else _float_node(node, args, env, n)
+            )
             for k in node.kids:
                 broken = broken | bad[k]
             values.append(value)
@@ -251,10 +256,14 @@ def _precise_walk(tree, point, digits: int):
     unsure)."""
     sub = {s: point_value(v, digits + 10) for s, v in point.items()}
     values: list = []
+    named: dict = {}  # a name's value, worked out once however often it was typed
     for i, node in enumerate(tree.nodes):
         args = [values[k] for k in node.kids]
         if node.kind == "call" and not within_precision(node.value, args[0]):
             return None
+        if node.kind == "name" and node.value in named:
+            values.append(named[node.value])
+            continue
         try:
             value, broken = _precise_node(node, args, sub, digits)
         except (ArithmeticError, TypeError, ValueError, MemoryError, RecursionError):
@@ -263,6 +272,8 @@ def _precise_walk(tree, point, digits: int):
             return i, args[0] == 0
         if not (value.is_number and value.is_extended_real and value.is_finite):
             return None  # a value this precision does not settle (overflow, a name undefined)
+        if node.kind == "name":
+            named[node.value] = value
         values.append(value)
     return None
 

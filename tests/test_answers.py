@@ -682,6 +682,20 @@ def test_right_forms_stay_right_as_typed(text):
     assert fb.method != "different", fb.message
 
 
+def test_the_domain_limits_the_cases_but_keeps_its_boundary():
+    """A lesson defined where x >= 0 (sqrt) still has the case x = 0, even where x = 0 would
+    otherwise be folded into the case x < 0, which the domain leaves out; where x > 0 (log)
+    it has not."""
+    from derivations.answer_proof import prove
+
+    x = sp.Symbol("x")
+    above, at_or_above = sp.Piecewise((1, x > 0), (0, True)), sp.Piecewise((1, x >= 0), (0, True))
+    assert not prove(above, sp.Integer(1), domain=(sp.sqrt(x),)).equal  # differ at x = 0
+    assert prove(at_or_above, sp.Integer(1), domain=(sp.sqrt(x),)).equal
+    assert prove(above, sp.Integer(1), domain=(sp.log(x),)).equal
+    assert not prove(above, sp.Integer(1)).equal
+
+
 def test_a_huge_value_is_not_called_undefined(conv):
     """exp(exp(exp(exp(exp(2))))) is past every float and past what high precision can hold
     at a modest cost (it asked mpmath for gigabytes): too large to settle at that point, not
