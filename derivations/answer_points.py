@@ -146,7 +146,12 @@ def _push_into(case, env: dict, rng, n: int) -> None:
     number as its coefficient (each symbol once, none the case solves for) so that v is a
     margin inside it; the half of the points where it holds already stay as they are."""
     moved = {s for s, _ in case.solved}
+    solved = dict(case.solved)
     for cond in case.conditions:
+        for _ in range(len(solved)):  # in the symbols that stay free (x23 = x22: in x22)
+            if not (cond.free_symbols & moved) or not isinstance(cond, sp.Basic):
+                break
+            cond = cond.xreplace(solved)
         side = _SIDE.get(type(cond))
         if side is None:
             continue

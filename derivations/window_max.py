@@ -23,8 +23,9 @@ class WindowMax(sp.Function):
 
     @classmethod
     def eval(cls, *xs):
-        if xs and all(x.is_number for x in xs):
-            return sp.Max(*xs)
+        # of numbers, the largest by plain comparisons (sympy's Max(36 numbers) took 57 ms)
+        if xs and all(x.is_number and x.is_comparable for x in xs):
+            return max(xs)
         return None
 
     def _latex(self, printer):

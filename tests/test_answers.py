@@ -733,6 +733,10 @@ def test_a_window_max_is_answerable_without_killing_the_worker():
         assert fb.correct and fb.method == "symbolic", fb.message
     fb = check_answer("dz11*[x23 >= z11]", expected, names, timeout=SLOW_OK)  # ties
     assert not fb.correct and fb.method == "different", fb.message
+    # the one that forgets x22 (before x23 in the window) is named as a tie slip
+    text = f"dz11*[x23 >= z11]*{firsts.removesuffix('*[x23 > x22]')}"
+    fb = check_answer(text, expected, names, timeout=SLOW_OK)
+    assert fb.method == "different" and "only ties are wrong" in fb.message, fb.message
 
 
 def test_a_window_max_is_sent_as_a_plain_function_of_its_cells():
