@@ -134,7 +134,7 @@ def prove(
 
 def canonical(e):
     """The form both sides are compared in (module notes, 1)."""
-    e = exact(e)
+    e = real_forms(exact(e))
     if e.has(FirstMax):
         e = e.replace(lambda n: isinstance(n, FirstMax), first_max_conditions)
     if e.has(WindowMax, sp.Max):  # [x23 >= z11] with z11 a max pool's window max
@@ -200,6 +200,30 @@ def _merge(m):
         if len(signs) < 3:
             brackets.append(sp.Piecewise((1, _OF_SIGNS[signs](w, 0)), (0, sp.true), evaluate=False))
     return sp.Mul(*others, *brackets)
+
+
+def real_forms(e):
+    """Identities of real numbers that sympy does not apply to its symbols (which may be
+    complex): (e^u)^r = e^(r·u), log(e^u) = u, (b^(2k))^r = |b|^(2k·r). The lessons' symbols
+    are real, so sqrt(exp(2*x11)) is exp(x11) and sqrt(1/x11^2) is 1/abs(x11)."""
+    if e.has(sp.exp):
+        e = e.replace(
+            lambda n: n.is_Pow and isinstance(n.base, sp.exp) and n.exp.is_Rational,
+            lambda n: sp.exp(n.exp * n.base.args[0]),
+        )
+        e = e.replace(
+            lambda n: isinstance(n, sp.log) and isinstance(n.args[0], sp.exp),
+            lambda n: n.args[0].args[0],
+        )
+    even = lambda n: (  # noqa: E731
+        n.is_Pow
+        and n.exp.is_Rational
+        and not n.exp.is_integer
+        and n.base.is_Pow
+        and n.base.exp.is_Integer
+        and n.base.exp.is_even
+    )
+    return e.replace(even, lambda n: sp.Abs(n.base.base) ** (n.base.exp * n.exp))
 
 
 def exact(e):

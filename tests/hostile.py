@@ -217,6 +217,9 @@ WRONG = [
     _case("conv-product-far", _CONV, "dz11*k11 + [k11*x11 > 5000]"),
     _case("conv-thin-slab", _CONV, "dz11*k11 + [k11 > 0.5]*[k11 < 0.50001]"),
     _case("log-abs-negated", _LOG, "-dy11/abs(x11)"),
+    _case("conv-root-of-square", _CONV, "dz11*sqrt(k11^2)"),
+    _case("conv-fourth-root", _CONV, "dz11*(k11^4)^(1/4)"),
+    _case("conv-log-exp-off", _CONV, "dz11*log(exp(k11))*1.0000001"),
     _case("log-cut-at-1", _LOG, "dy11*[x11 > 1]/x11"),
     _case("div-abs-cubed", _DIV, "-dy11*m11/abs(n11)^3"),
     # towers of exponentials: high precision would need gigabytes (it raised MemoryError)
@@ -275,6 +278,12 @@ RIGHT = [
         _SOFTMAX,
         "dL_i*exp(f2 - 800)/(exp(f1 - 800) + exp(f2 - 800) + exp(f3 - 800))",
     ),
+    # identities of real numbers that sympy leaves alone for its (complex) symbols
+    _case("conv-sqrt-square-sign", _CONV, "dz11*sqrt(k11^2)*sign(k11)"),
+    _case("conv-log-exp", _CONV, "dz11*log(exp(k11))"),
+    _case("conv-root-of-exp", _CONV, "dz11*k11*exp(k11)^(1/2)*exp(k11/2)/exp(k11)"),
+    _case("sigmoid-sqrt-exp", _SIGMOID, "dy11*y11^2*sqrt(exp(-2*x11))"),
+    _case("log-root-of-square", _LOG, "dy11*sqrt(1/x11^2)"),
     # the lesson is defined only where its forward pass is: log's x11 > 0, div's n11 != 0
     _case("log-abs", _LOG, "dy11/abs(x11)"),
     _case("log-sign", _LOG, "dy11*sign(x11)/x11"),

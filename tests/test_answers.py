@@ -610,10 +610,11 @@ def test_a_condition_beyond_the_old_sample_range_is_found(lessons):
     assert "relu(" in fb.message and "Piecewise" not in fb.message, fb.message
 
 
-@pytest.mark.parametrize("text", ["dz11*sqrt(k11^2)*sign(k11)", "dz11*log(exp(k11))"])
+@pytest.mark.parametrize("text", ["dz11*k11*[exp(k11) > 0]", "dz11*k11*[cosh(k11) >= 1]"])
 def test_could_not_decide_is_a_message_not_a_pass(conv, text):
-    """Right for real numbers, but sympy's symbols are complex (sqrt(k²) is not |k| there)
-    and no point shows a difference: "could not decide", never a pass, and not scored."""
+    """Right for real numbers, but the proof cannot split on exp(k11) or cosh(k11) (it would
+    need to know exp(k11) > 0), and no point shows a difference: "could not decide", never a
+    pass, and not scored."""
     from ui.practice_model import SCORED
 
     fb = check(conv, "X", (0, 0), text)

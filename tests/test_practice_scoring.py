@@ -120,7 +120,7 @@ def test_could_not_decide_is_a_neutral_notice_and_not_scored():
     """No proof and no refusing point is no verdict on the maths (issue 17 §10–12 follow-up):
     an information box saying what to do, not a red error, and the score is untouched."""
     at, q = _open()
-    undecided = "dz11*sqrt(k22^2)*sign(k22) + dz12*k21 + dz21*k12 + dz22*k11"
+    undecided = "dz11*k22*[exp(k22) > 0] + dz12*k21 + dz21*k12 + dz22*k11"
     att = _answer(at, q, undecided)
     assert att.verdict[0] is False and att.verdict[3] == "undecided", att.verdict
     assert not any("Could not decide" in e.value for e in at.error)
