@@ -26,6 +26,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import sympy as sp
 
+from .answer_tree import beyond_precision, first_undefined, point_value, undefined_mask
 from .numeric import Unsupported, evaluate
 
 SEED = 20240611
@@ -50,6 +51,8 @@ class Comparison:
     undefined_count: int = 0
     differ: list = field(default_factory=list)
     confirmed: int = 0
+    why: list = field(default_factory=list)  # per undefined point: (what the typed part does
+    # there, the symbols in that part), or None where only sympy's form showed it
 
     @property
     def refused(self) -> bool:
@@ -115,11 +118,14 @@ def _around_kink(v, symbols, rng, n: int = 6):
 
 
 def _inside(case, symbols, rng, n: int = 48):
-    """Points (a symbols × m array) inside one open case: the symbols it solved for computed
-    from the others, only those where all its conditions hold kept."""
+    """Points (a symbols × m array) inside one open case: each condition linear in a symbol
+    pushed into its region by moving that symbol (k11 > 1000 is far beyond every sample),
+    the symbols it solved for computed from the others, only those where all its
+    conditions hold kept."""
     block = _mixed(rng, (len(symbols), n))
     env = {t: block[i] for i, t in enumerate(symbols)}
     try:
+        _push_into(case, env, rng, n)
         for s, value in reversed(case.solved):
             if s in env:
                 env[s][:] = np.broadcast_to(evaluate(value, env, shape=(n,)), (n,))
@@ -131,10 +137,50 @@ def _inside(case, symbols, rng, n: int = 48):
     return block[:, keep] if keep.any() else None
 
 
-def compare(typed, expected, env: dict, domain=(), deadline=float("inf")) -> Comparison | None:
+_MARGINS = np.array([1e-3, 0.5, 3.0, 40.0])  # how far inside a condition a pushed point lies
+_SIDE = {sp.StrictGreaterThan: 1, sp.GreaterThan: 1, sp.StrictLessThan: -1, sp.LessThan: -1}
+
+
+def _push_into(case, env: dict, rng, n: int) -> None:
+    """Where a condition "v > 0" (or <, ≥, ≤) of ``case`` fails, move one symbol of v with a
+    number as its coefficient (each symbol once, none the case solves for) so that v is a
+    margin inside it; the half of the points where it holds already stay as they are."""
+    moved = {s for s, _ in case.solved}
+    solved = dict(case.solved)
+    for cond in case.conditions:
+        for _ in range(len(solved)):  # in the symbols that stay free (x23 = x22: in x22)
+            if not (cond.free_symbols & moved) or not isinstance(cond, sp.Basic):
+                break
+            cond = cond.xreplace(solved)
+        side = _SIDE.get(type(cond))
+        if side is None:
+            continue
+        v = sp.expand(cond.lhs - cond.rhs)
+        for s in sorted(v.free_symbols - moved, key=lambda t: t.name):
+            c = v.coeff(s)
+            rest = sp.expand(v - c * s)
+            if s in env and c != 0 and not c.has(s) and not rest.has(s):
+                break
+        else:
+            continue
+        moved.add(s)
+        fails = evaluate(cond, env, shape=(n,)) != 1
+        target = side * rng.choice(_MARGINS, n) * rng.uniform(1, 2, n)
+        # c may hold other symbols ([k11*k12 > 5000]): solved point by point where it is not 0
+        c_at = evaluate(c, env, shape=(n,))
+        with np.errstate(all="ignore"):
+            value = (target - evaluate(rest, env, shape=(n,))) / c_at
+        move = fails & (rng.random(n) < 0.75) & np.isfinite(value)
+        env[s][:] = np.where(move, value, env[s])
+
+
+def compare(
+    typed, expected, env: dict, domain=(), deadline=float("inf"), tree=None
+) -> Comparison | None:
     """The numbers' opinion at the points of ``env`` (module notes); None when a side holds
-    something the evaluator cannot compute. No point is confirmed past ``deadline``
-    (a time.monotonic() value)."""
+    something the evaluator cannot compute. ``tree``: the answer as typed
+    (``answer_tree.typed_tree``), whose definedness counts where sympy simplified a division
+    by 0 away. No point is confirmed past ``deadline`` (a time.monotonic() value)."""
     n = len(next(iter(env.values()))) if env else 1
     try:
         t = evaluate(typed, env, shape=(n,))
@@ -142,43 +188,73 @@ def compare(typed, expected, env: dict, domain=(), deadline=float("inf")) -> Com
         inside = np.ones(n, dtype=bool)
         for f in domain:
             inside &= np.isfinite(evaluate(f, env, shape=(n,)))
+        as_typed = np.zeros(n, dtype=bool) if tree is None else undefined_mask(tree, env, n)
     except Unsupported:
         return None
     ok = inside & np.isfinite(e)
     out = Comparison(compared=int(ok.sum()), total=n)
-    bad_t = ok & ~np.isfinite(t)
+    as_typed &= ok
+    bad_t = as_typed | (ok & ~np.isfinite(t))
     with np.errstate(all="ignore"):
         gap = np.abs(t - e) / np.maximum(np.abs(t), np.abs(e))
     flagged = ok & (bad_t | (np.isfinite(t) & (gap > SCREEN_RTOL)))
-    order = sorted(np.flatnonzero(flagged), key=lambda i: (not bad_t[i], -np.nan_to_num(gap[i])))
+    # points where the answer as typed looks undefined first, those of small coordinates
+    # first (a denominator that underflows to 0 at x = -1000 is no 0/0), but no more than
+    # half of the confirmations: the rest for points where the values differ
+    size = np.max(np.abs(np.array(list(env.values()))), axis=0) if env else np.zeros(n)
+    undefined_first = sorted(np.flatnonzero(flagged & as_typed), key=lambda i: size[i])
+    rest = sorted(
+        np.flatnonzero(flagged & ~as_typed),
+        key=lambda i: (not bad_t[i], -np.nan_to_num(gap[i])),
+    )
+    order = undefined_first[: MAX_CONFIRM // 2] + rest
     for i in order[:MAX_CONFIRM]:
         if time.monotonic() > deadline:
             break
         point = {s: float(v[i]) for s, v in env.items()}
-        verdict = precise_verdict(typed, expected, point)
         out.confirmed += 1
+        if as_typed[i] and _undefined_as_typed(tree, expected, point, out):
+            break
+        verdict = precise_verdict(typed, expected, point)
         if verdict == "undefined":
             out.undefined.append(point)
+            out.why.append(None)
         elif verdict == "differ":
             out.differ.append(point)
         if out.refused:  # one confirmed point is the refusal
             break
-    if out.undefined:  # how many there are in all, as floats see them
-        out.undefined_count = max(len(out.undefined), int(bad_t.sum()))
+    if out.undefined:  # how many there are in all, as floats see them: where an operation
+        # as typed is undefined (not where a value only overflowed), when that was the reason
+        seen = as_typed if out.why[0] is not None else bad_t
+        out.undefined_count = max(len(out.undefined), int(seen.sum()))
     return out
 
 
+def _undefined_as_typed(tree, expected, point: dict, out: Comparison) -> bool:
+    """Whether the answer as typed is undefined at ``point`` in high precision while the
+    expected one is defined; if so the point is recorded in ``out`` with the reason."""
+    why = first_undefined(tree, point)
+    if why is None:
+        return False
+    if not _settled(precise(expected, point)):
+        return False
+    out.undefined.append(point)
+    out.why.append(why)
+    return True
+
+
 def probe(typed, expected, env: dict, domain=(), k: int = 4, deadline=float("inf")) -> list:
-    """Points among the first of ``env`` where the two differ in high precision although
-    floats saw no difference (a typed 1.000000000000001): looked for only where no proof
-    decided."""
+    """Points among the first and the last of ``env`` (the last lie inside the cases the
+    proof left open) where the two differ in high precision although floats saw no
+    difference (a typed 1.000000000000001; 0 against sigmoid's e^-1000, both 0 in floats):
+    looked for only where no proof decided."""
     n = len(next(iter(env.values()))) if env else 1
     found = []
-    for i in range(min(k, n)):
+    for i in dict.fromkeys([*range(min(k, n)), *range(max(n - k, 0), n)]):
         if time.monotonic() > deadline:
             break
         point = {s: float(v[i]) for s, v in env.items()}
-        if domain and not all(_defined(precise(f, point) or sp.nan) for f in domain):
+        if domain and not all(_settled(precise(f, point)) for f in domain):
             continue
         if precise_verdict(typed, expected, point) in ("differ", "undefined"):
             found.append(point)
@@ -189,20 +265,29 @@ def precise(expr, point: dict, digits: int = PRECISE_DIGITS):
     """``expr`` at ``point`` in ``digits``-digit arithmetic, as far as that precision carries
     it: a sympy number (nan, zoo or a complex one where it is undefined), or None where a
     cancellation ate the digits (the same at twice the precision it is not)."""
+    if beyond_precision(expr, point):
+        return None
     values = []
     for n in (digits, 2 * digits):
-        sub = {s: sp.Float(v, n + 10) for s, v in point.items()}
+        sub = {s: point_value(v, n + 10) for s, v in point.items()}
         try:
             value = expr.xreplace(sub)
             values.append(value.evalf(n) if not value.is_Number else value)
-        except (TypeError, ValueError, ZeroDivisionError, OverflowError):
+        except (TypeError, ValueError, ArithmeticError, MemoryError, RecursionError):
             values.append(sp.nan)
     low, high = values
+    if high in (sp.oo, -sp.oo) or low in (sp.oo, -sp.oo):
+        return None  # past what mpmath represents: too large, not undefined
     if not (_defined(low) and _defined(high)):
         return high if not _defined(high) else None
     if abs(low - high) > PRECISE_RTOL * max(abs(high), sp.Float(1e-300)):
         return None
     return high
+
+
+def _settled(v) -> bool:
+    """precise()'s value is a real number (None, where the digits ran out, is not; 0 is)."""
+    return v is not None and _defined(v)
 
 
 def _defined(v) -> bool:

@@ -3,10 +3,11 @@
 ``prove(typed, expected)`` decides, with sympy, whether two expressions are the same function,
 case by case where they hold conditions (ReLU's [x > 0], max pool's first maximum, abs, sign):
 
-1. Both sides are put in one canonical form (``canonical``): max pool's FirstMax becomes the
-   product of the conditions it stands for (x_q > the cells before it, x_q ≥ those after it);
-   sign(u) a Piecewise; exact rationals for floats; every comparison a form v compared with 0,
-   v scaled and signed one way (so [x11 < x12] and [x12 > x11] are one condition).
+1. Both sides are put in one canonical form (``answer_canonical``): max pool's FirstMax
+   becomes the product of the conditions it stands for (x_q > the cells before it, x_q ≥
+   those after it); sign(u) a Piecewise; exact rationals for floats; every comparison a form
+   v compared with 0, v scaled and signed one way (so [x11 < x12] and [x12 > x11] are one
+   condition).
 2. Where a side still holds conditions, the cases are split on the sign of one form at a time
    (v > 0, v = 0, v < 0; on v = 0 one symbol is solved for, so ties and kinks are cases of
    their own, not points a random draw may miss). Every case ends in two condition-free
@@ -28,34 +29,23 @@ from __future__ import annotations
 import time
 from collections import Counter
 from dataclasses import dataclass, field
-from fractions import Fraction
-from functools import lru_cache
 
 import sympy as sp
 
-from .algebra import FirstMax
+from .answer_canonical import (  # noqa: F401 - RELATIONS and canonical: public here too
+    FLIP,
+    RELATIONS,
+    canonical,
+    canonical_relation,
+    conditions_of,
+    form,
+    is_bracket,
+)
 
 MAX_CASES = 400  # cases visited by one proof; a 6×6 max-pool window needs ~110
 MAX_EXP_BASES = 40  # distinct monomials in exponentials' arguments (each becomes a symbol)
 MAX_EXP_POWER = 100  # the largest power of one such symbol
 MAX_WORK = 20_000  # expansion work (answers.expansion_size) of one comparison
-RELATIONS = (
-    sp.StrictGreaterThan,
-    sp.GreaterThan,
-    sp.StrictLessThan,
-    sp.LessThan,
-    sp.Equality,
-    sp.Unequality,
-)
-_FLIP = {
-    sp.StrictGreaterThan: sp.StrictLessThan,
-    sp.GreaterThan: sp.LessThan,
-    sp.StrictLessThan: sp.StrictGreaterThan,
-    sp.LessThan: sp.GreaterThan,
-    sp.Equality: sp.Equality,
-    sp.Unequality: sp.Unequality,
-}
-# the truth of "v op 0" when v has sign s
 _TRUTH = {
     sp.StrictGreaterThan: lambda s: s > 0,
     sp.GreaterThan: lambda s: s >= 0,
@@ -103,6 +93,7 @@ class Proof:
     open: list = field(default_factory=list)  # Cases not shown equal
     cases: int = 0
     deadline: float = float("inf")  # time.monotonic() past which no case is started
+    known: dict = field(default_factory=dict)  # form → the signs the lesson's domain allows
 
     @property
     def differs(self) -> bool:
@@ -110,10 +101,15 @@ class Proof:
         return any(c.differs for c in self.open)
 
 
-def prove(typed, expected, max_work: int = 20_000, seconds: float | None = None) -> Proof:
+def prove(
+    typed, expected, max_work: int = 20_000, seconds: float | None = None, domain=()
+) -> Proof:
     """Whether ``typed`` and ``expected`` are the same function, by cases (module notes),
-    giving up (incomplete) after ``seconds``."""
+    giving up (incomplete) after ``seconds``. ``domain``: the lesson's forward formulas
+    (``answers.lesson_domain``); where they are undefined the lesson is, so no case there is
+    examined (the log lesson's x11 > 0: dy11/abs(x11) is dy11/x11)."""
     proof = Proof()
+    proof.known = domain_signs(domain)
     if seconds is not None:
         proof.deadline = time.monotonic() + seconds
     a, b = canonical(typed), canonical(expected)
@@ -122,101 +118,7 @@ def prove(typed, expected, max_work: int = 20_000, seconds: float | None = None)
     return proof
 
 
-# ---------------------------------------------------------------- the canonical form
-
-
-def canonical(e):
-    """The form both sides are compared in (module notes, 1)."""
-    e = exact(e)
-    if e.has(FirstMax):
-        e = e.replace(lambda n: isinstance(n, FirstMax), first_max_conditions)
-    if e.has(sp.sign):
-        e = e.replace(lambda n: isinstance(n, sp.sign), lambda n: sign_piecewise(n.args[0]))
-    if e.has(sp.Max, sp.Min):  # the ReLU lesson's forward max(0, x), a network's a = relu(z)
-        # of two arguments only: a window's max nested into conditions sends sympy's Piecewise
-        # into simplify for seconds; such answers are left to the numbers
-        two = lambda n: isinstance(n, (sp.Max, sp.Min)) and len(n.args) == 2  # noqa: E731
-        e = e.replace(two, extreme_piecewise)
-    rels, _ = conditions_of(e)
-    changed = {r: c for r in rels if (c := canonical_relation(r)) != r}
-    return e.xreplace(changed) if changed else e
-
-
-def exact(e):
-    """Floats as the rationals they were written as (a lesson's α = 0.01 is 1/100)."""
-    floats = e.atoms(sp.Float)
-    if not floats:
-        return e
-    exact_values = {}
-    for f in floats:
-        q = Fraction(str(f))  # the decimal as printed (0.01), not its binary double
-        exact_values[f] = sp.Rational(q.numerator, q.denominator)
-    return e.xreplace(exact_values)
-
-
-def first_max_conditions(fm):
-    """FirstMax(q, xs) as conditions: x_q > each cell before it, x_q ≥ each cell after it,
-    each already in the canonical form (built unevaluated: 35 indicators of a 6×6 window
-    through Piecewise's own simplification took 0.1 s)."""
-    q, xs = fm.args
-    q = int(q)
-    factors = []
-    for j, other in enumerate(xs):
-        if j != q:
-            rel = sp.StrictGreaterThan if j < q else sp.GreaterThan
-            cond = canonical_relation(rel(xs[q], other))
-            factors.append(sp.Piecewise((1, cond), (0, sp.true), evaluate=False))
-    return sp.Mul(*factors)
-
-
-def extreme_piecewise(m):
-    """Max(a, b, …) or Min(a, b, …) as a Piecewise: the first argument that is at least (at
-    most) every later one. Built from the arguments, never through Max(b, …) again (sympy's
-    Max of 35 arguments takes seconds to build)."""
-    keep = sp.GreaterThan if isinstance(m, sp.Max) else sp.LessThan
-    out = m.args[-1]
-    for first in reversed(m.args[:-1]):
-        out = sp.Piecewise((first, keep(first, out)), (out, True))
-    return out
-
-
-def sign_piecewise(u):
-    """sign(u) for real u, as the grammar's sign: 1, 0 or −1."""
-    return sp.Piecewise((1, u > 0), (-1, u < 0), (0, True))
-
-
-@lru_cache(maxsize=4096)
-def form(v):
-    """(w, flipped): v = c·w with c a positive number (flipped: a negative one), w the one
-    representative of ±v up to scale. A number stays a number."""
-    v = sp.expand(v)
-    if v.is_number:
-        return v, False
-    c, w = v.as_content_primitive()
-    flipped = bool(c < 0)
-    if w.could_extract_minus_sign():
-        w, flipped = -w, not flipped
-    return w, flipped
-
-
-def canonical_relation(r):
-    w, flipped = form(r.lhs - r.rhs)
-    op = _FLIP[type(r)] if flipped else type(r)
-    return op(w, 0)
-
-
 # ---------------------------------------------------------------- the cases
-
-
-def conditions_of(e) -> tuple[list, list]:
-    """The comparisons and the abs calls in ``e`` (one walk over it)."""
-    rels, abss = [], []
-    for n in sp.preorder_traversal(e):
-        if isinstance(n, RELATIONS):
-            rels.append(n)
-        elif isinstance(n, sp.Abs):
-            abss.append(n)
-    return list(dict.fromkeys(rels)), list(dict.fromkeys(abss))
 
 
 def _conditional(e) -> bool:
@@ -263,13 +165,20 @@ def _cases(a, b, conditions, solved, proof: Proof, max_work: int) -> None:
         proof.complete = False
         proof.open.append(Case(conditions, solved, a, b))
         return
-    v = _most_common(forms)
+    # a form the two sides compare differently first ([x23 >= x22] against [x23 > x22]):
+    # splitting on the conditions they share closes nothing (a 6×6 window's 34 shared ones
+    # took the whole deadline)
+    differ = set(pa[0]) ^ set(pb[0])
+    apart = [w for w in forms if any(form(r.lhs - r.rhs)[0] == w for r in differ)]
+    v = _most_common(apart or forms)
     truths = {s: _truths(pa, v, s) + _truths(pb, v, s) for s in (1, 0, -1)}
-    for s in (1, 0, -1):
-        if s == 0 and truths[0] in (truths[1], truths[-1]):
-            # v = 0 decides every condition as one side does: that side's case holds the
-            # points where v = 0 too (abs(v) = ±v is right there as well); no case of its own
-            # (a product of n conditions ≥ would otherwise take 2ⁿ cases)
+    signs = proof.known.get(v, (1, 0, -1))  # those the lesson's domain allows
+    for s in signs:
+        if s == 0 and any(truths[0] == truths[t] for t in (1, -1) if t in signs):
+            # v = 0 decides every condition as one side does: that side's case (examined:
+            # the domain allows it) holds the points where v = 0 too (abs(v) = ±v is right
+            # there as well); no case of its own (a product of n conditions ≥ would otherwise
+            # take 2ⁿ cases)
             continue
         a2, b2, extra = assign_all(a, pa, v, s), assign_all(b, pb, v, s), ()
         cond = (sp.StrictGreaterThan(v, 0), sp.Equality(v, 0), sp.StrictLessThan(v, 0))[1 - s]
@@ -281,6 +190,28 @@ def _cases(a, b, conditions, solved, proof: Proof, max_work: int) -> None:
         _cases(a2, b2, (*conditions, cond), solved + extra, proof, max_work)
         if not proof.complete:
             return
+
+
+def domain_signs(domain) -> dict:
+    """form → the signs it can have where the lesson's formulas ``domain`` are defined: the
+    argument of a log is > 0, a denominator ≠ 0, what a fractional power takes ≥ 0."""
+    allowed: dict = {}
+    for f in domain:
+        for n in sp.preorder_traversal(f):
+            if isinstance(n, sp.log):
+                u, signs = n.args[0], {1}
+            elif n.is_Pow and n.exp.is_negative:
+                u, signs = n.base, {1, -1}
+            elif n.is_Pow and not n.exp.is_integer:
+                u, signs = n.base, {1, 0}
+            else:
+                continue
+            w, flipped = form(u)
+            if w.is_number:
+                continue
+            signs = {-t for t in signs} if flipped else signs
+            allowed[w] = allowed.get(w, {1, 0, -1}) & signs
+    return {w: tuple(t for t in (1, 0, -1) if t in signs) for w, signs in allowed.items()}
 
 
 def _most_common(forms: list):
@@ -315,22 +246,11 @@ def _zero_against_conditions(a, b):
     other = b if a == 0 else a
     conds = []
     for f in sp.Mul.make_args(other):
-        if _indicator(f) and f.args[0].cond is not sp.true:
+        if is_bracket(f) and f.args[0].cond is not sp.true:
             conds.append(f.args[0].cond)
         elif _conditional(f):
             return None
     return tuple(conds) if conds else None
-
-
-def _indicator(f) -> bool:
-    return (
-        isinstance(f, sp.Piecewise)
-        and len(f.args) == 2
-        and f.args[0].expr == 1
-        and f.args[1].expr == 0
-        and f.args[1].cond is sp.true
-        and isinstance(f.args[0].cond, RELATIONS)
-    )
 
 
 def _truths(parts, v, s: int) -> tuple:
@@ -339,7 +259,7 @@ def _truths(parts, v, s: int) -> tuple:
     for r in parts[0]:
         w, flipped = form(r.lhs - r.rhs)
         if w == v:
-            out.append(_TRUTH[_FLIP[type(r)] if flipped else type(r)](s))
+            out.append(_TRUTH[FLIP[type(r)] if flipped else type(r)](s))
     return tuple(out)
 
 
@@ -362,7 +282,7 @@ def assign(e, parts, v, s: int):
     for r in rels:
         w, flipped = form(r.lhs - r.rhs)
         if w == v:
-            op = _FLIP[type(r)] if flipped else type(r)
+            op = FLIP[type(r)] if flipped else type(r)
             mapping[r] = sp.true if _TRUTH[op](s) else sp.false
     for ab in abss:
         w, flipped = form(ab.args[0])

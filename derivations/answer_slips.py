@@ -152,7 +152,7 @@ def undecided_words(proof, numbers, inverse) -> str:
     compared = f"at the {numbers.compared} points compared" if numbers else "at the points tried"
     return (
         f"Could not decide: sympy could not show this equals the expected answer{where}, and "
-        f"{compared} no difference showed. This does not count toward your score; written "
-        "closer to the lesson's form (sums of products, the lesson's functions) it can be "
-        "checked."
+        f"{compared} no difference showed. That is no verdict on your maths, and it does not "
+        "count toward your score. Write it another way, closer to the lesson's form (sums of "
+        "products of the names listed, the lesson's functions), and check again."
     )

@@ -17,7 +17,9 @@ How an answer is judged (PrairieLearn / WeBWorK / STACK style):
    points, magnitudes from 10⁻⁶ to 50, whole numbers, on and beside every kink and tie, and
    inside every case the proof left open. A point where the expected answer is defined and
    the typed one is not (0/0, a log or root of a negative number) refuses, and so does one
-   where they differ, each confirmed in 40-digit arithmetic. Points where the lesson's own
+   where they differ, each confirmed in 40-digit arithmetic. "Defined" is of the answer as
+   typed, node by node (``answer_tree``): sympy turns x11/x11 into 1 and 0*log(-1) into 0
+   as it builds, which would hide what was typed. Points where the lesson's own
    forward pass is undefined (``domain``) are not compared.
 4. Neither proven nor refused: "could not decide" (method "undecided"), a message that does
    not count toward a score, never a pass.
@@ -61,9 +63,11 @@ from .answer_points import Comparison, compare, describe_point, probe, sample
 from .answer_proof import RELATIONS, Proof, prove
 from .answer_slips import explain
 from .answer_terms import MAX_LISTED, MAX_PAIRS, term_feedback
+from .answer_tree import typed_tree
 from .numeric import Unsupported, evaluate
-from .parse import check_text, parse_here
+from .parse import build_here, check_text
 from .typed_names import inverse_names, names_for, term_text, typing_name, typing_or_name
+from .window_max import lighten
 
 CHECK_SECONDS = 1.5  # the whole check, worker included, leaving room in the page's 2 s for
 # killing an overrunning worker (~0.2 s on a busy machine) and the page itself
@@ -124,6 +128,9 @@ def check_answer(text: str, expected, names: dict, timeout: float = CHECK_SECOND
             if s.free_symbols & wanted and spoken(s, n, {k: names[k] for k in checked.used})
         }
         domain = lesson_domain(names, wanted)
+        # a max pool's z11 = Max(36 cells) would be built again in the worker: 3 s, killed
+        used = {k: lighten(v) for k, v in used.items()}
+        inverse = {lighten(s): n for s, n in inverse.items()}
         try:
             return worker.run(
                 "check",
@@ -186,7 +193,8 @@ def check_here(
     the learner's). ``domain``: the lesson's forward formulas, defined where the lesson is;
     ``seconds``: the time the proof may take before it gives up ("could not decide")."""
     deadline = time.monotonic() + seconds
-    parsed = parse_here(text, names)
+    parsed, builder, body = build_here(text, names)
+    tree = typed_tree(builder, body)  # the answer as typed: sympy simplified x11/x11 to 1
     typed = parsed.expr
     too_big = _too_big(typed, expected)
     if too_big:
@@ -196,13 +204,13 @@ def check_here(
         proof, numbers = Proof(equal=True), None
     else:  # numbers first: a refusal needs no proof unless ties are to be told apart
         proof, numbers = Proof(complete=False), None
-        first = judge_numbers(typed, expected, proof, domain, deadline, probing=False)
+        first = judge_numbers(typed, expected, proof, domain, deadline, False, tree)
         if first is not None and first.refused and off_the_kinks(first, typed, expected):
             numbers = first  # no tie or kink slip to tell apart: the point is the verdict
         else:
-            proof = prove(te, ee, max_work=MAX_WORK, seconds=PROOF_SHARE * seconds)
+            proof = prove(te, ee, MAX_WORK, PROOF_SHARE * seconds, domain)
     if numbers is None:
-        numbers = judge_numbers(typed, expected, proof, domain, deadline)
+        numbers = judge_numbers(typed, expected, proof, domain, deadline, tree=tree)
     said = {s: n for s, n in inverse.items() if spoken(s, n, names)}  # see check_answer
     if numbers is not None and numbers.undefined:
         message = undefined_words(typed, numbers, said)
@@ -235,16 +243,18 @@ def off_the_kinks(numbers, typed, expected) -> bool:
 
 
 def judge_numbers(
-    typed, expected, proof, domain, deadline=math.inf, probing: bool = True
+    typed, expected, proof, domain, deadline=math.inf, probing: bool = True, tree=None
 ) -> Comparison | None:
     """The numbers' opinion: at the sampled points, around every kink and inside every case
     the proof left open; where nothing was proven either way, a few points in high precision
-    too (a difference of 10⁻¹⁵ that floats cannot see)."""
-    symbols = sorted(typed.free_symbols | expected.free_symbols, key=lambda s: s.name)
+    too (a difference of 10⁻¹⁵ that floats cannot see). ``tree``: the answer as typed
+    (``answer_tree``), whose names sympy may have dropped (0*log(-x22^2 - 1))."""
+    held = tree.symbols if tree is not None else frozenset()
+    symbols = sorted(typed.free_symbols | expected.free_symbols | held, key=lambda s: s.name)
     domain = [f for f in domain if f.free_symbols <= set(symbols)]
     forms = kink_forms(typed) + kink_forms(expected)
     env = sample(symbols, forms, proof.open)
-    numbers = compare(typed, expected, env, domain, deadline)
+    numbers = compare(typed, expected, env, domain, deadline, tree)
     undecided = not (proof.equal or proof.differs)
     if probing and numbers is not None and not numbers.refused and undecided:
         numbers.differ.extend(probe(typed, expected, env, domain, deadline=deadline))
@@ -279,9 +289,14 @@ def correct_words(same_terms: bool, proof, numbers) -> str:
 def undefined_words(typed, numbers, inverse) -> str:
     """Where the typed answer is undefined although the expected one is defined."""
     point = numbers.undefined[0]
-    why, node = undefined_reason(typed, point, inverse)
-    culprit = node.free_symbols if node is not None else set()
-    where = describe_point(point, typed.free_symbols or point.keys(), inverse, first=culprit)
+    if numbers.why and numbers.why[0] is not None:  # the part as typed (answer_tree)
+        why, culprit = numbers.why[0]
+        shown = set(culprit) | typed.free_symbols
+    else:
+        why, node = undefined_reason(typed, point, inverse)
+        culprit = node.free_symbols if node is not None else set()
+        shown = typed.free_symbols
+    where = describe_point(point, shown or point.keys(), inverse, first=culprit)
     n, k = numbers.compared, numbers.undefined_count
     return (
         f"Not quite: your answer is undefined at {k} of the {n} points compared, where the "

@@ -64,6 +64,7 @@ _UNARY = {
     "sqrt": (np.sqrt, lambda u, y: 1 / (2 * y)),  # inf at 0, as PyTorch
     "abs": (np.abs, lambda u, y: np.sign(u)),  # 0 at 0, as PyTorch
     "cosh": (np.cosh, lambda u, y: np.sinh(u)),
+    "sinh": (np.sinh, lambda u, y: np.cosh(u)),
     "sign": (np.sign, lambda u, y: 0.0),
 }
 _BINARY = {

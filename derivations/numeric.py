@@ -15,6 +15,7 @@ import numpy as np
 import sympy as sp
 
 from .algebra import FirstMax
+from .window_max import WindowMax
 
 
 class Unsupported(ValueError):
@@ -148,7 +149,7 @@ def _power(e, ev):
 
 
 def _function(e, ev, trace):
-    """Conditions, logic, Max and Min, Piecewise and FirstMax."""
+    """Conditions, logic, Max and Min (and WindowMax), Piecewise and FirstMax."""
     # conditions are floats, 1.0 or 0.0, and nan where a value they compare is undefined:
     # relu(sqrt(-1)) must be undefined, not 0 because "nan > 0" is False
     if e.func in _COMPARE:
@@ -159,8 +160,8 @@ def _function(e, ev, trace):
         return np.heaviside(ev(e.args[0]), at0)
     if isinstance(e, (sp.And, sp.Or, sp.Xor, sp.Not, sp.ITE)):
         return _logic(e, ev)
-    if isinstance(e, (sp.Max, sp.Min)):
-        f = np.maximum if isinstance(e, sp.Max) else np.minimum
+    if isinstance(e, (sp.Max, sp.Min, WindowMax)):
+        f = np.minimum if isinstance(e, sp.Min) else np.maximum
         return f.reduce(np.broadcast_arrays(*[ev(a) for a in e.args]))
     if isinstance(e, sp.Piecewise):
         return _piecewise(e, ev, trace)

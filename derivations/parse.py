@@ -103,6 +103,7 @@ __all__ = [
     "PARSE_SECONDS",
     "Checked",
     "Parsed",
+    "build_here",
     "check_text",
     "is_indicator",
     "ordinal",
@@ -168,9 +169,10 @@ def parse(text: str, names: dict, timeout: float = PARSE_SECONDS) -> Parsed:
     no sympy run here; the building runs in the worker process (``worker``), which is killed
     if it takes longer than ``timeout`` seconds."""
     from . import worker
+    from .window_max import lighten
 
     checked = check_text(text, names)
-    used = {k: names[k] for k in checked.used}
+    used = {k: lighten(names[k]) for k in checked.used}  # cheap for the worker to rebuild
     try:
         return worker.run("parse", checked.text, used, timeout=timeout)
     except worker.Timeout as exc:
@@ -233,6 +235,13 @@ def parse_here(text: str, names: dict) -> Parsed:
     """check_text, then the sympy expression built from the tree, in this process. sympy's
     automatic simplification can take very long on some nested functions (see the module
     notes), so the app calls this only inside the worker process, through parse()."""
+    return build_here(text, names)[0]
+
+
+def build_here(text: str, names: dict) -> tuple[Parsed, Builder, ast.expr]:
+    """parse_here's result, the Builder that made it (each syntax node's sympy value, the text
+    of each part) and the syntax tree's body: the answer as typed, before sympy's
+    simplification (``answer_tree`` evaluates it node by node)."""
     c = check_text(text, names)
     lead = len(c.src) - len(c.src.lstrip())
     builder = Builder(c.text, c.src, c.pos, names, lead=lead)
@@ -240,7 +249,7 @@ def parse_here(text: str, names: dict) -> Parsed:
     expr = builder.build(body)
     final_check(c.text, expr)
     summands = tuple(sign * builder.built[id(n)] for n, sign in summand_nodes(body))
-    return Parsed(expr, summands, preview_latex(expr))
+    return Parsed(expr, summands, preview_latex(expr)), builder, body
 
 
 def preview_latex(expr) -> str:

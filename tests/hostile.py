@@ -199,6 +199,36 @@ WRONG = [
     _case("conv-abs-window", _CONV, "dz11*(abs(k11 + 1) - abs(k11 - 1))/2"),
     _case("relu-y-over-x", _RELU, "dy12*y12/x12"),
     _case("pool-ge-max", _POOL, "dz11*[x12 >= z11]"),
+    # sympy simplifies while it builds: x11/x11 is 1, 0*anything is 0; the answer as typed is
+    # what must be defined (issue 17 §10, second pass)
+    _case("sigmoid-x-over-x", _SIGMOID, "dy11*y11*(1-y11)*x11/x11"),
+    _case("sigmoid-zero-times-log", _SIGMOID, "dy11*y11*(1-y11) + 0*log(-1-x11^2)"),
+    _case("conv-zero-times-log-unused", _CONV, "dz11*k11 + 0*log(-x22^2 - 1)"),
+    _case("relu-squares-over-squares", _RELU, "dy12*[x12 > 0]*x12^2/x12^2"),
+    _case("relu-sqrt-squared", _RELU, "dy12*[x12 > 0]*sqrt(x12)^2/x12"),
+    _case("conv-zero-times-sqrt", _CONV, "dz11*k11 + 0*sqrt(k11)"),
+    _case("conv-power-of-zero", _CONV, "dz11*k11*(k11^2)^0*k11^-1*k11"),
+    _case("conv-abs-sign-over-k", _CONV, "dz11*k11*abs(k11)*sign(k11)/k11"),  # 0/0 at k11 = 0
+    _case("pool-below-max-is-never", _POOL, "dz11*[z11 - x12 < 0]*[x12 > x11]"),
+    _case("pool-not-at-or-above-max", _POOL, "dz11*(1 - [z11 >= x12])*[x12 > x11]"),
+    _case("pool-max-plus-tiny", _POOL, "dz11*[x12 >= z11 + 0.000000000001]*[x12 > x11]"),
+    # far beyond every sample, where several conditions hold at once, or at one decimal point
+    _case("conv-all-far", _CONV, "dz11*k11 + [k11 > 100]*[x11 > 100]*[dz11 > 100]"),
+    _case("conv-product-far", _CONV, "dz11*k11 + [k11*x11 > 5000]"),
+    _case("conv-thin-slab", _CONV, "dz11*k11 + [k11 > 0.5]*[k11 < 0.50001]"),
+    _case("log-abs-negated", _LOG, "-dy11/abs(x11)"),
+    _case("conv-root-of-square", _CONV, "dz11*sqrt(k11^2)"),
+    _case("conv-fourth-root", _CONV, "dz11*(k11^4)^(1/4)"),
+    _case("conv-log-exp-off", _CONV, "dz11*log(exp(k11))*1.0000001"),
+    _case("log-cut-at-1", _LOG, "dy11*[x11 > 1]/x11"),
+    _case("div-abs-cubed", _DIV, "-dy11*m11/abs(n11)^3"),
+    # towers of exponentials: high precision would need gigabytes (it raised MemoryError)
+    _case("conv-sin-of-tower", _CONV, "dz11*k11 + sin(exp(exp(exp(dz11))))*0.000000000001"),
+    _case("conv-tower", _CONV, "dz11*k11 + exp(exp(exp(exp(exp(dz11)))))"),
+    _case("sigmoid-cut-at-1000", _SIGMOID, "dy11*y11*(1 - y11)*[x11 < 1000]"),
+    _case(
+        "sigmoid-spike-at-decimal", _SIGMOID, "dy11*y11*(1 - y11) + [x11 >= 0.123]*[x11 <= 0.123]"
+    ),
 ]
 
 # Right answers in unusual forms: each must be proven correct (method "symbolic").
@@ -208,7 +238,7 @@ RIGHT = [
     _case("relu-complement", _RELU, "dy12*(1 - [x12 <= 0])"),
     _case("relu-scaled", _RELU, "dy12*[-2*x12 < 0]"),
     _case("relu-squared", _RELU, "dy12*[x12 > 0]^2"),
-    _case("conv-abs-sign", _CONV, "dz11*k11*abs(k11)*sign(k11)/k11"),
+    _case("conv-abs-sign", _CONV, "dz11*abs(k11)*sign(k11)"),
     _case("conv-cosh", _CONV, "dz11*k11*(cosh(k11)^2 - sinh(k11)^2)"),
     _case("sigmoid-y", _SIGMOID, "dy11*(1 - y11)*y11"),
     _case("sigmoid-x", _SIGMOID, "dy11*exp(-x11)/(1 + exp(-x11))^2"),
@@ -241,4 +271,28 @@ RIGHT = [
     _case("relu-relu-of-sign", _RELU, "dy12*relu(sign(x12))"),
     _case("relu-of-output", _RELU, "dy12*[y12 > 0]"),
     _case("pool-first-max-squared", _POOL, "dz11*first_max(x12, x11, x12, x21, x22)^2"),
+    # floats divide by 0 where exp(-k11^2) underflows (k11 = 40): not a 0/0 as typed
+    _case("conv-underflow-cancels", _CONV, "dz11*k11*exp(-k11^2)/exp(-k11^2)"),
+    _case(
+        "softmax-underflow",
+        _SOFTMAX,
+        "dL_i*exp(f2 - 800)/(exp(f1 - 800) + exp(f2 - 800) + exp(f3 - 800))",
+    ),
+    # identities of real numbers that sympy leaves alone for its (complex) symbols
+    _case("conv-sqrt-square-sign", _CONV, "dz11*sqrt(k11^2)*sign(k11)"),
+    _case("conv-log-exp", _CONV, "dz11*log(exp(k11))"),
+    _case("conv-root-of-exp", _CONV, "dz11*k11*exp(k11)^(1/2)*exp(k11/2)/exp(k11)"),
+    _case("sigmoid-sqrt-exp", _SIGMOID, "dy11*y11^2*sqrt(exp(-2*x11))"),
+    _case("log-root-of-square", _LOG, "dy11*sqrt(1/x11^2)"),
+    # the lesson is defined only where its forward pass is: log's x11 > 0, div's n11 != 0
+    _case("log-abs", _LOG, "dy11/abs(x11)"),
+    _case("log-sign", _LOG, "dy11*sign(x11)/x11"),
+    _case("log-relu", _LOG, "dy11*relu(x11)/x11^2"),
+    _case("div-abs-squared", _DIV, "-dy11*m11/abs(n11)^2"),
+    _case("div-sign-squared", _DIV, "-dy11*m11*sign(n11)^2/n11^2"),
+    # the window's max z11 (Max of the 4 cells) compared as a whole
+    _case("pool-ge-max-first", _POOL, "dz11*[x12 >= z11]*[x12 > x11]"),
+    _case("pool-max-difference", _POOL, "dz11*[z11 - x12 <= 0]*[x12 - x11 > 0]"),
+    _case("pool-max-scaled", _POOL, "dz11*[2*x12 - 2*z11 >= 0]*[x12 > x11]"),
+    _case("pool-not-below-max", _POOL, "dz11*(1 - [z11 > x12])*[x12 > x11]"),
 ]

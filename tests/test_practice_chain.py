@@ -54,7 +54,8 @@ def test_every_max_pool_entry_offered_can_be_typed_and_is_checked_in_time(params
     es = P.entries(d, "X")
     assert (len(es), P.left_out_count(d, "X")) == (offered, left)
     if left:
-        assert "300-character box" in P.left_out_note(d, "X")
+        assert "300-character answer box" in P.left_out_note(d, "X")
+        assert "terms" not in P.left_out_note(d, "X")  # all too long, none too many terms
     slowest = 0.0
     for e in es[:: max(1, len(es) // 6)]:
         text, names = typed_answer(d, "X", e.idx)
@@ -76,6 +77,47 @@ def test_entries_too_long_for_the_box_are_not_offered_whatever_their_terms():
         for c in range(8):
             fits = len(term_text(d.grads["X"][r, c], inverse)) <= MAX_LENGTH
             assert ((r, c) in offered) == fits, (r, c)
+
+
+@pytest.mark.parametrize(
+    "op,params,says,not_says",
+    [
+        ("max_pool2d", dict(input_shape=(8, 8), kernel_size=8), "300-character", "terms"),
+        ("linear", dict(batch=10, in_features=10, out_features=10), "more than 9 terms", "300"),
+    ],
+)
+def test_when_nothing_can_be_asked_the_note_gives_the_real_reason(op, params, says, not_says):
+    """It said "more than 9 terms" also where every entry was left out for its length."""
+    d = derive(op, **params)
+    assert not P.askable(d)
+    note = P.nothing_note(d)
+    assert says in note and not_says not in note and note.startswith("Every"), note
+
+
+def test_the_reasons_are_counted_when_both_apply():
+    d = derive("conv2d", input_shape=(8, 8), kernel_shape=(5, 5))
+    assert P.left_out_note(d, "K").startswith("25 of its entries have more than 9 terms")
+    from ui.practice_entries import LeftOut, _both
+
+    said = _both(LeftOut(terms=1, length=3))
+    assert said == (
+        "1 has more than 9 terms and 3 are longer than the 300-character answer box when "
+        "written out"
+    )
+
+
+def test_the_page_says_why_nothing_can_be_asked():
+    """The page's sentence is nothing_note's (no window the pooling page offers is too long
+    for first_max, so the page is shown with a kernel whose every entry has too many terms)."""
+    at = AppTest.from_file(APP, default_timeout=120)
+    for k, v in dict(input_shape="8x8", kernel_shape="6x6", padding="4x4").items():
+        at.query_params[k] = v
+    at.run()
+    at.switch_page("pages/conv2d.py").run()
+    assert not at.exception, [e.value for e in at.exception]
+    d = derive("conv2d", input_shape=(8, 8), kernel_shape=(6, 6), padding=(4, 4))
+    notes = [i.value for i in at.info if "gradient entry here" in i.value]
+    assert notes == [P.nothing_note(d)], [i.value for i in at.info]
 
 
 # ---------------------------------------------------------------- §6: tips, hints, conventions

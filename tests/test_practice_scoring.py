@@ -114,3 +114,18 @@ def test_the_same_wrong_answer_checked_twice_counts_once():
     assert att.verdict[0] and "with help" not in att.verdict[1]
     assert P.lesson_score(at.session_state, CONV, "Conv2D") == (1, 2)
     assert sp.Symbol("x_{11}") not in at.session_state[q].missing
+
+
+def test_could_not_decide_is_a_neutral_notice_and_not_scored():
+    """No proof and no refusing point is no verdict on the maths (issue 17 §10–12 follow-up):
+    an information box saying what to do, not a red error, and the score is untouched."""
+    at, q = _open()
+    undecided = "dz11*k22*[exp(k22) > 0] + dz12*k21 + dz21*k12 + dz22*k11"
+    att = _answer(at, q, undecided)
+    assert att.verdict[0] is False and att.verdict[3] == "undecided", att.verdict
+    assert not any("Could not decide" in e.value for e in at.error)
+    notice = [i.value for i in at.info if "Could not decide" in i.value]
+    assert notice and "write it another way" in notice[0].lower(), notice
+    assert "does not count" in notice[0]
+    assert P.lesson_score(at.session_state, CONV, "Conv2D") == (0, 0)
+    assert not att.checked and not att.told

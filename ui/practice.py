@@ -68,6 +68,7 @@ from ui.practice_model import (
     names_help,
     new_set,
     next_unsolved,
+    nothing_note,
     overall_score,
     owner,
     part_at,
@@ -181,11 +182,7 @@ def _score_ui(page: str, lesson: str) -> None:
 def _entries_ui(page: str, d, lesson: str) -> None:
     options = askable(d)
     if not options:
-        st.info(
-            f"Every gradient entry here has more than {MAX_TERMS} terms: too long to type. "
-            "Choose smaller sizes to practise.",
-            icon=":material/info:",
-        )
+        st.info(nothing_note(d), icon=":material/info:")
         return
     current = _current_set(page, d, options)
     _set_pickers_ui(page, d, options, current)

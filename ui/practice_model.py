@@ -13,113 +13,26 @@ import numpy as np
 import sympy as sp
 
 from derivations.answer_terms import MAX_LISTED
-from derivations.answers import inverse_names, names_for, typing_name
-from derivations.grammar import MAX_LENGTH
+from derivations.answers import typing_name
 from derivations.symbols import plain
 from ui import practice_chain as chain
-from ui.practice_lengths import Lengths, answer_length  # noqa: F401 - answer_length: public here too
+from ui.practice_entries import (  # noqa: F401 - public here too, as before they moved
+    MAX_TERMS,
+    Entry,
+    askable,
+    entries,
+    left_out_count,
+    left_out_note,
+    nothing_note,
+    owner,
+    part_at,
+)
+from ui.practice_lengths import answer_length  # noqa: F401 - public here too
 
-MAX_TERMS = 9  # an entry of more terms is too much to ask, however short its notation
 HIDE = 3  # entries hidden when they are drawn at random
 
 
-# ---------------------------------------------------------------- which entries, whose terms
-
-
-def owner(d, name: str) -> tuple[object, tuple[int, ...]]:
-    """The Math that owns input ``name`` of ``d`` and the path to it through the chain's parts
-    (0 = first, 1 = second): for a network, the layer's own op, whose gradients are written in
-    that layer's upstream (∂L/∂z⁽¹⁾…). A single op owns all its inputs (path ()), and a
-    question along an MLP's chain (``practice_chain``) is a part of its own (path ())."""
-    if chain.is_chain(name):
-        found = chain.questions(d)
-        if name not in found:
-            raise KeyError(f"{name!r} is not a question of {d.op}")
-        return found[name], ()
-    m, path = d, ()
-    while "parts" in m.facts:
-        first, second, link = m.facts["parts"]
-        if name in first.inputs:
-            m, path = first, (*path, 0)
-        elif name in second.inputs and name != link:
-            m, path = second, (*path, 1)
-        else:
-            raise KeyError(f"{name!r} is not an input of {d.op}")
-    return m, path
-
-
-def part_at(d, path) -> object:
-    for k in path:
-        d = d.facts["parts"][k]
-    return d
-
-
-@dataclass(frozen=True)
-class Entry:
-    name: str  # the input (of the whole lesson: "W1", "X")
-    idx: tuple[int, int]
-    terms: int  # how many terms its chain-rule sum has
-
-
-def entries(d, name: str) -> list[Entry]:
-    """The entries of ∂L/∂``name`` worth asking: at least one term, at most MAX_TERMS, and an
-    answer that fits the box: written with the names the page lists and the notation it
-    teaches (first_max for a max-pool window), at most MAX_LENGTH characters. (A 6×6 window
-    written as 35 conditions was ~380 characters: a question nobody could answer.)"""
-    return _offered(d, name)[0]
-
-
-def left_out_count(d, name: str) -> int:
-    """How many entries of ∂L/∂``name`` are not offered (too many terms, or too long)."""
-    return _offered(d, name)[1]
-
-
-def left_out_note(d, name: str) -> str:
-    """The sentence under the pickers when some entries are not offered ("" when none)."""
-    n = left_out_count(d, name)
-    if not n:
-        return ""
-    return (
-        f"{n} of its entries {'has' if n == 1 else 'have'} more than {MAX_TERMS} terms or an "
-        f"answer longer than the {MAX_LENGTH}-character box, so {'it is' if n == 1 else 'they are'}"
-        " not offered (a smaller kernel, window or input gives shorter ones)."
-    )
-
-
-def _offered(d, name: str) -> tuple[list[Entry], int]:
-    """(entries offered, how many left out), worked out once per derivation."""
-    part, _ = owner(d, name)
-    cache = part.facts.setdefault("practice entries", {})
-    if name not in cache:
-        cache[name] = _judge_entries(part, name)
-    return cache[name]
-
-
-def _judge_entries(part, name: str) -> tuple[list[Entry], int]:
-    m = part.inputs[name]
-    along = part.op == "mlp chain"
-    length = Lengths(inverse_names(names_for(part)))
-    grads = part.facts.get("practice_grads", part.grads)  # as expected() asks them
-    out, left = [], 0
-    for r in range(m.rows):
-        for c in range(m.cols):
-            answer = grads[name][r, c]
-            n = len(sp.Add.make_args(answer)) if along else len(part.jac[name].get((r, c), {}))
-            if answer == 0 or n == 0:
-                continue
-            if (n > MAX_TERMS and not along) or length(answer) > MAX_LENGTH:
-                left += 1
-                continue
-            out.append(Entry(name, (r, c), n))
-    return out, left
-
-
-def askable(d) -> dict[str, list[Entry]]:
-    """Every input with at least one entry worth asking → those entries; for an MLP, the
-    questions along its chain after the ones in each layer's terms."""
-    found = {n: entries(d, n) for n in d.inputs}
-    found.update({n: entries(d, n) for n in chain.questions(d)})
-    return {n: e for n, e in found.items() if e}
+# ---------------------------------------------------------------- whose terms
 
 
 def grad_title(d, name: str) -> str:

@@ -135,8 +135,10 @@ def _verdict_ui(att: Attempt) -> None:
     correct, message, _, method = att.verdict
     if correct:
         st.success(md_safe(message), icon=":material/check_circle:")
-    elif method in SCORED or method == "undecided":
+    elif method in SCORED:
         st.error(md_safe(message), icon=":material/cancel:")
+    elif method == "undecided":  # no verdict on the maths, so no red: what to do instead
+        st.info(md_safe(message), icon=":material/help:")
     else:
         st.warning(md_safe(message), icon=":material/edit_off:")
 
