@@ -22,8 +22,9 @@ class Step:
     """One step of the lesson: a title, KaTeX-renderable LaTeX, and a sentence or two.
 
     ``kind`` is one of setup, forward, chain, result, pattern, mistake, note; ``focus`` names the
-    matrix the step is about (the app shows it with numbers beside the symbols); ``proven`` is
-    True on a pattern step whose equality sympy checked for these sizes.
+    matrix the step is about (the app shows it with numbers beside the symbols, or the
+    matrices ``shows`` lists); ``proven`` is True on a pattern step whose equality sympy checked
+    for these sizes.
     """
 
     title: str
@@ -32,6 +33,9 @@ class Step:
     kind: str = "note"
     focus: str | None = None
     proven: bool | None = None
+    # the matrices the app shows beside it with numbers, by the page's keys ("Q", "out",
+    # "d:Q", a lesson's own panels such as attention's "S"); empty: chosen from ``focus``
+    shows: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)

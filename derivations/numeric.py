@@ -14,7 +14,7 @@ from __future__ import annotations
 import numpy as np
 import sympy as sp
 
-from .algebra import FirstMax
+from .algebra import FirstMax, SoftmaxEntry, _softmax_entry
 
 
 class Unsupported(ValueError):
@@ -148,7 +148,7 @@ def _power(e, ev):
 
 
 def _function(e, ev, trace):
-    """Conditions, logic, Max and Min, Piecewise and FirstMax."""
+    """Conditions, logic, Max and Min, Piecewise, FirstMax and SoftmaxEntry."""
     # conditions are floats, 1.0 or 0.0, and nan where a value they compare is undefined:
     # relu(sqrt(-1)) must be undefined, not 0 because "nan > 0" is False
     if e.func in _COMPARE:
@@ -169,6 +169,9 @@ def _function(e, ev, trace):
         stacked = np.stack(np.broadcast_arrays(*[ev(x) for x in xs]))
         first = (np.argmax(stacked, axis=0) == int(q)).astype(float)
         return np.where(np.any(np.isnan(stacked), axis=0), np.nan, first)
+    if isinstance(e, SoftmaxEntry):  # attention's p_ik, its row's maximum subtracted first
+        i, k, scores = e.args
+        return _softmax_entry(int(i), int(k), [ev(s) for s in scores])
     raise Unsupported(f"cannot evaluate {type(e).__name__}")
 
 

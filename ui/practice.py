@@ -148,7 +148,9 @@ def practice_ui(keys, d, lesson: str = "") -> None:
                 horizontal=True,
                 format_func={
                     "entries": "Gradient entries",
-                    "mistakes": "Find the notes' mistake",
+                    "mistakes": "Find the notes' mistake"
+                    if any(m.number for m in items)
+                    else "Find the mistake",
                 }.get,
             )
         _score_ui(page, lesson)
@@ -340,7 +342,7 @@ def _mistake_derivation(item: Mistake):
 
 def _mistakes_ui(page: str, items: list[Mistake], lesson: str) -> None:
     item = _mistake_picker_ui(page, items)
-    st.markdown(f"**The notes' version (note {item.note})**")
+    st.markdown(f"**The notes' version (note {item.note})**" if item.note else "**The setting**")
     st.latex(item.shown)
     st.markdown(item.ask)
     qkey = pkey(page, "m", item.key)
@@ -359,7 +361,11 @@ def _mistake_picker_ui(page: str, items: list[Mistake]) -> Mistake:
         "Which one",
         [m.key for m in items],
         key=key,
-        format_func=lambda k: f"Mistake {BY_KEY[k].number}: {BY_KEY[k].title}",
+        format_func=lambda k: (
+            f"Mistake {BY_KEY[k].number}: {BY_KEY[k].title}"
+            if BY_KEY[k].number
+            else BY_KEY[k].title
+        ),
     )
     return BY_KEY[ss[key]]
 
