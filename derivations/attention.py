@@ -378,8 +378,17 @@ def _intermediates(m: Math, b: _Build, polys: _Polys) -> tuple[sp.Matrix, dict]:
     cells = [(i, j) for i in range(b.lq) for j in range(b.lk)]
     dS_pat = sp.Matrix(b.lq, b.lk, [b.P[i, j] * (dP_pat[i, j] - rowsum[i]) for i, j in cells])
     _prove(m, polys, "dS = P ⊙ (dP − rowsum(dP ⊙ P))", dS, dS_pat)
-    if b.causal:
-        masked = [dS_pat[i, j] for i, j in cells if j not in b.seen[i]]
+    # each row of ∂L/∂S sums to 0 once its p's sum to 1 (the last one written 1 − the others)
+    rows_ok = True
+    for i, seen_i in enumerate(b.seen):
+        if len(seen_i) > 1:
+            last = b.P[i, seen_i[-1]]
+            rest = 1 - sp.Add(*[b.P[i, j] for j in seen_i[:-1]])
+            total = sp.Add(*[dS_pat[i, j] for j in seen_i]).xreplace({last: rest})
+            rows_ok = rows_ok and polys(total) == {}
+    m.checks.append(("rows of dS sum to 0", rows_ok))
+    masked = [dS_pat[i, j] for i, j in cells if j not in b.seen[i]]
+    if masked:
         m.checks.append(("masked scores: ∂L/∂s_ij = 0 for j > i", all(v == 0 for v in masked)))
     return dS_pat, {c: polys(dS_pat[c]) for c in cells}
 

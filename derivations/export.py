@@ -117,6 +117,8 @@ UNICODE = {
     "…": r"\dots",
     "✓": r"\checkmark",
     "∈": r"\in",
+    "√": r"\surd",
+    "≈": r"\approx",
 }
 
 

@@ -181,7 +181,7 @@ def _output(m: Math, t: Typeset) -> Step:
         m,
         t,
         lambda o: [f"{tex(p[o[0], j])} {tex(V[j, o[1]])}" for j in seen[o[0]]],
-        "oᵢₑ mixes column e of V with query i's weights: O = PV, a matrix product, with the "
+        "oᵢₙ mixes column n of V with query i's weights: O = PV, a matrix product, with the "
         "p's computed above.",
         busiest=(len(seen) - 1, 0),
     )
@@ -203,7 +203,7 @@ def _pattern_v(m: Math) -> Step:
     return Step(
         "Pattern: ∂L/∂V = Pᵀ · ∂L/∂O",
         _shaped(_d(m, "V"), lk, dv) + rf" = {pt}\;{_shaped(_d(m, 'O'), lq, dv)}{check_mark(ok)}",
-        "vⱼₑ reaches every output oᵢₑ of column e, weighted by pᵢⱼ: summing over the queries is "
+        "vⱼₙ reaches every output oᵢₙ of column n, weighted by pᵢⱼ: summing over the queries is "
         "the product Pᵀ·∂L/∂O. O = PV is a dense layer with P as its input and V as its "
         "weights, and this is the dense layer's ∂L/∂W = Xᵀ·∂L/∂Z." + mask,
         kind="pattern",
@@ -222,7 +222,7 @@ def _pattern_p(m: Math, t: Typeset) -> Step:
         _shaped(_d(m, "P"), lq, lk)
         + rf" = {_shaped(_d(m, 'O'), lq, dv)}\;{_shaped(VT, dv, lk)}"
         + check_mark(ok),
-        rf"{tex(dp[0, 0])} = \sum_{{e}} {_d(m, 'o_{1e}')} v_{{1e}}",
+        rf"{tex(dp[0, 0])} = \sum_{{n}} {_d(m, 'o_{1n}')} v_{{1n}}",
     ]
     if dv <= 3:
         lines[-1] += f" = {example}"
@@ -345,6 +345,17 @@ def _mask(m: Math, t: Typeset) -> Step:
     lq = _dims(m)[0]
     show = m.facts["show"]
     cells = [(i, j) for i in range(lq) for j in range(lq) if j > i]
+    if not cells:
+        return Step(
+            "The causal mask: nothing to mask here",
+            rf"{tex(show['p'][0, 0])} = 1, \quad {tex(show['ds'][0, 0])} = 0",
+            "With one query and one key there is no key after the query to hide: the mask "
+            "changes nothing. The query sees its one key with weight 1 whatever the score, so "
+            "the score gets no gradient. Choose more queries and keys to see masked entries.",
+            kind="note",
+            focus="S",
+            shows=("S", "P", "dS"),
+        )
     ss = ", ".join(tex(show["s"][c]) for c in cells[:6]) + (r", \dots" if len(cells) > 6 else "")
     ps = " = ".join(tex(show["p"][c]) for c in cells[:4]) + (r" = \dots" if len(cells) > 4 else "")
     ok = _ok(m, "masked scores: ∂L/∂s_ij = 0 for j > i")
@@ -445,7 +456,7 @@ def _slip_root(m: Math, t: Typeset) -> Step:
             verdict,
         ),
         "The forward pass divided the scores by √d, so every path back through S carries the "
-        f"same 1/√d: ∂sᵢₘ/∂qᵢₐ = kₘₐ/√d, not kₘₐ. {why}",
+        f"same 1/√d: ∂sᵢₘ/∂qᵢₙ = kₘₙ/√d, not kₘₙ. {why}",
         kind="mistake",
         focus="Q",
         shows=("dS", "K", "d:Q"),
