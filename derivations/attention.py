@@ -5,31 +5,32 @@ each row of S, O = PV, for Q (queries × d_k), K (keys × d_k), V (keys × d_v) 
 ``lessons/attention.py``.
 
 The gradients come from the chain rule through the named intermediates, each local partial
-from sympy:
+read off a sum of products as every op here builds its Jacobian:
 
-- ∂s_im/∂q_ic and ∂s_im/∂k_mc: sympy.diff of the score sums (k_mc/√d and q_ic/√d);
+- ∂s_im/∂q_ic = k_mc/√d and ∂s_im/∂k_mc = q_ic/√d, from s_im = Σ_c q_ic k_mc/√d;
 - the softmax Jacobian ∂p_ij/∂s_im = p_ij([j = m] − p_im), proven against sympy.diff of
   e^{s_j}/Σ_m e^{s_m} for every row length the sizes use;
-- ∂o_ie/∂p_ij = v_je and ∂o_ie/∂v_je = p_ij: sympy.diff of the output sums.
+- ∂o_ie/∂p_ij = v_je and ∂o_ie/∂v_je = p_ij, from o_ie = Σ_j p_ij v_je.
 
-The probabilities are plain symbols p_ij while the gradients are built and the patterns proven
-(every identity is then a polynomial one, checked by expand), and become ``SoftmaxEntry``
-nodes afterwards: one node per p_ij standing for e^{s_ij}/Σ e^{s_im}, so the gradients stay
+The patterns are proven with the probabilities as plain symbols p_ij (every identity is then a
+polynomial one, compared multiplied out: ``polynomial``). The page's maths holds one
+``SoftmaxEntry`` node per p_ij instead, standing for e^{s_ij}/Σ e^{s_im}, so the gradients stay
 small at every size and evaluate stably (the row's maximum subtracted first). A row that sees
 one key only has p = 1 exactly: its scores get no gradient, and the lesson says so.
 """
 
 from __future__ import annotations
 
-from fractions import Fraction
 from functools import cache
 
 import numpy as np
 import sympy as sp
 
 from .algebra import SoftmaxEntry, add, times
-from .derivation import Math, Pattern
+from .derivation import Math
 from .params import as_count
+from .polynomial import Polys, product, prove, total
+from .polynomial import times as ptimes
 from .symbols import Scope, plain
 from .typeset import tex
 
@@ -79,86 +80,6 @@ def softmax_jacobian_proven(n: int) -> bool:
     return True
 
 
-# ---------------------------------------------------------------- exact identities, fast
-#
-# Every identity the lesson states is a polynomial one in the inputs, the upstream gradients,
-# the probabilities p_ij (as symbols) and r = 1/√d (a symbol too: an identity for every r holds
-# for 1/√d). Multiplied out into {monomial: integer coefficient} dictionaries they are compared
-# in milliseconds where sympy's expand took 13 s at 4 × 4 × 4 × 4.
-
-
-def _times(a: dict, b: dict) -> dict:
-    """The product of two multiplied-out polynomials (a monomial is the sorted tuple of its
-    symbols' numbers, a power repeating its symbol)."""
-    if len(b) == 1 and len(a) > 1:
-        a, b = b, a
-    out: dict = {}
-    for ma, ca in a.items():
-        for mb, cb in b.items():
-            mono = tuple(sorted(ma + mb))
-            out[mono] = out.get(mono, 0) + ca * cb
-    return {mono: c for mono, c in out.items() if c != 0}
-
-
-def _sum(dicts) -> dict:
-    out: dict = {}
-    for d in dicts:
-        for mono, c in d.items():
-            out[mono] = out.get(mono, 0) + c
-    return {mono: c for mono, c in out.items() if c != 0}
-
-
-class _Polys:
-    """Expressions multiplied out into {monomial: coefficient}, each distinct subexpression
-    once for the whole derivation (the gradients share their partials' factors)."""
-
-    def __init__(self):
-        self.memo: dict = {}
-        self.ids: dict = {}
-
-    def __call__(self, e) -> dict:
-        e = sp.sympify(e)
-        done = self.memo.get(e)
-        if done is None:
-            done = self.memo[e] = self._expand(e)
-        return done
-
-    def _expand(self, e) -> dict:
-        if e.is_Symbol:
-            return {(self.ids.setdefault(e, len(self.ids)),): 1}
-        if e.is_Integer:
-            return {(): int(e)} if e != 0 else {}
-        if e.is_Rational:
-            return {(): Fraction(int(e.p), int(e.q))}
-        if e.is_Add:
-            return _sum(self(a) for a in e.args)
-        if e.is_Mul or (e.is_Pow and e.exp.is_Integer and e.exp > 0):
-            factors = e.args if e.is_Mul else [e.base] * int(e.exp)
-            out: dict = {(): 1}
-            for f in factors:
-                out = _times(out, self(f))
-            return out
-        raise ValueError(f"not a polynomial: {type(e).__name__}")
-
-    def same(self, derived, pattern) -> bool:
-        """Whether ``derived`` equals ``pattern`` entry by entry as polynomials (each entry an
-        expression or a multiplied-out dictionary)."""
-        derived, pattern = list(derived), list(pattern)
-        if len(derived) != len(pattern):
-            return False
-        as_poly = lambda x: x if isinstance(x, dict) else self(x)  # noqa: E731
-        return all(as_poly(a) == as_poly(b) for a, b in zip(derived, pattern, strict=True))
-
-
-def _prove(m: Math, polys: _Polys, label: str, derived, pattern, *, grad=None, operands=None):
-    """``Math.prove`` with the polynomial comparison above."""
-    ok = polys.same(derived, pattern)
-    m.checks.append((label, ok))
-    if operands is not None:
-        m.patterns[label] = Pattern(label, grad, dict(operands), ok)
-    return ok
-
-
 def _display(scope: Scope, shape) -> dict[str, sp.Matrix]:
     """The intermediates' names as the lesson writes them: s_ij, p_ij, ∂L/∂p_ij, ∂L/∂s_ij."""
     s, p = scope.matrix("s", shape), scope.matrix("p", shape)
@@ -174,7 +95,7 @@ class _Build:
         self.Q, self.K = scope.matrix("q", (lq, d)), scope.matrix("k", (lk, d))
         self.V = scope.matrix("v", (lk, dv))
         self.seen = [[j for j in range(lk) if not causal or j <= i] for i in range(lq)]
-        self.r = sp.Dummy("r")  # 1/√d while proving (see _expanded), put in at the end
+        self.r = sp.Dummy("r")  # 1/√d while proving (see ``polynomial``)
         self.show = _display(scope, (lq, lk))
         names = self.show["p"]
         # p as symbols where the row has a choice; a row that sees one key has p = 1 exactly
@@ -216,15 +137,15 @@ class _Build:
             return sp.S.Zero
         return self.P[i, j] * ((1 if j == m else 0) - self.P[i, m])
 
-    def do_ds(self, polys: _Polys) -> tuple[dict, bool]:
+    def do_ds(self, polys: Polys) -> tuple[dict, bool]:
         """∂o_ie/∂s_im for every seen (i, m) and e, written p_im (v_me − o_ie) and multiplied
         out, and whether that is the chain rule Σ_j ∂o_ie/∂p_ij · ∂p_ij/∂s_im with
         ∂o_ie/∂p_ij = v_je."""
         out, ok = {}, True
         for (i, e), terms in self.terms.items():
             for m in self.seen[i]:
-                chained = _sum(
-                    _times(polys(v), polys(self.jac_softmax(i, j, m))) for _, v, j in terms
+                chained = total(
+                    ptimes(polys(v), polys(self.jac_softmax(i, j, m))) for _, v, j in terms
                 )
                 compact = polys(self.P[i, m] * (self.V[m, e] - self.O[i, e]))
                 ok = ok and chained == compact
@@ -232,15 +153,15 @@ class _Build:
                     out[(i, e, m)] = compact
         return out, ok
 
-    def derived(self, polys: _Polys, D: dict, G) -> dict[str, list[dict]]:
+    def derived(self, polys: Polys, D: dict, G) -> dict[str, list[dict]]:
         """Every gradient by the chain rule, Σ_o ∂L/∂o · ∂o/∂a over the Jacobian's entries
         (``jacobian``), multiplied out, row-major: what the patterns are proven against."""
         r = polys(self.r)
         g = {(i, e): polys(G[i, e]) for i in range(self.lq) for e in range(self.dv)}
-        ds = {key: _times(g[key[:2]], poly) for key, poly in D.items()}  # ∂L/∂o_ie ∂o_ie/∂s_im
+        ds = {key: ptimes(g[key[:2]], poly) for key, poly in D.items()}  # ∂L/∂o_ie ∂o_ie/∂s_im
         dq = [
-            _sum(
-                _times(ds[(i, e, m)], _times(polys(self.K[m, c]), r))
+            total(
+                ptimes(ds[(i, e, m)], ptimes(polys(self.K[m, c]), r))
                 for e in range(self.dv)
                 for m in self.seen[i]
                 if (i, e, m) in ds
@@ -249,8 +170,8 @@ class _Build:
             for c in range(self.d)
         ]
         dk = [
-            _sum(
-                _times(ds[(i, e, m)], _times(polys(self.Q[i, c]), r))
+            total(
+                ptimes(ds[(i, e, m)], ptimes(polys(self.Q[i, c]), r))
                 for i in range(self.lq)
                 for e in range(self.dv)
                 if (i, e, m) in ds
@@ -259,8 +180,8 @@ class _Build:
             for c in range(self.d)
         ]
         dv = [
-            _sum(
-                _times(g[(i, e)], polys(self.P[i, j])) for i in range(self.lq) if j in self.seen[i]
+            total(
+                ptimes(g[(i, e)], polys(self.P[i, j])) for i in range(self.lq) if j in self.seen[i]
             )
             for j in range(self.lk)
             for e in range(self.dv)
@@ -356,7 +277,7 @@ class _Build:
         }
 
 
-def _intermediates(m: Math, b: _Build, polys: _Polys) -> tuple[sp.Matrix, dict]:
+def _intermediates(m: Math, b: _Build, polys: Polys) -> tuple[sp.Matrix, dict]:
     """∂L/∂P and ∂L/∂S by the chain rule, proven equal to their patterns; returns ∂L/∂S's
     pattern (in plain p's) and the same multiplied out, from which ∂L/∂Q and ∂L/∂K are
     proven next."""
@@ -370,38 +291,27 @@ def _intermediates(m: Math, b: _Build, polys: _Polys) -> tuple[sp.Matrix, dict]:
         for _, v, j in terms:
             dP[(i, j)] += G[i, e] * v
     dP_pat = G * b.V.T
-    _prove(m, polys, "dP = dO V^T", [dP[c] for c in seen], [dP_pat[c] for c in seen])
+    prove(m, polys, "dP = dO V^T", [dP[c] for c in seen], [dP_pat[c] for c in seen])
     dS = sp.zeros(b.lq, b.lk)
     for i, mm in seen:
         dS[i, mm] = sp.Add(*[dP[(i, j)] * b.jac_softmax(i, j, mm) for j in b.seen[i]])
     rowsum = [sp.Add(*[dP_pat[i, j] * b.P[i, j] for j in range(b.lk)]) for i in range(b.lq)]
     cells = [(i, j) for i in range(b.lq) for j in range(b.lk)]
     dS_pat = sp.Matrix(b.lq, b.lk, [b.P[i, j] * (dP_pat[i, j] - rowsum[i]) for i, j in cells])
-    _prove(m, polys, "dS = P ⊙ (dP − rowsum(dP ⊙ P))", dS, dS_pat)
+    prove(m, polys, "dS = P ⊙ (dP − rowsum(dP ⊙ P))", dS, dS_pat)
     # each row of ∂L/∂S sums to 0 once its p's sum to 1 (the last one written 1 − the others)
     rows_ok = True
     for i, seen_i in enumerate(b.seen):
         if len(seen_i) > 1:
             last = b.P[i, seen_i[-1]]
             rest = 1 - sp.Add(*[b.P[i, j] for j in seen_i[:-1]])
-            total = sp.Add(*[dS_pat[i, j] for j in seen_i]).xreplace({last: rest})
-            rows_ok = rows_ok and polys(total) == {}
+            row = sp.Add(*[dS_pat[i, j] for j in seen_i]).xreplace({last: rest})
+            rows_ok = rows_ok and polys(row) == {}
     m.checks.append(("rows of dS sum to 0", rows_ok))
     masked = [dS_pat[i, j] for i, j in cells if j not in b.seen[i]]
     if masked:
         m.checks.append(("masked scores: ∂L/∂s_ij = 0 for j > i", all(v == 0 for v in masked)))
     return dS_pat, {c: polys(dS_pat[c]) for c in cells}
-
-
-def _product(polys: _Polys, A, B, rows: int, inner: int, cols: int) -> list[dict]:
-    """The matrix product A·B multiplied out, row-major; A and B are (i, k) → entry (an
-    expression or a multiplied-out dictionary)."""
-    get = lambda X, i, k: X(i, k) if isinstance(X(i, k), dict) else polys(X(i, k))  # noqa: E731
-    return [
-        _sum(_times(get(A, i, k), get(B, k, j)) for k in range(inner))
-        for i in range(rows)
-        for j in range(cols)
-    ]
 
 
 def _scaled(b: _Build, A: sp.Matrix) -> sp.Matrix:
@@ -412,13 +322,13 @@ def _scaled(b: _Build, A: sp.Matrix) -> sp.Matrix:
     return A.applyfunc(lambda a: sp.Symbol(rf"\frac{{{tex(a)}}}{{{root}}}"))
 
 
-def _patterns(m: Math, b: _Build, polys: _Polys, dS: dict, derived: dict) -> None:
+def _patterns(m: Math, b: _Build, polys: Polys, dS: dict, derived: dict) -> None:
     """The three gradient patterns, proven (the patterns multiplied out as products of
     multiplied-out factors), with display operands for the page's panels."""
     G, L, ds, r = m.upstream, m.loss, b.show["ds"], b.r
     lq, lk, d, dv = b.lq, b.lk, b.d, b.dv
-    dV = _product(polys, lambda j, i: b.P[i, j], lambda i, e: G[i, e], lk, lq, dv)
-    _prove(
+    dV = product(polys, lambda j, i: b.P[i, j], lambda i, e: G[i, e], lk, lq, dv)
+    prove(
         m,
         polys,
         "dV = P^T dO",
@@ -427,8 +337,8 @@ def _patterns(m: Math, b: _Build, polys: _Polys, dS: dict, derived: dict) -> Non
         grad="V",
         operands={"Pᵀ": b.show["p"].T, f"∂{L}/∂O": G},
     )
-    dQ = _product(polys, lambda i, k: dS[(i, k)], lambda k, c: b.K[k, c] * r, lq, lk, d)
-    _prove(
+    dQ = product(polys, lambda i, k: dS[(i, k)], lambda k, c: b.K[k, c] * r, lq, lk, d)
+    prove(
         m,
         polys,
         "dQ = dS K/√d",
@@ -437,8 +347,8 @@ def _patterns(m: Math, b: _Build, polys: _Polys, dS: dict, derived: dict) -> Non
         grad="Q",
         operands={f"∂{L}/∂S": ds, "K/√d": _scaled(b, b.K)},
     )
-    dK = _product(polys, lambda k, i: dS[(i, k)], lambda i, c: b.Q[i, c] * r, lk, lq, d)
-    _prove(
+    dK = product(polys, lambda k, i: dS[(i, k)], lambda i, c: b.Q[i, c] * r, lk, lq, d)
+    prove(
         m,
         polys,
         "dK = dS^T Q/√d",
@@ -515,7 +425,7 @@ def _panels(m: Math, b: _Build, S, P, dS) -> list:
 def attention_math(queries=2, keys=2, d_k=2, d_v=2, causal=False, *, scope=None) -> Math:
     lq, lk, d, dv, causal = _sizes(queries, keys, d_k, d_v, causal)
     b = _Build(lq, lk, d, dv, causal, scope or Scope())
-    polys = _Polys()
+    polys = Polys()
     D, compact_ok = b.do_ds(polys)
     # the page's maths: one SoftmaxEntry node for each p_ij = e^{s_ij} / Σ_m e^{s_im}
     S = b.scores(1 / sp.sqrt(d))
@@ -569,4 +479,9 @@ def _facts(m: Math, b: _Build, S, P, dS) -> None:
         show=b.show,
         scores=S,
         probabilities=P,
+        # why an entry of Q or K gets no gradient (the page's explorer says so)
+        why_zero={
+            "Q": "(its query sees a single key, whose weight is 1 whatever the scores)",
+            "K": "(the queries that see this key see it alone, with weight 1 whatever the scores)",
+        },
     )

@@ -12,8 +12,9 @@ import engine
 from derivations import check_answer, derive, names_for
 from derivations.__main__ import main as cli
 from derivations.algebra import SoftmaxEntry
-from derivations.attention import MAX_DIM, MAX_TOKENS, _Build, _Polys, _product
+from derivations.attention import MAX_DIM, MAX_TOKENS, _Build
 from derivations.numeric import evaluate as tree_evaluate
+from derivations.polynomial import Polys, product
 from derivations.symbols import Scope
 from ui import patterns, urlstate
 from ui.notes_mistakes import mistakes_for
@@ -60,7 +61,7 @@ def _plain_grads(params):
     """The chain-rule gradients of the plain-symbol derivation, multiplied out, and ∂L/∂S's
     pattern: what the proofs compare."""
     b = _Build(*params, Scope())
-    polys = _Polys()
+    polys = Polys()
     D, ok = b.do_ds(polys)
     assert ok
     G = Scope().upstream(Scope().matrix("o", (b.lq, b.dv)))
@@ -76,19 +77,19 @@ def _plain_grads(params):
 def test_a_wrong_pattern_is_not_proven():
     """The comparison behind every ✓ can fail: the classic slips are each caught."""
     b, polys, derived, dS, dP = _plain_grads((3, 3, 2, 2, False))
-    right = _product(polys, lambda k, i: dS[(i, k)], lambda i, c: b.Q[i, c] * b.r, 3, 3, 2)
+    right = product(polys, lambda k, i: dS[(i, k)], lambda i, c: b.Q[i, c] * b.r, 3, 3, 2)
     assert polys.same(derived["K"], right)
     # ∂L/∂S·Q: the transpose missing (3 queries, 3 keys: the shapes agree, the entries do not)
-    no_t = _product(polys, lambda i, k: dS[(i, k)], lambda k, c: b.Q[k, c] * b.r, 3, 3, 2)
+    no_t = product(polys, lambda i, k: dS[(i, k)], lambda k, c: b.Q[k, c] * b.r, 3, 3, 2)
     assert not polys.same(derived["K"], no_t)
     # ∂L/∂S·K without the 1/√d
-    no_root = _product(polys, lambda i, k: dS[(i, k)], lambda k, c: b.K[k, c], 3, 3, 2)
+    no_root = product(polys, lambda i, k: dS[(i, k)], lambda k, c: b.K[k, c], 3, 3, 2)
     assert not polys.same(derived["Q"], no_root)
     # the softmax Jacobian taken as diagonal: ∂L/∂s = p(1 − p)·∂L/∂p
     diag = {
         (i, j): polys(b.P[i, j] * (1 - b.P[i, j]) * dP[i, j]) for i in range(3) for j in range(3)
     }
-    wrong = _product(polys, lambda i, k: diag[(i, k)], lambda k, c: b.K[k, c] * b.r, 3, 3, 2)
+    wrong = product(polys, lambda i, k: diag[(i, k)], lambda k, c: b.K[k, c] * b.r, 3, 3, 2)
     assert not polys.same(derived["Q"], wrong)
 
 
