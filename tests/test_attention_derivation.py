@@ -360,3 +360,16 @@ def test_the_page_with_the_mask_on():
     at.radio(key=f"{page}/practice/mode").set_value("mistakes").run()
     assert not at.exception
     assert any("Find the mistake" in str(r.options) for r in at.radio)
+
+
+def test_the_explorer_says_why_a_query_gets_no_gradient():
+    """Query 1 of a causal mask sees key 1 alone: its q's get no gradient for that reason, not
+    for a stride or padding this op does not have."""
+    from ui import explain
+
+    d = derive("attention", queries=2, keys=2, causal=True)
+    ones = {n: np.ones(m.shape) for n, m in d.inputs.items()}
+    tex, why = explain.gradient_latex(d, "Q", (0, 0), ones, np.ones((2, 2)))
+    assert tex.endswith("= 0") and "single key" in why and "stride" not in why
+    tex, why = explain.gradient_latex(d, "Q", (1, 0), ones, np.ones((2, 2)))
+    assert not why  # query 2 sees two keys: a chain-rule sum
