@@ -35,8 +35,11 @@ from .symbols import Scope, plain
 from .typeset import tex
 
 OP = "attention"
-MAX_TOKENS = 6  # queries and keys: the lesson offers 4; 6 × 6 with d = 6 derives in about 1 s
-MAX_DIM = 6  # d_k and d_v
+# the lesson offers 4 of each; at 5 (queries = keys = d_k = d_v) derive() and its compile take
+# 0.3–0.5 s of CPU (1–1.7 s of wall time at a load average of 11 on 2 cores), at 6 they took
+# 0.8–1.0 s of CPU, 3 s of wall time at that load
+MAX_TOKENS = 5  # queries and keys
+MAX_DIM = 5  # d_k and d_v
 
 
 def _sizes(queries, keys, d_k, d_v, causal) -> tuple[int, int, int, int, bool]:
@@ -479,6 +482,7 @@ def _facts(m: Math, b: _Build, S, P, dS) -> None:
         show=b.show,
         scores=S,
         probabilities=P,
+        walk=True,  # numbers by one walk over the shared p nodes (Math._lambdify)
         # why an entry of Q or K gets no gradient (the page's explorer says so)
         why_zero={
             "Q": "(its query sees a single key, whose weight is 1 whatever the scores)",

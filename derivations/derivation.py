@@ -12,6 +12,7 @@ import sympy as sp
 
 from .algebra import NUMERIC, equal, grads_from_jac
 from .numeric import evaluate as tree_evaluate
+from .numeric import evaluate_many
 from .product import factor_tex, product_tex
 from .symbols import Scope
 from .typeset import equalities, num, ordered_sum, tex
@@ -125,6 +126,10 @@ class Math:
             # built from a learner's text (your own f): no code generated from it and no sympy
             # work on it in the app's process; the tree evaluator walks it instead
             return _tree_function(self._args, exprs)
+        if self.facts.get("walk"):
+            # expressions that share big subexpressions (attention's p_ij nodes): one walk
+            # computes each once, where lambdify's code would repeat it everywhere it occurs
+            return _walk_function(self._args, exprs)
         plain = self._plain
         return sp.lambdify(
             [plain[s] for s in self._args],
@@ -310,6 +315,20 @@ def _tree_function(args, exprs):
         return [
             [float(tree_evaluate(e, {s: env[s] for s in e.free_symbols})) for e in m] for m in exprs
         ]
+
+    return run
+
+
+def _walk_function(args, exprs):
+    """As ``_tree_function``, every entry of every matrix in one walk (``evaluate_many``)."""
+
+    def run(*values):
+        flat = evaluate_many([e for m in exprs for e in m], dict(zip(args, values, strict=True)))
+        out, k = [], 0
+        for m in exprs:
+            out.append(flat[k : k + len(m)])
+            k += len(m)
+        return out
 
     return run
 

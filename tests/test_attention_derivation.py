@@ -373,3 +373,22 @@ def test_the_explorer_says_why_a_query_gets_no_gradient():
     assert tex.endswith("= 0") and "single key" in why and "stride" not in why
     tex, why = explain.gradient_latex(d, "Q", (1, 0), ones, np.ones((2, 2)))
     assert not why  # query 2 sees two keys: a chain-rule sum
+
+
+def test_each_weight_is_computed_once_per_evaluation(monkeypatch):
+    """The gradients hold every p_ij many times over; lambdify printed each occurrence out in
+    full (6 minutes to compile at 6 × 6). The numbers come from one walk instead, which
+    computes each softmax entry once."""
+    from derivations import numeric
+
+    calls = []
+    real = numeric._softmax_entry
+    monkeypatch.setattr(numeric, "_softmax_entry", lambda *a: calls.append(a) or real(*a))
+    d = derive("attention", queries=3, keys=3, d_k=2, d_v=2)
+    rng = np.random.default_rng(1)
+    values, up = numbers(d, rng)
+    sym = d.evaluate(values, up)
+    assert len(calls) == 9  # p_11 … p_33, once each
+    eng = engine.attention_backward(up, values["Q"], values["K"], values["V"])
+    for n, g in zip("QKV", eng, strict=True):
+        np.testing.assert_allclose(sym[n], g, atol=1e-12)

@@ -23,6 +23,7 @@ import numpy as np
 import sympy as sp
 
 from derivations.algebra import NUMERIC
+from derivations.numeric import evaluate_many
 from derivations.typeset import num
 from ui import links
 
@@ -86,7 +87,10 @@ def compile_matrices(d, mats):
     # names a lesson shows in place of expressions (attention's ∂L/∂s₁₁) → what they stand for
     defs = d.facts.get("defs", {})
     mats = [m.xreplace(defs) if defs else m for m in mats]
-    fn = sp.lambdify([plain[s] for s in args], [m.xreplace(plain) for m in mats], NUMERIC)
+    if d.facts.get("walk"):  # shared subexpressions: one walk, no generated code (Math)
+        fn = _walked(args, mats)
+    else:
+        fn = sp.lambdify([plain[s] for s in args], [m.xreplace(plain) for m in mats], NUMERIC)
 
     def evaluate(values: dict, upstream) -> list[np.ndarray]:
         values = d.stable_values(values)  # softmax's scores less their max: no e^710 overflow
@@ -99,6 +103,18 @@ def compile_matrices(d, mats):
         ]
 
     return evaluate
+
+
+def _walked(args, mats):
+    def run(*values):
+        flat = evaluate_many([e for m in mats for e in m], dict(zip(args, values, strict=True)))
+        out, k = [], 0
+        for m in mats:
+            out.append(np.array(flat[k : k + len(m)]).reshape(m.shape))
+            k += len(m)
+        return out
+
+    return run
 
 
 def compile_operands(d, pattern):
