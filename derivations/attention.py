@@ -375,9 +375,12 @@ def _partial_tex(m: Math, b: _Build, D: dict) -> dict:
     for (i, c), cell in m.jac["Q"].items():
         for _, e in cell:
             terms = [f"{ds(i, e, mm)} {tex(b.K[mm, c])}" for mm in b.seen[i] if (i, e, mm) in D]
-            body = " + ".join(terms)
-            if len(terms) > 1:
-                body = rf"\left({body}\right)"
+            body = terms[0] if len(terms) == 1 else rf"\left({' + '.join(terms)}\right)"
+            if len(terms) > 2:  # written out, one partial would be wider than the column
+                body = (
+                    rf"\sum_{{m=1}}^{{{len(terms)}}} p_{{{i + 1}m}} \left(v_{{m{e + 1}}} - "
+                    rf"{tex(o[i, e])}\right) k_{{m{c + 1}}}"
+                )
             out[("Q", (i, c), (i, e))] = f"{over} {body}".strip()
     for (mm, c), cell in m.jac["K"].items():
         for i, e in cell:

@@ -382,6 +382,9 @@ _add(
         A.attention_forward,
         A.attention_grads,
         T.attention,
+        # N(0, 1) entries give scores of about ±1 (the √d at work); integers up to ±3 made
+        # scores of ±9 whose softmax saturates, and ∂L/∂S came out nearly all 0
+        values="reals",
     )
 )
 
