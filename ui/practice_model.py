@@ -158,7 +158,7 @@ def names_help(part, names: dict) -> list[str]:
         lines.append(f"outputs, each standing for its forward formula: {_span(outs)}")
     rest = [k for k in names if k not in seen]
     if rest:
-        what = "the softmax probabilities" if rest[0] in ("p1", "p11") else "also"
+        what = "the softmax probabilities" if rest[0].rstrip("0123456789_") == "p" else "also"
         lines.append(f"{what}: {_span(rest)}")
     return lines
 
@@ -181,8 +181,9 @@ TIPS = {
     "a tie goes to the first).",
     "relu": "ReLU's derivative is a condition: `[x11 > 0]` is 1 where it holds, 0 elsewhere.",
     "leaky_relu": "Conditions are 1 or 0: `[x11 > 0] + 0.01*[x11 <= 0]`.",
-    "attention": "Type the weights as `p11`, `p12`, … and an output as `o11`, `o12`, … (each "
-    "stands for its formula), √2 as `sqrt(2)`: `do11*p11*(v11 - o11)*q11/sqrt(2)`.",
+    "attention": "Type a weight pᵢⱼ as `p21` and an output oᵢⱼ as `o21` (each stands for its "
+    "formula; a weight the mask fixes at 0 or 1 is typed as that number), √2 as `sqrt(2)`: "
+    "`do21*p21*(v11 - o21)*q21/sqrt(2)`.",
 }
 
 
