@@ -145,12 +145,19 @@ class _Build:
         out, and whether that is the chain rule Σ_j ∂o_ie/∂p_ij · ∂p_ij/∂s_im with
         ∂o_ie/∂p_ij = v_je."""
         out, ok = {}, True
+        minus = {(): -1}
         for (i, e), terms in self.terms.items():
+            o = polys(self.O[i, e])
             for m in self.seen[i]:
-                chained = total(
-                    ptimes(polys(v), polys(self.jac_softmax(i, j, m))) for _, v, j in terms
+                p_m = polys(self.P[i, m])
+                chained = total(  # Σ_j v_je · p_ij([j = m] − p_im), multiplied out directly
+                    ptimes(
+                        ptimes(polys(v), polys(self.P[i, j])),
+                        total([{(): int(j == m)}, ptimes(minus, p_m)]),
+                    )
+                    for _, v, j in terms
                 )
-                compact = polys(self.P[i, m] * (self.V[m, e] - self.O[i, e]))
+                compact = ptimes(p_m, total([polys(self.V[m, e]), ptimes(minus, o)]))
                 ok = ok and chained == compact
                 if compact:
                     out[(i, e, m)] = compact
@@ -192,12 +199,15 @@ class _Build:
         return {"Q": dq, "K": dk, "V": dv}
 
     def outputs(self, P) -> sp.Matrix:
-        """O = PV for probabilities P (symbols or nodes): o_ie = Σ_j p_ij v_je."""
+        """O = PV for probabilities P (symbols or nodes): o_ie = Σ_j p_ij v_je. The fast sums
+        of ``algebra`` are for products of symbols: a node's sort key is too deep to build."""
+        plain = all(p.is_Symbol or p.is_Number for p in P)
+        mul, plus = (times, add) if plain else (sp.Mul, lambda ts: sp.Add(*ts))
         return sp.Matrix(
             self.lq,
             self.dv,
             [
-                add([times(P[i, j], self.V[j, e]) for j in self.seen[i]])
+                plus([mul(P[i, j], self.V[j, e]) for j in self.seen[i]])
                 for i in range(self.lq)
                 for e in range(self.dv)
             ],
