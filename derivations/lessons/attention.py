@@ -9,6 +9,7 @@ from dataclasses import replace
 
 from ..attention import sqrt_tex
 from ..derivation import Math, Step
+from ..symbols import plain
 from ..typeset import MAX_LINES, SUM_LINES, Typeset, aligned, check_mark, elide, plural, tex
 from .attention_parts import (
     LEAD,
@@ -26,6 +27,8 @@ from .attention_parts import (
     slip_transpose,
 )
 from .common import chain_rule_step, forward_step
+
+SUBSCRIPT = str.maketrans("0123456789", "₀₁₂₃₄₅₆₇₈₉")
 
 # ---------------------------------------------------------------- forward
 
@@ -49,8 +52,8 @@ def _setup(m: Math, t: Typeset) -> Step:
     return Step(
         "Setup",
         t.gathered(pieces, formula),
-        f"{_queries(lq)} (rows of Q) attend over {plural(lk, 'key')} (rows of K), each key "
-        f"paired with a value: a row of V, {'1 entry' if dv == 1 else f'{dv} entries'}. "
+        f"{_queries(lq)} (rows of Q) attend over {plural(lk, 'key')} (rows of K), and each key "
+        f"has a value, a row of V with {'1 entry' if dv == 1 else f'{dv} entries'}. "
         "A query's dot product with every key, divided by √d, is its row of scores; a softmax "
         "along the row "
         "turns the scores into weights, and the output row is that mix of the rows of V. One "
@@ -362,18 +365,24 @@ def _mask(m: Math, t: Typeset) -> Step:
 
 
 def _chain_q(m: Math, t: Typeset) -> Step:
+    """The chain rule for q_r1 of the first query r that sees more than one key (with a
+    causal mask, query 1's scores get no gradient)."""
     lq, lk, d, dv, causal = _dims(m)
-    show, K, Q = m.facts["show"], m.inputs["K"], m.inputs["Q"]
-    seen = m.facts["seen"][0]
-    q = tex(Q[0, 0])
-    terms = [rf"{tex(show['ds'][0, k])} {_scaled(tex(K[k, 0]), d)}" for k in seen]
-    lines = [rf"{_d(m, q)} &= \sum_m {_d(m, 's_{1m}')} \frac{{\partial s_{{1m}}}}{{\partial {q}}}"]
+    show, K, Q, seen = m.facts["show"], m.inputs["K"], m.inputs["Q"], m.facts["seen"]
+    r = next((i for i in range(lq) if len(seen[i]) > 1), 0)
+    q, n = tex(Q[r, 0]), r + 1
+    terms = [rf"{tex(show['ds'][r, k])} {_scaled(tex(K[k, 0]), d)}" for k in seen[r]]
+    lines = [
+        rf"{_d(m, q)} &= \sum_m {_d(m, f's_{{{n}m}}')} \frac{{\partial s_{{{n}m}}}}{{\partial {q}}}"
+    ]
     lines += t.sum_lines(terms, SUM_LINES)
+    qp, sub = plain(Q[r, 0]), str(n).translate(SUBSCRIPT)
     return Step(
-        "Chain rule for ∂L/∂q₁₁, through the scores",
+        f"Chain rule for ∂L/∂{qp}, through the scores",
         aligned(lines),
-        "q₁₁ enters only row 1 of S: s₁ₘ = (q₁₁kₘ₁ + … )/√d, so ∂s₁ₘ/∂q₁₁ = kₘ₁/√d. Backprop "
-        "stops at ∂L/∂S (computed once) instead of going back through every output o.",
+        f"{qp} enters only row {n} of S: s{sub}ₘ = ({qp}kₘ₁ + … )/√d, so ∂s{sub}ₘ/∂{qp} = "
+        "kₘ₁/√d. Backprop stops at ∂L/∂S (computed once) instead of going back through every "
+        "output o.",
         kind="chain",
         focus="Q",
         shows=("dS", "K", "d:Q"),

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from ..attention import sqrt_tex
 from ..derivation import Math, Step
+from ..symbols import plain
 from ..typeset import Typeset, tex
 
 VT = r"V^\top"
@@ -113,9 +114,16 @@ def slip_diagonal(m: Math, t: Typeset) -> Step:
     return Step(
         "Common mistake: softmax's Jacobian taken as diagonal",
         t.gathered(*lines),
-        "Softmax is not element-wise: p₁₁ changes when s₁₂ does, through the sum they share. "
-        "Keeping only ∂pᵢₘ/∂sᵢₘ = pᵢₘ(1 − pᵢₘ), as for a sigmoid, drops the −pᵢⱼpᵢₘ terms. A "
-        "quick check: each row of the true ∂L/∂S sums to 0; the diagonal version's, in general, does not.",
+        (
+            f"Softmax is not element-wise: {plain(p[row, 0])} changes when "
+            f"{plain(show['s'][row, 1])} does, through the sum they share. "
+            if off
+            else "Softmax is not element-wise: with two keys or more, p₁₁ changes when s₁₂ "
+            "does, through the sum they share (here one key: p = 1, and both versions give 0). "
+        )
+        + "Keeping only ∂pᵢₘ/∂sᵢₘ = pᵢₘ(1 − pᵢₘ), as for a "
+        "sigmoid, drops the −pᵢⱼpᵢₘ terms. A quick check: each row of the true ∂L/∂S sums to "
+        "0; the diagonal version's, in general, does not.",
         kind="mistake",
         focus="S",
         shows=("P", "dP", "dS"),
