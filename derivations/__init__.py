@@ -12,6 +12,7 @@ from functools import partial
 
 from . import lessons as L
 from .answers import Feedback, check_answer, names_for
+from .attention import attention_math
 from .conv import conv2d_math, conv2d_work, conv_transpose2d_math, conv_transpose2d_work
 from .custom_op import custom_math
 from .dense import linear_math, softmax_ce_math
@@ -45,6 +46,7 @@ OPS = {
     "batch_norm": (batch_norm_math, L.norm_lesson),
     "layer_norm": (layer_norm_math, L.norm_lesson),
     "residual": (residual_math, L.residual_lesson),
+    "attention": (attention_math, L.attention_lesson),
     "mlp": (mlp_math, L.mlp_lesson),
     "cnn": (cnn_math, L.cnn_lesson),
     "custom": (custom_math, custom_lesson),  # your own f(x), typed as text

@@ -32,6 +32,7 @@ from dataclasses import dataclass, field
 
 import sympy as sp
 
+from .algebra import SoftmaxEntry
 from .answer_canonical import (  # noqa: F401 - RELATIONS and canonical: public here too
     FLIP,
     RELATIONS,
@@ -356,6 +357,8 @@ def as_rational(e):
         return None
     if e.has(*_EXP_LIKE):
         e = e.replace(lambda n: isinstance(n, _EXP_LIKE), lambda n: n.rewrite(sp.exp))
+    if e.has(SoftmaxEntry):  # attention's p11 + p12 = 1 holds only for the quotients
+        e = e.replace(lambda n: isinstance(n, SoftmaxEntry), lambda n: n.explicit())
     exps = [n for n in e.atoms(sp.exp)]
     if not exps:
         return e

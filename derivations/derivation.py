@@ -12,6 +12,7 @@ import sympy as sp
 
 from .algebra import NUMERIC, equal, grads_from_jac
 from .numeric import evaluate as tree_evaluate
+from .numeric import evaluate_many
 from .product import factor_tex, product_tex
 from .symbols import Scope
 from .typeset import equalities, num, ordered_sum, tex
@@ -22,8 +23,9 @@ class Step:
     """One step of the lesson: a title, KaTeX-renderable LaTeX, and a sentence or two.
 
     ``kind`` is one of setup, forward, chain, result, pattern, mistake, note; ``focus`` names the
-    matrix the step is about (the app shows it with numbers beside the symbols); ``proven`` is
-    True on a pattern step whose equality sympy checked for these sizes.
+    matrix the step is about (the app shows it with numbers beside the symbols, or the
+    matrices ``shows`` lists); ``proven`` is True on a pattern step whose equality sympy checked
+    for these sizes.
     """
 
     title: str
@@ -32,8 +34,8 @@ class Step:
     kind: str = "note"
     focus: str | None = None
     proven: bool | None = None
-    # the matrices the app shows with numbers beside the step (ui.links keys, the lesson's own
-    # panels included), where the focus's default set is not the right one (batch norm's X̂)
+    # the matrices the app shows beside it with numbers, by the page's keys ("Q", "out",
+    # "d:Q", a lesson's own panels such as attention's "S"); empty: chosen from ``focus``
     shows: tuple[str, ...] = ()
 
 
@@ -126,6 +128,10 @@ class Math:
             return _tree_function(self._args, exprs)
         if "staged" in self.facts:  # norm.py: each μ, σ, x̂ computed once (see norm.Shared)
             return self.facts["staged"].lambdify(self._args, exprs)
+        if self.facts.get("walk"):
+            # expressions that share big subexpressions (attention's p_ij nodes): one walk
+            # computes each once, where lambdify's code would repeat it everywhere it occurs
+            return _walk_function(self._args, exprs)
         plain = self._plain
         return sp.lambdify(
             [plain[s] for s in self._args],
@@ -311,6 +317,20 @@ def _tree_function(args, exprs):
         return [
             [float(tree_evaluate(e, {s: env[s] for s in e.free_symbols})) for e in m] for m in exprs
         ]
+
+    return run
+
+
+def _walk_function(args, exprs):
+    """As ``_tree_function``, every entry of every matrix in one walk (``evaluate_many``)."""
+
+    def run(*values):
+        flat = evaluate_many([e for m in exprs for e in m], dict(zip(args, values, strict=True)))
+        out, k = [], 0
+        for m in exprs:
+            out.append(flat[k : k + len(m)])
+            k += len(m)
+        return out
 
     return run
 

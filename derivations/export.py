@@ -121,6 +121,7 @@ UNICODE = {
     "μ": r"\mu",
     "ε": r"\varepsilon",
     "√": r"\surd",
+    "≈": r"\approx",
 }
 _HAT = re.compile("([A-Za-z])\u0302")  # x̂: a letter and a combining circumflex
 

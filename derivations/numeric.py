@@ -14,7 +14,7 @@ from __future__ import annotations
 import numpy as np
 import sympy as sp
 
-from .algebra import FirstMax
+from .algebra import FirstMax, SoftmaxEntry, _softmax_entry
 from .window_max import WindowMax
 
 
@@ -89,6 +89,16 @@ def evaluate(expr, env: dict, shape=(), trace: list | None = None) -> np.ndarray
         return np.broadcast_to(np.asarray(out, dtype=float), _shape(env, shape)).copy()
 
 
+def evaluate_many(exprs, env: dict) -> list[float]:
+    """Each of ``exprs`` with env's values (floats) put in, in one walk: a subexpression they
+    share is computed once (attention's gradients hold each softmax row many times, and
+    lambdify printed it out every time: minutes of compiling at 6 × 6). Non-finite values
+    mean undefined or overflowed."""
+    memo: dict = {}
+    with np.errstate(all="ignore"):
+        return [float(np.asarray(_eval(e, env, memo, None), dtype=float)) for e in exprs]
+
+
 def _shape(env, shape):
     shapes = [np.shape(v) for v in env.values()]
     return np.broadcast_shapes(shape, *shapes) if shapes else shape
@@ -149,7 +159,7 @@ def _power(e, ev):
 
 
 def _function(e, ev, trace):
-    """Conditions, logic, Max and Min (and WindowMax), Piecewise and FirstMax."""
+    """Conditions, logic, Max and Min (and WindowMax), Piecewise, FirstMax and SoftmaxEntry."""
     # conditions are floats, 1.0 or 0.0, and nan where a value they compare is undefined:
     # relu(sqrt(-1)) must be undefined, not 0 because "nan > 0" is False
     if e.func in _COMPARE:
@@ -170,6 +180,9 @@ def _function(e, ev, trace):
         stacked = np.stack(np.broadcast_arrays(*[ev(x) for x in xs]))
         first = (np.argmax(stacked, axis=0) == int(q)).astype(float)
         return np.where(np.any(np.isnan(stacked), axis=0), np.nan, first)
+    if isinstance(e, SoftmaxEntry):  # attention's p_ik, its row's maximum subtracted first
+        i, k, scores = e.args
+        return _softmax_entry(int(i), int(k), [ev(s) for s in scores])
     raise Unsupported(f"cannot evaluate {type(e).__name__}")
 
 

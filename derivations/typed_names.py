@@ -40,7 +40,8 @@ def names_for(d, outputs: bool = True) -> dict[str, sp.Basic]:
       single output y, "dL_i" for softmax-CE's L_i);
     - with ``outputs``, every output name → its forward expression: "y11" is sigmoid(x11) in
       the sigmoid lesson, so dy11*y11*(1 - y11) is accepted as the notes write it;
-    - for softmax-CE, the probabilities "p1", "p2", … → exp(f_k)/Σ_j exp(f_j).
+    - for softmax-CE, the probabilities "p1", "p2", … → exp(f_k)/Σ_j exp(f_j); for attention
+      "p11", "p12", … → its weights p_ij.
     """
     if "names" in d.facts:  # a part that brings its own (practice along an MLP's chain)
         return dict(d.facts["names"])
@@ -72,8 +73,18 @@ def _softmax_probabilities(d) -> dict:
     return {f"p{k + 1}": sp.exp(v) / total for k, v in enumerate(f)}
 
 
+def _attention_probabilities(d) -> dict:
+    """p11, p12, … → attention's weights p_ij (SoftmaxEntry nodes); a weight fixed at 0
+    (masked) or 1 (a query that sees one key) has no name to type."""
+    P, names = d.facts["probabilities"], d.facts["show"]["p"]
+    return {typing_name(names[k]): P[k] for k in range(len(P)) if not P[k].is_Number}
+
+
 # quantities the lessons name that are not inputs or outputs (a Derivation does not carry them)
-_INTERMEDIATES = {"softmax_cross_entropy": _softmax_probabilities}
+_INTERMEDIATES = {
+    "softmax_cross_entropy": _softmax_probabilities,
+    "attention": _attention_probabilities,
+}
 
 
 def inverse_names(names: dict) -> dict[sp.Symbol, str]:

@@ -16,6 +16,7 @@ from functools import cache
 
 from derivations import OPS as DERIVED
 from derivations import WORK, work
+from derivations.attention import MAX_DIM, MAX_TOKENS
 from derivations.network import ACTIVATIONS, _cnn_geometry
 from derivations.norm import MAX_NORM_SIDE
 from derivations.params import (
@@ -41,6 +42,8 @@ def _ends(prm) -> list:
         return ends + ([None] if prm.kind == "optional_pair" else [])
     if prm.kind == "choice":
         return list(prm.choices)
+    if prm.kind == "bool":
+        return [False, True]
     if prm.kind == "int":
         return [int(prm.lo), int(prm.hi)]
     if prm.kind == "sizes":
@@ -59,6 +62,8 @@ def _possible(op: str, params: dict) -> bool:
             work(op, **params)
         elif op == "softmax_cross_entropy":
             return params["target"] < params["num_classes"]
+        elif op == "attention":  # a causal mask needs as many queries as keys
+            return not params["causal"] or params["queries"] == params["keys"]
         elif op == "mlp":
             return params["target"] < params["layer_sizes"][-1]
         elif op == "cnn":  # the geometry checks alone, no sympy
@@ -132,6 +137,13 @@ def cap_extremes() -> list[tuple[str, dict]]:
         ("mean", dict(shape=side)),
         ("linear", dict(batch=MAX_SIDE, in_features=MAX_SIDE, out_features=MAX_SIDE)),
         ("softmax_cross_entropy", dict(num_classes=10, target=9)),
+        *[
+            (
+                "attention",
+                dict(queries=MAX_TOKENS, keys=MAX_TOKENS, d_k=MAX_DIM, d_v=MAX_DIM, causal=c),
+            )
+            for c in (False, True)
+        ],
         *[("mlp", dict(layer_sizes=(4,) * 5, activation=a, target=3)) for a in ACTIVATIONS],
         # the most pixels, and the slowest of the 973 settings with an input of 6×6 or more
         ("cnn", dict(input_shape=(8, 8), kernel_shape=(1, 1), pool=2, classes=4, target=3)),
@@ -167,6 +179,10 @@ REJECTED = [
     ("batch_norm", dict(batch=1), "batch must be at least 2"),
     ("layer_norm", dict(features=9), "features must be a whole number from 2 to 8"),
     ("residual", dict(features=10**9), "features must be a whole number from 1 to 8"),
+    ("attention", dict(queries=MAX_TOKENS + 1), f"from 1 to {MAX_TOKENS}"),
+    ("attention", dict(keys=10**9), f"from 1 to {MAX_TOKENS}"),
+    ("attention", dict(d_k=MAX_DIM + 1, d_v=MAX_DIM + 1), f"from 1 to {MAX_DIM}"),
+    ("attention", dict(queries=2, keys=3, causal=True), "2 queries and 3 keys"),
 ]
 
 

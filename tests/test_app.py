@@ -100,6 +100,8 @@ def _set_param(at, page, p, value):
         at.number_input(key=f"{page}/{p.name}/c").set_value(value[1])
     elif p.kind == "choice":
         at.selectbox(key=f"{page}/{p.name}").set_value(value)
+    elif p.kind == "bool":
+        at.checkbox(key=f"{page}/{p.name}").set_value(value)
     elif p.kind == "sizes":
         at.text_input(key=f"{page}/{p.name}").input(", ".join(map(str, value)))
     elif p.kind == "text":
@@ -116,6 +118,8 @@ def _extremes(p):
         )
     if p.kind == "choice":
         return list(p.choices)
+    if p.kind == "bool":
+        return [False, True]
     if p.kind == "sizes":
         return [
             (p.lo,) * p.count[0],

@@ -238,6 +238,8 @@ def _random_value(prm, rng):
         return tuple(int(v) for v in rng.integers(prm.lo, prm.hi + 1, size=count))
     if prm.kind == "text":  # a formula: one of the entry's examples
         return str(rng.choice(prm.choices))
+    if prm.kind == "bool":
+        return bool(rng.integers(2))
     return str(rng.choice(prm.choices))
 
 

@@ -172,6 +172,17 @@ def _residual_grads(v, dy, p):
     }
 
 
+def attention_forward(v, p):
+    return engine.attention(_f(v["Q"]), _f(v["K"]), _f(v["V"]), causal=p["causal"])
+
+
+def attention_grads(v, dy, p):
+    dq, dk, dv = engine.attention_backward(
+        _f(dy), _f(v["Q"]), _f(v["K"]), _f(v["V"]), causal=p["causal"]
+    )
+    return {"Q": dq, "K": dk, "V": dv}
+
+
 # ---------------------------------------------------------------- where there is no derivative
 
 

@@ -55,6 +55,7 @@ _TYPES = {
     "choice": str,
     "sizes": _sizes,
     "text": _text,  # a formula: derive() parses it (never evaluated)
+    "bool": bool,  # a bare switch: --causal
 }
 
 
@@ -90,9 +91,8 @@ def _parser(table) -> argparse.ArgumentParser:
     for flag, (parse, ops) in table.items():
         first = {counted[(op, name)] for op, name in ops.items() if (op, name) in counted}
         note = f"; counted from {first.pop()}, as in the lessons" if first else ""
-        ap.add_argument(
-            f"--{flag}", dest=flag, type=parse, help=f"for {', '.join(sorted(ops))}{note}"
-        )
+        how = {"action": "store_const", "const": True} if parse is bool else {"type": parse}
+        ap.add_argument(f"--{flag}", dest=flag, help=f"for {', '.join(sorted(ops))}{note}", **how)
     ap.add_argument("--format", choices=list(FORMATS), default="text")
     return ap
 

@@ -92,12 +92,14 @@ def gradient_latex(d, name: str, idx, values, upstream, width: int | None = None
         a = d.inputs[name][idx]
         lhs = rf"\frac{{\partial {d.loss}}}{{\partial {sp.latex(a)}}}"
         cell = links.cell_label(d, name, idx)
+        # a lesson may say why itself (attention: a query that sees one key has p = 1)
+        why = d.facts.get("why_zero", {}).get(name, "")
         return f"{lhs} = 0", (
             # not "no window reaches it": a kernel weight over padding only, or a transposed
             # conv's stamp cropped away, has no window
-            f"No output depends on {cell} at these settings (the stride, padding or cropping "
-            f"leave it out), so no gradient flows back to it: "
-            f"{links.cell_label(d, 'd:' + name, idx)} is 0."
+            f"No output depends on {cell} at these settings "
+            + (why or "(the stride, padding or cropping leave it out)")
+            + f", so no gradient flows back to it: {links.cell_label(d, 'd:' + name, idx)} is 0."
         )
     return d.chain_rule(name, idx, values, upstream, width=width), ""
 

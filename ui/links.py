@@ -94,8 +94,9 @@ def highlights(d: Derivation, key: str, idx) -> dict[str, list[tuple[int, int]]]
 
 def own_panels(d: Derivation) -> list[tuple[str, str, list[list[str]], object]]:
     """Matrices only some lessons show beside their steps, as (key, title, cell names, sympy
-    matrix in the input symbols): softmax's probabilities p and p − onehot(y), or a lesson's
-    own list (batch norm's μ, σ, X̂ and Jacobian)."""
+    matrix in the input symbols): softmax's probabilities p and p − onehot(y), or the panels
+    a derivation lists itself (batch norm's μ, σ, X̂ and Jacobian; attention's S, P, ∂L/∂P,
+    ∂L/∂S)."""
     if "panels" in d.facts:
         return list(d.facts["panels"])
     if "p" not in d.facts or "onehot" not in d.facts:

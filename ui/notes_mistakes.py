@@ -1,6 +1,7 @@
 """The notes' mistakes as practice items: each of the seven slips listed in the shared notes'
 README, the notes' version shown, the learner finding what is wrong (``ui.practice`` draws
-them). Pure data and two small helpers: no Streamlit, tested in tests/test_practice.py."""
+them); and, as ``SLIPS``, the classic slips of lessons the notes do not cover (attention's).
+Pure data and two small helpers: no Streamlit, tested in tests/test_practice.py."""
 
 from __future__ import annotations
 
@@ -157,8 +158,9 @@ MISTAKES = (
         "even multiply; ∂L/∂Z · Wᵀ is ∂L/∂X.",
     ),
 )
-# slips the notes do not make but learners do, asked the same way (``number`` 0, no ``note``)
-COMMON = (
+# the classic slips of lessons past the notes (no note makes them), asked the same way:
+# ``number`` 0, no ``note``
+SLIPS = (
     Mistake(
         "bn-diagonal",
         0,
@@ -223,6 +225,59 @@ COMMON = (
         why="∂Y/∂X = I + J_f: the skip connection's Jacobian is I, so ∂L/∂X = ∂L/∂Y + ∂L/∂Y·J_f. "
         "Having no weights means it adds nothing to ∂L/∂W, not nothing to ∂L/∂X.",
     ),
+    Mistake(
+        "attention-root",
+        0,
+        "",
+        "Forgetting the √d",
+        "attention",
+        kind="choice",
+        shown=r"S = \frac{Q K^\top}{\sqrt{d}}, \quad P = \mathrm{softmax}(S), \quad O = P V",
+        ask="The forward pass divides the scores by √d. Given ∂L/∂S, which is ∂L/∂Q?",
+        choices=("∂L/∂S · K", "∂L/∂S · K / √d", "∂L/∂S · K · √d", "(∂L/∂S)ᵀ · K / √d"),
+        answer=1,
+        why="sᵢₘ = (qᵢ₁kₘ₁ + … + qᵢdkₘd)/√d, so ∂sᵢₘ/∂qᵢₐ = kₘₐ/√d: the 1/√d of the forward "
+        "pass is in every path back to Q (and to K). Without it both gradients are √d times "
+        "too large.",
+    ),
+    Mistake(
+        "attention-transpose",
+        0,
+        "",
+        "The missing transpose in ∂L/∂K",
+        "attention",
+        kind="choice",
+        shown=r"Q \in \mathbb{R}^{3\times 2},\; K \in \mathbb{R}^{4\times 2},\; "
+        r"\frac{\partial L}{\partial S} \in \mathbb{R}^{3\times 4}",
+        ask="3 queries, 4 keys, d = 2. Which product is ∂L/∂K, which has the shape of K?",
+        choices=("∂L/∂S · Q / √d", "(∂L/∂S)ᵀ · Q / √d", "Q · ∂L/∂S / √d", "(∂L/∂S)ᵀ · K / √d"),
+        answer=1,
+        why="Key m enters column m of S (sᵢₘ for every query i), so its gradient sums down that "
+        "column: (∂L/∂S)ᵀ (4×3) · Q (3×2) / √d is 4×2, K's shape. ∂L/∂S · Q is 3×4 · 3×2, which "
+        "does not even multiply.",
+    ),
+    Mistake(
+        "attention-diagonal",
+        0,
+        "",
+        "Softmax's Jacobian taken as diagonal",
+        "attention",
+        kind="choice",
+        shown=r"p = \mathrm{softmax}(s_1, \dots, s_n), \quad "
+        r"\frac{\partial p_j}{\partial s_m} = p_j\left([j = m] - p_m\right)",
+        ask="One row of scores s and its probabilities p; the upstream ∂L/∂p is any row. Which "
+        "is ∂L/∂sₘ?",
+        choices=(
+            "pₘ (1 − pₘ) · ∂L/∂pₘ",
+            "pₘ (∂L/∂pₘ − Σⱼ pⱼ ∂L/∂pⱼ)",
+            "pₘ − ∂L/∂pₘ",
+            "pₘ · ∂L/∂pₘ",
+        ),
+        answer=1,
+        why="Softmax is not element-wise: pⱼ depends on sₘ through the sum they share. Σⱼ ∂L/∂pⱼ "
+        "pⱼ([j = m] − pₘ) keeps the off-diagonal −pⱼpₘ terms, which pₘ(1 − pₘ) alone drops. "
+        "Check: the true ∂L/∂s sums to 0 over the row.",
+    ),
 )
 # op → the mistakes its practice offers (a network offers those of the ops it is made of)
 MISTAKES_FOR = {
@@ -239,8 +294,9 @@ MISTAKES_FOR = {
     "batch_norm": ("bn-diagonal",),
     "layer_norm": ("ln-diagonal",),
     "residual": ("residual-identity",),
+    "attention": ("attention-root", "attention-transpose", "attention-diagonal"),
 }
-BY_KEY = {m.key: m for m in MISTAKES + COMMON}  # the page's selectbox holds keys
+BY_KEY = {m.key: m for m in (*MISTAKES, *SLIPS)}  # the page's selectbox holds keys
 
 
 def mistakes_for(op: str) -> list[Mistake]:

@@ -106,7 +106,7 @@ def focus_keys(d, step, extras=()) -> list[str]:
     """The matrices that show a step's quantity with numbers: the input and its gradient (with
     the lesson's own panels between, such as softmax's p), or for the forward steps the
     (first) input and the output."""
-    if step.shows:  # the lesson chose them (batch norm's X̂ and its Jacobian)
+    if step.shows:  # the lesson chose them (batch norm's X̂, attention's S and P)
         return list(step.shows)
     f = step.focus
     if f in d.inputs:
@@ -132,7 +132,7 @@ def _focus_ui(keys: Keys, d, step, numbers, j, layout: Layout, extra: dict) -> N
         title, labels = own.get(key) or (panels[key], _labels(d, key))
         figs.append(Fig(f"{keys.page}/focus/{j}/{key}", numbers[key], title, labels))
     figures_ui(figs, layout, budget=140, room=layout.focus_px, gap="small")
-    if "p" in own and step.focus in d.inputs and step.kind != "setup":  # softmax's p
+    if "p-y" in own and step.focus in d.inputs and step.kind != "setup":  # softmax's p
         g = float(np.asarray(numbers["up"]).ravel()[0])
         st.latex(
             rf"\frac{{\partial {d.loss}}}{{\partial {step.focus}}} = ({num(g)}) \cdot "

@@ -22,6 +22,8 @@ from dataclasses import dataclass
 import numpy as np
 import sympy as sp
 
+from derivations.algebra import NUMERIC
+from derivations.numeric import evaluate_many
 from derivations.typeset import num
 from ui import links
 
@@ -49,6 +51,9 @@ def geometry(d, pattern) -> Geometry:
         ("linear", "W"): Geometry("matmul"),
         ("linear", "X"): Geometry("matmul"),
         ("linear", "b"): Geometry("matmul"),
+        ("attention", "V"): Geometry("matmul"),
+        ("attention", "Q"): Geometry("matmul"),
+        ("attention", "K"): Geometry("matmul"),
     }
     return table.get((d.op, pattern.grad), Geometry("cells"))
 
@@ -78,11 +83,16 @@ def compile_matrices(d, mats):
     page caches it per derivation). Symbols are renamed to plain identifiers first (x_{11} is
     not one)."""
     args = [s for m in d.inputs.values() for s in m] + list(d.upstream)
+    # names a lesson shows in place of expressions (attention's ∂L/∂s₁₁) → what they stand for
+    defs = d.facts.get("defs", {})
+    mats = [m.xreplace(defs) if defs else m for m in mats]
     if "staged" in d.facts:  # batch norm's μ, σ, x̂ computed once (see derivations.norm.Shared)
         fn = d.facts["staged"].lambdify(args, mats)
+    elif d.facts.get("walk"):  # shared subexpressions: one walk, no generated code (Math)
+        fn = _walked(args, mats)
     else:
         plain = {s: sp.Symbol(f"v{i}") for i, s in enumerate(args)}
-        fn = sp.lambdify([plain[s] for s in args], [m.xreplace(plain) for m in mats], "numpy")
+        fn = sp.lambdify([plain[s] for s in args], [m.xreplace(plain) for m in mats], NUMERIC)
 
     def evaluate(values: dict, upstream) -> list[np.ndarray]:
         values = d.stable_values(values)  # softmax's scores less their max: no e^710 overflow
@@ -95,6 +105,18 @@ def compile_matrices(d, mats):
         ]
 
     return evaluate
+
+
+def _walked(args, mats):
+    def run(*values):
+        flat = evaluate_many([e for m in mats for e in m], dict(zip(args, values, strict=True)))
+        out, k = [], 0
+        for m in mats:
+            out.append(np.array(flat[k : k + len(m)]).reshape(m.shape))
+            k += len(m)
+        return out
+
+    return run
 
 
 def compile_operands(d, pattern):
@@ -117,8 +139,11 @@ def operand_title(d, name: str, m) -> str:
 def operand_labels(d, m) -> list[list[str]]:
     """Each entry's name for hovering: x₂₂, ∂L/∂z₁₁, or 0 (padding) and constants."""
     ups = {s: idx for idx in np.ndindex(*d.upstream.shape) for s in [d.upstream[idx]]}
+    named = d.facts.get("labels", {})  # a lesson's own names (attention's p₁₂ = 0 (masked))
 
     def label(e) -> str:
+        if e in named:
+            return named[e]
         if e in d.symbol_index:
             return links.cell_label(d, *d.symbol_index[e])
         if e in ups:

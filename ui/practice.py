@@ -337,7 +337,7 @@ def _mistake_derivation(item: Mistake):
 
 def _mistakes_ui(page: str, items: list[Mistake], lesson: str) -> None:
     item = _mistake_picker_ui(page, items)
-    st.markdown(f"**The notes' version (note {item.note})**" if item.note else "**The slip**")
+    st.markdown(f"**The notes' version (note {item.note})**" if item.note else "**Consider**")
     st.latex(item.shown)
     st.markdown(item.ask)
     qkey = pkey(page, "m", item.key)

@@ -142,7 +142,7 @@ def names_help(part, names: dict) -> list[str]:
         lines.append(f"outputs, each standing for its forward formula: {_span(outs)}")
     rest = [k for k in names if k not in seen]
     if rest:
-        what = "the softmax probabilities" if rest[0] == "p1" else "also"
+        what = "the softmax probabilities" if rest[0].rstrip("0123456789_") == "p" else "also"
         lines.append(f"{what}: {_span(rest)}")
     return lines
 
@@ -172,6 +172,8 @@ TIPS = {
     "writes [x ≥ 0], which gives 1 there).",
     "leaky_relu": "Conditions are 1 or 0, so `[a > 0] + 0.5*[a <= 0]` is 1 where a > 0 and "
     "0.5 elsewhere.",
+    "attention": "Type a weight pᵢⱼ as `p21` and an output oᵢⱼ as `o21` (each stands for its "
+    "formula; a weight the mask fixes at 0 or 1 is typed as that number), √2 as `sqrt(2)`.",
 }
 _CHAIN_TIPS = {
     "sigmoid": "σ′(z) = a·(1 − a) with a = σ(z)",

@@ -97,6 +97,14 @@ SOFTMAX = PageSpec(
     "softmax",
     "∂L/∂f = p − onehot(y), and the notes' lost sign",
 )
+ATTENTION = PageSpec(
+    "pages/attention.py",
+    "Attention",
+    ":material/visibility:",
+    "Layers",
+    "attention",
+    "softmax(QKᵀ/√d)·V entry by entry; the softmax Jacobian; ∂L/∂Q, ∂L/∂K, ∂L/∂V",
+)
 DENSE = PageSpec(
     "pages/dense.py",
     "Dense layer",
@@ -142,6 +150,7 @@ PAGES: tuple[PageSpec, ...] = (
     CONV_T,
     POOLING,
     SOFTMAX,
+    ATTENTION,
     DENSE,
     NORMALISATION,
     MLP,
@@ -358,6 +367,34 @@ _add(
         A.ce_forward,
         A.ce_grads,
         T.cross_entropy,
+    )
+)
+# one head on one sequence; the caps past these widgets are derivations/attention.py's
+_add(
+    OpSpec(
+        "attention",
+        "Scaled dot-product attention",
+        ATTENTION,
+        (
+            Param("queries", "Queries", "int", 2, 1, 4, help="Rows of Q: the tokens that look."),
+            Param("keys", "Keys", "int", 2, 1, 4, help="Rows of K and V: the tokens looked at."),
+            Param("d_k", "d (query and key width)", "int", 2, 1, 4, help="Columns of Q and K."),
+            Param("d_v", "Value width", "int", 2, 1, 4, help="Columns of V and of the output."),
+            Param(
+                "causal",
+                "Causal mask",
+                "bool",
+                False,
+                help="Query i sees keys 1 to i only (no looking ahead); needs as many queries "
+                "as keys.",
+            ),
+        ),
+        A.attention_forward,
+        A.attention_grads,
+        T.attention,
+        # N(0, 1) entries give scores of about ±1 (the √d at work); integers up to ±3 made
+        # scores of ±9 whose softmax saturates, and ∂L/∂S came out nearly all 0
+        values="reals",
     )
 )
 

@@ -13,7 +13,8 @@ class Param:
     name: str  # the derive() keyword
     label: str
     # "pair" (rows, cols), "optional_pair" (None allowed), "int", "float", "choice",
-    # "sizes" (a list of whole numbers, such as an MLP's layer sizes), or "text" (a formula
+    # "sizes" (a list of whole numbers, such as an MLP's layer sizes), "bool" (a switch: a
+    # checkbox, a bare --flag on the command line, 1 or 0 in the URL), or "text" (a formula
     # the learner types, ``lo`` to ``hi`` characters, never evaluated: derive() parses it;
     # ``choices`` holds examples)
     kind: str

@@ -25,6 +25,8 @@ def encode_value(param, value) -> str:
         return "" if value is None else f"{value[0]}x{value[1]}"
     if param.kind == "sizes":
         return "-".join(map(str, value)) if isinstance(value, tuple) else ""
+    if param.kind == "bool":
+        return "1" if value else "0"
     if param.kind == "int":  # as the widget shows it: a link says class 4 where the page does
         return str(value + param.shown_from)
     return str(value)
@@ -65,6 +67,8 @@ def decode_value(param, text: str):
         return float(m.group(1))
     if param.kind == "choice":
         return text if text in param.choices else None
+    if param.kind == "bool":
+        return {"1": True, "true": True, "0": False, "false": False}.get(text.strip().lower())
     return None
 
 

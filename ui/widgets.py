@@ -35,6 +35,8 @@ def param_ui(keys: Keys, p):
         label = f"{p.label} :gray[({lo} to {hi})]"
         v = st.number_input(label, lo, hi, key=keys.param(p.name), help=p.help or None)
         return int(v) - p.shown_from
+    if p.kind == "bool":
+        return bool(st.checkbox(p.label, key=keys.param(p.name), help=p.help or None))
     if p.kind == "sizes":
         text = st.text_input(p.label, key=keys.param(p.name), help=p.help or None)
         # unreadable text goes to derive() as it is, whose message says what to type

@@ -1,6 +1,7 @@
 """Lesson writers: each turns an op's Math into the steps a page, the CLI and the exports show.
 They only read the Math; the symbolic facts are never recomputed here."""
 
+from .attention import attention_lesson
 from .conv import conv2d_lesson, conv_transpose2d_lesson
 from .dense import linear_lesson, softmax_ce_lesson
 from .elementwise import binary_lesson, reduction_lesson, unary_lesson
@@ -10,6 +11,7 @@ from .pool import avg_pool2d_lesson, max_pool2d_lesson
 from .residual import residual_lesson
 
 __all__ = [
+    "attention_lesson",
     "avg_pool2d_lesson",
     "binary_lesson",
     "cnn_lesson",
