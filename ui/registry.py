@@ -24,6 +24,14 @@ def _pair(name, label, default, lo, hi, tip="", flag=""):
 # ---------------------------------------------------------------- the pages
 
 HOME = PageSpec("pages/home.py", "Home", ":material/home:", "Start here", heading="Backprop Lab")
+GRAPH = PageSpec(
+    "pages/graph.py",
+    "Computational graph",
+    ":material/account_tree:",
+    "Start here",
+    "graph",
+    "any expression drawn as micrograd draws it, backpropagated one node at a time",
+)
 NOTATION = PageSpec(
     "pages/notation.py",
     "Notation & Jacobians",
@@ -124,6 +132,7 @@ CNN = PageSpec(
 )
 PAGES: tuple[PageSpec, ...] = (
     HOME,
+    GRAPH,
     NOTATION,
     ELEMENTWISE,
     BINARY,
