@@ -102,8 +102,9 @@ def _form(n, vals: list[float]) -> str:
 
 
 def rule(g, i: int, slot: int) -> str:
-    """Node ``i``'s local derivative with respect to its input ``slot``: the rule in u (its
-    input; a and b for an operation of two), the numbers put in, the result."""
+    """Node ``i``'s local derivative with respect to its input ``slot``: the rule in α (its
+    input; α and β, first and second, for an operation of two), the numbers put in, the
+    result. Greek letters, because the learner's names are Latin ones."""
     n = g.nodes[i]
     vals = [g.nodes[k].value for k in n.inputs]
     out: list[str] = []
@@ -114,21 +115,21 @@ def rule(g, i: int, slot: int) -> str:
 
 
 def _rule_parts(n, slot: int, vals: list[float]) -> tuple[str, str | None]:
-    """(the rule in u, a, b; the rule with the numbers put in, or None where it adds nothing)."""
+    """(the rule in α and β; the rule with the numbers put in, or None where it adds nothing)."""
     u, y, op = vals[0], n.value, n.op
     if op in ("+", "-", "neg", "*", "/", "**"):
         return _arithmetic(n, slot, vals)
     table = {
-        "exp": ("e^{u}", rf"e^{{{num(u)}}}"),
-        "log": (r"\frac{1}{u}", rf"\frac{{1}}{{{num(u)}}}"),
-        "sin": (r"\cos u", rf"\cos({num(u)})"),
-        "cos": (r"-\sin u", rf"-\sin({num(u)})"),
-        "tanh": (r"1 - \tanh^2 u", rf"1 - {factor(y)}^2"),
-        "sigmoid": (r"\sigma(u)\,(1 - \sigma(u))", rf"{num(y)}\,(1 - {num(y)})"),
-        "relu": ("[u > 0]", f"[{num(u)} > 0]"),
-        "sqrt": (r"\frac{1}{2\sqrt{u}}", rf"\frac{{1}}{{2 \cdot {num(y)}}}"),
-        "abs": (r"\operatorname{sign}(u)", rf"\operatorname{{sign}}({num(u)})"),
-        "cosh": (r"\sinh u", rf"\sinh({num(u)})"),
+        "exp": (r"e^{\alpha}", rf"e^{{{num(u)}}}"),
+        "log": (r"\frac{1}{\alpha}", rf"\frac{{1}}{{{num(u)}}}"),
+        "sin": (r"\cos\alpha", rf"\cos({num(u)})"),
+        "cos": (r"-\sin\alpha", rf"-\sin({num(u)})"),
+        "tanh": (r"1 - \tanh^2\alpha", rf"1 - {factor(y)}^2"),
+        "sigmoid": (r"\sigma(\alpha)\,(1 - \sigma(\alpha))", rf"{num(y)}\,(1 - {num(y)})"),
+        "relu": (r"[\alpha > 0]", f"[{num(u)} > 0]"),
+        "sqrt": (r"\frac{1}{2\sqrt{\alpha}}", rf"\frac{{1}}{{2 \cdot {num(y)}}}"),
+        "abs": (r"\operatorname{sign}(\alpha)", rf"\operatorname{{sign}}({num(u)})"),
+        "cosh": (r"\sinh\alpha", rf"\sinh({num(u)})"),
     }
     return table.get(op, ("0", None))  # sign and the conditions are flat: no slope
 
@@ -140,33 +141,33 @@ def _arithmetic(n, slot: int, vals: list[float]) -> tuple[str, str | None]:
     if op in ("-", "neg"):
         return ("1" if op == "-" and slot == 0 else "-1"), None
     if op == "*":
-        return ("b" if slot == 0 else "a"), None
+        return (r"\beta" if slot == 0 else r"\alpha"), None
     if op == "/":
         a, b = vals
         if slot == 0:
-            return r"\frac{1}{b}", rf"\frac{{1}}{{{num(b)}}}"
-        return r"-\frac{a}{b^2}", rf"-\frac{{{num(a)}}}{{{factor(b)}^2}}"
+            return r"\frac{1}{\beta}", rf"\frac{{1}}{{{num(b)}}}"
+        return r"-\frac{\alpha}{\beta^2}", rf"-\frac{{{num(a)}}}{{{factor(b)}^2}}"
     p = n.exponent
     if p == 0:
         return "0", None
     e, e1 = _exponent(p), _exponent(p - 1)
-    return rf"{e}\,u^{{{e1}}}", rf"{e} \cdot {factor(u)}^{{{e1}}}"
+    return rf"{e}\,\alpha^{{{e1}}}", rf"{e} \cdot {factor(u)}^{{{e1}}}"
 
 
 def why_not_finite(g, i: int, slot: int) -> str:
     """Why node ``i``'s local derivative with respect to input ``slot`` is inf or nan, in
-    words (Markdown; the node is named by the caller)."""
+    words (the node is named by the caller)."""
     n = g.nodes[i]
     u = g.nodes[n.inputs[slot]].value
     if n.op == "sqrt":
         return (
-            f"sqrt′(u) = 1/(2√u) is infinite at u = {plain(u)}: the square root's curve "
+            f"sqrt′(α) = 1/(2√α) is infinite at α = {plain(u)}: the square root's curve "
             "stands vertical at 0"
         )
     if n.op == "**" and n.exponent is not None and n.exponent < 1:
         return (
-            f"(u^p)′ = p·u^(p−1) with p = {plain(n.exponent)} below 1 is infinite at u = {plain(u)}"
+            f"(α^p)′ = p·α^(p−1) with p = {plain(n.exponent)} below 1 is infinite at α = {plain(u)}"
         )
     if n.op == "/":
         return f"a division's derivative is infinite for a divisor of {plain(u)}"
-    return f"its local derivative is {n.local[slot]} at u = {plain(u)}"
+    return f"its local derivative is {n.local[slot]} at α = {plain(u)}"

@@ -29,6 +29,9 @@ GREY, ORANGE = "#8a8a8a", "#b84a00"
 CHAR_PT = 6.4  # Helvetica 12 pt: an average character's width in points (widths are minima)
 RANKSEP, NODESEP = 0.2, 0.12  # inches (72 pt) between columns and between rows
 CIRCLE_PT = 24  # an operation's circle
+# a main line of this many values or more is kept straight (Graphviz's "group"): a long sum
+# otherwise comes out as a staircase as tall as it is wide; a short one looks better free
+LONG_CHAIN = 8
 
 
 @dataclass(frozen=True)
@@ -103,6 +106,10 @@ def _table(g, i: int, view: View, uses: int) -> str:
 def page_dot(g, view: View) -> str:
     """The DOT of graph ``g`` as ``view`` shows it."""
     uses = uses_of(g)
+    spine = _spine(g)
+    chain = _chains(g, spine)
+    main = [i for i in range(len(g.nodes)) if chain[i] == chain[g.output]]
+    straight = len(main) >= LONG_CHAIN
     lines = [
         "digraph G {",
         f'  rankdir=LR; bgcolor="transparent"; nodesep={NODESEP}; ranksep={RANKSEP};',
@@ -110,25 +117,49 @@ def page_dot(g, view: View) -> str:
         '  edge [color="#78909c", arrowsize=0.6];',
     ]
     for n in g.nodes:
-        lines.append(f"  n{n.id} [label={_table(g, n.id, view, uses[n.id])}];")
+        group = 'group="main", ' if straight and chain[n.id] == chain[g.output] else ""
+        lines.append(f"  n{n.id} [{group}label={_table(g, n.id, view, uses[n.id])}];")
         if not n.inputs:
             continue
         fill = VISIT if view.visit == n.id else OP_HEAD
         symbol = n.symbol.replace("\\", "\\\\").replace('"', '\\"')
         lines.append(
-            f'  n{n.id}_op [label="{symbol}", shape=circle, style=filled, fillcolor="{fill}", '
+            f'  n{n.id}_op [{group}label="{symbol}", shape=circle, style=filled, fillcolor="{fill}", '
             "fontsize=11, width=0.3, margin=0.02];"
         )
-        lines.append(f"  n{n.id}_op -> n{n.id};")
+        lines.append(f"  n{n.id}_op -> n{n.id} [weight=8];")
         flowing = view.visit == n.id
         for k in dict.fromkeys(n.inputs):
             count = n.inputs.count(k)
             attrs = [f'label="×{count}"', "fontsize=10"] if count > 1 else []
+            if k == spine.get(n.id):
+                attrs.append("weight=8")
             if flowing:
                 attrs += [f'color="{FLOW}"', "penwidth=2", f'fontcolor="{FLOW}"']
             tail = f" [{', '.join(attrs)}]" if attrs else ""
             lines.append(f"  n{k} -> n{n.id}_op{tail};")
     return "\n".join([*lines, "}"]) + "\n"
+
+
+def _spine(g) -> dict[int, int]:
+    """Each operation's input with the most nodes below it: the drawing keeps these edges
+    straight (a heavy weight), so that a long sum is one straight line with its terms hanging
+    off it rather than a staircase."""
+    size = [1] * len(g.nodes)
+    for n in g.nodes:
+        size[n.id] += sum(size[k] for k in dict.fromkeys(n.inputs))
+    return {n.id: max(n.inputs, key=lambda k: size[k]) for n in g.nodes if n.inputs}
+
+
+def _chains(g, spine: dict[int, int]) -> list[int]:
+    """Each node's chain: the top of the straight line of spine edges it lies on. Graphviz
+    keeps the nodes of one group in a line (its "group" attribute)."""
+    chain = list(range(len(g.nodes)))
+    for i in g.backward_order:
+        k = spine.get(i)
+        if k is not None and chain[k] == k:
+            chain[k] = chain[i]
+    return chain
 
 
 def natural_width(g) -> float:

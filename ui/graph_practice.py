@@ -96,7 +96,7 @@ def hints(g, asked: int) -> list[Hint]:
         Hint(
             "The local derivatives",
             r"\begin{aligned} " + r" \\ ".join(f"& {x}" for x in locals_) + r" \end{aligned}",
-            "Each user's derivative with respect to this input (u is the input; a and b the "
+            "Each user's derivative with respect to this input (α is the input; α and β the "
             "first and second input of a two-input operation).",
         ),
         Hint(

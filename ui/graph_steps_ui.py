@@ -113,7 +113,7 @@ def _visit_ui(g, steps, k: int) -> None:
     lines, notes = [], []
     for c in s.contributions:
         target = g.nodes[c.target]
-        name = "u" if len(n.inputs) == 1 else "ab"[c.slot]
+        name = "α" if len(n.inputs) == 1 else "αβ"[c.slot]
         if c.masked:
             added = f"nothing is added; its gradient stays ${num(c.after)}$"
         else:
