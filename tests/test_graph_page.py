@@ -485,3 +485,188 @@ def test_hints_end_with_the_answer(neuron):
 
 def test_evaluate_agrees_with_the_graphs_values(neuron):
     assert evaluate(neuron.nodes, neuron.values) == [n.value for n in neuron.nodes]
+
+
+# ---------------------------------------------------------------- the page, through AppTest
+
+PAGE = "pages/graph.py"
+
+
+def open_graph(query: dict | None = None):
+    from streamlit.testing.v1 import AppTest
+
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=120)
+    for k, v in (query or {}).items():
+        at.query_params[k] = v
+    at.run()
+    at.switch_page(PAGE).run()
+    assert not at.exception, [e.value for e in at.exception]
+    return at
+
+
+def progress(at) -> str:
+    return at.get("progress")[0].proto.text
+
+
+def charts(at) -> list[str]:
+    return [c.proto.spec for c in at.get("graphviz_chart")]
+
+
+def visited(dot: str) -> int | None:
+    """The node a drawing highlights as visited (its table's header is the visit colour)."""
+    m = re.search(rf'^  n(\d+) \[.*?<td width="\d+" bgcolor="{VISIT}">', dot, re.M)
+    return int(m.group(1)) if m else None
+
+
+def texts(at) -> str:
+    return " ".join(m.value for m in at.markdown)
+
+
+def values(at) -> dict:
+    return {n.label: n.value for n in at.number_input}
+
+
+def test_the_page_opens_on_micrograds_neuron():
+    at = open_graph()
+    assert [t.value for t in at.title] == ["Computational graph"] and not at.error
+    assert at.text_input(key="graph/expr").value == NEURON
+    assert values(at) == NEURON_VALUES
+    assert progress(at) == "Step 1 of 7"
+    main = charts(at)[0]
+    assert main.count("<table") == 10 and "data 0.7071" in main and visited(main) is None
+    assert "Forward pass" in texts(at) and "o = 0.7071" in " ".join(x.value for x in at.latex)
+    assert any("pass" in s.value for s in at.subheader if s.value.startswith("Verification"))
+    assert at.button(key="graph/prev").proto.shortcut.lower() == "left"
+    assert at.button(key="graph/next").proto.shortcut.lower() == "right"
+
+
+@pytest.mark.parametrize("example", graph_state.EXAMPLES, ids=lambda e: e.key)
+def test_every_example(example):
+    at = open_graph()
+    at.selectbox(key="graph/example").set_value(example.key).run()
+    assert not at.exception and not at.error
+    assert at.text_input(key="graph/expr").value == example.text
+    assert values(at) == example.values and progress(at).startswith("Step 1 of")
+    g = expression_graph(example.text, example.values)
+    assert charts(at)[0].count("<table") == len(g.nodes)
+    assert ("Beside it" in texts(at)) == bool(example.beside)
+    verdict = next(s.value for s in at.subheader if s.value.startswith("Verification"))
+    assert "pass" in verdict
+
+
+def test_stepping_visits_every_operation_and_ends_with_the_names():
+    at = open_graph()
+    g = expression_graph(NEURON, NEURON_VALUES)
+    order = [i for i in g.backward_order if g.nodes[i].inputs]
+    seen = []
+    for k in range(2, 8):
+        at.button(key="graph/next").click().run()
+        assert progress(at) == f"Step {k} of 7"
+        seen.append(visited(charts(at)[0]))
+    assert seen == [*order, None]  # one operation a step, output first; then done
+    assert "Done:" in texts(at) and at.button(key="graph/next").disabled
+    for name in ("x1", "w1", "x2", "w2", "b"):
+        assert f"`{name}`" in texts(at)
+    at.button(key="graph/prev").click().run()
+    assert progress(at) == "Step 6 of 7" and visited(charts(at)[0]) == order[-1]
+
+
+def test_a_value_used_twice_shows_its_shares_being_added():
+    at = open_graph({"expr": "(a*b)*(a + b)", "at": "a:-2;b:3", "step": "3"})
+    said = texts(at)
+    assert "share 1 of 2" in said and "Why the order matters" in said
+    at.button(key="graph/next").click().run()
+    said = texts(at)
+    assert "with this last share its gradient is complete" in said
+    assert "-6 + (-2) = -8" in said.replace("$", "") or "+ (-2) = -8" in said
+
+
+def test_bad_text_is_named_and_nothing_else_is_lost():
+    at = open_graph()
+    at.number_input(key="graph/v/x1").set_value(1.25).run()
+    at.text_input(key="graph/expr").set_value("x1 +* 2").run()
+    assert not at.exception
+    assert any("a * with nothing before it" in e.value for e in at.error)
+    assert charts(at), "the last graph that worked is still drawn"
+    at.text_input(key="graph/expr").set_value(NEURON).run()
+    assert not at.error and values(at)["x1"] == 1.25 and values(at)["b"] == NEURON_VALUES["b"]
+
+
+@pytest.mark.parametrize(
+    "text, at_, says",
+    [
+        ("log(x - 3)", "x:1", "log(x - 3) is undefined at x = 1: the log of -2"),
+        ("x/(y - 1)", "x:2;y:1", "it divides by 0"),
+        ("exp(x)", "x:1000", "too large to work with"),
+        ("+".join(["x"] * 81), "x:1", "the limit is 80"),
+    ],
+)
+def test_undefined_values_are_named_and_never_drawn(text, at_, says):
+    at = open_graph({"expr": text, "at": at_})
+    assert any(says in e.value for e in at.error), [e.value for e in at.error]
+    assert all("nan" not in c for c in charts(at))
+
+
+def test_an_infinite_gradient_is_explained():
+    at = open_graph({"expr": "sqrt(x) + y", "at": "x:0;y:1", "step": "9"})  # the last step
+    warned = " ".join(w.value for w in at.warning)
+    assert "sqrt′(α) = 1/(2√α) is infinite at α = 0" in warned and "nan" in warned
+    assert "grad inf" in charts(at)[0]
+
+
+def test_the_url_round_trips_and_garbage_gets_a_notice():
+    at = open_graph()
+    at.button(key="graph/next").click().run()
+    at.button(key="graph/next").click().run()
+    at.number_input(key="graph/v/w2").set_value(-0.75).run()
+    query = {k: v if isinstance(v, str) else v[0] for k, v in dict(at.query_params).items()}
+    assert query["expr"] == NEURON and query["step"] == "3" and "w2:-0.75" in query["at"]
+    again = open_graph(query)
+    assert progress(again) == "Step 3 of 7"
+    assert values(again) == {**NEURON_VALUES, "w2": -0.75}
+    bad = open_graph({"at": "x1:abc;w1:1", "step": "zz"})
+    notice = " ".join(i.value for i in bad.info)
+    assert "x1 is “abc”" in notice and "step='zz'" in notice
+    assert values(bad)["w1"] == 1.0 and progress(bad) == "Step 1 of 7"
+
+
+def test_the_neuron_links_to_the_dense_lesson_and_the_link_opens_cleanly():
+    at = open_graph()
+    links = [p for p in at.get("page_link") if "dense layer" in p.proto.label]
+    assert links and "in_features=2" in links[0].proto.query_string
+    query = dict(q.split("=", 1) for q in links[0].proto.query_string.split("&"))
+    from urllib.parse import unquote
+
+    from streamlit.testing.v1 import AppTest
+
+    lesson = AppTest.from_file(str(ROOT / "app.py"), default_timeout=120)
+    for k, v in query.items():
+        lesson.query_params[k] = unquote(v)
+    lesson.run()
+    lesson.switch_page("pages/dense.py").run()
+    assert not lesson.exception and not lesson.error
+    assert not any("Ignored from the link" in i.value for i in lesson.info)
+
+
+def _answer(at, typed: str):
+    box = next(t for t in at.text_input if t.key.endswith("/answer"))
+    box.set_value(typed).run()
+    check = next(b for b in at.button if b.key.endswith("/check"))
+    check.click().run()
+    assert not at.exception
+
+
+def test_practice_right_and_wrong_answers_and_the_score():
+    at = open_graph()
+    _answer(at, "2")
+    assert any("Not quite" in e.value for e in at.error)
+    _answer(at, "-1.5")
+    assert any("Correct" in s.value for s in at.success)
+    _answer(at, "w1*(1 - tanh(x1*w1 + x2*w2 + b)^2)")
+    assert any("Correct" in s.value for s in at.success)
+    _answer(at, "x1 +* 2")
+    assert [w.value for w in at.warning] == [
+        "`x1 +* 2`: a \\* with nothing before it, at character 5"
+    ]  # said once (the verdict), not twice
+    score = " ".join(c.value for c in at.caption if "Score" in c.value)
+    assert "1 / 2" in score  # the first two checks count; a solved question's later ones not

@@ -315,7 +315,9 @@ def _check(g, asked: int, qkey: str) -> None:
     box = str(ss.get(f"{qkey}/answer", "") or "")
     correct, message, tex, method = verdict(g, asked, box)
     att.verdict = (correct, message, tex, method)
-    att.preview = (box.strip(), tex, "") if tex else att.preview
+    # the check's own reading stands for the preview (none when the text did not read as a
+    # formula: the verdict says why), as on the lessons
+    att.preview = (box.strip(), tex, "")
     if method in SCORED and not att.solved and not att.revealed:
         record(ss, P, LESSON, correct)
     if correct:
