@@ -26,7 +26,8 @@ from derivations.graph_steps import consumers
 from derivations.graph_symbolic import in_names, name_symbols, structure
 from derivations.graph_text import num, rule, text
 from derivations.parse import FUNCTIONS, check_text, preview
-from ui.graph_dot import page_dot, question_view
+from ui.graph_chart import chart_ui
+from ui.graph_dot import question_view
 from ui.practice_model import (
     SCORED,
     Hint,
@@ -116,7 +117,9 @@ def _f(v: float) -> str:
 # ---------------------------------------------------------------- drawing (Streamlit)
 
 
-def practice_ui(g, steps) -> None:
+def practice_ui(g, steps, room: float) -> None:
+    """The practice section; its graph has ``room`` px (the page column's, less the
+    expander's margins)."""
     with st.expander(":material/edit: Practice: your turn", expanded=False):
         c, a = lesson_score(st.session_state, P, LESSON)
         tc, ta = overall_score(st.session_state)
@@ -133,7 +136,7 @@ def practice_ui(g, steps) -> None:
             return
         worker.warm_up()  # a question is on show: the first check should not wait
         asked = _pick_ui(g, options)
-        _question_ui(g, asked, options)
+        _question_ui(g, asked, options, room)
 
 
 def _pick_ui(g, options: list[int]) -> int:
@@ -158,12 +161,12 @@ def _next_node(options: list[int]) -> None:
     ss[key] = options[(k + 1) % len(options)]
 
 
-def _question_ui(g, asked: int, options: list[int]) -> None:
+def _question_ui(g, asked: int, options: list[int], room: float) -> None:
     n = g.nodes[asked]
     qkey = pkey(P, "q", signature(g), asked)
     att = attempt(qkey)
     above = {i for i in range(len(g.nodes)) if i > asked}
-    st.graphviz_chart(page_dot(g, question_view(g, asked, above)), width="stretch")
+    chart_ui(g, question_view(g, asked, above), room, "graph-question", pkey(P, "fit"))
     left, right = st.columns([3, 2], gap="medium")
     with left:
         st.markdown(

@@ -10,7 +10,6 @@ A page script calls ``graph_page(__file__)``. State lives under "graph/…" in t
 
 from __future__ import annotations
 
-import functools
 import math
 
 import streamlit as st
@@ -20,7 +19,8 @@ from derivations.graph import expression_names
 from derivations.graph_steps import walk
 from ui import graph_bridge, graph_check, graph_practice, graph_state, graph_steps_ui
 from ui.components import reported, width_probe_ui
-from ui.graph_dot import VISIT, View, natural_width, page_dot, received_after, step_view
+from ui.graph_chart import chart_ui
+from ui.graph_dot import View, natural_width, page_dot, received_after, step_view
 from ui.layout import GAP, WIDTH_KEY, main_for_window, valid_width
 from ui.lesson import guarded
 from ui.state import moved
@@ -45,30 +45,10 @@ EXPR, EXAMPLE, STEP, INIT, KNOWN, LAST, NOTICES, SHAPE, PROBE, SIDE = (
 )
 WRITE_UP_PX = 380  # the narrowest column the step's write-up reads well in
 MIN_SCALE = 0.8  # beside the write-up, the graph may shrink this far and no further
-READABLE = 0.55  # below this scale the graph's text is too small to read: it scrolls instead
-WIDE_SCALE = 0.65  # ... drawn at this scale (about 11 px text), in a box that scrolls sideways
+EXPANDER_PX = 34  # an expander's borders and padding, both sides
 CHART = "graph-chart"  # the chart's container key (its CSS class is st-key-graph-chart)
 FIT = f"{P}/fit"
-# a graph wider than the page: the box scrolls sideways, and the node being visited is
-# scrolled into view once the browser has drawn it (Graphviz titles each node with its DOT id;
-# the visited one is filled with the visit colour). Constants only: nothing typed reaches it.
-_SCROLL_JS = """
-export default function({ data }) {
-  let tries = 0;
-  const timer = setInterval(() => {
-    const box = document.querySelector('.st-key-graph-chart [data-testid="stGraphVizChart"]');
-    const titles = box ? [...box.querySelectorAll('g.node > title')] : [];
-    const hit = titles.find(t => t.textContent === data.node);
-    const node = hit && hit.parentElement.querySelector(`polygon[fill="${data.colour}"]`) && hit.parentElement;
-    if (node) {
-      const b = box.getBoundingClientRect(), r = node.getBoundingClientRect();
-      box.scrollLeft += (r.left + r.width / 2) - (b.left + b.width / 2);
-    }
-    if (node || ++tries > 50) clearInterval(timer);
-  }, 100);
-  return () => clearInterval(timer);
-}
-"""
+
 INTRO = (
     "Type any expression: every operation becomes a node holding its value (data) and "
     "∂o/∂node (grad), where o is the output, as micrograd draws it. Then step backward one "
@@ -225,7 +205,7 @@ def _page() -> None:
     _graph_and_step_ui(g, steps, k)
     _not_finite_ui(g)
     graph_bridge.bridge_ui(g)
-    graph_practice.practice_ui(g, steps)
+    graph_practice.practice_ui(g, steps, ss[WIDTH_KEY] - EXPANDER_PX)
     _verification_ui(g)
     st.query_params.from_dict(graph_state.encode(text, values, k))
 
@@ -296,7 +276,7 @@ def _graph_and_step_ui(g, steps, k: int) -> None:
     else:
         left, right = st.container(), st.container()
     with left:
-        _chart_ui(g, view, ss[WIDTH_KEY] if cols is None else cols[0])
+        chart_ui(g, view, ss[WIDTH_KEY] if cols is None else cols[0], CHART, FIT)
         st.caption(
             "Yellow: the node being visited · green: a gradient just added into · orange: "
             "a gradient still waiting for some of its uses (1 of 2) · grey: not reached yet · "
@@ -307,36 +287,6 @@ def _graph_and_step_ui(g, steps, k: int) -> None:
             _beside_ui(g, example)
     with right:
         graph_steps_ui.step_ui(g, steps, k)
-
-
-@functools.cache
-def _scroller():
-    return st.components.v2.component("bpl_graph_scroll", js=_SCROLL_JS)
-
-
-def _chart_ui(g, view: View, room: float) -> None:
-    """The graph, fitted to ``room`` px where its text stays readable; where it would not, at
-    WIDE_SCALE in a box that scrolls sideways, the node being visited scrolled into view
-    (unless the learner asks for the whole graph on the page)."""
-    px = natural_width(g)
-    wide = px * READABLE > room
-    fit = wide and st.toggle(
-        "Fit the whole graph on the page",
-        key=FIT,
-        help="This graph is wider than the page: it is drawn at a readable size in a box "
-        "that scrolls sideways. Fitted, all of it shows at once, smaller.",
-    )
-    with st.container(key=CHART):
-        if wide and not fit:
-            st.html(
-                "<style>.st-key-graph-chart [data-testid='stGraphVizChart'] { overflow-x: auto; }"
-                ".st-key-graph-chart [data-testid='stGraphVizChart'] svg { max-width: none "
-                f"!important; width: {round(px * WIDE_SCALE)}px !important; height: auto "
-                "!important; }</style>"
-            )
-        st.graphviz_chart(page_dot(g, view), width="content")
-    if wide and not fit and view.visit is not None:
-        _scroller()(key=f"{P}/scroll", data={"node": f"n{view.visit}", "colour": VISIT})
 
 
 def _beside_ui(g, example) -> None:
