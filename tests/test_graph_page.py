@@ -656,8 +656,12 @@ def _answer(at, typed: str):
     assert not at.exception
 
 
-def test_practice_right_and_wrong_answers_and_the_score():
+def test_practice_is_drawn_once_opened_and_takes_right_and_wrong_answers():
     at = open_graph()
+    assert len(charts(at)) == 1  # closed, its graph is not laid out in the browser
+    at.session_state["graph/practice/open"] = True
+    at.run()
+    assert len(charts(at)) == 2 and "grad ?" in charts(at)[1]
     _answer(at, "2")
     assert any("Not quite" in e.value for e in at.error)
     _answer(at, "-1.5")

@@ -23,7 +23,7 @@ import streamlit as st
 
 from derivations import check_answer, expression_graph, worker
 from derivations.graph_steps import consumers
-from derivations.graph_symbolic import in_names, name_symbols, structure
+from derivations.graph_symbolic import in_names, name_latex, name_symbols, structure
 from derivations.graph_text import num, rule, text
 from derivations.parse import FUNCTIONS, check_text, preview
 from ui.graph_chart import chart_ui
@@ -120,7 +120,10 @@ def _f(v: float) -> str:
 def practice_ui(g, steps, room: float) -> None:
     """The practice section; its graph has ``room`` px (the page column's, less the
     expander's margins)."""
-    with st.expander(":material/edit: Practice: your turn", expanded=False):
+    box = st.expander(":material/edit: Practice: your turn", key=pkey(P, "open"), on_change="rerun")
+    with box:
+        if not box.open:  # its graph is laid out in the browser: only when it is seen
+            return
         c, a = lesson_score(st.session_state, P, LESSON)
         tc, ta = overall_score(st.session_state)
         st.caption(
@@ -173,7 +176,7 @@ def _question_ui(g, asked: int, options: list[int], room: float) -> None:
             f"**What is the gradient of `{n.label}`?**"
             + (" :green[:material/check_circle: solved]" if att.solved else "")
         )
-        st.latex(r"\frac{\partial o}{\partial\,\text{node}} = \;?")
+        st.latex(rf"\frac{{\partial o}}{{\partial {_symbol(n)}}} = \;?")
         box = st.text_input(
             "Your answer",
             key=f"{qkey}/answer",
@@ -195,6 +198,12 @@ def _question_ui(g, asked: int, options: list[int], room: float) -> None:
         st.markdown(f"**Hint {k + 1} of 4: {h.title}**")
         st.latex(h.latex)
         st.caption(h.text)
+
+
+def _symbol(n) -> str:
+    """How the question writes the node: a name as the preview writes it (x_{1}), any other
+    node as "node" (its label, typed text, stays out of the formula)."""
+    return name_latex(n.label) if n.op == "input" else r"\,\text{node}"
 
 
 def _buttons_ui(g, asked: int, qkey: str, att, options: list[int]) -> None:

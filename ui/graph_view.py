@@ -43,8 +43,8 @@ EXPR, EXAMPLE, STEP, INIT, KNOWN, LAST, NOTICES, SHAPE, PROBE, SIDE = (
         "side",
     )
 )
-WRITE_UP_PX = 380  # the narrowest column the step's write-up reads well in
-MIN_SCALE = 0.8  # beside the write-up, the graph may shrink this far and no further
+WRITE_UP_PX = 340  # the narrowest column the step's write-up reads well in
+MIN_SCALE = 0.85  # beside the write-up, the graph may shrink this far and no further
 EXPANDER_PX = 34  # an expander's borders and padding, both sides
 CHART = "graph-chart"  # the chart's container key (its CSS class is st-key-graph-chart)
 FIT = f"{P}/fit"
