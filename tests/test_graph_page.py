@@ -447,6 +447,25 @@ def test_a_formula_is_checked_by_the_lessons_checker(neuron, session, typed, cor
     assert "v_{" not in latex and ("x_{1}" in latex or not latex)
 
 
+@pytest.mark.parametrize(
+    "reason, method, says",
+    [("busy", "busy", "press Check again"), ("slow", "too complex", "type its value instead")],
+)
+def test_a_formula_the_worker_cannot_build_in_time_is_not_a_verdict(
+    neuron, session, monkeypatch, reason, method, says
+):
+    from derivations import worker
+    from ui import graph_practice
+
+    def late(*args, **kwargs):
+        raise worker.Timeout(reason)
+
+    monkeypatch.setattr(graph_practice.worker, "run", late)
+    ok, message, _, got = graph_practice.verdict(neuron, 1, "x1*(1 - tanh(b)^2)")
+    assert not ok and got == method and says in message and got not in graph_practice.SCORED
+    assert graph_practice.verdict(neuron, 0, "-1.5")[0]  # a number needs no worker
+
+
 def test_refused_text_gets_the_practice_box_message_within_a_second(neuron, session):
     from derivations import check_answer
     from ui.graph_practice import verdict

@@ -44,6 +44,12 @@ LESSON = "Computational graph"
 CHECK_SECONDS = 1.5  # check_answer's own default
 BUILD_SECONDS = 2.0  # building the expected formula in the worker
 NUMBER_TOL = 1e-4  # a typed number: right to the 4 decimals the graph shows
+BUSY = "the answer checker is busy or starting up: press Check again in a moment"
+TOO_LONG = (
+    "this node's gradient is too long a formula to check here in time: type its value instead "
+    "(a number)"
+)
+NO_FORMULA = "this node's gradient could not be written as a formula here: type its value instead"
 
 
 def askable(g) -> list[int]:
@@ -133,7 +139,9 @@ def practice_ui(g, steps, room: float) -> None:
         options = askable(g)
         if not options:
             st.info(
-                "This graph has no node to ask about: give the expression a name or two.",
+                "There is no node to ask about here: the output's gradient is 1 by definition "
+                "and a number's is not asked. Give the expression an operation on a name, such "
+                "as x*x.",
                 icon=":material/info:",
             )
             return
@@ -281,16 +289,11 @@ def verdict(g, asked: int, box: str) -> tuple[bool, str, str, str]:
         return ok, message, "", "numeric" if ok else "different"
     try:
         expected = _expected(g, asked)
-    except worker.Timeout:
-        return (
-            False,
-            (
-                "this node's gradient is too long a formula to check here in time: type its value "
-                "instead (a number)"
-            ),
-            "",
-            "too complex",
-        )
+    except worker.Timeout as exc:
+        busy = exc.reason in ("busy", "starting")
+        return False, BUSY if busy else TOO_LONG, "", "busy" if busy else "too complex"
+    except (RuntimeError, ValueError):
+        return False, NO_FORMULA, "", "error"
     fb = check_answer(box, expected, names, timeout=CHECK_SECONDS)
     message = fb.message
     if not fb.correct and fb.method in SCORED:
