@@ -17,7 +17,7 @@ import streamlit as st
 from ui.graph_dot import ASKED, VISIT, View, natural_width, page_dot
 
 READABLE = 0.55  # below this scale the graph's text is too small to read: it scrolls instead
-WIDE_SCALE = 0.65  # ... drawn at this scale (about 11 px text), in a box that scrolls sideways
+WIDE_SCALE = 0.75  # ... drawn at this scale (12 px text), in a box that scrolls sideways
 # once the browser has drawn the graph, scroll its box to put a node in the middle: Graphviz
 # titles each node with its DOT id, and the node meant is filled with the given colour (so an
 # older drawing of the same graph is not taken for it)
