@@ -1,13 +1,13 @@
 """The computational-graph page's drawing: DOT for ``st.graphviz_chart`` (rendered in the
 browser by Graphviz compiled to WebAssembly; no system Graphviz), left to right as micrograd's
-``draw_dot``: each value a small table (what it is, data, grad), each operation a circle
-between its inputs and its result. Pure: no streamlit.
+``draw_dot``: each value a box of three lines (what it is, data, grad), each operation a
+circle between its inputs and its result. Pure: no streamlit.
 
 What a step shows (``View``): each node's gradient as far as backprop has got (grey 0 before
 anything reached it; orange with "1 of 2" while only some of its uses have added into it;
 black once complete), the node being visited in yellow with its operation, the inputs it
-adds into in green and the edges the gradient flows back along in red. A practice question
-shows "grad ?" on the node asked about.
+adds into in green and the edges the gradient flows back along in red; otherwise a name is
+light blue, a number grey. A practice question shows "grad ?" on the node asked about, pink.
 
 Every text from the learner (a node's label) is escaped for Graphviz's HTML-like labels;
 the rest is numbers and fixed words.
@@ -24,14 +24,13 @@ VISIT = "#ffd54f"  # the node being visited (the colour §1's to_dot highlights 
 ADDED = "#c8e6c9"  # a gradient that was just added into
 ASKED = "#f8bbd0"  # the practice question's node
 FLOW = "#d32f2f"  # edges the gradient flows back along in this step
-NAME_HEAD, CONST_HEAD, OP_HEAD = "#e3f2fd", "#eeeeee", "#f5f5f5"
+NAME_FILL, CONST_FILL, OP_FILL = "#e3f2fd", "#eeeeee", "#f5f5f5"  # a name, a number, an op
 GREY, ORANGE = "#8a8a8a", "#b84a00"
 # NOTE: the browser's cost is in shapes. d3-graphviz, which draws the chart, samples the outline
-# of every polygon and path point by point (getPointAtLength) on each redraw: a white fill per
-# table and a shaded grad row made an 80-node step take 2.1 s in place of 1.3 s on a busy
-# machine. So the graph has one white background, a table one border and a fill only where a
-# colour says something. (And no <hr/> rules between rows: d3-graphviz fails to redraw a graph
-# holding them, "MNaN" in a path, and the chart stays on its first drawing.)
+# of every polygon and path point by point (getPointAtLength) on each redraw: tables with a
+# filled header and a border made an 80-node step spend ~0.9 s there on the busy machine. So a
+# node is one box, coloured whole, its three lines in one label. (And no <hr/> rules: d3-graphviz
+# fails to redraw a graph holding them, "MNaN" in a path, and the chart keeps its first drawing.)
 CHAR_PT = 6.4  # Helvetica 12 pt: an average character's width in points (widths are minima)
 RANKSEP, NODESEP = 0.2, 0.12  # inches (72 pt) between columns and between rows
 CIRCLE_PT = 24  # an operation's circle
@@ -64,25 +63,36 @@ def escape(s: str) -> str:
     )
 
 
-def _grad_cell(g, i: int, view: View, uses: int) -> tuple[str, str, str]:
-    """(text, font colour, background) of node ``i``'s grad row."""
+def _grad_text(i: int, view: View, uses: int) -> tuple[str, str]:
+    """(text, colour) of node ``i``'s grad line."""
     if view.question == i:
-        return "grad ?", "#000000", ASKED
+        return "grad ?", "#000000"
     v = view.grads[i]
     if v is None:
-        return "grad …", GREY, ""
+        return "grad …", GREY
     state = view.states[i]
-    back = ADDED if i in view.added else ""
     if state == UNTOUCHED:
-        return "grad 0", GREY, back
+        return "grad 0", GREY
     if state == PARTIAL:
         got = view.received[i] if view.received else 0
-        return f"grad {number(v)} ({got} of {uses})", ORANGE, back
-    return f"grad {number(v)}", "#000000", back
+        return f"grad {number(v)} ({got} of {uses})", ORANGE
+    return f"grad {number(v)}", "#000000"
+
+
+def _fill(g, i: int, view: View) -> str:
+    """A node's colour: what this step does to it, else what kind of value it is."""
+    if view.visit == i:
+        return VISIT
+    if view.question == i:
+        return ASKED
+    if i in view.added:
+        return ADDED
+    op = g.nodes[i].op
+    return NAME_FILL if op == "input" else CONST_FILL if op == "const" else "#ffffff"
 
 
 def _width(g, i: int, uses: int) -> int:
-    """A table's minimum width in points, the same at every step (so the layout stays put
+    """A node's minimum width in points, the same at every step (so the layout stays put
     while the numbers change): room for its label, data and its widest grad text."""
     n = g.nodes[i]
     grad = f"grad {number(n.grad)}" + (f" ({uses} of {uses})" if uses > 1 else "")
@@ -90,26 +100,19 @@ def _width(g, i: int, uses: int) -> int:
     return round(CHAR_PT * longest + 8)
 
 
-def _table(g, i: int, view: View, uses: int) -> str:
-    """Node ``i``'s label: a table of three rows (label, data, grad) with one border round
-    it; no cell borders and no white cell fills, which would each be an SVG shape of their own
-    for the browser to lay out and draw (an 80-node graph has ~900 of them otherwise)."""
+def _node(g, i: int, view: View, uses: int) -> str:
+    """Node ``i``'s attributes: one box (one SVG shape) holding three lines, what it is in
+    bold, its data, its grad; its fill says what the step does to it."""
     n = g.nodes[i]
-    head = NAME_HEAD if n.op == "input" else CONST_HEAD if n.op == "const" else OP_HEAD
-    visit = view.visit == i
-    text, colour, cell = _grad_cell(g, i, view, uses)
-    w = _width(g, i, uses)
-    border = 2 if i == g.output else 1
-    fill = f' bgcolor="{cell}"' if cell else ""
-    data = f' bgcolor="{VISIT}"' if visit else ""
-    rows = [
-        f'<tr><td width="{w}" bgcolor="{VISIT if visit else head}"><b>{escape(n.label)}</b></td></tr>',
-        f"<tr><td{data}>data {escape(number(n.value))}</td></tr>",
-        f'<tr><td{fill}><font color="{colour}">{escape(text)}</font></td></tr>',
-    ]
+    text, colour = _grad_text(i, view, uses)
+    label = (
+        f"<<b>{escape(n.label)}</b><br/>data {escape(number(n.value))}<br/>"
+        f'<font color="{colour}">{escape(text)}</font>>'
+    )
+    pen = 2 if i == g.output else 1
     return (
-        f'<<table border="{border}" cellborder="0" cellspacing="0" cellpadding="3">'
-        f'{"".join(rows)}</table>>'
+        f'fillcolor="{_fill(g, i, view)}", penwidth={pen}, width={_width(g, i, uses) / 72:.3f}, '
+        f"label={label}"
     )
 
 
@@ -123,15 +126,15 @@ def page_dot(g, view: View) -> str:
     lines = [
         "digraph G {",
         f'  rankdir=LR; bgcolor="#ffffff"; nodesep={NODESEP}; ranksep={RANKSEP};',
-        '  node [fontname="Helvetica", fontsize=12, shape=plain];',
+        '  node [fontname="Helvetica", fontsize=12, shape=box, style=filled, margin="0.06,0.04"];',
         '  edge [color="#78909c", arrowsize=0.6];',
     ]
     for n in g.nodes:
         group = 'group="main", ' if straight and chain[n.id] == chain[g.output] else ""
-        lines.append(f"  n{n.id} [{group}label={_table(g, n.id, view, uses[n.id])}];")
+        lines.append(f"  n{n.id} [{group}{_node(g, n.id, view, uses[n.id])}];")
         if not n.inputs:
             continue
-        fill = VISIT if view.visit == n.id else OP_HEAD
+        fill = VISIT if view.visit == n.id else OP_FILL
         symbol = n.symbol.replace("\\", "\\\\").replace('"', '\\"')
         lines.append(
             f'  n{n.id}_op [{group}label="{symbol}", shape=circle, style=filled, fillcolor="{fill}", '

@@ -28,21 +28,12 @@ from ui.values import MAX_ABS
 from ui.verify import markdown_table
 
 P = "graph"
-EXPR, EXAMPLE, STEP, INIT, KNOWN, LAST, NOTICES, SHAPE, PROBE, SIDE = (
-    f"{P}/{k}"
-    for k in (
-        "expr",
-        "example",
-        "step",
-        "init",
-        "known",
-        "last",
-        "notices",
-        "shape",
-        "probe",
-        "side",
-    )
-)
+EXPR, EXAMPLE, STEP = f"{P}/expr", f"{P}/example", f"{P}/step"
+INIT, NOTICES = f"{P}/init", f"{P}/notices"  # the link read once, and what did not fit
+KNOWN = f"{P}/known"  # every name's last number, kept while a name is out of the expression
+LAST = f"{P}/last"  # the last (text, values) that made a graph
+SHAPE, SIDE = f"{P}/shape", f"{P}/side"  # the graph's structure and layout, last run
+PROBE = f"{P}/probe"
 WRITE_UP_PX = 340  # the narrowest column the step's write-up reads well in
 MIN_SCALE = 0.85  # beside the write-up, the graph may shrink this far and no further
 EXPANDER_PX = 34  # an expander's borders and padding, both sides
@@ -207,7 +198,10 @@ def _page() -> None:
     graph_bridge.bridge_ui(g)
     graph_practice.practice_ui(g, steps, ss[WIDTH_KEY] - EXPANDER_PX)
     _verification_ui(g)
-    st.query_params.from_dict(graph_state.encode(text, values, k))
+    # text that cannot be read has no names to list: the link keeps every number typed, so
+    # that the expression, once mended, finds its numbers again
+    kept = values if values or not problem else ss.get(KNOWN, {})
+    st.query_params.from_dict(graph_state.encode(text, kept, k))
 
 
 def _step(delta: int, n: int) -> None:
