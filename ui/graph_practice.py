@@ -250,7 +250,7 @@ def _preview_ui(g, att, box: str) -> None:
         try:
             tex = in_names(preview(box, _symbols(g), timeout=CHECK_SECONDS), g.names)
             att.preview = (box, tex, "")
-        except ValueError as exc:
+        except (ValueError, RuntimeError) as exc:  # the learner's message; the worker's own
             att.preview = (box, "", str(exc))
     _, tex, error = att.preview
     if error:
