@@ -89,18 +89,19 @@ def _dense(g, sum_id: int, pairs, biases) -> Link | None:
     n = len(pairs)
     xn = " ".join(g.nodes[a].label for a, _ in pairs)
     wn = "; ".join(g.nodes[k].label for _, k in pairs)
-    bias = g.nodes[biases[0]].label if biases else "0 (there is no bias here)"
+    bias = f"bias {g.nodes[biases[0]].label}" if biases else "bias 0 (there is none here)"
     above = (
         ""
         if sum_id == g.output
         else f" What sits above the sum is folded into ∂L/∂Z = {_short(up)}, the gradient the "
         "graph gives the sum node."
     )
+    ins = ", ".join(g.nodes[a].label for a, _ in pairs)
     note = (
         f"`{g.nodes[sum_id].label}` is one neuron: one row of a dense layer Z = XW + b with "
-        f"X = [{xn}] (1×{n}), W = [{wn}] ({n}×1) and b = {bias}.{above} The Dense layer "
-        f"lesson opens with these numbers: its dW = Xᵀ·dZ holds the gradients of {wn.replace(';', ',')} "
-        "found here, and dX = dZ·Wᵀ those of the x's."
+        f"X = [{xn}] (1×{n}), W = [{wn}] ({n}×1) and {bias}.{above} The Dense layer lesson "
+        f"opens with these numbers: its dW = Xᵀ·dZ holds the gradients of "
+        f"{wn.replace(';', ',')} found here, and dX = dZ·Wᵀ those of {ins}."
     )
     query = {
         "op": "linear",
