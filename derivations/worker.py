@@ -51,6 +51,7 @@ TASKS = {
     "simplify": ("derivations.custom", "simplify_here"),
     "derivative": ("derivations.custom", "derivative"),
     "custom_math": ("derivations.custom_op", "custom_math_here"),
+    "graph_gradient": ("derivations.graph_symbolic", "gradient_here"),
 }
 
 

@@ -25,6 +25,14 @@ def _pair(name, label, default, lo, hi, tip="", flag=""):
 # ---------------------------------------------------------------- the pages
 
 HOME = PageSpec("pages/home.py", "Home", ":material/home:", "Start here", heading="Backprop Lab")
+GRAPH = PageSpec(
+    "pages/graph.py",
+    "Computational graph",
+    ":material/account_tree:",
+    "Start here",
+    "graph",
+    "any expression drawn as micrograd draws it, backpropagated one node at a time",
+)
 NOTATION = PageSpec(
     "pages/notation.py",
     "Notation & Jacobians",
@@ -141,6 +149,7 @@ NORMALISATION = PageSpec(
 )
 PAGES: tuple[PageSpec, ...] = (
     HOME,
+    GRAPH,
     NOTATION,
     ELEMENTWISE,
     BINARY,
