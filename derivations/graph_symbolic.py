@@ -25,7 +25,7 @@ from .grammar import FUNCTIONS
 
 _CONDITIONS = {"[>]": sp.Gt, "[>=]": sp.Ge, "[<]": sp.Lt, "[<=]": sp.Le}
 # functions the numbers know that the grammar may not list yet (graph_numbers has them)
-_MORE = {"cosh": sp.cosh, "sign": sp.sign}
+_MORE = {"cosh": sp.cosh, "sinh": sp.sinh, "sign": sp.sign}
 _SPLIT = re.compile(r"([A-Za-z]+)([0-9]+)")
 
 

@@ -56,6 +56,7 @@ _FUNCS = {
     "sqrt": r"\sqrt{{{0}}}",
     "abs": r"\lvert {0} \rvert",
     "cosh": r"\cosh({0})",
+    "sinh": r"\sinh({0})",
     "sign": r"\operatorname{{sign}}({0})",
 }
 _CONDITIONS = {"[>]": ">", "[>=]": r"\ge", "[<]": "<", "[<=]": r"\le"}
@@ -130,6 +131,7 @@ def _rule_parts(n, slot: int, vals: list[float]) -> tuple[str, str | None]:
         "sqrt": (r"\frac{1}{2\sqrt{\alpha}}", rf"\frac{{1}}{{2 \cdot {num(y)}}}"),
         "abs": (r"\operatorname{sign}(\alpha)", rf"\operatorname{{sign}}({num(u)})"),
         "cosh": (r"\sinh\alpha", rf"\sinh({num(u)})"),
+        "sinh": (r"\cosh\alpha", rf"\cosh({num(u)})"),
     }
     return table.get(op, ("0", None))  # sign and the conditions are flat: no slope
 
