@@ -36,9 +36,9 @@ PENALTY_MAX = 16.0  # … up to this
 GRACE = 5.0  # s past a deadline a waiter gives a running job to be killed and reported
 IDLE_SESSION = 600.0  # s after which a session's record is forgotten
 CACHE_ENTRIES = 48
-CACHE_BYTES = 96 * 2**20  # of replies; a lesson's objects take a few times its reply
+CACHE_BYTES = 64 * 2**20  # of replies; a lesson rebuilt here takes 1-3 times its reply
 ERROR_TTL = 120.0  # s a failed keyed job is remembered (the machine may be calmer later)
-RECYCLE_BYTES = 450 * 2**20  # a worker this large is replaced after its job
+RECYCLE_BYTES = 320 * 2**20  # a worker this large (idle: 65 MB) is replaced after its job
 QUICK, LIGHT, HEAVY = 0, 1, 2  # lanes, in the order they are served
 
 
