@@ -67,6 +67,7 @@ class Job:
     size: int = 0  # bytes of the reply
     expires: float = float("inf")
     waiters: int = 0
+    retried: bool = False  # its worker died under it once already
     done: threading.Event = field(default_factory=threading.Event)
 
     @property
@@ -212,9 +213,12 @@ class Pool:
 
     # ------------------------------------------------------------ serving (the slots' threads)
     def take(self, slot: _Slot) -> Job | None:
-        """The next job ``slot`` may run, waiting for one; None when the pool stops."""
+        """The next job ``slot`` may run, waiting for one; None when the pool stops, or when
+        the slot's worker has died meanwhile (the slot starts another first)."""
         with self.cond:
             while not self.stopping:
+                if slot.proc is None or not slot.proc.alive():
+                    return None
                 job, wake = self._pick()
                 if job is not None:
                     self.queue.remove(job)
@@ -243,6 +247,27 @@ class Pool:
                 continue
             return job, None
         return None, wake
+
+    def requeue(self, slot: _Slot, job: Job) -> None:
+        """Put back a job whose worker died before it could answer (see ``_Slot._run``)."""
+        with self.cond:
+            if self.stopping:
+                stopped = True
+            else:
+                stopped = False
+                slot.job = None
+                job.state, job.started = "queued", None
+                rec = self.sessions.get(job.session)
+                if rec is not None:
+                    rec.running[job.kind] -= 1
+                self.queue.append(job)
+                self.cond.notify_all()
+        if stopped:
+            self.finish(slot, job, ("timeout", "failed", "the workers shut down"), 0)
+
+    def wake(self) -> None:
+        with self.cond:
+            self.cond.notify_all()
 
     def finish(self, slot: _Slot, job: Job, outcome: tuple, size: int) -> None:
         now = time.monotonic()
@@ -343,9 +368,8 @@ class _Slot:
                     continue
                 failures = 0
             job = self.pool.take(self)
-            if job is None:
-                break
-            self._run(job)
+            if job is not None:
+                self._run(job)
         self.kill()
 
     def _start(self) -> bool:
@@ -354,6 +378,7 @@ class _Slot:
             proc = self.pool.process()
         except OSError:
             return False
+        proc.on_exit = self.pool.wake  # a worker that dies idle is replaced at once
         with self.pool.cond:
             self.proc = proc  # from now on shutdown() can stop it
         if not proc.ready(STARTUP_SECONDS) or self.pool.stopping:
@@ -368,11 +393,22 @@ class _Slot:
         limit = job.timeout
         if job.deadline is not None:
             limit = min(limit, job.deadline - time.monotonic())
-        if limit <= 0 or proc is None:  # its caller has given up already
+        if limit <= 0:  # its caller has given up already
             self.pool.finish(self, job, ("timeout", "busy", "no worker was free in time"), 0)
             return
-        reply = proc.get(limit) if proc.send((job.task, job.args)) else None
+        if proc is None or not proc.alive() or not proc.send((job.task, job.args)):
+            self.kill()  # it died idle (killed from outside, out of memory): try another
+            self.pool.requeue(self, job)
+            return
+        reply = proc.get(limit)
         size = 0
+        if reply is None and not job.retried:
+            # died as it got the job (killed from outside, out of memory) or because of it: a
+            # second worker tells which, and a job that kills workers costs two, not all
+            job.retried = True
+            self.kill()
+            self.pool.requeue(self, job)
+            return
         if reply == "timeout":
             outcome = ("timeout", "slow", f"{job.task} did not finish within {job.timeout:g} s")
         elif reply is None:

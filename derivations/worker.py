@@ -178,6 +178,7 @@ class Process:
             stdout=subprocess.PIPE,
         )
         self.pid = self.proc.pid
+        self.on_exit = None  # called when the worker's output ends (it exited or was killed)
         self.replies: queue.Queue = queue.Queue()
         threading.Thread(target=self._pump, daemon=True, name="sympy-worker-reader").start()
 
@@ -187,9 +188,11 @@ class Process:
                 reply = _read(self.proc.stdout, sized=True)
                 self.replies.put(reply)
                 if reply is None:
-                    return
+                    break
         except Exception:
             self.replies.put(None)
+        if self.on_exit is not None:
+            self.on_exit()
 
     def ready(self, timeout: float) -> bool:
         """Wait for the worker's "ready" frame."""

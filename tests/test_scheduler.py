@@ -51,7 +51,8 @@ class FakeWorld:
 
 class FakeProcess:
     """Tasks: ("value", (v,)) answers v; ("gate", (gate, v)) answers v once the gate opens;
-    ("fail", (message,)) raises ValueError(message) in the "worker"."""
+    ("fail", (message,)) raises ValueError(message) in the "worker"; ("die", (deaths, v)) kills
+    its worker while the list ``deaths`` is not empty (taking one), else answers v."""
 
     def __init__(self, world: FakeWorld, pid: int, start_gate: Gate | None):
         self.world, self.pid, self.start_gate = world, pid, start_gate
@@ -79,8 +80,12 @@ class FakeProcess:
             reply = ("ok", None, value)
         elif task == "fail":
             reply = ("error", "ValueError", args[0])
+        elif task == "die" and args[0]:  # ("die", (deaths, v)): dies while deaths remain
+            args[0].pop()
+            self.stop(kill=False)
+            return
         else:
-            reply = ("ok", None, args[0])
+            reply = ("ok", None, args[-1])
         if not self.dead:
             self.replies.put((reply, 100))
 
@@ -368,3 +373,17 @@ def test_shutdown_answers_whoever_waits(world):
             p.result(job, time.monotonic() + LONG)
         assert info.value.reason == "failed"
     assert p.pids() == []
+
+
+def test_a_worker_dying_under_a_job_gets_it_a_second_try(pool, world):
+    """A worker killed from outside (the OOM killer, an admin) as it took a student's check."""
+    assert ask(pool, "die", ["once"], "verdict", session="s") == "verdict"
+    assert [t for _, t, _ in world.sent].count("die") == 2
+
+
+def test_a_job_that_kills_its_worker_costs_two_workers_not_all(pool, world):
+    with pytest.raises(Timeout) as info:
+        ask(pool, "die", ["1", "2", "3", "4"], "never", session="s")
+    assert info.value.reason == "failed"
+    assert [t for _, t, _ in world.sent].count("die") == 2
+    assert ask(pool, "value", "fine", session="t") == "fine"
