@@ -27,10 +27,49 @@ CUSTOM_SECONDS = 3.0 + 1.0 + 8.0 + 5.0
 
 
 def lesson_here(op: str, params: dict, line_width: int):
-    """In the worker: the derivation with its numeric functions compiled."""
+    """In the worker: the derivation with its numeric functions compiled, its patterns'
+    operands included (``operands``)."""
     from . import derive
 
-    return derive(op, line_width=line_width, **params).compile()
+    d = derive(op, line_width=line_width, **params).compile()
+    if not d.facts.get("typed"):  # a learner's own f is never compiled (see Math._lambdify)
+        d.operand_functions = {
+            label: _lambdified(d, list(p.operands.values())) for label, p in d.patterns.items()
+        }
+    return d
+
+
+def _lambdified(d, mats):
+    import sympy as sp
+
+    args = _args(d)
+    plain = {s: sp.Symbol(f"v{i}") for i, s in enumerate(args)}
+    return sp.lambdify([plain[s] for s in args], [m.xreplace(plain) for m in mats], "numpy")
+
+
+def _args(d) -> list:
+    return [s for m in d.inputs.values() for s in m] + list(d.upstream)
+
+
+def operands(d, label: str):
+    """A function (values, upstream) → the operand matrices of pattern ``label``, compiled in
+    the worker with the lesson; None for a derivation that did not come from one."""
+    import numpy as np
+
+    fn = getattr(d, "operand_functions", {}).get(label)
+    if fn is None:
+        return None
+    mats = list(d.patterns[label].operands.values())
+
+    def evaluate(values: dict, upstream) -> list:
+        flat = [v for n in d.inputs for v in np.asarray(values[n], float).ravel()]
+        flat += list(np.asarray(upstream, float).ravel())
+        return [
+            np.broadcast_to(np.asarray(r, dtype=float), m.shape).reshape(m.shape)
+            for r, m in zip(fn(*flat), mats, strict=True)
+        ]
+
+    return evaluate
 
 
 def key(op: str, params: dict, line_width: int) -> tuple:

@@ -90,3 +90,31 @@ def test_a_typed_functions_lesson_carries_no_code(monkeypatch):
     assert sent == []  # its numbers come from the tree evaluator, rebuilt here
     assert "_grad_fn" not in e.__dict__
     _same(d, e)
+
+
+@pytest.mark.parametrize(
+    ("op", "params"),
+    [
+        ("conv2d", {"input_shape": (5, 4), "kernel_shape": (3, 2), "stride": 2, "padding": 1}),
+        ("conv_transpose2d", {"input_shape": (3, 3), "kernel_shape": (2, 2), "stride": 2}),
+        ("linear", {"batch": 2, "in_features": 3, "out_features": 2}),
+    ],
+)
+def test_a_lessons_pattern_operands_come_compiled(op, params, monkeypatch):
+    """The worker compiles each pattern's operands with the lesson: the app gets the numbers
+    ui.patterns would compile, without running lambdify."""
+    from derivations import shared
+    from ui import patterns
+
+    d = shared.lesson_here(op, params, 37)
+    assert d.patterns
+    e = transfer.loads(transfer.dumps(d))
+    values, up = _numbers(d, seed=3)
+    monkeypatch.setattr(sp, "lambdify", None)  # nothing compiles from here on
+    got = {label: shared.operands(e, label)(values, up) for label in e.patterns}
+    monkeypatch.undo()
+    for label, p in d.patterns.items():
+        want = patterns.compile_operands(d, p)(values, up)
+        assert len(got[label]) == len(want)
+        for g, w in zip(got[label], want, strict=True):
+            np.testing.assert_array_equal(g, w)

@@ -14,6 +14,7 @@ import logging
 import numpy as np
 import streamlit as st
 
+from derivations import shared
 from ui import custom, links, panels, patterns, practice, state, urlstate, verify, waiting
 from ui.components import reported, width_probe_ui
 from ui.layout import (
@@ -48,7 +49,8 @@ def cached_numeric(op: str, params_key: tuple, line_width: int, what: str):
     d = cached_derivation(op, params_key, line_width)
     if what == OWN:
         return patterns.compile_matrices(d, [m for *_, m in links.own_panels(d)])
-    return patterns.compile_operands(d, d.patterns[what])
+    # compiled in the worker with the lesson (0.5 s of lambdify at 16×16), else here
+    return shared.operands(d, what) or patterns.compile_operands(d, d.patterns[what])
 
 
 OWN = "own panels"
