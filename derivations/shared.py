@@ -33,16 +33,22 @@ def lesson_here(op: str, params: dict, line_width: int):
 
     d = derive(op, line_width=line_width, **params).compile()
     if not d.facts.get("typed"):  # a learner's own f is never compiled (see Math._lambdify)
-        d.operand_functions = {
+        found = {
             label: _lambdified(d, list(p.operands.values())) for label, p in d.patterns.items()
         }
+        d.operand_functions = {label: fn for label, fn in found.items() if fn is not None}
     return d
 
 
 def _lambdified(d, mats):
+    """The operands as one function of the inputs and the upstream gradient, or None where
+    they hold other symbols too (a network's layers): the app compiles those if it needs them,
+    as it did before."""
     import sympy as sp
 
     args = _args(d)
+    if not set().union(*(m.free_symbols for m in mats)) <= set(args):
+        return None
     plain = {s: sp.Symbol(f"v{i}") for i, s in enumerate(args)}
     return sp.lambdify([plain[s] for s in args], [m.xreplace(plain) for m in mats], "numpy")
 

@@ -65,7 +65,9 @@ def gated(monkeypatch):
     monkeypatch.setattr(ForwardMsgQueue, "enqueue", record)
     jobs: list = []
     request = shared.request
-    monkeypatch.setattr(shared, "request", lambda *a, **k: jobs.append(request(*a, **k)) or jobs[-1])
+    monkeypatch.setattr(
+        shared, "request", lambda *a, **k: jobs.append(request(*a, **k)) or jobs[-1]
+    )
     blocker = request("max_pool2d", BLOCKER, 37, session="another student")
     yield pool, alerts, jobs
     Gated.gate.set()
@@ -120,7 +122,10 @@ def test_what_a_waiting_page_says():
 
     what = label("Max pooling", {"input_shape": (16, 16), "kernel_size": (6, 6), "stride": 1})
     assert what == "Max pooling 16×16 · 6×6"
-    assert waiting_text(what, Status("queued", 2)) == "Deriving Max pooling 16×16 · 6×6 — 2 requests ahead"
+    assert (
+        waiting_text(what, Status("queued", 2))
+        == "Deriving Max pooling 16×16 · 6×6 — 2 requests ahead"
+    )
     assert waiting_text(what, Status("queued", 1)).endswith("— 1 request ahead")
     assert waiting_text(what, Status("queued", 0)).endswith("— next in line")
     assert waiting_text(what, Status("running", 0, 3.0, 10.0)).endswith("— about 7 s left")

@@ -118,3 +118,21 @@ def test_a_lessons_pattern_operands_come_compiled(op, params, monkeypatch):
         assert len(got[label]) == len(want)
         for g, w in zip(got[label], want, strict=True):
             np.testing.assert_array_equal(g, w)
+
+
+def _registry_ops():
+    from ui.registry import OPS
+
+    return [(name, spec.defaults()) for name, spec in OPS.items() if name != "custom"]
+
+
+@pytest.mark.parametrize(
+    ("op", "params"), _registry_ops(), ids=lambda v: v if isinstance(v, str) else ""
+)
+def test_every_lesson_at_its_defaults_is_built_and_travels(op, params):
+    """What a worker does for each page (networks included, whose operands hold symbols of
+    several layers and stay uncompiled)."""
+    from derivations import shared
+
+    d = shared.lesson_here(op, params, 37)
+    _same(d, transfer.loads(transfer.dumps(d)))
