@@ -10,9 +10,11 @@ session of the app.
   be light; heavy lessons last, and never on every slot at once: one slot always stays free for
   quick jobs, so an answer is never stuck behind a 20-second derivation.
 - **Fairness.** One quick job and one lesson of each session run at a time; a session's next
-  job waits until its last has finished. A session whose job overran (killed) waits PENALTY
-  seconds before its next one runs, doubling with each overrun in a row: a session that keeps
-  sending slow answers is slowed down, not the others.
+  job waits until its last has finished. Within a lane, the session that has used the workers
+  least lately goes first (worker seconds, halving every HALF_LIFE s). A session whose job
+  overran (killed) waits PENALTY seconds before its next one runs, doubling with each overrun
+  in a row: a session that keeps sending slow answers, or slow functions, is slowed down, not
+  the others.
 - **Sharing.** A job with a ``key`` (a lesson: op, sizes, width) is computed once: a request for
   a key that is queued or running joins it, and a finished one comes from a cache bounded by
   count and by bytes (the size of the replies, a proxy for the objects they rebuild).
@@ -35,6 +37,7 @@ PENALTY = 2.0  # s a session waits after an overrun, doubling per overrun in a r
 PENALTY_MAX = 16.0  # … up to this
 GRACE = 5.0  # s past a deadline a waiter gives a running job to be killed and reported
 IDLE_SESSION = 600.0  # s after which a session's record is forgotten
+HALF_LIFE = 30.0  # s over which a session's worker time counts half as much
 CACHE_ENTRIES = 48
 CACHE_BYTES = 64 * 2**20  # of replies; a lesson rebuilt here takes 1-3 times its reply
 ERROR_TTL = 120.0  # s a failed keyed job is remembered (the machine may be calmer later)
@@ -92,10 +95,11 @@ class _Session:
     running: dict = field(default_factory=lambda: {"quick": 0, "lesson": 0})
     strikes: int = 0
     not_before: float = 0.0
+    used: float = 0.0  # worker seconds, decayed to ``used_at``
+    used_at: float = 0.0
 
-
-def _order(job: Job) -> tuple:
-    return (job.lane, job.seq)
+    def usage(self, now: float) -> float:
+        return self.used * 0.5 ** ((now - self.used_at) / HALF_LIFE)
 
 
 class Pool:
@@ -181,7 +185,8 @@ class Pool:
     def status(self, job: Job) -> Status:
         with self.cond:
             if job.state == "queued":
-                ahead = sum(1 for j in self.queue if _order(j) < _order(job))
+                order = self._order(time.monotonic())
+                ahead = sum(1 for j in self.queue if order(j) < order(job))
                 if job.lane != QUICK:
                     ahead += sum(1 for s in self.slots if s.job is not None and s.job.lane != QUICK)
                 return Status("queued", ahead, 0.0, job.units * self.rate)
@@ -235,7 +240,7 @@ class Pool:
         now = time.monotonic()
         heavy = sum(1 for s in self.slots if s.job is not None and s.job.lane == HEAVY)
         wake = None
-        for job in sorted(self.queue, key=_order):
+        for job in sorted(self.queue, key=self._order(now)):
             if job.lane == HEAVY and heavy >= self.heavy_cap:
                 continue
             rec = self.sessions.get(job.session)
@@ -269,6 +274,16 @@ class Pool:
         with self.cond:
             self.cond.notify_all()
 
+    def _order(self, now: float):
+        """The queue's order: lane, then the session that has used the workers least, then
+        first come."""
+
+        def key(job: Job) -> tuple:
+            rec = self.sessions.get(job.session)
+            return (job.lane, rec.usage(now) if rec is not None else 0.0, job.seq)
+
+        return key
+
     def finish(self, slot: _Slot, job: Job, outcome: tuple, size: int) -> None:
         now = time.monotonic()
         with self.cond:
@@ -288,6 +303,7 @@ class Pool:
         if rec is not None:
             rec.running[job.kind] -= 1
             rec.seen = now
+            rec.used, rec.used_at = rec.usage(now) + (now - job.started), now
             if outcome[:2] == ("timeout", "slow"):
                 rec.strikes += 1
                 rec.not_before = now + min(PENALTY * 2 ** (rec.strikes - 1), PENALTY_MAX)

@@ -387,3 +387,27 @@ def test_a_job_that_kills_its_worker_costs_two_workers_not_all(pool, world):
     assert info.value.reason == "failed"
     assert [t for _, t, _ in world.sent].count("die") == 2
     assert ask(pool, "value", "fine", session="t") == "fine"
+
+
+def test_the_session_that_used_the_workers_least_goes_first(pool, world):
+    """A tab that has kept a worker busy (slow functions, one after another) waits behind a
+    student who has not, whoever asked first."""
+    gates = [Gate(), Gate()]
+    held = [pool.submit("gate", (g, 0), timeout=LONG) for g in gates]  # both workers busy
+    for g in gates:
+        g.entered.wait(LONG)
+    ask_first = pool.submit("value", ("busy tab",), timeout=LONG, session="tab")
+    pool.sessions["tab"].used, pool.sessions["tab"].used_at = 40.0, time.monotonic()
+    ask_later = pool.submit("value", ("student",), timeout=LONG, session="student")
+    assert pool.status(ask_later).ahead == 0 and pool.status(ask_first).ahead == 1
+    gates[0].open()
+    for j in (ask_later, ask_first):
+        pool.result(j, time.monotonic() + LONG)
+        pool.release(j)
+    gates[1].open()
+    for h in held:
+        pool.release(h)
+    order = [a[0] for _, t, a in world.sent if t == "value"]
+    assert order == ["student", "busy tab"]
+    rec = pool.sessions["tab"]
+    assert rec.usage(rec.used_at + scheduler.HALF_LIFE) == pytest.approx(rec.used / 2)
