@@ -80,8 +80,9 @@ class Job:
 
 @dataclass(frozen=True)
 class Status:
-    """What a waiting page says: queued with ``ahead`` requests before it, or running for
-    ``elapsed`` of an ``expected`` number of seconds (0 when unknown)."""
+    """What a waiting page says: queued with ``ahead`` requests before it (or "starting":
+    no worker is up yet), or running for ``elapsed`` of an ``expected`` number of seconds (0
+    when unknown)."""
 
     state: str
     ahead: int = 0
@@ -184,6 +185,8 @@ class Pool:
 
     def status(self, job: Job) -> Status:
         with self.cond:
+            if job.state == "queued" and not self.up:
+                return Status("starting")
             if job.state == "queued":
                 order = self._order(time.monotonic())
                 ahead = sum(1 for j in self.queue if order(j) < order(job))

@@ -128,6 +128,7 @@ def test_what_a_waiting_page_says():
     )
     assert waiting_text(what, Status("queued", 1)).endswith("— 1 request ahead")
     assert waiting_text(what, Status("queued", 0)).endswith("— next in line")
+    assert waiting_text(what, Status("starting")).endswith("— starting the workers")
     assert waiting_text(what, Status("running", 0, 3.0, 10.0)).endswith("— about 7 s left")
     assert waiting_text(what, Status("running", 0, 12.0, 10.0)).endswith("— 12 s so far")
     assert progress(Status("queued", 2)) == 0.0

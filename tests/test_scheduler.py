@@ -411,3 +411,17 @@ def test_the_session_that_used_the_workers_least_goes_first(pool, world):
     assert order == ["student", "busy tab"]
     rec = pool.sessions["tab"]
     assert rec.usage(rec.used_at + scheduler.HALF_LIFE) == pytest.approx(rec.used / 2)
+
+
+def test_status_says_starting_until_a_worker_is_up(world):
+    world.starts, world.start_gate = 10, Gate()  # every process waits for the test
+    p = Pool(size=2, process=world.process)
+    try:
+        job = p.submit("value", (1,), timeout=LONG)
+        world.start_gate.entered.wait(LONG)
+        assert p.status(job).state == "starting"
+        world.start_gate.open()
+        assert p.result(job, time.monotonic() + LONG) == 1
+        p.release(job)
+    finally:
+        p.shutdown()

@@ -62,6 +62,8 @@ def _wait_ui(pool, job, what: str) -> None:
 def waiting_text(what: str, s: Status) -> str:
     """What the page says while it waits, e.g. "Deriving Max pooling 14×14 · 6×6 — 2 requests
     ahead" or "… — about 6 s left"."""
+    if s.state == "starting":
+        return f"Deriving {what} — starting the workers"
     if s.state == "queued":
         ahead = (
             "next in line"
