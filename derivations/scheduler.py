@@ -43,6 +43,10 @@ CACHE_BYTES = 64 * 2**20  # of replies; a lesson rebuilt here takes 1-3 times it
 ERROR_TTL = 120.0  # s a failed keyed job is remembered (the machine may be calmer later)
 RECYCLE_BYTES = 320 * 2**20  # a worker this large (idle: 65 MB) is replaced after its job
 QUICK, LIGHT, HEAVY = 0, 1, 2  # lanes, in the order they are served
+# a lesson's expected seconds: OVERHEAD + units × rate, the rate learnt from lessons of at least
+# LEARN_UNITS (in small ones the overhead is all there is)
+OVERHEAD = 0.5
+LEARN_UNITS = 500
 
 
 def default_size() -> int:
@@ -114,7 +118,7 @@ class Pool:
         self.cache: OrderedDict = OrderedDict()  # key → its finished job
         self.cached_bytes = 0
         self.sessions: dict = {}
-        self.rate = 1e-3  # seconds per unit of predicted work, learnt from finished lessons
+        self.rate = 1.5e-3  # seconds per unit of predicted work, learnt from big lessons
         self.stopping = False
         self.up = False  # a worker has said "ready" at least once
         self._seq = itertools.count()
@@ -192,9 +196,9 @@ class Pool:
                 ahead = sum(1 for j in self.queue if order(j) < order(job))
                 if job.lane != QUICK:
                     ahead += sum(1 for s in self.slots if s.job is not None and s.job.lane != QUICK)
-                return Status("queued", ahead, 0.0, job.units * self.rate)
+                return Status("queued", ahead, 0.0, self._expected(job))
             if job.state == "running":
-                return Status("running", 0, time.monotonic() - job.started, job.units * self.rate)
+                return Status("running", 0, time.monotonic() - job.started, self._expected(job))
             return Status(job.state)
 
     def result(self, job: Job, until: float):
@@ -277,6 +281,9 @@ class Pool:
         with self.cond:
             self.cond.notify_all()
 
+    def _expected(self, job: Job) -> float:
+        return OVERHEAD + job.units * self.rate if job.units else 0.0
+
     def _order(self, now: float):
         """The queue's order: lane, then the session that has used the workers least, then
         first come."""
@@ -312,8 +319,8 @@ class Pool:
                 rec.not_before = now + min(PENALTY * 2 ** (rec.strikes - 1), PENALTY_MAX)
             elif outcome[0] != "timeout":
                 rec.strikes = max(0, rec.strikes - 1)
-        if job.lane != QUICK and job.units > 0 and outcome[0] == "ok":
-            seconds = (now - job.started) / job.units
+        if job.lane != QUICK and job.units >= LEARN_UNITS and outcome[0] == "ok":
+            seconds = max(0.0, now - job.started - OVERHEAD) / job.units
             self.rate = 0.7 * self.rate + 0.3 * seconds
 
     def _cache(self, job: Job, now: float) -> None:

@@ -344,7 +344,8 @@ def test_status_says_where_a_job_is(pool):
             for i, g in enumerate(gates)]  # fmt: skip
     gates[0].entered.wait(LONG)
     running, queued = pool.status(held[0]), pool.status(held[1])
-    assert running.state == "running" and running.expected == pytest.approx(100 * pool.rate)
+    expected = scheduler.OVERHEAD + 100 * pool.rate
+    assert running.state == "running" and running.expected == pytest.approx(expected)
     assert queued.state == "queued" and queued.ahead == 1  # the running heavy one
     for g in gates:
         g.open()
@@ -425,3 +426,11 @@ def test_status_says_starting_until_a_worker_is_up(world):
         p.release(job)
     finally:
         p.shutdown()
+
+
+def test_the_expected_time_is_learnt_from_big_lessons_only(pool, monkeypatch):
+    rate = pool.rate
+    ask(pool, "value", 1, key=("small",), lane=LIGHT, units=36)  # overhead only: not learnt
+    assert pool.rate == rate
+    ask(pool, "value", 2, key=("big",), lane=HEAVY, units=scheduler.LEARN_UNITS)
+    assert pool.rate < rate  # it took (almost) no time at all
