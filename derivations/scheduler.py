@@ -261,21 +261,27 @@ class Pool:
         return None, wake
 
     def requeue(self, slot: _Slot, job: Job) -> None:
-        """Put back a job whose worker died before it could answer (see ``_Slot._run``)."""
+        """Put back a job whose worker died before it could answer (see ``_Slot._run``); if
+        nobody waits for it any more, it is dropped instead."""
         with self.cond:
-            if self.stopping:
-                stopped = True
-            else:
-                stopped = False
+            stopped = self.stopping
+            if not stopped:
                 slot.job = None
                 job.state, job.started = "queued", None
                 rec = self.sessions.get(job.session)
                 if rec is not None:
                     rec.running[job.kind] -= 1
-                self.queue.append(job)
+                if job.waiters > 0:
+                    self.queue.append(job)
+                else:
+                    job.state = "cancelled"
+                    if self.live.get(job.key) is job:
+                        del self.live[job.key]
                 self.cond.notify_all()
         if stopped:
             self.finish(slot, job, ("timeout", "failed", "the workers shut down"), 0)
+        elif job.state == "cancelled":
+            job.done.set()
 
     def wake(self) -> None:
         with self.cond:
