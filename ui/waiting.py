@@ -20,7 +20,8 @@ from streamlit.runtime.scriptrunner import get_script_run_ctx
 from derivations import shared, worker
 from derivations.scheduler import Status
 
-POLL = 0.25  # s between updates of the waiting message (each one lets a page switch stop it)
+POLL = 0.25  # s between looks at the job
+HEARTBEAT = 1.0  # s between redraws of an unchanged message (a page switch stops it at one)
 FIRST = 0.05  # s to wait before showing anything: most lessons are in the cache
 
 
@@ -49,12 +50,19 @@ def derivation(op: str, params: dict, line_width: int, what: str):
 def _wait_ui(pool, job, what: str) -> None:
     box = st.empty()
     give_up = time.monotonic() + worker.WAIT_SECONDS + job.timeout
+    shown, when = None, 0.0
     try:
         while not pool.wait(job, POLL) and time.monotonic() < give_up:
             status = pool.status(job)
-            with box.container():
-                st.info(waiting_text(what, status), icon=":material/hourglass_top:")
-                st.progress(progress(status))
+            now = (waiting_text(what, status), round(100 * progress(status)))
+            # redrawn when it changes, and each second anyway: each redraw is where a page
+            # switch can stop this script, and ten waiting pages should not cost the server
+            # forty redraws a second
+            if now != shown or time.monotonic() - when >= HEARTBEAT:
+                with box.container():
+                    st.info(now[0], icon=":material/hourglass_top:")
+                    st.progress(now[1] / 100)
+                shown, when = now, time.monotonic()
     finally:
         box.empty()
 
