@@ -77,12 +77,16 @@ def test_equal_subtrees_are_sent_once():
 
 
 def test_a_typed_functions_lesson_carries_no_code(monkeypatch):
-    from derivations import worker
+    """Built as a worker builds a lesson, with lambdify unavailable: nothing typed is ever
+    compiled, here or on the way."""
+    from derivations import shared, worker
 
+    monkeypatch.setattr(sp, "lambdify", None)
     try:
-        d = derive("custom", f="x*sigmoid(x)", shape=(2, 2)).compile()
+        d = shared.lesson_here("custom", {"f": "x*sigmoid(x)", "shape": (2, 2)}, 37)
     finally:
         worker.shutdown()
+    monkeypatch.undo()
     sent = []
     real = transfer._function_reduce
     monkeypatch.setattr(transfer, "_function_reduce", lambda fn: sent.append(fn) or real(fn))
