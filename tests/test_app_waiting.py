@@ -105,6 +105,15 @@ def test_the_page_says_what_it_waits_for_then_shows_the_lesson(gated):
     assert at.title[0].value == "Max pooling — backprop"
     assert not any(a.value.startswith("Deriving") for a in at.info)  # gone once it came
     assert [j.state for j in jobs] == ["done"]
+    # the next run finds the lesson cached: every element stays where it was, or the browser
+    # would close what the learner had opened (the practice expander)
+    before = _layout(at)
+    at.run()
+    assert _layout(at) == before
+
+
+def _layout(at) -> list[tuple]:
+    return [(i, type(node).__name__) for i, node in at.main.children.items()]
 
 
 def test_leaving_the_page_drops_its_queued_lesson(gated):

@@ -46,7 +46,7 @@ def cached_derivation(op: str, params_key: tuple, line_width: int = STEP_UNITS):
 def cached_numeric(op: str, params_key: tuple, line_width: int, what: str):
     """A compiled function (values, upstream) → matrices, per derivation: a pattern's operands
     (``what`` is its label) or the lesson's own panels (softmax's p)."""
-    d = cached_derivation(op, params_key, line_width)
+    d = shared.lesson(op, dict(params_key), line_width)  # cached by now: the page asked first
     if what == OWN:
         return patterns.compile_matrices(d, [m for *_, m in links.own_panels(d)])
     # compiled in the worker with the lesson (0.5 s of lambdify at 16×16), else here

@@ -38,17 +38,19 @@ def derivation(op: str, params: dict, line_width: int, what: str):
     worker while the page shows ``what`` it is deriving and how far it has got. ValueError with
     a message for the learner (derive()'s own, or why it did not come in time)."""
     pool = worker.pool()
+    # the message's place, on every run: a page whose elements moved between runs (waiting on
+    # the first, not on the next) would lose what the learner had opened below (an expander)
+    box = st.empty()
     job = shared.request(op, params, line_width, session=session_id())
     try:
         if not pool.wait(job, FIRST):
-            _wait_ui(pool, job, what)
+            _wait_ui(pool, job, what, box)
         return shared.value(job)
     finally:
         pool.release(job)
 
 
-def _wait_ui(pool, job, what: str) -> None:
-    box = st.empty()
+def _wait_ui(pool, job, what: str, box) -> None:
     give_up = time.monotonic() + worker.WAIT_SECONDS + job.timeout
     shown, when = None, 0.0
     try:
