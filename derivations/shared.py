@@ -49,6 +49,9 @@ def _lambdified(d, mats):
     args = _args(d)
     if not set().union(*(m.free_symbols for m in mats)) <= set(args):
         return None
+    staged = d.facts.get("staged")  # a derivation that names its shared quantities compiles
+    if staged is not None:  # with them (as ui.patterns does): each computed once
+        return staged.lambdify(args, mats)
     plain = {s: sp.Symbol(f"v{i}") for i, s in enumerate(args)}
     return sp.lambdify([plain[s] for s in args], [m.xreplace(plain) for m in mats], "numpy")
 
