@@ -103,11 +103,12 @@ class Feedback:
 
 def check_answer(text: str, expected, names: dict, timeout: float = CHECK_SECONDS) -> Feedback:
     """Is ``text`` (typed with ``names``, see ``parse.parse_expression``) equal to the sympy
-    expression ``expected``? Never raises: anything unexpected gives correct=False. Returns
-    within ``timeout`` seconds and a few milliseconds, whatever the text: the checks that need
-    no sympy run here, the rest in the worker process (``worker``), which is killed if it
-    overruns ("too complex to check")."""
-    deadline = time.monotonic() + timeout
+    expression ``expected``? Never raises: anything unexpected gives correct=False. Its sympy
+    work takes at most ``timeout`` seconds, whatever the text: the checks that need no sympy
+    run here, the rest in a worker process (``worker``), which is killed if it overruns ("too
+    complex to check"). Waiting for a free worker, behind other sessions' checks, adds at most
+    ``worker.WAIT_SECONDS``."""
+    deadline = time.monotonic() + timeout + worker.WAIT_SECONDS
     try:
         try:
             checked = check_text(text, names)

@@ -1,36 +1,40 @@
-"""One long-lived helper process for all sympy work on what a learner typed.
+"""Worker processes for all heavy sympy work: what a learner typed, and the lessons themselves.
 
-Why a process: sympy's automatic simplification asks questions of expressions (is it real?
+Why processes: sympy's automatic simplification asks questions of expressions (is it real?
 positive? zero?) that on some nested functions take exponentially long. Building
 relu(relu(log(sigmoid(sigmoid(x + 2))))) from a 40-character text took 130 s, with x a plain
 symbol as the lessons' symbols are; tanh nested 8 deep, 2 s; sympy's LaTeX printer on the
 derivative of sigmoid nested 7 deep with a real x, 39 s. No bound on length, depth or nodes
 that still lets people write sigmoid(sigmoid(x)) rules these out, and nothing interrupts a
-thread (Streamlit runs scripts off the main thread, where ``signal.alarm`` does not work). So
-that work runs here, in a process that is killed when it overruns; callers turn the timeout
-into a message ("too complex to check") instead of a hang.
+thread (Streamlit runs scripts off the main thread, where ``signal.alarm`` does not work). And
+pure-Python work in the app's process holds the GIL that every session's page needs: a 14×14
+max-pool lesson is 2 s of deriving and 10–20 s of compiling its numbers. So that work runs in
+worker processes (``scheduler``: several, sized to the cores, shared fairly between sessions),
+each killed when a task overruns; callers turn the timeout into a message ("too complex to
+check") instead of a hang.
 
-The process is a plain ``subprocess`` running ``serve()``, talking pickled frames over its
-stdin and stdout. (A multiprocessing "spawn" child would re-import the parent's ``__main__``,
-which re-runs any script not guarded by ``if __name__ == "__main__"``.) It is started on first
-use or by ``warm_up()`` (~0.4 s: Python, sympy and this package), answers one request at a
-time, and is started afresh after a kill. Only the functions named in ``TASKS`` can run; their
-arguments are the text (still only parsed, never evaluated), name mappings and expressions from
-the caller's own code.
+A worker is a plain ``subprocess`` running ``serve()``, talking pickled frames over its stdin and
+stdout. (A multiprocessing "spawn" child would re-import the parent's ``__main__``, which
+re-runs any script not guarded by ``if __name__ == "__main__"``.) Only the functions named in
+``TASKS`` can run; their arguments are the text (still only parsed, never evaluated), name
+mappings and expressions from the caller's own code. Replies are written by ``transfer``, which
+rebuilds sympy trees in the app without their constructors (the worker's objects are already
+in canonical form, so the copies are identical to them) and never runs sympy's slow questions
+there.
 
-Replies are unpickled with sympy's evaluation off (in the reader thread only: sympy's
-``evaluate`` flag is thread-local). Unpickling otherwise rebuilds every node through its
-constructor, which would ask those slow questions again in the app's process; the worker's
-objects are already in sympy's canonical form, so the rebuilt copies are identical to them.
+Inside a worker a task may itself call ``run`` (a custom lesson asks for f and f′): that runs
+in place, under a ``signal`` timer (a worker's tasks run on its main thread).
 """
 
 from __future__ import annotations
 
 import atexit
+import gc
 import importlib
 import os
 import pickle
 import queue
+import signal
 import struct
 import subprocess
 import sys
@@ -38,7 +42,11 @@ import threading
 import time
 from pathlib import Path
 
+from . import transfer
+
 STARTUP_SECONDS = 30.0  # longest wait for a fresh worker (~0.4 s; more on a busy machine)
+WAIT_SECONDS = 20.0  # longest wait for a free worker, without a deadline from the caller
+NICE = 5  # workers yield the CPU to the process serving the pages
 _ROOT = str(Path(__file__).resolve().parent.parent)  # the folder holding the package
 _CODE = "import sys; sys.path.insert(0, sys.argv[1]); from derivations.worker import serve; serve()"
 _HEADER = struct.Struct("!Q")
@@ -52,13 +60,14 @@ TASKS = {
     "derivative": ("derivations.custom", "derivative"),
     "custom_math": ("derivations.custom_op", "custom_math_here"),
     "graph_gradient": ("derivations.graph_symbolic", "gradient_here"),
+    "lesson": ("derivations.shared", "lesson_here"),
 }
 
 
 class Timeout(Exception):
-    """No answer in time. ``reason``: "slow" (the task overran; the worker was killed),
-    "busy" (another call held the worker), "starting" (the worker was not up yet) or "failed"
-    (it could not start, or died)."""
+    """No answer in time. ``reason``: "slow" (the task overran; its worker was killed), "busy"
+    (no worker was free before the deadline), "starting" (no worker was up yet) or "failed"
+    (a worker could not start, or died)."""
 
     def __init__(self, reason: str, detail: str = ""):
         super().__init__(f"{reason}: {detail}" if detail else reason)
@@ -67,39 +76,79 @@ class Timeout(Exception):
 
 # ---------------------------------------------------------------- in the worker process
 
+_in_worker = False
+
+
+class _Overrun(BaseException):
+    """A nested task's timer ran out (a BaseException: no ``except Exception`` in sympy or in
+    the task can swallow it)."""
+
 
 def serve() -> None:
     """The worker's loop: read a request frame, run the task, write the reply frame."""
+    global _in_worker
+    _in_worker = True
     out = os.fdopen(os.dup(1), "wb")
     os.dup2(2, 1)  # stray prints go to stderr, never into the reply stream
     inp = sys.stdin.buffer
+    try:
+        os.nice(NICE)
+    except OSError:
+        pass
     import derivations  # noqa: F401 - sympy and the package, before saying "ready"
 
-    _write(out, ("ready", None, None))
+    _write(out, ("ready", None, os.getpid()))
     while True:
         request = _read(inp)
         if request is None:
             return
         task, args = request
         try:
-            module, name = TASKS[task]
-            reply = ("ok", None, getattr(importlib.import_module(module), name)(*args))
+            reply = ("ok", None, _call(task, args))
         except Exception as exc:  # the task's own error goes back to the caller
-            reply = ("error", type(exc).__name__, str(exc))
+            kind = "ValueError" if isinstance(exc, ValueError) else type(exc).__name__
+            reply = ("error", kind, str(exc))
         try:
             _write(out, reply)
         except (BrokenPipeError, OSError):
             return
 
 
+def _call(task: str, args):
+    module, name = TASKS[task]
+    return getattr(importlib.import_module(module), name)(*args)
+
+
+def _inline(task: str, args, timeout: float):
+    """A task called by a task, in this worker, stopped by a timer after ``timeout`` s."""
+
+    def overrun(signum, frame):
+        raise _Overrun
+
+    previous = signal.signal(signal.SIGALRM, overrun)
+    signal.setitimer(signal.ITIMER_REAL, max(timeout, 0.001))
+    try:
+        return _call(task, args)
+    except _Overrun:
+        raise Timeout("slow", f"{task} did not finish within {timeout} s") from None
+    except (ValueError, Timeout):
+        raise
+    except Exception as exc:
+        raise RuntimeError(f"{type(exc).__name__}: {exc}") from None
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
+
+
 def _write(stream, obj) -> None:
-    data = pickle.dumps(obj, protocol=pickle.HIGHEST_PROTOCOL)
+    data = transfer.dumps(obj)
     stream.write(_HEADER.pack(len(data)) + data)
     stream.flush()
 
 
-def _read(stream, evaluate: bool = True):
-    """The next frame's object, or None at the end of the stream."""
+def _read(stream, sized: bool = False):
+    """The next frame's object (with its size in bytes if ``sized``), or None at the end of
+    the stream."""
     head = stream.read(_HEADER.size)
     if len(head) < _HEADER.size:
         return None
@@ -107,41 +156,52 @@ def _read(stream, evaluate: bool = True):
     data = stream.read(n)
     if len(data) < n:
         return None
-    if evaluate:
+    if not sized:
         return pickle.loads(data)  # frames come only from this module's other end
-    import sympy as sp
-
-    with sp.evaluate(False):
-        return pickle.loads(data)
+    gc.disable()  # a big reply is ~30,000 new objects: collections over the app's heap cost 5×
+    try:
+        return transfer.loads(data), n
+    finally:
+        gc.enable()
 
 
 # ---------------------------------------------------------------- in the app
 
 
-class _Worker:
+class Process:
+    """One worker process and a reader thread that turns its replies into a queue (so they can
+    be waited for with a timeout, on every platform)."""
+
     def __init__(self):
         self.proc = subprocess.Popen(
             [sys.executable, "-c", _CODE, _ROOT],
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
         )
-        self.ready = False
+        self.pid = self.proc.pid
+        self.on_exit = None  # called when the worker's output ends (it exited or was killed)
         self.replies: queue.Queue = queue.Queue()
-        # a reader thread turns the blocking pipe into a queue that can be waited on with a
-        # timeout, on every platform
         threading.Thread(target=self._pump, daemon=True, name="sympy-worker-reader").start()
 
     def _pump(self) -> None:
         try:
             while True:
-                reply = _read(self.proc.stdout, evaluate=False)
+                reply = _read(self.proc.stdout, sized=True)
                 self.replies.put(reply)
                 if reply is None:
-                    return
+                    break
         except Exception:
             self.replies.put(None)
+        if self.on_exit is not None:
+            self.on_exit()
+
+    def ready(self, timeout: float) -> bool:
+        """Wait for the worker's "ready" frame."""
+        reply = self.get(timeout)
+        return reply not in ("timeout", None) and reply[0][0] == "ready"
 
     def get(self, timeout: float):
+        """(reply, size in bytes), None if the worker died, or "timeout"."""
         try:
             return self.replies.get(timeout=max(timeout, 0.0))
         except queue.Empty:
@@ -149,13 +209,23 @@ class _Worker:
 
     def send(self, obj) -> bool:
         try:
-            _write(self.proc.stdin, obj)
+            data = pickle.dumps(obj, protocol=pickle.HIGHEST_PROTOCOL)
+            self.proc.stdin.write(_HEADER.pack(len(data)) + data)
+            self.proc.stdin.flush()
             return True
         except (BrokenPipeError, OSError, ValueError):
             return False
 
     def alive(self) -> bool:
         return self.proc.poll() is None
+
+    def rss(self) -> int:
+        """Resident memory in bytes (0 where /proc is not there)."""
+        try:
+            with open(f"/proc/{self.pid}/statm") as f:
+                return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+        except (OSError, ValueError, IndexError):
+            return 0
 
     def stop(self, kill: bool) -> None:
         try:
@@ -174,102 +244,92 @@ class _Worker:
                 pass
 
 
-_lock = threading.Lock()  # held for a whole request: one at a time
-_start_lock = threading.Lock()  # guards _worker itself
-_worker: _Worker | None = None
+_pool = None
+_pool_lock = threading.Lock()
+_session_hook = None
+
+
+def pool():
+    """The app's worker pool, started on first use."""
+    global _pool
+    with _pool_lock:
+        if _pool is None:
+            from .scheduler import Pool
+
+            _pool = Pool()
+        return _pool
+
+
+def set_session_hook(hook) -> None:
+    """``hook()`` names the session calling ``run`` (or None): the app registers Streamlit's
+    session id, so that each session gets its fair share of the workers."""
+    global _session_hook
+    _session_hook = hook
+
+
+def current_session():
+    try:
+        return _session_hook() if _session_hook is not None else None
+    except Exception:  # a hook that fails only costs fairness
+        return None
 
 
 def warm_up() -> None:
-    """Start the worker now if none runs, without waiting for it (a page can call this when
-    it shows a question, so the first check does not pay for the start)."""
-    global _worker
-    with _start_lock:
-        if _worker is None or not _worker.alive():
-            if _worker is not None:
-                _worker.stop(kill=True)
-            _worker = _Worker()
+    """Start the workers now, without waiting for them (a page can call this when it shows a
+    question, so the first check does not pay for the start)."""
+    if not _in_worker:
+        pool().start()
 
 
-def run(task: str, *args, timeout: float, deadline: float | None = None):
-    """TASKS[task](*args) in the worker, waiting at most ``timeout`` seconds for the task
-    itself. Starting the worker and waiting for another call to finish may take up to
-    STARTUP_SECONDS more, unless ``deadline`` (a ``time.monotonic()`` value) bounds the whole
-    call. Timeout (with a ``reason``) when an answer does not come in time; a task that
-    overran is killed with its worker and a fresh worker is started for the next call. The
-    task's own ValueError is raised here as a ValueError with its message (these are the
-    learner's messages); any other error as RuntimeError."""
+def run(task: str, *args, timeout: float, deadline: float | None = None, session=None):
+    """TASKS[task](*args) in a worker, waiting at most ``timeout`` seconds for the task
+    itself. Waiting for a free worker may take up to WAIT_SECONDS more (a fresh worker's start,
+    STARTUP_SECONDS), unless ``deadline`` (a ``time.monotonic()`` value) bounds the whole
+    call. ``session`` (default: the session hook's) is the caller's session: one call of each
+    session runs at a time, and a session whose calls overrun waits longer for its next.
+
+    Timeout (with a ``reason``) when an answer does not come in time; a task that overran is
+    killed with its worker and a fresh worker is started for the next call. The task's own
+    ValueError is raised here as a ValueError with its message (these are the learner's
+    messages); any other error as RuntimeError."""
     if task not in TASKS:
         raise ValueError(f"unknown worker task {task!r}")
-    start = time.monotonic()
-    limit = start + STARTUP_SECONDS if deadline is None else deadline
-    if not _lock.acquire(timeout=max(limit - time.monotonic(), 0.0)):
-        raise Timeout("busy")
+    if _in_worker:
+        limit = timeout if deadline is None else min(timeout, deadline - time.monotonic())
+        return _inline(task, args, limit)
+    p = pool()
+    job = p.submit(task, args, timeout=timeout, deadline=deadline, session=_who(session))
     try:
-        w = _ready(limit)
-        end = (
-            time.monotonic() + timeout
-            if deadline is None
-            else min(time.monotonic() + timeout, deadline)
-        )
-        reply = w.get(end - time.monotonic()) if w.send((task, args)) else None
-        if reply == "timeout" or reply is None:
-            _discard()
-            warm_up()  # the next call should not pay for the start
-            if reply is None:
-                raise Timeout("failed", f"the worker died during {task}")
-            raise Timeout("slow", f"{task} did not finish within {timeout} s")
-        status, kind, value = reply
-        if status == "ok":
-            return value
-        if kind == "ValueError":
-            raise ValueError(value)
-        raise RuntimeError(f"{kind}: {value}")
+        end = deadline if deadline is not None else time.monotonic() + WAIT_SECONDS + timeout
+        return p.result(job, end)
     finally:
-        _lock.release()
+        p.release(job)
 
 
-def _ready(limit: float) -> _Worker:
-    """The running worker, once it has said "ready" (called under _lock)."""
-    warm_up()
-    w = _worker
-    if w.ready:
-        return w
-    reply = w.get(limit - time.monotonic())
-    if reply == "timeout":
-        raise Timeout("starting")  # left running: it will be ready for the next call
-    if reply != ("ready", None, None):
-        _discard()
-        raise Timeout("failed", "the worker did not start")
-    w.ready = True
-    return w
-
-
-def _discard() -> None:
-    global _worker
-    with _start_lock:
-        w, _worker = _worker, None
-    if w is not None:
-        w.stop(kill=True)
+def _who(session):
+    return session if session is not None else current_session()
 
 
 def shutdown() -> None:
-    """Stop the worker, if one runs (tests call this; it also happens at exit)."""
-    global _worker
-    locked = _lock.acquire(timeout=5)  # a call still running: stop the worker under it anyway
-    try:
-        with _start_lock:
-            w, _worker = _worker, None
-        if w is not None:
-            w.stop(kill=not locked or not w.ready)
-    finally:
-        if locked:
-            _lock.release()
+    """Stop every worker (tests call this; it also happens at exit). The next call starts
+    fresh ones."""
+    global _pool
+    with _pool_lock:
+        p, _pool = _pool, None
+    if p is not None:
+        p.shutdown()
+
+
+def pids() -> list[int]:
+    """The running workers' process ids (for tests)."""
+    p = _pool
+    return p.pids() if p is not None else []
 
 
 def pid() -> int | None:
-    """The worker's process id while one runs (for tests)."""
-    w = _worker
-    return w.proc.pid if w is not None and w.alive() else None
+    """One running worker's process id, or None when none runs (for tests)."""
+    found = pids()
+    return found[0] if found else None
 
 
 atexit.register(shutdown)

@@ -1,8 +1,8 @@
 import streamlit as st
 import sympy as sp
 
-from derivations import derive
-from derivations.typeset import Typeset
+from derivations.typeset import LINE_WIDTH, Typeset
+from ui import waiting
 from ui.boot import through_router
 
 through_router()
@@ -17,9 +17,10 @@ def jacobian_example():
     return W, x, y, y.jacobian(x)
 
 
-@st.cache_resource(max_entries=4)
 def total_derivative_example():
-    return derive("mul", shape=(1, 2), broadcast="scalar")
+    """The binary lesson's y = m·n, shared with every session (derived in a worker)."""
+    params = {"shape": (1, 2), "broadcast": "scalar"}
+    return waiting.derivation("mul", params, LINE_WIDTH, "y = m·n")
 
 
 st.title("Notation & Jacobians")

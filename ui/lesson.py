@@ -14,8 +14,8 @@ import logging
 import numpy as np
 import streamlit as st
 
-from derivations import derive
-from ui import custom, links, panels, patterns, practice, state, urlstate, verify
+from derivations import shared
+from ui import custom, links, panels, patterns, practice, state, urlstate, verify, waiting
 from ui.components import reported, width_probe_ui
 from ui.layout import (
     STEP_UNITS,
@@ -33,22 +33,24 @@ from ui.widgets import matrix_editor_ui, params_ui, sources_ui
 log = logging.getLogger(__name__)
 
 
-@st.cache_resource(max_entries=64, show_spinner="Deriving…")
 def cached_derivation(op: str, params_key: tuple, line_width: int = STEP_UNITS):
     """Derivations are immutable once built: one per (op, parameters, formula width), shared by
-    all sessions. Their numeric function is compiled here too, under the spinner, not on first
-    use."""
-    return derive(op, line_width=line_width, **dict(params_key)).compile()
+    all sessions, derived and compiled in a worker process while the page says so
+    (``ui.waiting``), and kept in the workers' bounded cache."""
+    params = dict(params_key)
+    what = waiting.label(OPS[op].title, params)
+    return waiting.derivation(op, params, line_width, what)
 
 
-@st.cache_resource(max_entries=128)
+@st.cache_resource(max_entries=32)  # each holds its derivation: few, so evicted ones can go
 def cached_numeric(op: str, params_key: tuple, line_width: int, what: str):
     """A compiled function (values, upstream) → matrices, per derivation: a pattern's operands
     (``what`` is its label) or the lesson's own panels (softmax's p)."""
-    d = cached_derivation(op, params_key, line_width)
+    d = shared.lesson(op, dict(params_key), line_width)  # cached by now: the page asked first
     if what == OWN:
         return patterns.compile_matrices(d, [m for *_, m in links.own_panels(d)])
-    return patterns.compile_operands(d, d.patterns[what])
+    # compiled in the worker with the lesson (0.5 s of lambdify at 16×16), else here
+    return shared.operands(d, what) or patterns.compile_operands(d, d.patterns[what])
 
 
 OWN = "own panels"
@@ -196,7 +198,10 @@ def _derivation(keys: Keys, spec, params, layout: Layout):
             icon=":material/error:",
         )
         fallback = st.session_state.get(last) or spec.defaults()
+    try:
         return cached_derivation(spec.name, _key(fallback), width), fallback
+    except ValueError:  # not even those in time (a very busy server): the message says why
+        st.stop()
 
 
 def _editor_key(keys: Keys, spec, name: str) -> str:
@@ -276,7 +281,17 @@ def _seed_from_link(keys: Keys, spec, d) -> None:
 
 def _computed(spec, d, values, upstream) -> tuple[tuple | None, list[str]]:
     """(verification rows, every method's gradients, the forward output), or why these numbers
-    cannot be computed with: every matrix is checked to be finite before anything formats it."""
+    cannot be computed with: every matrix is checked to be finite before anything formats it.
+    Shared by the sessions showing the same lesson with the same numbers (a class on one
+    link): at the largest sizes the four methods take a second."""
+    key = (spec.name, _key(d.params), values, upstream)
+    return _computed_for(key, spec, d, values, upstream)
+
+
+@st.cache_data(max_entries=256, show_spinner=False)
+def _computed_for(key, _spec, _d, _values, _upstream):
+    """``_computed``, cached by ``key`` alone (the other arguments are what it names)."""
+    spec, d, values, upstream = _spec, _d, _values, _upstream
     try:
         with np.errstate(all="ignore"):
             out = np.asarray(spec.engine_forward(values, d.params), dtype=float)

@@ -32,8 +32,10 @@ from __future__ import annotations
 import streamlit as st
 import sympy as sp
 
-from derivations import derive, worker
+from derivations import worker
 from derivations.typeset import DEFAULT as TYPESET
+from derivations.typeset import LINE_WIDTH
+from ui import waiting
 from ui.notes_mistakes import (
     BY_KEY,
     MISTAKES,
@@ -325,10 +327,10 @@ def _grid_latex(d, name, hidden, solved, current) -> str:
 # ---------------------------------------------------------------- the notes' mistakes (drawing)
 
 
-@st.cache_resource(max_entries=16, show_spinner=False)
 def _notes_derivation(op: str, params_key: tuple):
-    """The derivation a notes' mistake is about, at the notes' own sizes (whatever the page's)."""
-    return derive(op, **dict(params_key))
+    """The derivation a notes' mistake is about, at the notes' own sizes (whatever the page's),
+    shared with every session (derived in a worker)."""
+    return waiting.derivation(op, dict(params_key), LINE_WIDTH, f"the notes' {op}")
 
 
 def _mistake_derivation(item: Mistake):
