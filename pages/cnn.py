@@ -22,8 +22,8 @@ def training(page: str) -> None:
     view.live_ui(cfg["epochs"])
     st.subheader("What it gets wrong")
     view.results_ui(run)
-    st.subheader("One image's backward pass, layer by layer")
-    view.backward_ui(run)
+    st.subheader("One test image, forward and backward")
+    view.image_ui(run)
     with st.expander("Verify: engine = finite differences on this network"):
         view.verify_ui(run)
 

@@ -5,12 +5,13 @@ lesson section (ui/lesson.py) of the "mlp" op."""
 from __future__ import annotations
 
 import numpy as np
-import plotly.graph_objects as go
 import streamlit as st
 
 from engine import datasets
 from ui import charts, training
-from ui.plots import matrix_figure
+from ui.figures import column_px, split_px, svg_ui
+from ui.layout import Layout
+from ui.svg import Look, matrix_svg
 
 PAGE = "pages/mlp.py"
 DATASETS = {
@@ -52,10 +53,6 @@ RESTARTS = "Dataset, points, noise, seed, layers, units and activation start a n
 
 def k(name: str) -> str:
     return f"{PAGE}/train/{name}"
-
-
-def _fig(spec: dict) -> go.Figure:
-    return go.Figure(spec, _validate=False)  # the dicts are validated in the tests
 
 
 def settings_ui() -> dict:
@@ -189,20 +186,6 @@ def _tick(run: training.Run) -> None:
         st.rerun()
 
 
-# what the gradient-norm chart shows, for the activation in use
-NORMS_NOTE = {
-    "sigmoid": "With sigmoid and several hidden layers, the first layers' gradients are orders of "
-    "magnitude smaller than the last one's: σ′ ≤ 1/4, and the backward pass multiplies one σ′ "
-    "per layer. That is the vanishing gradient, seen rather than told.",
-    "tanh": "tanh′ ≤ 1, so each layer can only shrink the gradient on its way back, but far less "
-    "than sigmoid's σ′ ≤ 1/4: switch the activation to sigmoid with 3 or 4 hidden layers and "
-    "watch the first layers' norms fall orders of magnitude below the last one's.",
-    "relu": "ReLU′ is 0 or 1: a unit passes the gradient back unchanged or not at all, so the "
-    "norms do not shrink layer by layer as with sigmoid (try it with 3 or 4 hidden layers); a "
-    "layer whose units are all inactive passes nothing.",
-}
-
-
 def live_ui() -> None:
     """The boundary and the curves, in a fragment that trains and redraws itself while
     running (the rest of the page stays as it is)."""
@@ -219,7 +202,12 @@ def live_ui() -> None:
     view()
 
 
+def _shape(a: np.ndarray) -> str:
+    return "×".join(map(str, a.shape))
+
+
 def _pictures(run: training.Run) -> None:
+    left_px, right_px = split_px([5, 4])
     left, right = st.columns([5, 4])
     with left:
         X = np.concatenate([run.X, run.Xt])
@@ -227,47 +215,72 @@ def _pictures(run: training.Run) -> None:
         with run.lock:
             xs, ys, prob = training.decision_grid(run.model, X)
         title = f"Decision boundary after {run.steps} step{'' if run.steps == 1 else 's'}"
-        st.plotly_chart(_fig(charts.boundary(xs, ys, prob, X, y, title)), key=k("boundary"))
+        svg_ui(charts.boundary(xs, ys, prob, X, y, title, width=left_px), k("boundary"))
+    h = run.history
     with right:
-        h = run.history
-        st.plotly_chart(_fig(charts.curves(h, ["train loss", "test loss"], "Loss")), key=k("loss"))
-        st.plotly_chart(
-            _fig(charts.curves(h, ["train accuracy", "test accuracy"], "Accuracy")), key=k("acc")
+        loss = charts.line_chart(h, ["train loss", "test loss"], "Loss", width=right_px)
+        svg_ui(loss, k("loss"))
+        acc = charts.line_chart(
+            h, ["train accuracy", "test accuracy"], "Accuracy", width=right_px, percent=True
         )
+        svg_ui(acc, k("acc"))
     layers = [n for n in run.history[-1] if n.startswith("layer ")]
     if not layers:
         st.caption("Gradient norms per layer appear after the first step.")
         return
-    st.plotly_chart(
-        _fig(charts.curves(run.history, layers, "Gradient norm ‖∂L/∂W‖ per layer (log)", log=True)),
-        key=k("norms"),
-    )
-    st.caption(NORMS_NOTE.get(st.session_state.get(k("activation")), NORMS_NOTE["sigmoid"]))
+    title = "Gradient norm ‖∂L/∂W‖ per layer (log scale)"
+    norms = charts.line_chart(h, layers, title, log=True, width=column_px(), height=230)
+    svg_ui(norms, k("norms"))
+    st.caption(training.norms_caption(h, _activation(), _optimiser()))
 
 
-def _shape(a: np.ndarray) -> str:
-    return "×".join(map(str, a.shape))
+def _activation() -> str:
+    return st.session_state.get(k("activation"), DEFAULTS["activation"])
+
+
+def _names(title: str, shape: tuple) -> list[list[str]]:
+    """Cell names for the tooltips: W⁽²⁾ row 1, column 3."""
+    rows, cols = shape
+    return [[f"{title} row {r + 1}, column {c + 1}" for c in range(cols)] for r in range(rows)]
 
 
 def step_view_ui() -> None:
-    """What the last Step did to every weight array: W, its gradient, and the change."""
+    """What the last Step did to every weight array: W, its gradient, and the change, side by
+    side while three fit the column (they wrap below each other when not)."""
     last = st.session_state.get(k("last"))
     rule = ", where ".join(filter(None, UPDATE[_optimiser()]))
     if not last:
         st.caption(f"Press **Step** to see one update, layer by layer: {rule}.")
         return
     st.caption(f"The update: {rule}.")
+    layout = Layout(column_px() - 40)  # the expander's padding
+    room = (layout.main - 2 * 16) // 3
+    bar = Look(colorbar=True)  # Adam's ΔW is ±α nearly everywhere: the bar says how much
     for i, arr in enumerate(last):
         layer = int(arr["name"].split(".")[0]) // 2 + 1
         kind = "W" if arr["name"].endswith("weight") else "b"
-        shape = _shape(arr["before"])
-        st.markdown(f"**{kind}⁽{layer}⁾**, shape {shape}: ∂L/∂{kind} and Δ{kind} have its shape")
-        cols = st.columns(3)
-        for col, (key, title) in zip(
-            cols, (("before", kind), ("grad", f"∂L/∂{kind}"), ("change", f"Δ{kind}")), strict=True
-        ):
-            with col:
-                fig = matrix_figure(np.atleast_2d(arr[key]), title, budget=180, max_width=260)
-                st.plotly_chart(
-                    fig, key=k(f"step/{i}/{key}"), width="content", config={"displayModeBar": False}
+        shape = np.atleast_2d(arr["before"]).shape
+        st.markdown(
+            f"**{kind}{_l(layer)}**, shape {_shape(arr['before'])}: ∂L/∂{kind} and Δ{kind} have "
+            "its shape"
+        )
+        with st.container(horizontal=True, gap="medium", vertical_alignment="top"):
+            for key, name in (("before", kind), ("grad", f"∂L/∂{kind}"), ("change", f"Δ{kind}")):
+                title = f"{name}{_l(layer)}"
+                svg, _ = matrix_svg(
+                    np.atleast_2d(arr[key]),
+                    title,
+                    _names(title, shape),
+                    budget=180,
+                    max_width=room,
+                    scale=layout.scale,
+                    look=bar,
                 )
+                svg_ui(svg, k(f"step/{i}/{key}"))
+
+
+_SUP = str.maketrans("0123456789", "⁰¹²³⁴⁵⁶⁷⁸⁹")
+
+
+def _l(layer: int) -> str:
+    return f"⁽{str(layer).translate(_SUP)}⁾"
