@@ -6,7 +6,8 @@
   (0-based) at the end. Inputs X, W1, b1, …, WL, bL.
 - ``cnn_math(input_shape, kernel_shape, pool, classes, target)``: conv (one channel, stride 1,
   no padding) → ReLU → max pool (pool × pool, stride pool) → flatten (row-major) → dense →
-  softmax + cross-entropy. Inputs X, K, b (1 × 1), W (flat × classes), c (1 × classes).
+  softmax + cross-entropy, one letter per thing: Z, R, M (pooled), v, f (scores), p. Inputs X,
+  K, b (1 × 1), W (flat × classes), c (1 × classes).
 
 Both end in the 1 × 1 loss L, whose upstream is the seed ∂L/∂L = 1.
 """
@@ -171,17 +172,19 @@ def cnn_math(input_shape=(3, 3), kernel_shape=(2, 2), pool=2, classes=2, target=
     hw, k, out, p, c = _cnn_geometry(op, input_shape, kernel_shape, pool, classes)
     target = class_index(op, target, c)
     pooled = (out[0] // p[0], out[1] // p[1])
-    # each op's input is named as the previous op's output: Z → R = ReLU(Z) → P = pool(R) → v
+    # each op's input is named as the previous op's output, one letter per thing: Z → R =
+    # ReLU(Z) → M = maxpool(R) (note 003's P: p is the probabilities') → v = flatten(M) → the
+    # class scores f (z is the conv output's) → p = softmax(f)
     ops = {
         "conv": conv2d_math(hw, k, scope=Scope(1)),
         "relu": unary_math("relu", shape=out, scope=_named(1, x="z", y="r")),
-        "pool": max_pool2d_math(out, p, scope=_named(1, x="r", z="p")),
-        "flatten": flatten_math(pooled, scope=_named(1, x="p", f="v")),
+        "pool": max_pool2d_math(out, p, scope=_named(1, x="r", z="m")),
+        "flatten": flatten_math(pooled, scope=_named(1, x="m", f="v")),
         "dense": rename(
-            linear_math(1, pooled[0] * pooled[1], c, scope=_named(2, x="v^{(1)}", b="c")),
+            linear_math(1, pooled[0] * pooled[1], c, scope=_named(2, x="v^{(1)}", b="c", z="f")),
             {"b": "c"},
         ),
-        "ce": softmax_ce_math(c, target, scope=_named(2, f="z")),
+        "ce": softmax_ce_math(c, target, scope=Scope(2)),
     }
     m = ops["conv"]
     for name in ("relu", "pool", "flatten", "dense"):

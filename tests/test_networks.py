@@ -1,6 +1,6 @@
 """The network pages: training sessions (ui/training.py) learn what they should, their
-pictures are well-formed SVG drawn from the numbers they show, one image's backward pass equals the engine's functional ops,
-and both pages run in AppTest — defaults, every training widget at its extremes, Step, a short
+pictures are well-formed SVG drawn from the numbers they show, one image's backward pass
+equals the engine's functional ops, and both pages run in AppTest — defaults, every training widget at its extremes, Step, a short
 training run, Stop."""
 
 import json
@@ -160,6 +160,42 @@ def test_the_decision_boundary_is_where_the_probability_crosses_one_half():
     rgb = charts.field_rgb(np.array([[0.0, 0.5, 1.0]]))
     assert rgb[0].tolist() == [[0xC6, 0xDB, 0xEF], [0xF7, 0xF7, 0xF7], [0xFC, 0xBB, 0xA1]]
     assert charts.png_data_uri(rgb).startswith("data:image/png;base64,iVBORw0KGgo")
+
+
+def _ticks(svg: str, color: str = "#808495") -> list[str]:
+    return re.findall(rf'fill="{color}"[^>]*>([^<]*)</text>', svg)
+
+
+def _width(svg: str) -> float:
+    return float(re.search(r'width="([0-9.]+)"', svg).group(1))
+
+
+def test_matrix_pictures_show_exactly_their_cells_with_whole_ticks():
+    """The confusion matrix at epoch 0 drew its "predicted 9" column (almost every prediction)
+    as a thin unlabelled bar, with column labels 0–8 only."""
+    conf = charts.confusion(np.eye(10, dtype=int) * 3, "confusion", px=25)
+    assert conf.count('class="cell"') == 100  # rows 0–9, no row −1 or 10
+    assert len(set(re.findall(r'class="cell"[^>]* width="([0-9.]+)"', conf))) == 1  # all alike
+    labels = _ticks(conf)
+    assert labels.count("9") == 2 and labels.count("0") == 2  # both axes: 0 … 9, every one
+    assert "predicted" in labels and "true" in labels
+    two = charts.image(np.ones((2, 10)), "p and dz", px=44)
+    assert _ticks(two) == [str(c) for c in range(1, 11)] + ["1", "2"]
+    kernel = charts.image(np.ones((3, 3)), "∂L/∂K (kernel 1)", px=30)
+    assert _width(kernel) >= len("∂L/∂K (kernel 1)") * 9  # no narrower than its title
+    # a title wider than its room goes on two lines rather than being cut ("∂L/∂\\")
+    long = charts.image(np.ones((8, 2)), "∂L/∂W⁽³⁾ of a long title", px=20, room=120)
+    assert "∂L/∂W⁽³⁾ of" in long and "a long title" in long
+
+
+def test_a_mosaic_fits_the_room_it_is_given():
+    """The misclassified mosaic showed 5 of its 6 columns at 1280 px."""
+    images = [np.zeros((8, 8))] * 24
+    caps = [f"#{i + 100}: 9 (6)" for i in range(24)]
+    for room in (300, 480, 800):
+        svg = charts.mosaic(images, caps, "Misclassified", px=10, room=room)
+        assert _width(svg) <= room and svg.count('class="cell"') == 24 * 64
+        assert all(c in svg for c in caps)
 
 
 # ---------------------------------------------------------------- the pages in AppTest
@@ -409,3 +445,98 @@ def test_cnn_verify_table_names_the_arrays_as_the_page_does():
     table = next(m.value for m in at.markdown if m.value.startswith("| array"))
     arrays = {row.split("|")[1].strip() for row in table.splitlines()[2:]}
     assert arrays == {"K (conv kernels)", "b (conv bias)", "W (dense weights)", "c (dense bias)"}
+
+
+# ---------------------------------------------------------------- issue 17: the CNN page
+
+
+def _correlate(a: np.ndarray, k: np.ndarray) -> np.ndarray:
+    """Valid cross-correlation, written independently of the engine."""
+    windows = np.lib.stride_tricks.sliding_window_view(a, k.shape)
+    return np.einsum("ijkl,kl->ij", windows, k)
+
+
+@pytest.mark.parametrize("ksize,padding", [(3, 1), (3, 0), (5, 2), (1, 2), (1, 0), (5, 1)])
+def test_the_conv_backward_formula_on_the_cnn_page_is_the_networks(ksize, padding):
+    """∂L/∂K = X ⊛ ∂L/∂Z was written for a network with padding 1: the formula shown now carries
+    the padding, and evaluated as written (pad, correlate, rotate, crop) it gives the engine's
+    ∂L/∂K and ∂L/∂X, and its per-channel shares add up to ∂L/∂X."""
+    X, y, Xt, yt = training.digits_split(0)
+    model = engine_train.digits_cnn(3, ksize, padding, 2, rng=4)
+    g = training.image_backward(model, Xt[7], int(yt[7]))
+    a, b, c = training.conv_pads(ksize, padding)
+    tex = training.conv_backward_tex(ksize, padding, 3)
+    assert (rf"\mathrm{{pad}}_{{{a},{a}}}(X)" in tex) == (padding > 0)
+    assert (rf"\mathrm{{crop}}_{{{c},{c}}}" in tex) == (padding > 0)
+    assert r"\sum_{c=1}^{3}" in tex
+    K = model.layers[0].params["weight"][:, 0]
+    total = 0
+    for ch in range(3):
+        dz = g["dZ"][ch]
+        np.testing.assert_allclose(_correlate(np.pad(g["X"], a), dz), g["dK"][ch, 0], atol=1e-12)
+        share = _correlate(np.pad(dz, b), K[ch][::-1, ::-1])
+        share = share[c : share.shape[0] - c, c : share.shape[1] - c]
+        np.testing.assert_allclose(share, g["dX_parts"][ch], atol=1e-12)
+        total = total + share
+    np.testing.assert_allclose(total, g["dX"], atol=1e-12)
+
+
+def test_gradient_maps_carry_their_scale_and_never_print_minus_zero():
+    """On a confidently classified image every gradient is ~1e-5, drawn in full colour beside
+    ∂L/∂z printed as 0.00 and −0.00."""
+    tiny = np.array([[3e-6, -1.2e-5], [0.0, 7e-6]])
+    svg = charts.image(tiny, "∂L/∂R", palette="diverging", colorbar=True)
+    assert "linearGradient" in svg and "1.2e-05" in _ticks(svg)  # the bar's ends: ± max |v|
+    assert charts.two_places(-0.004) == "0.00" and charts.two_places(-0.006) == "-0.01"
+    assert charts.two_places(0.0) == charts.two_places(-0.0) == "0.00"
+
+
+def _page_latex(at) -> str:
+    return "\n".join(x.value for x in at.latex)
+
+
+def test_the_cnn_backward_pass_gives_each_thing_one_letter_and_defines_it():
+    page = "pages/cnn.py"
+    at = open_page(page)
+    tex = _page_latex(at)
+    assert r"\frac{\partial L}{\partial f} = p - \mathrm{onehot}(y)" in tex
+    assert r"\frac{\partial L}{\partial W} = v^\top \frac{\partial L}{\partial f}" in tex
+    assert r"\frac{\partial L}{\partial M}" in tex and r"\partial m_{uv}" in tex
+    assert r"\frac{\partial L}{\partial z}" not in tex  # z is the conv output's letter only
+    captions = " ".join(c.value for c in at.caption)
+    assert "v = flatten(M)" in captions and "f: the ten class scores" in captions
+    drawings = {re.search(r'aria-label="([^"]*)"', s).group(1): s for s in svgs(at) if s}
+    dw = next(s for t, s in drawings.items() if t.startswith("∂L/∂W transposed"))
+    assert "|0|1|2|3|4|5|6|7|8|9|" in "|" + "|".join(_ticks(dw)) + "|"  # rows: digits 0–9
+    assert "∂L/∂X, sum of 8: which pixels matter" in drawings
+    assert "∂L/∂X through channel 1" in drawings
+    gradients = [
+        "p (row 1) and ∂L/∂f (row 2), digits 0–9",
+        "∂L/∂M, channel 1",
+        "∂L/∂R: routed",
+        "∂L/∂Z",
+        "∂L/∂K1",
+        "∂L/∂X through channel 1",
+        "∂L/∂X, sum of 8: which pixels matter",
+    ]
+    for title in gradients:
+        assert "linearGradient" in drawings[title], f"{title} has no colour bar"
+    assert not any("-0.00" in s for s in drawings.values())
+
+
+def test_misclassified_images_carry_their_number_and_open_below():
+    page = "pages/cnn.py"
+    at = open_page(page)
+    run = at.session_state[f"{page}/train/run"]
+    pred = np.argmax(run.model.forward(run.Xt), axis=1)
+    wrong = np.flatnonzero(pred != run.yt)
+    mosaic = next(s for s in svgs(at) if 'aria-label="Misclassified' in s)
+    for i in wrong[:24]:
+        assert f"#{i + 1}: {pred[i]} ({run.yt[i]})" in mosaic
+    pick = int(wrong[5]) + 1
+    at.selectbox(key=f"{page}/train/open").set_value(pick).run()
+    assert at.number_input(key=f"{page}/train/image").value == pick
+    assert any(
+        m.value.startswith(f"Test image {pick}, a **{run.yt[pick - 1]}**") for m in at.markdown
+    )
+    assert f"Feature maps R = ReLU(Z) of test image {pick}, one per channel" in chart_titles(at)

@@ -163,8 +163,8 @@ def colorbar_svg(x0: float, y0: float, width: float, zmax: float, palette: str) 
         f'<defs><linearGradient id="{gid}">{grad}</linearGradient></defs>',
         f'<rect x="{x0:.1f}" y="{y:.1f}" width="{width:.1f}" height="8" fill="url(#{gid})" '
         f'stroke="#d0d0d0" stroke-width="0.5"/>',
-        _text(x0, y + 18, fmt(lo, 2), 10, MUTED, anchor="start"),
-        _text(x0 + width, y + 18, fmt(zmax, 2), 10, MUTED, anchor="end"),
+        _text(x0, y + 18, fmt(lo, 3), 10, MUTED, anchor="start"),
+        _text(x0 + width, y + 18, fmt(zmax, 3), 10, MUTED, anchor="end"),
         *([_text(x0 + width / 2, y + 18, "0", 10, MUTED)] if palette == "diverging" else []),
     ]
 

@@ -283,10 +283,10 @@ def _cnn_setup(m: Math, t: Typeset) -> Step:
     lines = [
         rf"{_u('Z', *out)} &= {_u('X', *hw)} \circledast {_u('K', *k)} + b",
         r"R &= \mathrm{ReLU}(Z)",
-        rf"{_u('P', *pooled)} &= \mathrm{{maxpool}}_{{{p[0]}\times{p[1]}}}(R)",
-        rf"{_u('v', 1, flat)} &= \mathrm{{flatten}}(P)",
-        rf"{_u('z', 1, c)} &= {_u('v', 1, flat)}\,{_u('W', flat, c)} + {_u('c', 1, c)}",
-        r"L &= -\log \mathrm{softmax}(z)_{y}",
+        rf"{_u('M', *pooled)} &= \mathrm{{maxpool}}_{{{p[0]}\times{p[1]}}}(R)",
+        rf"{_u('v', 1, flat)} &= \mathrm{{flatten}}(M)",
+        rf"{_u('f', 1, c)} &= {_u('v', 1, flat)}\,{_u('W', flat, c)} + {_u('c', 1, c)}",
+        r"p &= \mathrm{softmax}(f), \quad L = -\log p_{y}",
     ]
     return Step(
         "Setup: conv → ReLU → max pool → dense → softmax",
@@ -294,7 +294,9 @@ def _cnn_setup(m: Math, t: Typeset) -> Step:
         f"One channel, stride 1, no padding; {article(p[0])} {p[0]}×{p[1]} max pool with stride "
         f"{p[0]}×{p[1]}; the pooled map flattened row by row into {plural(flat, 'feature')}; "
         f"a dense layer to {c} class scores; the true class is y = {y + 1} (PyTorch's index "
-        f"{y}). Layer 1's symbols carry ⁽¹⁾, the dense layer's ⁽²⁾.",
+        f"{y}). One letter per thing: Z the conv output, R = ReLU(Z), M the max-pooled map (note "
+        "003 calls it P), v its entries in one row, f the class scores, p their probabilities. "
+        "Layer 1's symbols carry ⁽¹⁾, the dense layer's ⁽²⁾.",
         kind="setup",
         focus="X",
     )
@@ -319,7 +321,7 @@ def _cnn_forward(m: Math, t: Typeset) -> list[Step]:
         "Forward: ReLU, pool, flatten, dense",
         aligned(rest),
         "ReLU keeps the positive entries, the pool keeps each window's largest, flattening "
-        "reads P row by row, and the dense layer turns those features into class scores.",
+        "reads M row by row, and the dense layer turns those features into class scores.",
         kind="forward",
         focus="W",
     )
@@ -342,20 +344,20 @@ def _cnn_dense_step(m: Math, t: Typeset) -> Step:
     ok = dense.patterns["dW = X^T dZ"].ok and dense.patterns["dX = dZ W^T"].ok
     ok_ce = all(v for label, v in ce.checks if label.startswith("dL/df"))
     lines = [
-        rf"{_u(_d('z'), 1, c)} &= p - \mathrm{{onehot}}(y)" + check_mark(ok_ce),
-        rf"{_u(_d('W'), flat, c)} &= {_u(VT, flat, 1)}\;{_u(_d('z'), 1, c)}, \quad "
+        rf"{_u(_d('f'), 1, c)} &= p - \mathrm{{onehot}}(y)" + check_mark(ok_ce),
+        rf"{_u(_d('W'), flat, c)} &= {_u(VT, flat, 1)}\;{_u(_d('f'), 1, c)}, \quad "
         + _d("c")
         + " = "
-        + _d("z"),
-        rf"{_u(_d('v'), 1, flat)} &= {_u(_d('z'), 1, c)}\;{_u(WT, c, flat)}" + check_mark(ok),
-        _d("P") + r" &= \mathrm{unflatten}\left(" + _d("v") + r"\right)",
+        + _d("f"),
+        rf"{_u(_d('v'), 1, flat)} &= {_u(_d('f'), 1, c)}\;{_u(WT, c, flat)}" + check_mark(ok),
+        _d("M") + r" &= \mathrm{unflatten}\left(" + _d("v") + r"\right)",
     ]
     return Step(
         "Backward through the dense layer",
         aligned(lines),
         "The scores' gradient is p − onehot(y) (softmax lesson); the dense layer gives its "
-        "weights an outer product and passes ∂L/∂v = ∂L/∂z·Wᵀ back, which is laid out in P's "
-        "shape again: the notes' ∂L/∂P.",
+        "weights an outer product and passes ∂L/∂v = ∂L/∂f·Wᵀ back, which is laid out in M's "
+        "shape again: note 003's ∂L/∂P.",
         kind="pattern",
         focus="W",
         proven=ok and ok_ce,
@@ -369,7 +371,7 @@ def _cnn_pool_relu(m: Math, t: Typeset) -> list[Step]:
         t,
         "X",
         title="Through max pool: the gradient is routed",
-        text="Each window sends its ∂L/∂p to the one cell of R that won it, and 0 to the "
+        text="Each window sends its ∂L/∂m to the one cell of R that won it, and 0 to the "
         "others: the routing the Pooling lesson derives.",
     )
     relu = all_grads_step(
@@ -428,12 +430,12 @@ def _kernel_end_to_end(m: Math, t: Typeset) -> Step:
     lines[0] = _d("k^{(1)}_{11}") + " " + lines[0]
     c = m.params["classes"]
     lines.append(
-        _d("p^{(1)}_{uv}")
-        + r" &= \sum_{c=1}^{"
+        _d("m^{(1)}_{uv}")
+        + r" &= \sum_{j=1}^{"
         + str(c)
-        + r"} w^{(2)}_{qc}\left(p_{c} - [c = y]\right)"
+        + r"} w^{(2)}_{qj}\left(p_{j} - [j = y]\right)"
     )
-    lines.append(r"&\quad q = \text{the row-major position of } (u, v) \text{ in } P")
+    lines.append(r"&\quad q = \text{the row-major position of } (u, v) \text{ in } M")
     return Step(
         "One kernel weight, end to end",
         aligned(lines),
