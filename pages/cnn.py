@@ -17,9 +17,8 @@ st.caption(
 
 def training(page: str) -> None:
     cfg = view.settings_ui()
+    view.board_ui(cfg)
     run = view.current_run(cfg)
-    view.controls_ui(run, cfg["epochs"])
-    view.live_ui(cfg["epochs"])
     st.subheader("What it gets wrong")
     view.results_ui(run)
     st.subheader("One test image, forward and backward")

@@ -91,7 +91,9 @@ def current_run(cfg: dict) -> training.Run:
 
 
 def _train() -> None:
+    run, epochs = st.session_state[k("run")], st.session_state[k("epochs")]
     st.session_state[k("running")] = True
+    st.session_state[k("pace")] = training.Pace(run.epochs, epochs, unit="epoch")
 
 
 def _stop() -> None:
@@ -100,10 +102,10 @@ def _stop() -> None:
 
 def _reset() -> None:
     st.session_state[k("run")] = None
+    st.session_state[k("pace")] = None
 
 
-def controls_ui(run: training.Run, epochs: int) -> None:
-    running = st.session_state.get(k("running"), False)
+def controls_ui(run: training.Run, epochs: int, running: bool) -> None:
     c = st.columns([1, 1, 4])
     if running:
         c[0].button(":material/stop: Stop", on_click=_stop, width="stretch", key=k("stop"))
@@ -115,7 +117,9 @@ def controls_ui(run: training.Run, epochs: int) -> None:
             disabled=done,
             width="stretch",
             key=k("trainbtn"),
-            help="Done: raise the epochs or reset." if done else f"Train to {epochs} epochs.",
+            help="Done: raise the epochs or reset."
+            if done
+            else f"Train to {epochs} epochs; the bar says how long it is taking.",
         )
     c[1].button(":material/restart_alt: Reset", on_click=_reset, width="stretch", key=k("reset"))
 
@@ -131,30 +135,53 @@ def status(run: training.Run, epochs: int) -> str:
     )
 
 
-def _tick(run: training.Run, epochs: int) -> None:
+def _tick(run: training.Run, epochs: int, pace: training.Pace) -> None:
+    """Train for part of a tick, the bar saying how long it is taking; at the last epoch, stop
+    and redraw the whole page once (the results below follow the trained network)."""
+    bar = st.empty()
+
+    def show() -> None:  # each update is also where a click on Stop breaks in
+        left = pace.left_text(run.epochs)
+        text = f"training: epoch {run.epochs:.1f} of {epochs} · {left}"
+        bar.progress(min(1.0, run.epochs / epochs), text=text)
+
+    show()
     per_epoch = math.ceil(len(run.X) / run.batch)
-    run.train_for(TICK / 2, until_epoch=epochs, every=per_epoch)
-    st.progress(min(1.0, run.epochs / epochs), text=f"training: epoch {run.epochs:.1f} of {epochs}")
+    run.train_for(TICK / 2, until_epoch=epochs, every=per_epoch, between=show)
     if run.epochs >= epochs - 1e-9:
+        pace.finish()
         st.session_state[k("running")] = False
-        st.rerun()
+        st.rerun(scope="app")
 
 
-def live_ui(epochs: int) -> None:
-    """Curves and kernels, in a fragment that trains and redraws itself while running; the rest
-    of the page stays usable."""
-    running = st.session_state.get(k("running"), False)
+def board_ui(cfg: dict) -> None:
+    """Train, Stop and Reset with the status, curves and kernels they change, in one fragment:
+    a click reruns only this; while training it reruns itself every tick. The results and the
+    one-image view below follow when training stops."""
+    ticking = st.session_state.get(k("running"), False)
+    epochs = cfg["epochs"]
 
-    @st.fragment(run_every=TICK if running else None)
-    def view():
-        run = st.session_state[k("run")]
-        if st.session_state.get(k("running")):
-            _tick(run, epochs)
+    @st.fragment(run_every=TICK if ticking else None)
+    def board():
+        ss = st.session_state
+        running = ss.get(k("running"), False)
+        if running and not ticking:  # Train was pressed: the fragment must tick from now on
+            st.rerun(scope="app")
+        run = current_run(cfg)
+        controls_ui(run, epochs, running)
+        pace = ss.get(k("pace"))
+        if running and pace is not None:
+            _tick(run, epochs, pace)
+        elif pace is not None:
+            pace.finish()
+            st.caption(f"The last Train: {pace.summary(run.epochs)}.")
         st.caption(status(run, epochs))  # here, not beside the buttons: it follows the training
         _curves(run)
         _inside(run)
+        if ticking and not running:  # stopped: the results below follow, the ticking ends
+            st.rerun(scope="app")
 
-    view()
+    board()
 
 
 def _curves(run: training.Run) -> None:

@@ -11,7 +11,9 @@ from engine import datasets
 from ui import charts, training
 from ui.figures import column_px, split_px, svg_ui
 from ui.layout import Layout
+from ui.state import Keys
 from ui.svg import Look, matrix_svg
+from ui.urlstate import parse_sizes
 
 PAGE = "pages/mlp.py"
 DATASETS = {
@@ -119,7 +121,8 @@ def _step() -> None:
 def _train() -> None:
     run = st.session_state[k("run")]
     st.session_state[k("running")] = True
-    st.session_state[k("goal")] = run.steps + STEPS_PER_TRAIN
+    goal = run.steps + STEPS_PER_TRAIN
+    st.session_state[k("pace")] = training.Pace(run.steps, goal)
     st.session_state[k("last")] = None  # what Step showed is about to be many steps old
 
 
@@ -129,10 +132,10 @@ def _stop() -> None:
 
 def _reset() -> None:
     st.session_state[k("run")] = None
+    st.session_state[k("pace")] = None
 
 
-def controls_ui(run: training.Run) -> None:
-    running = st.session_state.get(k("running"), False)
+def controls_ui(running: bool) -> None:
     c = st.columns([1, 1, 1, 4])
     c[0].button(
         ":material/skip_next: Step",
@@ -150,7 +153,8 @@ def controls_ui(run: training.Run) -> None:
             on_click=_train,
             width="stretch",
             key=k("trainbtn"),
-            help=f"Train live for up to {STEPS_PER_TRAIN} steps.",
+            help=f"Train live for {STEPS_PER_TRAIN:,} steps, {STEPS_PER_TICK} between redraws; "
+            "the bar says how long it is taking.",
         )
     c[2].button(
         ":material/restart_alt: Reset",
@@ -174,32 +178,55 @@ def status(run: training.Run) -> str:
     )
 
 
-def _tick(run: training.Run) -> None:
-    """Train for part of a tick; at the goal, stop and redraw the whole page once."""
-    goal = st.session_state.get(k("goal"), 0)
+def _tick(run: training.Run, pace: training.Pace) -> None:
+    """Train for part of a tick, the bar saying how long it is taking; at the goal, stop and
+    redraw the whole page once."""
+    bar = st.empty()
+
+    def show() -> None:  # each update is also where a click on Stop breaks in
+        left = pace.left_text(run.steps)
+        done = min(1.0, (run.steps - pace.start) / max(pace.goal - pace.start, 1))
+        bar.progress(done, text=f"training: step {run.steps:,} of {pace.goal:,.0f} · {left}")
+
+    show()
     # a few steps a redraw, not as many as fit: an MLP step takes ~0.1 ms, and the whole run
     # would be over in the first tick, too fast to watch the boundary form or to press Stop
-    run.train_for(TICK / 2, until_step=min(goal, run.steps + STEPS_PER_TICK), every=5)
-    st.progress(min(1.0, 1 - (goal - run.steps) / STEPS_PER_TRAIN), text="training…")
-    if run.steps >= goal:
+    end = min(pace.goal, run.steps + STEPS_PER_TICK)
+    run.train_for(TICK / 2, until_step=end, every=5, between=show)
+    if run.steps >= pace.goal:
+        pace.finish()
         st.session_state[k("running")] = False
-        st.rerun()
+        st.rerun(scope="app")
 
 
-def live_ui() -> None:
-    """The boundary and the curves, in a fragment that trains and redraws itself while
-    running (the rest of the page stays as it is)."""
-    running = st.session_state.get(k("running"), False)
+def board_ui(cfg: dict) -> None:
+    """Step, Train, Stop and Reset with everything they change — the status, the boundary, the
+    curves and what the last step did — in one fragment: a click reruns only this, not the
+    lesson below. While training, it reruns itself every tick."""
+    ticking = st.session_state.get(k("running"), False)
 
-    @st.fragment(run_every=TICK if running else None)
-    def view():
-        run = st.session_state[k("run")]
-        if st.session_state.get(k("running")):
-            _tick(run)
+    @st.fragment(run_every=TICK if ticking else None)
+    def board():
+        ss = st.session_state
+        running = ss.get(k("running"), False)
+        if running and not ticking:  # Train was pressed: the fragment must tick from now on
+            st.rerun(scope="app")
+        run = current_run(cfg)
+        controls_ui(running)
+        pace = ss.get(k("pace"))
+        if running and pace is not None:
+            _tick(run, pace)
+        elif pace is not None:
+            pace.finish()
+            st.caption(f"The last Train: {pace.summary(run.steps)}.")
         st.caption(status(run))  # here, not beside the buttons: it follows the training
         _pictures(run)
+        with st.expander("What the last step changed", expanded=bool(ss.get(k("last")))):
+            step_view_ui()
+        if ticking and not running:  # stopped: the page no longer needs to tick
+            st.rerun(scope="app")
 
-    view()
+    board()
 
 
 def _shape(a: np.ndarray) -> str:
@@ -284,3 +311,57 @@ _SUP = str.maketrans("0123456789", "⁰¹²³⁴⁵⁶⁷⁸⁹")
 
 def _l(layer: int) -> str:
     return f"⁽{str(layer).translate(_SUP)}⁾"
+
+
+# ---------------------------------------------------------------- the lesson below, in step
+
+LESSON = Keys(PAGE)  # the lesson section's own settings ("Settings of the small instance")
+MAX_HIDDEN, MAX_UNITS = 3, 4  # the largest network the lesson writes out (derivations.network)
+
+
+def lesson_sizes(cfg: dict) -> tuple[int, ...]:
+    """The network above at the lesson's size: as it is where it fits (3 hidden layers of 4
+    units at most), else with fewer layers or units."""
+    return (2, *[min(cfg["width"], MAX_UNITS)] * min(cfg["hidden"], MAX_HIDDEN), 2)
+
+
+def follow_ui(cfg: dict) -> None:
+    """Whenever the network above changes, set the lesson's layer sizes and activation to it
+    (what the learner sets below stays until then). A link that sets the lesson's own is
+    followed on its first visit instead."""
+    ss = st.session_state
+    arch = (cfg["hidden"], cfg["width"], cfg["activation"])
+    if ss.get(k("lesson_for")) == arch:
+        return
+    linked = LESSON.init not in ss and {"layer_sizes", "activation"} & set(st.query_params)
+    if not linked:
+        ss[LESSON.param("layer_sizes")] = ", ".join(map(str, lesson_sizes(cfg)))
+        ss[LESSON.param("activation")] = cfg["activation"]
+    ss[k("lesson_for")] = arch
+
+
+def _arrow(sizes) -> str:
+    return " → ".join(map(str, sizes))
+
+
+def lesson_relation(cfg: dict) -> str:
+    """One sentence on how the lesson below relates to the network above, read from both."""
+    ss = st.session_state
+    text = ss.get(LESSON.param("layer_sizes"), st.query_params.get("layer_sizes", "2, 3, 2"))
+    lesson, act = parse_sizes(text), ss.get(LESSON.param("activation"), "sigmoid")
+    above, act_above = sizes(cfg), cfg["activation"]
+    net = f"{_arrow(above)} with {act_above}"
+    if lesson == above and act == act_above:
+        return f"Below, the network trained above ({net}) written out by hand, with its own small numbers."
+    if lesson == lesson_sizes(cfg) and act == act_above:
+        return (
+            f"Below, the network trained above ({net}) at a size whose every weight can be "
+            f"written out: {_arrow(lesson)}, the same activation (at most {MAX_HIDDEN} hidden "
+            f"layers of {MAX_UNITS} units here), with its own small numbers."
+        )
+    mine = f"{_arrow(lesson)} with {act}" if lesson else f"{text!r} with {act}"
+    return (
+        f"Below, a separate toy network, {mine}, not the one trained above ({net}): its "
+        "settings were changed under Settings of the small instance. Changing the network above "
+        "brings the lesson back in step with it."
+    )

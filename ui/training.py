@@ -15,6 +15,7 @@ import numpy as np
 import engine
 from engine import datasets, nn
 
+BETWEEN = 8  # steps between two calls of a training chunk's ``between`` (a few ms)
 ACTIVATIONS = {"relu": nn.ReLU, "sigmoid": nn.Sigmoid, "tanh": nn.Tanh}
 OPTIMISERS = ("sgd", "adam")
 
@@ -112,10 +113,18 @@ class Run:
         return out
 
     def train_for(
-        self, seconds: float, *, until_epoch: float | None = None, until_step=None, every=10
+        self,
+        seconds: float,
+        *,
+        until_epoch: float | None = None,
+        until_step=None,
+        every=10,
+        between=None,
     ):
         """Steps for about ``seconds`` (or until ``until_epoch`` / ``until_step``), recording
-        every ``every`` steps: a page calls this once per redraw, so no call runs long."""
+        every ``every`` steps and calling ``between()`` every ``BETWEEN``: a page calls this once
+        per redraw, so no call runs long, and ``between`` (a progress bar's update) is where a
+        click on Stop can break in."""
         t0 = time.perf_counter()
         while time.perf_counter() - t0 < seconds:
             if until_epoch is not None and self.epochs >= until_epoch - 1e-9:
@@ -125,6 +134,8 @@ class Run:
             self.step()
             if self.steps % every == 0:
                 self.record()
+            if between is not None and self.steps % BETWEEN == 0:
+                between()
 
 
 def grad_norms(model: nn.Sequential) -> dict[str, float]:
@@ -365,3 +376,36 @@ def conv_backward_tex(ksize: int, padding: int, channels: int) -> str:
         rf"\frac{{\partial L}}{{\partial K_c}} = {x} \circledast {dz}, \qquad "
         rf"\frac{{\partial L}}{{\partial X}} = {total}{inner}"
     )
+
+
+@dataclass
+class Pace:
+    """One press of Train: when it began, from where (a step or an epoch count) and to where,
+    so the page says how long training takes by measuring it, not by a guess."""
+
+    start: float  # the step (or epoch) it began at
+    goal: float
+    unit: str = "step"
+    t0: float = field(default_factory=time.perf_counter)
+    t_end: float | None = None
+
+    def left_text(self, at: float, now: float | None = None) -> str:
+        """'3.2 s so far, about 8 s to go at this pace' (no estimate before the first step)."""
+        elapsed = (time.perf_counter() if now is None else now) - self.t0
+        done, left = at - self.start, self.goal - at
+        text = f"{elapsed:.1f} s so far"
+        if done > 0 and left > 0:
+            text += f", about {elapsed / done * left:.0f} s to go at this pace"
+        return text
+
+    def finish(self) -> None:
+        self.t_end = self.t_end or time.perf_counter()
+
+    def summary(self, at: float) -> str:
+        """'1,500 steps in 12.4 s': what the last Train took, measured."""
+        elapsed = (self.t_end or time.perf_counter()) - self.t0
+        done = at - self.start
+        what = f"{done:,.0f} {self.unit}{'' if round(done) == 1 else 's'}"
+        if self.unit == "epoch":
+            what = f"{done:.1f} epochs"
+        return f"{what} in {elapsed:.1f} s"

@@ -8,6 +8,7 @@ from __future__ import annotations
 import sympy as sp
 
 from ..derivation import Math, Step
+from ..network import WHOLE_CHAIN
 from ..typeset import Typeset, aligned, article, check_mark, ordered_sum, plural
 from .common import all_grads_step, expansion_parts, forward_step
 
@@ -163,6 +164,45 @@ def _layer_step(m: Math, t: Typeset, ell: int) -> Step:
     )
 
 
+def _whole_chain_step(m: Math, t: Typeset) -> Step:
+    """Note 002's single product, in this page's rows, every factor's shape under it; then the
+    note's own columns, and how the two relate."""
+    n, depth = _sizes(m), len(_sizes(m)) - 1
+    sig = ACT_TEX[m.params["activation"]]
+    pieces = [f"{_u(_d('X'), 1, n[0])} =", _u(_d(_m("Z", depth)), 1, n[depth])]
+    for ell in range(depth, 0, -1):
+        pieces.append(r"\cdot " + _u(_t(_m("W", ell)), n[ell], n[ell - 1]))
+        if ell > 1:
+            diag = rf"\mathrm{{diag}}\left({sig}'\left({_m('Z', ell - 1)}\right)\right)"
+            pieces.append(r"\cdot " + _u(diag, n[ell - 1], n[ell - 1]))
+    ok = m.patterns[WHOLE_CHAIN].ok
+    pieces[-1] += check_mark(ok)
+    note = [
+        r"\text{note 002:}\quad \underbrace{\frac{\partial R}{\partial \vec y_1}}_{1 \times p} =",
+        r"\underbrace{\frac{\partial R}{\partial \vec y_2}}_{1 \times m}",
+        r"\cdot \underbrace{\mathrm{diag}\left(h'(\vec z_2)\right)}_{m \times m}",
+        r"\cdot \underbrace{W_2}_{m \times n}",
+        r"\cdot \underbrace{\mathrm{diag}\left(g'(\vec z_1)\right)}_{n \times n}",
+        r"\cdot \underbrace{W_1}_{n \times p}",
+    ]
+    return Step(
+        "The whole chain as one product (note 002)",
+        t.gathered(pieces, note),
+        "The layer-by-layer steps above, multiplied out in one line: each layer contributes its "
+        "Wᵀ and, below the last, its diag of activation slopes; each inner size matches its "
+        "neighbour's, and the row that comes out has X's shape. sympy checked this product "
+        "against the chain-rule sums composed layer into layer. Note 002 writes columns: "
+        "z = W·y with W of shape out × in, so its ∂z/∂y is W. Here a sample is a row, Z = A·W "
+        "with W in × out, so the same Jacobian is Wᵀ: the note's W₂ is this page's W⁽²⁾ᵀ, and "
+        "the factors come in the same order. Its chain starts at ∂R/∂y₂, after an output "
+        "activation h; this network has softmax + cross-entropy after its last layer instead, "
+        "so the chain starts at ∂L/∂Z with p − onehot(y).",
+        kind="pattern",
+        focus="X",
+        proven=ok,
+    )
+
+
 def _weights_step(m: Math) -> Step:
     n, depth = _sizes(m), len(_sizes(m)) - 1
     lines = []
@@ -264,8 +304,28 @@ def mlp_lesson(m: Math, t: Typeset) -> list[Step]:
     depth = len(_sizes(m)) - 1
     steps = [_mlp_setup(m, t), _mlp_forward(m, t), _mlp_loss_step(m, t)]
     steps += [_layer_step(m, t, ell) for ell in range(depth, 0, -1)]
+    steps.append(_whole_chain_step(m, t))
     steps += [_weights_step(m), _batch_step(m), _one_weight_step(m, t), _descent_step(m)]
+    m.facts["step_panels"] = _step_panels(depth, steps)
     return steps
+
+
+def _step_panels(depth: int, steps: list[Step]) -> dict[str, list[str]]:
+    """The matrices each step shows with numbers, where not only its focus and gradient: the
+    quantities it goes through (see ``derivations.network``'s panels)."""
+    a = lambda ell: "X" if ell == 0 else f"A{ell}"  # noqa: E731 - A⁽⁰⁾ is the input
+    da = lambda ell: "d:X" if ell == 0 else f"dA{ell}"  # noqa: E731
+    forward = [k for ell in range(1, depth + 1) for k in (f"Z{ell}", a(ell))][:-1]
+    out = {
+        steps[1].title: ["X", *forward, "p"],
+        steps[2].title: ["p", f"dZ{depth}"],
+        steps[2 + depth + 1].title: [f"dZ{depth}", "d:X"],
+        steps[2 + depth + 2].title: [a(depth - 1), f"dZ{depth}", f"d:W{depth}", "X", "dZ1", "d:W1"],
+    }
+    for n, ell in enumerate(range(depth, 0, -1)):
+        through = [f"dZ{ell}"] if ell == depth else [f"dA{ell}", f"Z{ell}", f"dZ{ell}"]
+        out[steps[3 + n].title] = [*through, f"W{ell}", da(ell - 1)]
+    return out
 
 
 # ---------------------------------------------------------------- the tiny CNN
