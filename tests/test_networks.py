@@ -201,10 +201,11 @@ def test_a_mosaic_fits_the_room_it_is_given():
 # ---------------------------------------------------------------- the pages in AppTest
 
 
-def open_page(page):
+def open_page(page, query=None):
     from streamlit.testing.v1 import AppTest
 
     at = AppTest.from_file(APP, default_timeout=180)
+    at.query_params.update(query or {})
     at.run()
     at.switch_page(page).run()
     assert not at.exception, [e.value for e in at.exception]
@@ -540,3 +541,150 @@ def test_misclassified_images_carry_their_number_and_open_below():
         m.value.startswith(f"Test image {pick}, a **{run.yt[pick - 1]}**") for m in at.markdown
     )
     assert f"Feature maps R = ReLU(Z) of test image {pick}, one per channel" in chart_titles(at)
+
+
+# ---------------------------------------------------------------- issue 17: the MLP page
+
+
+@pytest.mark.parametrize(
+    "lo,hi", [(0.003, 0.4), (1e-5, 0.3), (0.11, 0.35), (2e-4, 3e-4), (1e-9, 10), (0.5, 0.5)]
+)
+def test_a_log_axis_labels_its_ticks_once_each_in_one_notation(lo, hi):
+    """The norm chart's log axis read "5, 2, 0.1, 5, 2…" and "100µ"."""
+    start, end, ticks = charts.log_ticks(lo, hi)
+    labels = charts.labels_of(ticks)
+    assert start <= lo and end >= hi and len(ticks) >= 2
+    assert ticks == sorted(set(ticks)) and len(set(labels)) == len(labels)
+    assert not any("µ" in t or "m" in t or "k" in t for t in labels)
+    for t, text in zip(ticks, labels, strict=True):  # each label is its tick's value
+        assert _label_value(text) == pytest.approx(t), (text, t)
+
+
+_SUPS = str.maketrans("⁻⁰¹²³⁴⁵⁶⁷⁸⁹", "-0123456789")
+
+
+def _label_value(text: str) -> float:
+    """'2×10⁻⁴' → 2e-4, '10⁻⁵' → 1e-5, '0.01' → 0.01."""
+    mant, _, power = text.rpartition("×") if "×" in text else ("1", "", text)
+    if power.startswith("10") and power[2:] and not power[2:].isascii():
+        return float(mant) * 10 ** int(power[2:].translate(_SUPS))
+    return float(mant) * float(power)
+
+
+def test_the_norm_chart_draws_those_ticks():
+    history = [{"step": s, "layer 1": 1e-4 * s, "layer 2": 0.3} for s in (1, 5, 10)]
+    svg = charts.line_chart(history, ["layer 1", "layer 2"], "norms", log=True)
+    assert "µ" not in svg and "10⁻⁴" in _ticks(svg) and "10⁻¹" in _ticks(svg)
+
+
+def test_layer_sizes_with_spaces_and_fewer_than_two_classes():
+    from ui.urlstate import parse_sizes
+
+    assert parse_sizes("2 3 2") == parse_sizes(" 2  3,2 ") == (2, 3, 2)
+    assert parse_sizes("2 3 x") is None
+    with pytest.raises(ValueError, match="at least 2"):
+        from derivations import derive
+
+        derive("mlp", layer_sizes=(1, 1, 1))
+
+
+def test_the_whole_chain_is_one_proven_product_with_its_shapes():
+    from derivations import derive
+    from derivations.network import WHOLE_CHAIN
+
+    for sizes, act in [((2, 3, 2), "sigmoid"), ((3, 4, 2, 3), "relu"), ((4, 4, 4, 4, 4), "tanh")]:
+        d = derive("mlp", layer_sizes=sizes, activation=act)
+        assert d.patterns[WHOLE_CHAIN].ok
+        step = next(s for s in d.steps if s.title == "The whole chain as one product (note 002)")
+        depth = len(sizes) - 1
+        assert step.proven and step.latex.count(r"\mathrm{diag}") == depth - 1 + 2  # + note's two
+        assert rf"\underbrace{{\frac{{\partial L}}{{\partial X}}}}_{{1 \times {sizes[0]}}}" in (
+            step.latex
+        )
+        assert "note 002" in step.latex and "Wᵀ" in step.text and "W₂" in step.text
+        titles = [s.title for s in d.steps]
+        assert titles.index(step.title) == titles.index("Backward through layer 1: ∂L/∂X") + 1
+
+
+def test_the_mlp_quantities_between_the_layers_have_the_engines_numbers():
+    from derivations import derive
+    from derivations.network import panel_numbers
+    from ui import adapters, links
+
+    d = derive("mlp", layer_sizes=(3, 4, 2, 3), activation="sigmoid", target=2)
+    rng = np.random.default_rng(3)
+    values = {n: rng.normal(size=m.shape) for n, m in d.inputs.items()}
+    got = panel_numbers(d, values, np.ones((1, 1)))
+    model = adapters._mlp_model(values, d.params)
+    want, a = {}, values["X"]
+    for i, layer in enumerate(model.layers):
+        a = layer.forward(a)
+        want[f"Z{i // 2 + 1}" if i % 2 == 0 else f"A{i // 2 + 1}"] = a
+    loss = nn.SoftmaxCrossEntropy()
+    loss.forward(a, np.array([2]))
+    want["p"], g = loss._p, loss.backward()
+    for i in range(len(model.layers) - 1, 0, -1):
+        want[f"dZ{i // 2 + 1}" if i % 2 == 0 else f"dA{i // 2 + 1}"] = g
+        g = model.layers[i].backward(g)
+    want["dZ1"] = g
+    assert set(got) == set(want)
+    for key in want:
+        np.testing.assert_allclose(got[key], want[key], atol=1e-12, err_msg=key)
+    titles = dict(links.panels(d))
+    assert titles["A2"] == "A⁽²⁾" and titles["dZ1"] == "∂L/∂Z⁽¹⁾"
+    assert links.cell_label(d, "dA1", (0, 3)) == "∂L/∂a⁽¹⁾₁₄"
+    marks = links.highlights(d, "dA1", (0, 1))  # Σⱼ ∂L/∂z⁽²⁾₁ⱼ w⁽²⁾₂ⱼ
+    assert sorted(marks["dZ2"]) == [(0, 0), (0, 1)] and sorted(marks["W2"]) == [(1, 0), (1, 1)]
+    assert marks["dZ1"] == [(0, 1)]  # and it feeds ∂L/∂z⁽¹⁾₁₂
+
+
+def test_the_mlp_lesson_shows_and_explains_its_quantities():
+    """No intermediate quantity had numbers anywhere; the explorer offered only W and ∂L/∂W."""
+    page = "pages/mlp.py"
+    at = open_page(page, {"step": "2"})  # Forward, layer by layer
+    titles = chart_titles(at)
+    assert {"Z⁽¹⁾", "A⁽¹⁾", "Z⁽²⁾", "A⁽²⁾", "Z⁽³⁾", "p"} <= set(titles), titles
+    pick = at.selectbox(key=f"{page}/pickbox")
+    assert {"∂L/∂a⁽¹⁾₁₁", "z⁽²⁾₁₁", "p₁", "∂L/∂z⁽³⁾₁₂"} <= set(pick.options)
+    pick.set_value("dZ1|0,0").run()
+    tex = _page_latex(at)
+    assert r"\frac{\partial L}{\partial z^{(1)}_{11}}" in tex
+    assert r"\frac{\partial L}{\partial a^{(1)}_{11}} \left(1 - \tanh^{2}" in tex
+    assert not at.exception
+
+
+def test_the_lesson_follows_the_network_trained_above():
+    """The derivation used sigmoid while the trained network defaulted to tanh."""
+    page = "pages/mlp.py"
+    at = open_page(page)
+    assert at.text_input(key=f"{page}/layer_sizes").value == "2, 4, 4, 2"
+    assert at.selectbox(key=f"{page}/activation").value == "tanh"
+    intro = _caption(at, "Z⁽ℓ⁾")
+    assert "the network trained above (2 → 8 → 8 → 2 with tanh)" in intro
+    assert "2 → 4 → 4 → 2, the same activation" in intro
+    at.slider(key=f"{page}/train/width").set_value(3).run()
+    at.selectbox(key=f"{page}/train/activation").set_value("relu").run()
+    assert at.text_input(key=f"{page}/layer_sizes").value == "2, 3, 3, 2"
+    assert "written out by hand" in _caption(at, "Z⁽ℓ⁾")  # exactly the network above
+    assert any("sizes 2 → 3 → 3 → 2, with relu after" in m.value for m in at.markdown)
+    at.selectbox(key=f"{page}/activation").set_value("sigmoid").run()  # the learner's own
+    assert "a separate toy network, 2 → 3 → 3 → 2 with sigmoid" in _caption(at, "Z⁽ℓ⁾")
+    at.slider(key=f"{page}/train/hidden").set_value(4).run()  # the network changes: in step
+    assert at.text_input(key=f"{page}/layer_sizes").value == "2, 3, 3, 3, 2"
+    assert at.selectbox(key=f"{page}/activation").value == "relu"
+
+
+def test_the_lesson_settings_take_spaces_and_bound_the_true_class():
+    page = "pages/mlp.py"
+    at = open_page(page)
+    sizes = at.text_input(key=f"{page}/layer_sizes")
+    sizes.set_value("2 3 2").run()
+    assert not at.error and not at.exception
+    target = at.number_input(key=f"{page}/target")
+    assert target.label.endswith("(1 to 2)]") and target.max == 2
+    at.text_input(key=f"{page}/layer_sizes").set_value("2, 3, 4").run()
+    at.number_input(key=f"{page}/target").set_value(4).run()
+    at.text_input(key=f"{page}/layer_sizes").set_value("2 3 2").run()
+    assert at.number_input(key=f"{page}/target").value == 2 and not at.exception
+    at.text_input(key=f"{page}/layer_sizes").set_value("1,1,1").run()
+    assert any("at least 2" in e.value for e in at.error) and not at.exception
