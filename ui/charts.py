@@ -17,7 +17,7 @@ from html import escape
 import numpy as np
 
 from ui.plots import fmt
-from ui.svg import INK, MUTED, Look, _text, color, matrix_svg, wrap_svg
+from ui.svg import INK, MUTED, Look, _text, colors, matrix_svg, wrap_svg
 
 CLASS_COLOURS = ["#2166ac", "#b2182b", "#1b7837", "#762a83", "#e08214", "#35978f"]
 # lines: Streamlit's categorical colours, ten of them (a network of up to 8 layers has a line each)
@@ -252,21 +252,24 @@ def field_rgb(prob: np.ndarray) -> np.ndarray:
 
 def contour(prob: np.ndarray, level: float = 0.5) -> list[tuple[tuple, tuple]]:
     """Marching squares: the segments where ``prob`` crosses ``level``, in grid coordinates
-    (column, row), each end interpolated along a cell's edge."""
-    v = prob - level
+    (column, row), each end interpolated along a cell's edge (for all cells at once)."""
+    v = np.asarray(prob, dtype=float) - level
+    # each cell's corners in order around it: top-left, top-right, bottom-right, bottom-left
+    corner = [v[:-1, :-1], v[:-1, 1:], v[1:, 1:], v[1:, :-1]]
+    offsets = [(0, 0), (1, 0), (1, 1), (0, 1)]  # (column, row) of each corner
+    rows, cols = np.mgrid[0 : v.shape[0] - 1, 0 : v.shape[1] - 1]
+    points = []
+    for k in range(4):
+        a, b = corner[k], corner[(k + 1) % 4]
+        cross = (a < 0) != (b < 0)
+        t = np.where(cross, a / np.where(cross, a - b, 1), np.nan)
+        (x0, y0), (x1, y1) = offsets[k], offsets[(k + 1) % 4]
+        points.append(np.stack([cols + x0 + t * (x1 - x0), rows + y0 + t * (y1 - y0)], -1))
+    pts = np.stack(points, axis=2)  # (rows, cols, edge, xy), NaN where an edge is not crossed
     segs = []
-    for i in range(v.shape[0] - 1):
-        for j in range(v.shape[1] - 1):
-            corners = [(j, i), (j + 1, i), (j + 1, i + 1), (j, i + 1)]
-            vals = [v[i, j], v[i, j + 1], v[i + 1, j + 1], v[i + 1, j]]
-            cross = []
-            for k in range(4):
-                a, b = vals[k], vals[(k + 1) % 4]
-                if (a < 0) != (b < 0):
-                    t = a / (a - b)
-                    (x0, y0), (x1, y1) = corners[k], corners[(k + 1) % 4]
-                    cross.append((x0 + t * (x1 - x0), y0 + t * (y1 - y0)))
-            segs += [(cross[n], cross[n + 1]) for n in range(0, len(cross) - 1, 2)]
+    for r, c in zip(*np.nonzero(~np.isnan(pts[..., 0]).all(axis=2)), strict=True):
+        ends = [tuple(p) for p in pts[r, c] if not np.isnan(p[0])]
+        segs += [(ends[n], ends[n + 1]) for n in range(0, len(ends) - 1, 2)]
     return segs
 
 
@@ -403,12 +406,12 @@ def mosaic(
         x0, y0 = 6 + c * tile_w, 28 + r * tile_h
         parts.append(_text(x0 + w * px / 2, y0 + 6, cap, 11, INK))
         who = names[n] if names else cap
-        for (i, j), v in np.ndenumerate(img):
-            fill = color(v, zmax, palette)[0]
+        fills = colors(img, zmax, palette)[0]
+        for k, ((i, j), v) in enumerate(np.ndenumerate(img)):
             tip = escape(f"{who}, row {i + 1}, column {j + 1}: {fmt(v, 4)}", quote=True)
             parts.append(
                 f'<rect class="cell" data-tip="{tip}" x="{x0 + j * px}" y="{y0 + 14 + i * px}" '
-                f'width="{px}" height="{px}" fill="{fill}" style="stroke:none"/>'
+                f'width="{px}" height="{px}" fill="{fills[k]}" style="stroke:none"/>'
             )
     rows = -(-len(images) // per_row)
     return wrap_svg(parts, 12 + per_row * tile_w, 32 + rows * tile_h, title)

@@ -98,6 +98,7 @@ def _train() -> None:
 
 def _stop() -> None:
     st.session_state[k("running")] = False
+    st.session_state[k("stopped")] = True
 
 
 def _reset() -> None:
@@ -156,32 +157,40 @@ def _tick(run: training.Run, epochs: int, pace: training.Pace) -> None:
 
 def board_ui(cfg: dict) -> None:
     """Train, Stop and Reset with the status, curves and kernels they change, in one fragment:
-    a click reruns only this; while training it reruns itself every tick. The results and the
-    one-image view below follow when training stops."""
-    ticking = st.session_state.get(k("running"), False)
-    epochs = cfg["epochs"]
+    a click reruns only this. While training, the part below the buttons is a fragment of its
+    own that trains and redraws itself every tick (the buttons stay put, so Stop always lands;
+    see ``ui.mlp_view.board_ui``). The results below follow when training stops."""
 
-    @st.fragment(run_every=TICK if ticking else None)
+    @st.fragment
     def board():
         ss = st.session_state
         running = ss.get(k("running"), False)
-        if running and not ticking:  # Train was pressed: the fragment must tick from now on
-            st.rerun(scope="app")
-        run = current_run(cfg)
-        controls_ui(run, epochs, running)
-        pace = ss.get(k("pace"))
-        if running and pace is not None:
-            _tick(run, epochs, pace)
-        elif pace is not None:
-            pace.finish()
-            st.caption(f"The last Train: {pace.summary(run.epochs)}.")
-        st.caption(status(run, epochs))  # here, not beside the buttons: it follows the training
-        _curves(run)
-        _inside(run)
-        if ticking and not running:  # stopped: the results below follow, the ticking ends
-            st.rerun(scope="app")
+        controls_ui(current_run(cfg), cfg["epochs"], running)
+        if running:
+            _ticking(cfg)
+        else:
+            _live(cfg)
+            if ss.pop(k("stopped"), False):  # the results below follow the stopped network
+                st.rerun(scope="app")
 
     board()
+
+
+def _live(cfg: dict) -> None:
+    ss, epochs = st.session_state, cfg["epochs"]
+    run = current_run(cfg)
+    pace = ss.get(k("pace"))
+    if ss.get(k("running")) and pace is not None:
+        _tick(run, epochs, pace)
+    elif pace is not None:
+        pace.finish()
+        st.caption(f"The last Train: {pace.summary(run.epochs)}.")
+    st.caption(status(run, epochs))  # here, not beside the buttons: it follows the training
+    _curves(run)
+    _inside(run)
+
+
+_ticking = st.fragment(run_every=TICK)(_live)
 
 
 def _curves(run: training.Run) -> None:
@@ -230,8 +239,8 @@ def results_ui(run: training.Run) -> None:
     """On the test set: the confusion matrix and the images the network got wrong, each with
     its test-image number, and a list to open one of them below."""
     with run.lock:
-        counts = training.confusion(run.model, run.Xt, run.yt)
         pred = np.argmax(run.model.forward(run.Xt), axis=1)
+    counts = training.confusion(run.model, run.Xt, run.yt, pred=pred)
     wrong = np.flatnonzero(pred != run.yt)
     left_px, right_px = split_px([2, 3])
     left, right = st.columns([2, 3])

@@ -202,31 +202,39 @@ def _tick(run: training.Run, pace: training.Pace) -> None:
 def board_ui(cfg: dict) -> None:
     """Step, Train, Stop and Reset with everything they change — the status, the boundary, the
     curves and what the last step did — in one fragment: a click reruns only this, not the
-    lesson below. While training, it reruns itself every tick."""
-    ticking = st.session_state.get(k("running"), False)
+    lesson below. While training, the part below the buttons is a fragment of its own that
+    trains and redraws itself every tick; the buttons stay put, so a click on Stop always lands,
+    and Stop reruns the outer fragment, which no longer draws the ticking one (Streamlit then
+    cancels its ticks)."""
 
-    @st.fragment(run_every=TICK if ticking else None)
+    @st.fragment
     def board():
-        ss = st.session_state
-        running = ss.get(k("running"), False)
-        if running and not ticking:  # Train was pressed: the fragment must tick from now on
-            st.rerun(scope="app")
-        run = current_run(cfg)
+        running = st.session_state.get(k("running"), False)
         controls_ui(running)
-        pace = ss.get(k("pace"))
-        if running and pace is not None:
-            _tick(run, pace)
-        elif pace is not None:
-            pace.finish()
-            st.caption(f"The last Train: {pace.summary(run.steps)}.")
-        st.caption(status(run))  # here, not beside the buttons: it follows the training
-        _pictures(run)
-        with st.expander("What the last step changed", expanded=bool(ss.get(k("last")))):
-            step_view_ui()
-        if ticking and not running:  # stopped: the page no longer needs to tick
-            st.rerun(scope="app")
+        if running:
+            _ticking(cfg)
+        else:
+            _live(cfg)
 
     board()
+
+
+def _live(cfg: dict) -> None:
+    ss = st.session_state
+    run = current_run(cfg)
+    pace = ss.get(k("pace"))
+    if ss.get(k("running")) and pace is not None:
+        _tick(run, pace)
+    elif pace is not None:
+        pace.finish()
+        st.caption(f"The last Train: {pace.summary(run.steps)}.")
+    st.caption(status(run))  # here, not beside the buttons: it follows the training
+    _pictures(run)
+    with st.expander("What the last step changed", expanded=bool(ss.get(k("last")))):
+        step_view_ui()
+
+
+_ticking = st.fragment(run_every=TICK)(_live)
 
 
 def _shape(a: np.ndarray) -> str:

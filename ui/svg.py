@@ -54,6 +54,26 @@ def color(v: float, zmax: float, palette: str = "diverging") -> tuple[str, str]:
     return fill, ("#ffffff" if luminance < 0.55 else INK)
 
 
+def colors(z: np.ndarray, zmax: float, palette: str = "diverging") -> tuple[list, list]:
+    """``color`` for a whole array at once (a 10 × 128 map cell by cell took 0.1 s): the fills
+    and the text colours, row-major."""
+    v = np.asarray(z, dtype=float).ravel()
+    finite = np.isfinite(v)
+    if palette == "diverging":
+        t, stops, cols = (np.where(finite, v, 0) / zmax + 1) / 2, _STOPS, _COLORS
+    else:
+        t, stops, cols = np.where(finite, v, 0) / zmax, _SEQ_STOPS, PALETTES[palette]
+    t = np.clip(t, 0.0, 1.0)
+    rgb = np.stack([np.interp(t, stops, cols[:, k]) for k in range(3)], axis=1)
+    light = (rgb @ np.array([0.299, 0.587, 0.114])) / 255 >= 0.55
+    codes = np.round(rgb).astype(int)
+    fills = [f"#{r:02x}{g:02x}{b:02x}" for r, g, b in codes.tolist()]
+    inks = [INK if ok else "#ffffff" for ok in light.tolist()]
+    for i in np.flatnonzero(~finite):
+        fills[i], inks[i] = "#bbbbbb", INK
+    return fills, inks
+
+
 def _text(x, y, s, size, fill=INK, anchor="middle", weight=None) -> str:
     w = f' font-weight="{weight}"' if weight else ""
     return (
@@ -104,17 +124,17 @@ def zmax_of(z: np.ndarray, look: Look = DEFAULT_LOOK) -> float:
 def _cells(z, names, texts, font, shown, x0, y0, px, look: Look) -> list[str]:
     zmax = zmax_of(z, look) or 1.0
     ph = look.row_px or px
+    fills, inks = colors(z, zmax, look.palette)
     out = []
-    for (r, c), v in np.ndenumerate(z):
-        fill, ink = color(v, zmax, look.palette)
+    for n, ((r, c), v) in enumerate(np.ndenumerate(z)):
         tip = escape(f"{names[r][c]} = {fmt(v, 6)}", quote=True)
         x, y = x0 + c * px, y0 + r * ph
         out.append(
             f'<rect class="cell" data-cell="{r},{c}" data-tip="{tip}" x="{x:.1f}" y="{y:.1f}" '
-            f'width="{px - 1}" height="{ph - 1}" fill="{fill}"/>'
+            f'width="{px - 1}" height="{ph - 1}" fill="{fills[n]}"/>'
         )
         if shown:
-            out.append(_text(x + (px - 1) / 2, y + (ph - 1) / 2, texts[r][c], font, ink))
+            out.append(_text(x + (px - 1) / 2, y + (ph - 1) / 2, texts[r][c], font, inks[n]))
     return out
 
 

@@ -175,9 +175,9 @@ def decision_grid(model, X: np.ndarray, resolution: int = 60):
     return xs, ys, p[:, 1].reshape(resolution, resolution)
 
 
-def confusion(model, X, y, classes: int = 10) -> np.ndarray:
-    """counts[true, predicted]."""
-    pred = np.argmax(model.forward(X), axis=1)
+def confusion(model, X, y, classes: int = 10, pred: np.ndarray | None = None) -> np.ndarray:
+    """counts[true, predicted] (``pred``: the model's predictions, when already computed)."""
+    pred = np.argmax(model.forward(X), axis=1) if pred is None else pred
     out = np.zeros((classes, classes), dtype=int)
     np.add.at(out, (y, pred), 1)
     return out
