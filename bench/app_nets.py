@@ -65,12 +65,14 @@ def mlp_step(page) -> list[float]:
     return times
 
 
-TRAIN_BACK = """() => [...document.querySelectorAll('button')].some(b => /Train$/.test(b.innerText))
-    && ![...document.querySelectorAll('button')].some(b => /Stop$/.test(b.innerText))"""
+# the page's own buttons: the header's status widget has a Stop of its own (it stops a script
+# run, not the training)
+BUTTONS = "[...document.querySelectorAll('[data-testid=\"stMainBlockContainer\"] button')]"
+TRAIN_BACK = f"""() => {BUTTONS}.some(b => /Train$/.test(b.innerText))
+    && !{BUTTONS}.some(b => /Stop$/.test(b.innerText))"""
 
 
-CLICK_STOP = """() => [...document.querySelectorAll('button')]
-    .find(b => /Stop$/.test(b.innerText)).click()"""
+CLICK_STOP = f"() => {BUTTONS}.find(b => /Stop$/.test(b.innerText)).click()"
 
 
 def stop(page, count) -> tuple[list[float], list[float]]:
