@@ -367,7 +367,8 @@ def lesson_relation(cfg: dict) -> str:
             f"written out: {_arrow(lesson)}, the same activation (at most {MAX_HIDDEN} hidden "
             f"layers of {MAX_UNITS} units here), with its own small numbers."
         )
-    mine = f"{_arrow(lesson)} with {act}" if lesson else f"{text!r} with {act}"
+    # the learner's text is not echoed (a caption is Markdown): unreadable sizes are named so
+    mine = f"{_arrow(lesson)} with {act}" if lesson else f"sizes that are not valid, with {act}"
     return (
         f"Below, a separate toy network, {mine}, not the one trained above ({net}): its "
         "settings were changed under Settings of the small instance. Changing the network above "
