@@ -194,7 +194,7 @@ def test_a_mosaic_fits_the_room_it_is_given():
     caps = [f"#{i + 100}: 9 (6)" for i in range(24)]
     for room in (300, 480, 800):
         svg = charts.mosaic(images, caps, "Misclassified", px=10, room=room)
-        assert _width(svg) <= room and svg.count('class="cell"') == 24 * 64
+        assert _width(svg) <= room and svg.count("<image ") == 24  # one picture each
         assert all(c in svg for c in caps)
 
 

@@ -8,16 +8,13 @@ computed from the same numbers. Every text placed is escaped (``ui.svg._text``).
 
 from __future__ import annotations
 
-import base64
 import math
-import struct
-import zlib
 from html import escape
 
 import numpy as np
 
 from ui.plots import fmt
-from ui.svg import INK, MUTED, Look, _text, colors, matrix_svg, wrap_svg
+from ui.svg import INK, MUTED, Look, _text, hover, matrix_svg, png_data_uri, raster, wrap_svg
 
 CLASS_COLOURS = ["#2166ac", "#b2182b", "#1b7837", "#762a83", "#e08214", "#35978f"]
 # lines: Streamlit's categorical colours, ten of them (a network of up to 8 layers has a line each)
@@ -225,20 +222,6 @@ def _hover_columns(history, series, x, xs_px, top, ph, percent) -> list[str]:
 # ---------------------------------------------------------------- the decision boundary
 
 
-def png_data_uri(rgb: np.ndarray) -> str:
-    """An (h, w, 3) uint8 array as a PNG data URI (zlib and struct: no imaging library)."""
-    h, w, _ = rgb.shape
-    raw = b"".join(b"\x00" + row.tobytes() for row in np.ascontiguousarray(rgb, np.uint8))
-
-    def chunk(tag: bytes, data: bytes) -> bytes:
-        crc = zlib.crc32(tag + data) & 0xFFFFFFFF
-        return struct.pack(">I", len(data)) + tag + data + struct.pack(">I", crc)
-
-    png = b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", w, h, 8, 2, 0, 0, 0))
-    png += chunk(b"IDAT", zlib.compress(raw, 6)) + chunk(b"IEND", b"")
-    return "data:image/png;base64," + base64.b64encode(png).decode("ascii")
-
-
 FIELD = np.array([[0xC6, 0xDB, 0xEF], [0xF7, 0xF7, 0xF7], [0xFC, 0xBB, 0xA1]], float)
 
 
@@ -392,7 +375,8 @@ def mosaic(
     names=None,
 ) -> str:
     """Small images in a grid, as many to a row as ``room`` px holds, a caption above each;
-    one colour scale for all of them (diverging: ± the largest |value|)."""
+    one colour scale for all of them (diverging: ± the largest |value|). Each image is one PNG
+    with one tooltip (``names``)."""
     h, w = images[0].shape
     tile_w, tile_h = w * px + 10, h * px + 18
     per_row = max(1, min(len(images), (room - 8) // tile_w))
@@ -405,14 +389,8 @@ def mosaic(
         r, c = divmod(n, per_row)
         x0, y0 = 6 + c * tile_w, 28 + r * tile_h
         parts.append(_text(x0 + w * px / 2, y0 + 6, cap, 11, INK))
-        who = names[n] if names else cap
-        fills = colors(img, zmax, palette)[0]
-        for k, ((i, j), v) in enumerate(np.ndenumerate(img)):
-            tip = escape(f"{who}, row {i + 1}, column {j + 1}: {fmt(v, 4)}", quote=True)
-            parts.append(
-                f'<rect class="cell" data-tip="{tip}" x="{x0 + j * px}" y="{y0 + 14 + i * px}" '
-                f'width="{px}" height="{px}" fill="{fills[k]}" style="stroke:none"/>'
-            )
+        parts.append(raster(img, zmax, palette, x0, y0 + 14, px, px))
+        parts.append(hover(x0, y0 + 14, w * px, h * px, names[n] if names else cap))
     rows = -(-len(images) // per_row)
     return wrap_svg(parts, 12 + per_row * tile_w, 32 + rows * tile_h, title)
 

@@ -102,7 +102,8 @@ def _dense(g: dict, key) -> None:
         "per digit."
     )
     _lesson_link(DENSE, "Dense-layer lesson")
-    names = [[f"digit {d}, feature {q + 1}" for q in range(n)] for d in range(10)]
+    # a row per digit d is v scaled by ∂L/∂f_d: drawn as one image, a tooltip per row
+    tips = [f"digit {d}: v · ∂L/∂f{_sub(d)} = v · ({g['df'][d]:.3g})" for d in range(10)]
     row_ui(
         [
             dict(
@@ -111,13 +112,17 @@ def _dense(g: dict, key) -> None:
                 palette="diverging",
                 px=6,
                 row_px=16,  # a row per digit, each labelled
-                labels=names,
+                row_tips=tips,
                 row_ticks=charts.DIGITS,
                 colorbar=True,
             )
         ],
         key("b/dW"),
     )
+
+
+def _sub(d: int) -> str:
+    return str(d).translate(str.maketrans("0123456789", "₀₁₂₃₄₅₆₇₈₉"))
 
 
 def _through_pool(g: dict, c: int, key) -> None:

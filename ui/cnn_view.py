@@ -254,7 +254,7 @@ def results_ui(run: training.Run) -> None:
         shown = wrong[:24]
         images = [run.Xt[i, 0] for i in shown]
         caps = [f"#{i + 1}: {pred[i]} ({run.yt[i]})" for i in shown]
-        names = [f"test image {i + 1}" for i in shown]
+        names = [f"test image {i + 1}: predicted {pred[i]}, true {run.yt[i]}" for i in shown]
         title = f"Misclassified: {len(wrong)} of {len(run.yt)}; #test image: predicted (true)"
         svg_ui(
             charts.mosaic(images, caps, title, px=10, room=right_px, names=names, zmax=1.0),

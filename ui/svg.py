@@ -10,6 +10,9 @@ is typed by a user (titles and names come from the derivation, values from ``fmt
 
 from __future__ import annotations
 
+import base64
+import struct
+import zlib
 from dataclasses import dataclass
 from html import escape
 
@@ -54,24 +57,63 @@ def color(v: float, zmax: float, palette: str = "diverging") -> tuple[str, str]:
     return fill, ("#ffffff" if luminance < 0.55 else INK)
 
 
-def colors(z: np.ndarray, zmax: float, palette: str = "diverging") -> tuple[list, list]:
-    """``color`` for a whole array at once (a 10 × 128 map cell by cell took 0.1 s): the fills
-    and the text colours, row-major."""
-    v = np.asarray(z, dtype=float).ravel()
+def rgb_of(z: np.ndarray, zmax: float, palette: str = "diverging") -> np.ndarray:
+    """``color``'s fills for a whole array at once, as (…, 3) floats in 0–255 (NaN grey)."""
+    v = np.asarray(z, dtype=float)
     finite = np.isfinite(v)
     if palette == "diverging":
         t, stops, cols = (np.where(finite, v, 0) / zmax + 1) / 2, _STOPS, _COLORS
     else:
         t, stops, cols = np.where(finite, v, 0) / zmax, _SEQ_STOPS, PALETTES[palette]
     t = np.clip(t, 0.0, 1.0)
-    rgb = np.stack([np.interp(t, stops, cols[:, k]) for k in range(3)], axis=1)
+    rgb = np.stack([np.interp(t, stops, cols[:, k]) for k in range(3)], axis=-1)
+    rgb[~finite] = 0xBB
+    return rgb
+
+
+def colors(z: np.ndarray, zmax: float, palette: str = "diverging") -> tuple[list, list]:
+    """``color`` for a whole array at once (a 10 × 128 map cell by cell took 0.1 s): the fills
+    and the text colours, row-major."""
+    rgb = rgb_of(z, zmax, palette).reshape(-1, 3)
     light = (rgb @ np.array([0.299, 0.587, 0.114])) / 255 >= 0.55
     codes = np.round(rgb).astype(int)
     fills = [f"#{r:02x}{g:02x}{b:02x}" for r, g, b in codes.tolist()]
     inks = [INK if ok else "#ffffff" for ok in light.tolist()]
-    for i in np.flatnonzero(~finite):
-        fills[i], inks[i] = "#bbbbbb", INK
     return fills, inks
+
+
+def png_data_uri(rgb: np.ndarray) -> str:
+    """An (h, w, 3) array of 0–255 as a PNG data URI (zlib and struct: no imaging library)."""
+    h, w, _ = rgb.shape
+    rows = np.round(np.asarray(rgb, dtype=float)).clip(0, 255).astype(np.uint8)
+    raw = b"".join(b"\x00" + row.tobytes() for row in rows)
+
+    def chunk(tag: bytes, data: bytes) -> bytes:
+        crc = zlib.crc32(tag + data) & 0xFFFFFFFF
+        return struct.pack(">I", len(data)) + tag + data + struct.pack(">I", crc)
+
+    png = b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", w, h, 8, 2, 0, 0, 0))
+    png += chunk(b"IDAT", zlib.compress(raw, 6)) + chunk(b"IEND", b"")
+    return "data:image/png;base64," + base64.b64encode(png).decode("ascii")
+
+
+def raster(z, zmax: float, palette: str, x: float, y: float, px: float, ph: float) -> str:
+    """A grid's cells as one PNG, a pixel per cell drawn crisp: a big map (a 10 × 128 gradient,
+    two dozen images) without thousands of SVG elements for the browser to lay out."""
+    rows, cols = np.atleast_2d(z).shape
+    uri = png_data_uri(rgb_of(np.atleast_2d(z), zmax, palette))
+    return (
+        f'<image href="{uri}" x="{x:.1f}" y="{y:.1f}" width="{cols * px:.1f}" '
+        f'height="{rows * ph:.1f}" preserveAspectRatio="none" style="image-rendering:pixelated"/>'
+    )
+
+
+def hover(x, y, width, height, tip: str) -> str:
+    """A transparent area whose tooltip is ``tip`` (the component shows a cell's data-tip)."""
+    return (
+        f'<rect class="cell" data-tip="{escape(tip, quote=True)}" x="{x:.1f}" y="{y:.1f}" '
+        f'width="{width:.1f}" height="{height:.1f}" fill="transparent" style="stroke:none"/>'
+    )
 
 
 def _text(x, y, s, size, fill=INK, anchor="middle", weight=None) -> str:
@@ -102,6 +144,7 @@ class Look:
     zmax: float | None = None  # the scale's end (default: the largest |value|)
     px: int | None = None  # cell size (default: from the budget)
     row_px: int | None = None  # a cell's height, where not square (a 10 × 128 strip)
+    row_tips: list | None = None  # drawn as one image (``raster``), a tooltip per row
     texts: list | None = None  # printed in the cells instead of the values
     row_ticks: list | None = None  # labels of rows 1, 2, …
     col_ticks: list | None = None
@@ -233,7 +276,11 @@ def matrix_svg(
             + "</g>"
         )
     parts += _ticks_svg(rows, cols, px, x0, top, look)
-    parts += _cells(z, names, texts, font, shown, x0, top, px, look)
+    if look.row_tips is not None:
+        parts.append(raster(z, zmax_of(z, look) or 1.0, look.palette, x0, top, px, ph))
+        parts += [hover(x0, top + r * ph, px * cols, ph, t) for r, t in enumerate(look.row_tips)]
+    else:
+        parts += _cells(z, names, texts, font, shown, x0, top, px, look)
     parts += [_outline(x0, top, px, r, c, 1.5, HIGHLIGHT, 3) for r, c in highlight]
     if selected is not None:
         parts.append(_outline(x0, top, px, *selected, 4, SELECTED, 2.5, "3 3"))
