@@ -1,16 +1,22 @@
-"""App speed: ``python -m bench.app``.
+"""App speed: ``python -m bench.app`` (``--only networks`` for the network pages' part).
 
 1. AppTest: for every lesson page, the time of a rerun after the first visit (Next, then a value
    re-roll) — the goal is ≤ 0.3 s. The reference in the same run is a rerun of the static Home
    page, so a busy machine shows in both columns.
 2. A real browser (Debian's Chromium via Playwright, skipped where missing): each page's first
    render in a fresh browser context (a new visitor) on a warm server, at 1280 and 1920 px: to
-   the end of the first script run, and to the page's last visible change (every rerun,
-   heatmap and formula drawn) — goal ≤ 2 s. The median of 5 rounds, pages interleaved.
-3. The computational graph at its limit, 80 nodes (``GRAPH_80``), after the first visit: with
+   the end of the first script run, to the moment it is usable (buttons present, no grey
+   placeholder left while widget or chart code loads) and to the page's last visible change
+   (every rerun, heatmap and formula drawn) — goal ≤ 2 s to usable. The median of 5 rounds,
+   pages interleaved.
+3. The network pages in the browser, after the first visit (medians of 5; ``bench.app_nets``):
+   Step ≤ 0.3 s, Stop effective ≤ 0.5 s, a CNN setting change ≤ 1 s, Show all steps ≤ 2 s, and
+   a whole Train's wall time beside what the page says it took.
+4. The computational graph at its limit, 80 nodes (``GRAPH_80``), after the first visit: with
    AppTest, the rerun of a step (Next) and of a new number (a new graph: built, walked,
    verified); in the browser, from the key press or the number typed to the new drawing on
-   screen (laid out by Graphviz in the browser) — goal < 1 s. Median of 5.
+   screen (laid out by Graphviz in the browser) — goal < 1 s. Median of 5 (``--graph``: only
+   this part).
 """
 
 from __future__ import annotations
@@ -178,6 +184,13 @@ def graph_browser(width: int = 1280, runs: int = 7) -> list[tuple[str, float, fl
 
 IDLE = """() => !document.querySelector('[data-testid="stStatusWidget"]') &&
     !document.querySelector('[data-stale="true"]') && document.querySelector('h1')"""
+# usable: the run is over and no skeleton (a grey placeholder for widget or chart code still
+# loading) is left
+USABLE = """() => document.querySelector('[data-testid="stApp"]')
+    ?.getAttribute('data-test-script-state') === 'notRunning' &&
+    !document.querySelector('[data-testid="stStatusWidget"]') &&
+    document.querySelectorAll('[data-testid*="Skeleton"]').length === 0 &&
+    document.querySelector('h1')"""
 # watched from before the app's own scripts run (performance.now(): ms since navigation started)
 # the page's last visible change: a mutation of an element with an area. Not counted: the app's
 # script-state flag, and the invisible width probe's fragment reruns after it reports a width
@@ -195,10 +208,10 @@ new MutationObserver((ms) => {
 QUIET = "() => performance.now() - window.__bplLast > 1500"
 
 
-def _first_render(browser, url: str, width: int) -> tuple[float, float]:
+def _first_render(browser, url: str, width: int) -> tuple[float, float, float]:
     """One page in a fresh browser context (no cache, no cookies, a new session): seconds to
-    the end of the first script run, and to the page's last change (every run, chart and
-    formula drawn)."""
+    the end of the first script run, to usable, and to the page's last change (every run,
+    chart and formula drawn)."""
     ctx = browser.new_context(viewport={"width": width, "height": 1000})
     ctx.add_init_script(WATCH)
     page = ctx.new_page()
@@ -208,13 +221,15 @@ def _first_render(browser, url: str, width: int) -> tuple[float, float]:
     page.wait_for_timeout(150)
     page.wait_for_function(IDLE, timeout=90_000)
     ran = time.perf_counter() - t0
+    page.wait_for_function(USABLE, timeout=90_000, polling=50)
+    usable = time.perf_counter() - t0
     page.wait_for_function(QUIET, timeout=90_000, polling=100)
     settled = page.evaluate("() => window.__bplLast") / 1000
     ctx.close()
-    return ran, settled
+    return ran, usable, settled
 
 
-def browser_first_render(runs: int = 5, width: int = 1280) -> list[tuple[str, float, float]]:
+def browser_first_render(runs: int = 5, width: int = 1280) -> list[tuple[str, float, float, float]]:
     """Each page's first render in a fresh context on a warm server: the median over ``runs``
     rounds (pages interleaved, so a slow spell of the machine hits every page alike)."""
     import shutil
@@ -227,7 +242,7 @@ def browser_first_render(runs: int = 5, width: int = 1280) -> list[tuple[str, fl
     if not chromium:
         return []
     paths = [p.url for p in PAGES]
-    times: dict[str, list[tuple[float, float]]] = {p: [] for p in paths}
+    times: dict[str, list[tuple[float, float, float]]] = {p: [] for p in paths}
     with running_app() as url, sync_playwright() as p:
         browser = p.chromium.launch(executable_path=chromium, args=CHROMIUM_FLAGS)
         for path in paths:  # warm the server's caches (derivations, compiled functions)
@@ -237,11 +252,7 @@ def browser_first_render(runs: int = 5, width: int = 1280) -> list[tuple[str, fl
                 times[path].append(_first_render(browser, f"{url}/{path}", width))
         browser.close()
     return [
-        (
-            "/" + path,
-            statistics.median(t[0] for t in ts),
-            statistics.median(t[1] for t in ts),
-        )
+        ("/" + path, *(statistics.median(t[i] for t in ts) for i in range(3)))
         for path, ts in times.items()
     ]
 
@@ -268,24 +279,31 @@ def _print_graph_browser(width: int) -> None:
 
 
 def main() -> int:
+    from bench import app_nets
+
     if "--graph" in sys.argv[1:]:
         return graph_only()
-    print("| lesson page | rerun, median (s) | rerun, worst (s) | Home rerun, same run (s) |")
-    print("|---|---:|---:|---:|")
-    for page, med, worst, home in apptest_reruns() + graph_reruns():
-        print(f"| {page} | {med:.3f} | {worst:.3f} | {home:.3f} |")
-    for width in (1280, 1920):
+    only = sys.argv[sys.argv.index("--only") + 1] if "--only" in sys.argv else ""
+    if only in ("", "reruns"):
+        print("| lesson page | rerun, median (s) | rerun, worst (s) | Home rerun, same run (s) |")
+        print("|---|---:|---:|---:|")
+        for page, med, worst, home in apptest_reruns() + graph_reruns():
+            print(f"| {page} | {med:.3f} | {worst:.3f} | {home:.3f} |")
+    for width in (1280, 1920) if only in ("", "first") else ():
         rows = browser_first_render(width=width)
         if not rows:
             print("\n(browser timings skipped: chromium or playwright missing)")
             break
         print(
-            f"\n| page at {width} px, fresh context | title on screen (s) | last visible change (s) |"
+            f"\n| page at {width} px, fresh context | title on screen (s) | usable (s) | "
+            "last visible change (s) |"
         )
-        print("|---|---:|---:|")
-        for path, ran, drawn in rows:
-            print(f"| {path} | {ran:.2f} | {drawn:.2f} |")
+        print("|---|---:|---:|---:|")
+        for path, ran, usable, drawn in rows:
+            print(f"| {path} | {ran:.2f} | {usable:.2f} | {drawn:.2f} |")
         _print_graph_browser(width)
+    if only in ("", "networks"):
+        app_nets.main()
     return 0
 
 

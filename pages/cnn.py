@@ -17,13 +17,12 @@ st.caption(
 
 def training(page: str) -> None:
     cfg = view.settings_ui()
+    view.board_ui(cfg)
     run = view.current_run(cfg)
-    view.controls_ui(run, cfg["epochs"])
-    view.live_ui(cfg["epochs"])
     st.subheader("What it gets wrong")
     view.results_ui(run)
-    st.subheader("One image's backward pass, layer by layer")
-    view.backward_ui(run)
+    st.subheader("One test image, forward and backward")
+    view.image_ui(run)
     with st.expander("Verify: engine = finite differences on this network"):
         view.verify_ui(run)
 

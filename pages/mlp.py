@@ -17,20 +17,19 @@ st.caption(
 
 
 def training(page: str) -> None:
-    run = view.current_run(view.settings_ui())
-    view.controls_ui(run)
-    view.live_ui()
-    last = bool(st.session_state.get(view.k("last")))
-    with st.expander("What the last step changed", expanded=last):
-        view.step_view_ui()
+    cfg = view.settings_ui()
+    view.follow_ui(cfg)
+    st.session_state[RELATION] = view.lesson_relation(cfg)
+    view.board_ui(cfg)
 
 
+RELATION = f"{view.PAGE}/train/relation"
 guarded(__file__, training)
 st.divider()
 lesson_section(
     __file__,
     "Z⁽ℓ⁾ = A⁽ℓ⁻¹⁾·W⁽ℓ⁾ + b⁽ℓ⁾, an activation, and softmax + cross-entropy at the end: every "
     "gradient by the chain rule, layer by layer as note 002 writes it, each factor's shape under "
-    "it.",
+    "it. " + st.session_state.get(RELATION, ""),
     made_of=(DENSE, ELEMENTWISE, SOFTMAX),
 )

@@ -64,8 +64,8 @@ def _possible(op: str, params: dict) -> bool:
             return params["target"] < params["num_classes"]
         elif op == "attention":  # a causal mask needs as many queries as keys
             return not params["causal"] or params["queries"] == params["keys"]
-        elif op == "mlp":
-            return params["target"] < params["layer_sizes"][-1]
+        elif op == "mlp":  # at least 2 classes
+            return 2 <= params["layer_sizes"][-1] and params["target"] < params["layer_sizes"][-1]
         elif op == "cnn":  # the geometry checks alone, no sympy
             geometry = [params[k] for k in ("input_shape", "kernel_shape", "pool", "classes")]
             _cnn_geometry(op, *geometry)

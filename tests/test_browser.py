@@ -401,3 +401,60 @@ def test_the_mlp_steps_and_trains_in_the_browser(server, page):
     settle(page)
     assert page.get_by_text("step 1 ·").count() == 0  # it trained
     assert page.locator('[data-testid="stException"]').count() == 0
+
+
+# ---------------------------------------------------------------- issue 17: the network pages
+
+SVG_TITLES = """() => SVGS.map(s => s.getAttribute('aria-label'))""".replace("SVGS", SVGS)
+# a drawing's cells as the browser lays them out: their widths, and how many stick out of the
+# drawing's component (a cut-off column)
+CELLS = """(title) => { const s = SVGS.filter(s => s.getAttribute('aria-label') === title).pop();
+    const box = s.getRootNode().host.getBoundingClientRect();
+    const cells = [...s.querySelectorAll('rect.cell')].map(c => c.getBoundingClientRect());
+    return {widths: cells.map(c => c.width), outside: cells.filter(c => c.right > box.right + 1
+        || c.left < box.left - 1).length}; }""".replace("SVGS", SVGS)
+
+
+@pytest.mark.parametrize("width", [1280, 1920])
+def test_the_network_pictures_fit_their_columns(server, page, width):
+    """At 1280 px the CNN's confusion matrix drew its "predicted 9" column (almost every
+    prediction at epoch 0) as a thin unlabelled bar with column labels 0–8 only, its
+    misclassified mosaic showed 5 of its 6 columns, and after Step the MLP's W⁽³⁾ (8×2) drew
+    column 2 as a sliver under the title "∂L/∂\\"."""
+    page.set_viewport_size({"width": width, "height": 1000})
+    page.goto(f"{server}/mlp")
+    settle(page, "Reset")
+    page.get_by_role("button", name="Step").click()
+    settle(page, "step 1 · epoch")
+    page.wait_for_timeout(500)
+    assert page.evaluate(NOT_FITTING) == []
+    titles = page.evaluate(SVG_TITLES)
+    for title in ("W⁽³⁾", "∂L/∂W⁽³⁾", "ΔW⁽³⁾"):
+        assert title in titles, titles
+        cells = page.evaluate(CELLS, title)
+        assert cells["outside"] == 0 and len(cells["widths"]) == 16
+        assert min(cells["widths"]) > 0.8 * max(cells["widths"]) >= 14, (title, cells)
+    page.goto(f"{server}/cnn")
+    settle(page, "What it gets wrong")
+    page.wait_for_timeout(500)
+    assert page.evaluate(NOT_FITTING) == []
+    confusion = page.evaluate(CELLS, "Confusion matrix (test set)")
+    assert confusion["outside"] == 0 and len(confusion["widths"]) == 100
+    assert min(confusion["widths"]) > 0.9 * max(confusion["widths"]) >= 13, confusion
+    mistakes = next(t for t in page.evaluate(SVG_TITLES) if t.startswith("Misclassified"))
+    assert page.evaluate(CELLS, mistakes)["outside"] == 0
+
+
+def test_the_backward_pass_follows_the_test_image_at_once(server, page):
+    """Test image 22 and Enter changed the feature maps; the backward pass still said "Test
+    image 1" until another control changed."""
+    page.set_viewport_size({"width": 1280, "height": 1000})
+    page.goto(f"{server}/cnn")
+    settle(page, "Test image 1, a")
+    box = page.get_by_role("spinbutton", name="Test image")
+    box.fill("22")
+    box.press("Enter")
+    page.get_by_text("Test image 22, a").first.wait_for(timeout=60_000)
+    settle(page)
+    assert "Feature maps R = ReLU(Z) of test image 22, one per channel" in page.evaluate(SVG_TITLES)
+    assert page.get_by_text("Test image 1, a").count() == 0

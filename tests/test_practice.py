@@ -384,8 +384,9 @@ def test_a_network_entry_on_the_mlp_page():
     page = "pages/mlp.py"
     at = open_page(page)
     q = ask(at, page, "mlp", "W1", (1, 0))
-    # the layer's own names, not the conv page's dz11*x22 + dz12*x23 (no x22 here)
-    assert at.text_input(key=f"{q}/answer").placeholder == "for example dz11*x11 + dz13*x12"
+    # the layer's own names, not the conv page's dz11*x22 + dz12*x23 (no x22 here); the lesson
+    # follows the network trained above, 2 → 4 → 4 → 2 by default (issue 17)
+    assert at.text_input(key=f"{q}/answer").placeholder == "for example dz11*x11 + dz14*x12"
     att = answer(at, q, "x12*dz11")
     assert att.verdict[0] is True, att.verdict
     q = ask(at, page, "mlp", "W2", (0, 1))

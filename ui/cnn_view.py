@@ -1,19 +1,21 @@
 """The CNN page's training half, on scikit-learn's 8×8 digits (committed as data/digits.npz):
-train live, then look inside — learned kernels, feature maps, a confusion matrix, the mistakes —
-and follow one image's gradient backwards, layer by layer, next to the lesson each layer comes
-from. The toy-sized symbolic chain is the generic lesson section of the "cnn" op."""
+train live, then look inside — learned kernels, a confusion matrix, the mistakes — and open one
+test image: its feature maps and its gradient followed backwards layer by layer
+(``ui.cnn_backward``). The toy-sized symbolic chain is the generic lesson section of the "cnn"
+op."""
 
 from __future__ import annotations
 
 import math
 
 import numpy as np
-import plotly.graph_objects as go
+import pandas as pd
 import streamlit as st
 
 from engine import train as engine_train
-from ui import charts, training
-from ui.registry import CONV2D, DENSE, ELEMENTWISE, POOLING, SOFTMAX
+from ui import charts, cnn_backward, training
+from ui.figures import split_px, svg_ui
+from ui.verify import markdown_table
 
 PAGE = "pages/cnn.py"
 RATES = [0.001, 0.003, 0.01, 0.03, 0.1]
@@ -33,14 +35,6 @@ RESTARTS = "Channels, kernel size, padding and seed start a new network"
 
 def k(name: str) -> str:
     return f"{PAGE}/train/{name}"
-
-
-def _fig(spec: dict) -> go.Figure:
-    return go.Figure(spec, _validate=False)  # the dicts are validated in the tests
-
-
-def _chart(spec: dict, key: str) -> None:
-    st.plotly_chart(_fig(spec), key=k(key), width="content", config={"displayModeBar": False})
 
 
 @st.cache_resource(max_entries=4)
@@ -97,19 +91,22 @@ def current_run(cfg: dict) -> training.Run:
 
 
 def _train() -> None:
+    run, epochs = st.session_state[k("run")], st.session_state[k("epochs")]
     st.session_state[k("running")] = True
+    st.session_state[k("pace")] = training.Pace(run.epochs, epochs, unit="epoch")
 
 
 def _stop() -> None:
     st.session_state[k("running")] = False
+    st.session_state[k("stopped")] = True
 
 
 def _reset() -> None:
     st.session_state[k("run")] = None
+    st.session_state[k("pace")] = None
 
 
-def controls_ui(run: training.Run, epochs: int) -> None:
-    running = st.session_state.get(k("running"), False)
+def controls_ui(run: training.Run, epochs: int, running: bool) -> None:
     c = st.columns([1, 1, 4])
     if running:
         c[0].button(":material/stop: Stop", on_click=_stop, width="stretch", key=k("stop"))
@@ -121,7 +118,9 @@ def controls_ui(run: training.Run, epochs: int) -> None:
             disabled=done,
             width="stretch",
             key=k("trainbtn"),
-            help="Done: raise the epochs or reset." if done else f"Train to {epochs} epochs.",
+            help="Done: raise the epochs or reset."
+            if done
+            else f"Train to {epochs} epochs; the bar says how long it is taking.",
         )
     c[1].button(":material/restart_alt: Reset", on_click=_reset, width="stretch", key=k("reset"))
 
@@ -137,212 +136,154 @@ def status(run: training.Run, epochs: int) -> str:
     )
 
 
-def _tick(run: training.Run, epochs: int) -> None:
+def _tick(run: training.Run, epochs: int, pace: training.Pace) -> None:
+    """Train for part of a tick, the bar saying how long it is taking; at the last epoch, stop
+    and redraw the whole page once (the results below follow the trained network)."""
+    bar = st.empty()
+
+    def show() -> None:  # each update is also where a click on Stop breaks in
+        left = pace.left_text(run.epochs)
+        text = f"training: epoch {run.epochs:.1f} of {epochs} · {left}"
+        bar.progress(min(1.0, run.epochs / epochs), text=text)
+
+    show()
     per_epoch = math.ceil(len(run.X) / run.batch)
-    run.train_for(TICK / 2, until_epoch=epochs, every=per_epoch)
-    st.progress(min(1.0, run.epochs / epochs), text=f"training: epoch {run.epochs:.1f} of {epochs}")
+    run.train_for(TICK / 2, until_epoch=epochs, every=per_epoch, between=show)
     if run.epochs >= epochs - 1e-9:
+        pace.finish()
         st.session_state[k("running")] = False
-        st.rerun()
+        st.rerun(scope="app")
 
 
-def live_ui(epochs: int) -> None:
-    """Curves, kernels and feature maps, in a fragment that trains and redraws itself while
-    running; the rest of the page stays usable."""
-    running = st.session_state.get(k("running"), False)
+def board_ui(cfg: dict) -> None:
+    """Train, Stop and Reset with the status, curves and kernels they change, in one fragment:
+    a click reruns only this. While training, the part below the buttons is a fragment of its
+    own that trains and redraws itself every tick (the buttons stay put, so Stop always lands;
+    see ``ui.mlp_view.board_ui``). The results below follow when training stops."""
 
-    @st.fragment(run_every=TICK if running else None)
-    def view():
-        run = st.session_state[k("run")]
-        if st.session_state.get(k("running")):
-            _tick(run, epochs)
-        st.caption(status(run, epochs))  # here, not beside the buttons: it follows the training
-        _curves(run)
-        _inside(run)
+    @st.fragment
+    def board():
+        ss = st.session_state
+        running = ss.get(k("running"), False)
+        controls_ui(current_run(cfg), cfg["epochs"], running)
+        if running:
+            _ticking(cfg)
+        else:
+            _live(cfg)
+            if ss.pop(k("stopped"), False):  # the results below follow the stopped network
+                st.rerun(scope="app")
 
-    view()
+    board()
+
+
+def _live(cfg: dict) -> None:
+    ss, epochs = st.session_state, cfg["epochs"]
+    run = current_run(cfg)
+    pace = ss.get(k("pace"))
+    if ss.get(k("running")) and pace is not None:
+        _tick(run, epochs, pace)
+    elif pace is not None:
+        pace.finish()
+        st.caption(f"The last Train: {pace.summary(run.epochs)}.")
+    st.caption(status(run, epochs))  # here, not beside the buttons: it follows the training
+    _curves(run)
+    _inside(run)
+
+
+_ticking = st.fragment(run_every=TICK)(_live)
 
 
 def _curves(run: training.Run) -> None:
     h = run.history
+    left_px, right_px = split_px([1, 1])
     left, right = st.columns(2)
     with left:
-        st.plotly_chart(
-            _fig(charts.curves(h, ["train loss", "test loss"], "Loss per epoch", x="epoch")),
-            key=k("loss"),
+        loss = charts.line_chart(
+            h, ["train loss", "test loss"], "Loss per epoch", x="epoch", width=left_px
         )
+        svg_ui(loss, k("loss"))
     with right:
-        spec = charts.curves(
-            h, ["train accuracy", "test accuracy"], "Accuracy per epoch", x="epoch"
+        acc = charts.line_chart(
+            h,
+            ["train accuracy", "test accuracy"],
+            "Accuracy per epoch",
+            x="epoch",
+            width=right_px,
+            percent=True,
         )
-        st.plotly_chart(_fig(spec), key=k("acc"))
-
-
-def _image_index(run: training.Run) -> int:
-    n = len(run.Xt)
-    st.session_state.setdefault(k("image"), 1)
-    i = st.number_input("Test image", 1, n, key=k("image"), help=f"1 to {n}")
-    return int(i) - 1
+        svg_ui(acc, k("acc"))
 
 
 def _inside(run: training.Run) -> None:
     with run.lock:  # a copy, not views of weights that a training thread may be changing
         kernels = [w[0].copy() for w in run.model.layers[0].params["weight"]]
     captions = [f"K{c + 1}" for c in range(len(kernels))]
-    kfig = charts.mosaic_figure(kernels, captions, "Learned kernels", 8, 14, diverging=True)
-    _chart(kfig, "kernels")
-    i = _image_index(run)
-    with run.lock:
-        maps = training.image_backward(run.model, run.Xt[i], int(run.yt[i]))["R"]
-    cap = [f"map {c + 1}" for c in range(len(maps))]
-    title = f"Feature maps of test image {i + 1} (after ReLU)"
-    _chart(charts.mosaic_figure(list(maps), cap, title, per_row=8, px=8), "maps")
+    room = split_px([1])[0]
+    spec = charts.mosaic(
+        kernels,
+        captions,
+        "Learned kernels (blue < 0 < red)",
+        px=14,
+        room=room,
+        palette="diverging",
+    )
+    svg_ui(spec, k("kernels"))
+
+
+def _open(choice_key: str) -> None:
+    """A misclassified image picked from the list becomes the test image below."""
+    st.session_state[k("image")] = int(st.session_state[choice_key])
 
 
 def results_ui(run: training.Run) -> None:
-    """On the test set: the confusion matrix and the images the network got wrong."""
+    """On the test set: the confusion matrix and the images the network got wrong, each with
+    its test-image number, and a list to open one of them below."""
     with run.lock:
-        counts = training.confusion(run.model, run.Xt, run.yt)
         pred = np.argmax(run.model.forward(run.Xt), axis=1)
+    counts = training.confusion(run.model, run.Xt, run.yt, pred=pred)
     wrong = np.flatnonzero(pred != run.yt)
+    left_px, right_px = split_px([2, 3])
     left, right = st.columns([2, 3])
     with left:
-        _chart(charts.confusion_figure(counts, "Confusion matrix (test set)"), "confusion")
+        px = max(14, min(30, (left_px - 80) // 10))
+        svg_ui(charts.confusion(counts, "Confusion matrix (test set)", px=px), k("confusion"))
     with right:
         if not len(wrong):
             st.success("No test image is misclassified.")
             return
         shown = wrong[:24]
         images = [run.Xt[i, 0] for i in shown]
-        caps = [f"{pred[i]} (true {run.yt[i]})" for i in shown]
-        title = (
-            f"Misclassified: {len(wrong)} of {len(run.yt)} (first {len(shown)}), predicted (true)"
+        caps = [f"#{i + 1}: {pred[i]} ({run.yt[i]})" for i in shown]
+        names = [f"test image {i + 1}: predicted {pred[i]}, true {run.yt[i]}" for i in shown]
+        title = f"Misclassified: {len(wrong)} of {len(run.yt)}; #test image: predicted (true)"
+        svg_ui(
+            charts.mosaic(images, caps, title, px=10, room=right_px, names=names, zmax=1.0),
+            k("wrong"),
         )
-        _chart(charts.mosaic_figure(images, caps, title, per_row=6, px=10), "wrong")
+        choice = k("open")
+        st.selectbox(
+            "Open a misclassified test image below",
+            [int(i) + 1 for i in wrong],
+            index=None,
+            placeholder=f"one of the {len(wrong)}",
+            key=choice,
+            on_change=_open,
+            args=(choice,),
+        )
 
 
-def _lesson_link(page, label: str, **query) -> None:
-    st.page_link(page.path, label=label, icon=page.icon, query_params=query or None)
-
-
-def _row(figures: list[tuple[dict, str]]) -> None:
-    for col, (spec, key) in zip(st.columns(len(figures)), figures, strict=True):
-        with col:
-            _chart(spec, key)
-
-
-def backward_ui(run: training.Run) -> None:
-    """One test image's gradient, from the loss back to the pixels, each layer beside the
-    formula of the lesson it comes from."""
-    i = int(st.session_state.get(k("image"), 1)) - 1
+def image_ui(run: training.Run) -> None:
+    """One test image: the number to open, its feature maps, its backward pass."""
+    n = len(run.Xt)
+    st.session_state.setdefault(k("image"), 1)
+    i = int(st.number_input("Test image", 1, n, key=k("image"), help=f"1 to {n}")) - 1
     with run.lock:
         g = training.image_backward(run.model, run.Xt[i], int(run.yt[i]))
-    st.markdown(
-        f"Test image {i + 1}, a **{run.yt[i]}**, predicted **{int(np.argmax(g['p']))}**, loss "
-        f"{float(g['loss']):.3f}. Change the image above."
-    )
-    _backward_head(g)
-    c = _channel_ui(len(g["R"]))
-    _backward_body(g, c, run.model.layers[0].params["weight"].shape[-1])
-
-
-def _backward_head(g: dict) -> None:
-    st.latex(r"\frac{\partial L}{\partial z} = p - \mathrm{onehot}(y)")
-    _lesson_link(SOFTMAX, "Softmax + cross-entropy lesson, 10 classes", num_classes="10")
-    rows = np.stack([g["p"], g["dlogits"]])
-    names = [[f"{what}, digit {d}" for d in range(10)] for what in ("p", "∂L/∂z")]
-    fig = charts.image(
-        rows,
-        "p (row 1) and ∂L/∂z (row 2), digits 0–9",
-        diverging=True,
-        px=44,
-        values=True,
-        labels=names,
-    )
-    fig["layout"]["xaxis"].update(
-        tickmode="array", tickvals=list(range(1, 11)), ticktext=list("0123456789")
-    )
-    _row([(fig, "b/p")])
-    st.latex(
-        r"\frac{\partial L}{\partial W} = v^\top \frac{\partial L}{\partial z}, \qquad "
-        r"\frac{\partial L}{\partial P} = \mathrm{unflatten}\left(\frac{\partial L}{\partial z} W^\top\right)"
-    )
-    _lesson_link(DENSE, "Dense-layer lesson")
-    dw = charts.image(
-        g["dW"].T, f"∂L/∂W, transposed (10 × {g['dW'].shape[0]})", diverging=True, px=6
-    )
-    _row([(dw, "b/dW")])
-
-
-def _channel_ui(channels: int) -> int:
-    st.session_state.setdefault(k("channel"), 1)
-    c = st.slider("Channel to follow", 1, channels, key=k("channel")) if channels > 1 else 1
-    return int(c) - 1
-
-
-def _backward_body(g: dict, c: int, ksize: int) -> None:
-    _through_pool(g, c)
-    _through_relu(g, c)
-    _into_conv(g, c, ksize)
-
-
-def _through_pool(g: dict, c: int) -> None:
-    side = g["R"].shape[-1]
-    st.latex(
-        r"\frac{\partial L}{\partial r_{mn}} = \sum_{(i,j)\,:\,r_{mn}\text{ wins window }(i,j)} "
-        r"\frac{\partial L}{\partial p_{ij}}"
-    )
-    _lesson_link(
-        POOLING,
-        f"Max-pooling lesson at {side}×{side}, window 2×2",
-        op="max_pool2d",
-        input_shape=f"{side}x{side}",
-        kernel_size="2x2",
-    )
-    _row(
-        [
-            (charts.image(g["R"][c], f"R (channel {c + 1})", px=20), "b/R"),
-            (charts.image(g["winners"][c].astype(float), "cells that won", px=20), "b/win"),
-            (charts.image(g["dP"][c], "∂L/∂P", diverging=True, px=28), "b/dP"),
-            (charts.image(g["dR"][c], "∂L/∂R: routed", diverging=True, px=20), "b/dR"),
-        ]
-    )
-
-
-def _through_relu(g: dict, c: int) -> None:
-    side = g["R"].shape[-1]
-    st.latex(
-        r"\frac{\partial L}{\partial z_{ij}} = [z_{ij} > 0]\,\frac{\partial L}{\partial r_{ij}}"
-    )
-    _lesson_link(ELEMENTWISE, "Element-wise lesson: ReLU", op="relu", shape=f"{side}x{side}")
-    _row(
-        [
-            (charts.image(g["mask"][c].astype(float), "mask [z > 0]", px=20), "b/mask"),
-            (charts.image(g["dZ"][c], "∂L/∂Z", diverging=True, px=20), "b/dZ"),
-        ]
-    )
-
-
-def _into_conv(g: dict, c: int, ksize: int) -> None:
-    pad = (g["R"].shape[-1] - 8 + ksize - 1) // 2  # the padding that gives this feature map
-    st.latex(
-        r"\frac{\partial L}{\partial K} = X \circledast \frac{\partial L}{\partial Z}, \quad "
-        r"\frac{\partial L}{\partial X} = \mathrm{pad}\left(\frac{\partial L}{\partial Z}\right)"
-        r" \circledast \mathrm{rot180}(K)"
-    )
-    _lesson_link(
-        CONV2D,
-        f"Conv2D lesson at 8×8 * {ksize}×{ksize}, padding {pad}",
-        input_shape="8x8",
-        kernel_shape=f"{ksize}x{ksize}",
-        padding=f"{pad}x{pad}",
-    )
-    _row(
-        [
-            (charts.image(g["X"], "X (the image)", px=20), "b/X"),
-            (charts.image(g["dK"][c, 0], f"∂L/∂K (kernel {c + 1})", diverging=True, px=28), "b/dK"),
-            (charts.image(g["dX"], "∂L/∂X: which pixels matter", diverging=True, px=20), "b/dX"),
-        ]
+    conv = run.model.layers[0]
+    cnn_backward.feature_maps_ui(g, i, k("maps"))
+    st.subheader("Its backward pass, layer by layer")
+    cnn_backward.backward_ui(
+        g, i, int(run.yt[i]), conv.kernel_size[0], conv.padding[0], lambda name: k(name)
     )
 
 
@@ -376,4 +317,5 @@ def verify_ui(run: training.Run) -> None:
     st.markdown(
         f"**Engine = finite differences on the real network**: {verdict} (worst {worst:.1e})"
     )
-    st.dataframe(table, hide_index=True)
+    # Markdown, not st.dataframe: the grid's 1.5 MB of code would load on every first visit
+    st.markdown(markdown_table(pd.DataFrame(table)))

@@ -7,11 +7,14 @@ Every number reaching here is finite: ``ui.lesson`` checks the results before dr
 
 from __future__ import annotations
 
+import re
+
 import sympy as sp
 
-from derivations.typeset import equalities, num, ordered_sum, product_latex
+from derivations.typeset import equalities, num, ordered_sum, paren, product_latex
 from ui import links
 
+_ONE_PAIR = re.compile(r"\\left\(\\left\(([^()]*)\\right\) \\right\)")
 LONGEST = 400  # characters of LaTeX an output's formula may take in the explorer
 
 
@@ -110,3 +113,41 @@ def input_sentence(d, key: str, idx, numbers) -> str:
     outs = sorted(d.feeds(key, idx))
     names = ", ".join(links.cell_label(d, "out", o) for o in outs) or "no output"
     return f"**{links.cell_label(d, key, idx)} = {num(numbers[key][idx])}** feeds {names}."
+
+
+def panel_latex(d, key: str, idx, numbers, width: int | None = None) -> str:
+    """A network quantity's cell by its own definition, then with the numbers put in:
+    z⁽²⁾₁₁ = a⁽¹⁾₁₁ w⁽²⁾₁₁ + … = (0.5)(−1.2) + … = −0.6; ∂L/∂z⁽¹⁾₁₂ = ∂L/∂a⁽¹⁾₁₂ (1 − tanh²(z⁽¹⁾₁₂))
+    = (0.3)(1 − tanh²(0.52)) = 0.23."""
+    idx = tuple(idx)
+    _, _, names, local, _ = links.network(d)[key]
+    cells = links.symbol_cells(d)
+    # in the forward step's order: the products first, a lone bias last
+    terms = sorted(sp.Add.make_args(local[idx]), key=lambda t: t.is_Symbol)
+    put = {
+        s: sp.Symbol(rf"\left({num(numbers[cells[s][0]][cells[s][1]])}\right)")
+        for s in local[idx].free_symbols
+        if s in cells
+    }
+    sym = [_product(t, {}) for t in terms]
+    plugged = [_product(t, put) for t in terms]
+    groups = [(elided(sym), ordered_sum), (elided(plugged), ordered_sum)]
+    return equalities(sp.latex(names[idx]), groups, num(numbers[key][idx]), width)
+
+
+def _product(term, put: dict) -> str:
+    """A term's factors in one order, with ``put``'s numbers for its symbols or without: sympy
+    would re-sort the factors once numbers replace the names (∂L/∂L p₂ = (0.95)(1))."""
+    coef, factors = term.as_coeff_mul()
+    if any(f.is_Pow and f.exp.is_negative for f in factors):  # a fraction: sympy writes it best
+        return _ONE_PAIR.sub(r"\\left(\1\\right)", sp.latex(term.xreplace(put)))
+    parts = [
+        _ONE_PAIR.sub(r"\\left(\1\\right)", paren(f.xreplace(put)) if put else paren(f))
+        for f in factors
+    ]
+    body = " ".join(parts)
+    if coef == 1:
+        return body or "1"
+    if coef == -1:
+        return f"-{body}" if body else "-1"
+    return f"{sp.latex(coef)} {body}".strip()

@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 import streamlit as st
 
 from ui.components import heatmap_ui
-from ui.layout import Layout
+from ui.layout import GAP, WIDTH_KEY, Layout, main_for_window
 from ui.svg import matrix_svg
 
 
@@ -43,3 +43,25 @@ def figures_ui(figs: list[Fig], layout: Layout, budget: int, room: int, gap="sma
                 scale=layout.scale,
             )
             heatmap_ui(svg, f.key, layout.main, f.on_click)
+
+
+def column_px() -> int:
+    """The page's main column in px: as the browser measured it (the lesson section's probe), or
+    until then a guess from the window a cookie remembers (a 1280 px window's without one)."""
+    ss = st.session_state
+    if WIDTH_KEY not in ss:
+        ss[WIDTH_KEY] = main_for_window(st.context.cookies.get("bpl_window"), False)
+    return int(ss[WIDTH_KEY])
+
+
+def split_px(weights: list[float], main: int | None = None) -> list[int]:
+    """The widths of ``st.columns(weights)`` in a ``main`` px column (medium gaps)."""
+    main = column_px() if main is None else main
+    room = main - GAP * (len(weights) - 1)
+    return [int(room * w / sum(weights)) for w in weights]
+
+
+def svg_ui(svg: str, key: str) -> None:
+    """A drawing from ``ui.charts``, drawn for the column as it is now (and scaled with it when
+    the window is resized)."""
+    heatmap_ui(svg, key, column_px())

@@ -15,6 +15,7 @@ import numpy as np
 import streamlit as st
 
 from derivations import shared
+from derivations.network import panel_numbers
 from ui import custom, links, panels, patterns, practice, state, urlstate, verify, waiting
 from ui.components import reported, width_probe_ui
 from ui.layout import (
@@ -433,6 +434,8 @@ def _extra(spec, d, params, layout: Layout, values, upstream, numbers) -> dict:
     if own:
         arrays = cached_numeric(*key, OWN)(values, upstream)
         numbers.update({k: a for (k, *_), a in zip(own, arrays, strict=True)})
+    if links.network(d):  # a network's quantities between its layers, evaluated layer by layer
+        numbers.update(panel_numbers(d, values, upstream))
     return {
         "panels": own,
         "operands": lambda p: cached_numeric(*key, p.label)(values, upstream),

@@ -13,12 +13,24 @@ from derivations.derivation import Derivation
 from derivations.symbols import plain
 
 
+def network(d: Derivation) -> dict[str, tuple]:
+    """A network's quantities between its input and its loss (Z⁽¹⁾, A⁽¹⁾, …, p, ∂L/∂Z⁽ᴸ⁾, …), by
+    key: (key, title, cell symbols, each cell's definition, cell names as text); see
+    ``derivations.network``. Empty for a single op."""
+    return {p[0]: p for p in d.facts.get("between", ())}
+
+
 def panels(d: Derivation) -> list[tuple[str, str]]:
-    """(key, title) of every matrix a lesson shows, in reading order."""
+    """(key, title) of every matrix a lesson shows, in reading order: the inputs, a network's
+    forward quantities, the output and its upstream, a network's backward quantities, the
+    gradients."""
     out_name = d.out_name.replace("_i", "ᵢ")  # L_i → Lᵢ, as the notes write it
+    net = [(k, p[1]) for k, p in network(d).items()]
     out = [(n, _SHOWN.get(n, n)) for n in d.inputs]
+    out += [(k, t) for k, t in net if not k.startswith("d")]
     out.append(("out", out_name))
     out.append(("up", f"∂{d.loss}/∂{out_name}"))
+    out += [(k, t) for k, t in net if k.startswith("d")]
     out += [(f"d:{n}", f"∂{d.loss}/∂{_SHOWN.get(n, n)}") for n in d.inputs]
     return out
 
@@ -29,12 +41,18 @@ _SHOWN = {"gamma": "γ", "beta": "β"}  # inputs named in words (batch norm's), 
 def shape_of(d: Derivation, key: str) -> tuple[int, int]:
     if key in ("out", "up"):
         return d.output.shape
+    net = network(d)
+    if key in net:
+        return net[key][2].shape
     return d.inputs[key.removeprefix("d:")].shape
 
 
 def cell_label(d: Derivation, key: str, idx) -> str:
-    """Plain-text name of a cell: x₂₂, z₁₂, ∂L/∂z₁₂, ∂L/∂x₂₂."""
+    """Plain-text name of a cell: x₂₂, z₁₂, ∂L/∂z₁₂, ∂L/∂x₂₂ (a network's a⁽¹⁾₁₂ too)."""
     idx = tuple(idx)
+    net = network(d)
+    if key in net:
+        return net[key][4][idx[0]][idx[1]]
     if key == "out":
         return plain(d.out_symbols[idx])
     if key == "up":
@@ -66,6 +84,15 @@ def highlights(d: Derivation, key: str, idx) -> dict[str, list[tuple[int, int]]]
     """
     idx = tuple(idx)
     res: dict[str, list] = {k: [] for k, _ in panels(d)}
+    net = network(d)
+    if key in net:  # a network's quantity: what its definition reads, and where it goes
+        cells = symbol_cells(d)
+        for s in net[key][3][idx].free_symbols:
+            if s in cells:
+                res[cells[s][0]].append(cells[s][1])
+        res[key].append(idx)
+        _fed(d, net[key][2][idx], res)
+        return res
     if key.startswith("d:"):
         name = key[2:]
         for k, cells in d.gradient_links(name, idx).items():
@@ -89,7 +116,29 @@ def highlights(d: Derivation, key: str, idx) -> dict[str, list[tuple[int, int]]]
         res["up"] += outs
         res[key].append(idx)
         res[f"d:{key}"].append(idx)
+        _fed(d, d.inputs[key][idx], res)
     return res
+
+
+def symbol_cells(d: Derivation) -> dict[sp.Symbol, tuple[str, tuple[int, int]]]:
+    """Every named cell a network's definitions read: inputs, quantities, the seed ∂L/∂L."""
+    cells = dict(d.symbol_index)
+    for key, (_, _, names, *_) in network(d).items():
+        cells.update(
+            {names[r, c]: (key, (r, c)) for r in range(names.rows) for c in range(names.cols)}
+        )
+    cells[d.upstream[0, 0]] = ("up", (0, 0))
+    return cells
+
+
+def _fed(d: Derivation, symbol, res: dict) -> None:
+    """Add the network quantities whose definitions read ``symbol`` (a weight feeds its layer's
+    z's; a z feeds its a and its ∂L/∂z)."""
+    for key, (*_, local, _) in network(d).items():
+        for r in range(local.rows):
+            for c in range(local.cols):
+                if symbol in local[r, c].free_symbols and (r, c) not in res[key]:
+                    res[key].append((r, c))
 
 
 def own_panels(d: Derivation) -> list[tuple[str, str, list[list[str]], object]]:

@@ -5,12 +5,15 @@ lesson section (ui/lesson.py) of the "mlp" op."""
 from __future__ import annotations
 
 import numpy as np
-import plotly.graph_objects as go
 import streamlit as st
 
 from engine import datasets
 from ui import charts, training
-from ui.plots import matrix_figure
+from ui.figures import column_px, split_px, svg_ui
+from ui.layout import Layout
+from ui.state import Keys
+from ui.svg import Look, matrix_svg
+from ui.urlstate import parse_sizes
 
 PAGE = "pages/mlp.py"
 DATASETS = {
@@ -52,10 +55,6 @@ RESTARTS = "Dataset, points, noise, seed, layers, units and activation start a n
 
 def k(name: str) -> str:
     return f"{PAGE}/train/{name}"
-
-
-def _fig(spec: dict) -> go.Figure:
-    return go.Figure(spec, _validate=False)  # the dicts are validated in the tests
 
 
 def settings_ui() -> dict:
@@ -122,7 +121,8 @@ def _step() -> None:
 def _train() -> None:
     run = st.session_state[k("run")]
     st.session_state[k("running")] = True
-    st.session_state[k("goal")] = run.steps + STEPS_PER_TRAIN
+    goal = run.steps + STEPS_PER_TRAIN
+    st.session_state[k("pace")] = training.Pace(run.steps, goal)
     st.session_state[k("last")] = None  # what Step showed is about to be many steps old
 
 
@@ -132,10 +132,10 @@ def _stop() -> None:
 
 def _reset() -> None:
     st.session_state[k("run")] = None
+    st.session_state[k("pace")] = None
 
 
-def controls_ui(run: training.Run) -> None:
-    running = st.session_state.get(k("running"), False)
+def controls_ui(running: bool) -> None:
     c = st.columns([1, 1, 1, 4])
     c[0].button(
         ":material/skip_next: Step",
@@ -153,7 +153,8 @@ def controls_ui(run: training.Run) -> None:
             on_click=_train,
             width="stretch",
             key=k("trainbtn"),
-            help=f"Train live for up to {STEPS_PER_TRAIN} steps.",
+            help=f"Train live for {STEPS_PER_TRAIN:,} steps, {STEPS_PER_TICK} between redraws; "
+            "the bar says how long it is taking.",
         )
     c[2].button(
         ":material/restart_alt: Reset",
@@ -177,49 +178,71 @@ def status(run: training.Run) -> str:
     )
 
 
-def _tick(run: training.Run) -> None:
-    """Train for part of a tick; at the goal, stop and redraw the whole page once."""
-    goal = st.session_state.get(k("goal"), 0)
+def _tick(run: training.Run, pace: training.Pace) -> None:
+    """Train for part of a tick, the bar saying how long it is taking; at the goal, stop and
+    redraw the whole page once."""
+    bar = st.empty()
+
+    def show() -> None:  # each update is also where a click on Stop breaks in
+        left = pace.left_text(run.steps)
+        done = min(1.0, (run.steps - pace.start) / max(pace.goal - pace.start, 1))
+        bar.progress(done, text=f"training: step {run.steps:,} of {pace.goal:,.0f} · {left}")
+
+    show()
     # a few steps a redraw, not as many as fit: an MLP step takes ~0.1 ms, and the whole run
     # would be over in the first tick, too fast to watch the boundary form or to press Stop
-    run.train_for(TICK / 2, until_step=min(goal, run.steps + STEPS_PER_TICK), every=5)
-    st.progress(min(1.0, 1 - (goal - run.steps) / STEPS_PER_TRAIN), text="training…")
-    if run.steps >= goal:
+    end = min(pace.goal, run.steps + STEPS_PER_TICK)
+    run.train_for(TICK / 2, until_step=end, every=5, between=show)
+    if run.steps >= pace.goal:
+        pace.finish()
         st.session_state[k("running")] = False
-        st.rerun()
+        st.rerun(scope="app")
 
 
-# what the gradient-norm chart shows, for the activation in use
-NORMS_NOTE = {
-    "sigmoid": "With sigmoid and several hidden layers, the first layers' gradients are orders of "
-    "magnitude smaller than the last one's: σ′ ≤ 1/4, and the backward pass multiplies one σ′ "
-    "per layer. That is the vanishing gradient, seen rather than told.",
-    "tanh": "tanh′ ≤ 1, so each layer can only shrink the gradient on its way back, but far less "
-    "than sigmoid's σ′ ≤ 1/4: switch the activation to sigmoid with 3 or 4 hidden layers and "
-    "watch the first layers' norms fall orders of magnitude below the last one's.",
-    "relu": "ReLU′ is 0 or 1: a unit passes the gradient back unchanged or not at all, so the "
-    "norms do not shrink layer by layer as with sigmoid (try it with 3 or 4 hidden layers); a "
-    "layer whose units are all inactive passes nothing.",
-}
+def board_ui(cfg: dict) -> None:
+    """Step, Train, Stop and Reset with everything they change — the status, the boundary, the
+    curves and what the last step did — in one fragment: a click reruns only this, not the
+    lesson below. While training, the part below the buttons is a fragment of its own that
+    trains and redraws itself every tick; the buttons stay put, so a click on Stop always lands,
+    and Stop reruns the outer fragment, which no longer draws the ticking one (Streamlit then
+    cancels its ticks)."""
+
+    @st.fragment
+    def board():
+        running = st.session_state.get(k("running"), False)
+        controls_ui(running)
+        if running:
+            _ticking(cfg)
+        else:
+            _live(cfg)
+
+    board()
 
 
-def live_ui() -> None:
-    """The boundary and the curves, in a fragment that trains and redraws itself while
-    running (the rest of the page stays as it is)."""
-    running = st.session_state.get(k("running"), False)
+def _live(cfg: dict) -> None:
+    ss = st.session_state
+    run = current_run(cfg)
+    pace = ss.get(k("pace"))
+    if ss.get(k("running")) and pace is not None:
+        _tick(run, pace)
+    elif pace is not None:
+        pace.finish()
+        st.caption(f"The last Train: {pace.summary(run.steps)}.")
+    st.caption(status(run))  # here, not beside the buttons: it follows the training
+    _pictures(run)
+    with st.expander("What the last step changed", expanded=bool(ss.get(k("last")))):
+        step_view_ui()
 
-    @st.fragment(run_every=TICK if running else None)
-    def view():
-        run = st.session_state[k("run")]
-        if st.session_state.get(k("running")):
-            _tick(run)
-        st.caption(status(run))  # here, not beside the buttons: it follows the training
-        _pictures(run)
 
-    view()
+_ticking = st.fragment(run_every=TICK)(_live)
+
+
+def _shape(a: np.ndarray) -> str:
+    return "×".join(map(str, a.shape))
 
 
 def _pictures(run: training.Run) -> None:
+    left_px, right_px = split_px([5, 4])
     left, right = st.columns([5, 4])
     with left:
         X = np.concatenate([run.X, run.Xt])
@@ -227,47 +250,127 @@ def _pictures(run: training.Run) -> None:
         with run.lock:
             xs, ys, prob = training.decision_grid(run.model, X)
         title = f"Decision boundary after {run.steps} step{'' if run.steps == 1 else 's'}"
-        st.plotly_chart(_fig(charts.boundary(xs, ys, prob, X, y, title)), key=k("boundary"))
+        svg_ui(charts.boundary(xs, ys, prob, X, y, title, width=left_px), k("boundary"))
+    h = run.history
     with right:
-        h = run.history
-        st.plotly_chart(_fig(charts.curves(h, ["train loss", "test loss"], "Loss")), key=k("loss"))
-        st.plotly_chart(
-            _fig(charts.curves(h, ["train accuracy", "test accuracy"], "Accuracy")), key=k("acc")
+        loss = charts.line_chart(h, ["train loss", "test loss"], "Loss", width=right_px)
+        svg_ui(loss, k("loss"))
+        acc = charts.line_chart(
+            h, ["train accuracy", "test accuracy"], "Accuracy", width=right_px, percent=True
         )
+        svg_ui(acc, k("acc"))
     layers = [n for n in run.history[-1] if n.startswith("layer ")]
     if not layers:
         st.caption("Gradient norms per layer appear after the first step.")
         return
-    st.plotly_chart(
-        _fig(charts.curves(run.history, layers, "Gradient norm ‖∂L/∂W‖ per layer (log)", log=True)),
-        key=k("norms"),
-    )
-    st.caption(NORMS_NOTE.get(st.session_state.get(k("activation")), NORMS_NOTE["sigmoid"]))
+    title = "Gradient norm ‖∂L/∂W‖ per layer (log scale)"
+    norms = charts.line_chart(h, layers, title, log=True, width=column_px(), height=230)
+    svg_ui(norms, k("norms"))
+    st.caption(training.norms_caption(h, _activation(), _optimiser()))
 
 
-def _shape(a: np.ndarray) -> str:
-    return "×".join(map(str, a.shape))
+def _activation() -> str:
+    return st.session_state.get(k("activation"), DEFAULTS["activation"])
+
+
+def _names(title: str, shape: tuple) -> list[list[str]]:
+    """Cell names for the tooltips: W⁽²⁾ row 1, column 3."""
+    rows, cols = shape
+    return [[f"{title} row {r + 1}, column {c + 1}" for c in range(cols)] for r in range(rows)]
 
 
 def step_view_ui() -> None:
-    """What the last Step did to every weight array: W, its gradient, and the change."""
+    """What the last Step did to every weight array: W, its gradient, and the change, side by
+    side while three fit the column (they wrap below each other when not)."""
     last = st.session_state.get(k("last"))
     rule = ", where ".join(filter(None, UPDATE[_optimiser()]))
     if not last:
         st.caption(f"Press **Step** to see one update, layer by layer: {rule}.")
         return
     st.caption(f"The update: {rule}.")
+    layout = Layout(column_px() - 40)  # the expander's padding
+    room = (layout.main - 2 * 16) // 3
+    bar = Look(colorbar=True)  # Adam's ΔW is ±α nearly everywhere: the bar says how much
     for i, arr in enumerate(last):
         layer = int(arr["name"].split(".")[0]) // 2 + 1
         kind = "W" if arr["name"].endswith("weight") else "b"
-        shape = _shape(arr["before"])
-        st.markdown(f"**{kind}⁽{layer}⁾**, shape {shape}: ∂L/∂{kind} and Δ{kind} have its shape")
-        cols = st.columns(3)
-        for col, (key, title) in zip(
-            cols, (("before", kind), ("grad", f"∂L/∂{kind}"), ("change", f"Δ{kind}")), strict=True
-        ):
-            with col:
-                fig = matrix_figure(np.atleast_2d(arr[key]), title, budget=180, max_width=260)
-                st.plotly_chart(
-                    fig, key=k(f"step/{i}/{key}"), width="content", config={"displayModeBar": False}
+        shape = np.atleast_2d(arr["before"]).shape
+        st.markdown(
+            f"**{kind}{_l(layer)}**, shape {_shape(arr['before'])}: ∂L/∂{kind} and Δ{kind} have "
+            "its shape"
+        )
+        with st.container(horizontal=True, gap="medium", vertical_alignment="top"):
+            for key, name in (("before", kind), ("grad", f"∂L/∂{kind}"), ("change", f"Δ{kind}")):
+                title = f"{name}{_l(layer)}"
+                svg, _ = matrix_svg(
+                    np.atleast_2d(arr[key]),
+                    title,
+                    _names(title, shape),
+                    budget=180,
+                    max_width=room,
+                    scale=layout.scale,
+                    look=bar,
                 )
+                svg_ui(svg, k(f"step/{i}/{key}"))
+
+
+_SUP = str.maketrans("0123456789", "⁰¹²³⁴⁵⁶⁷⁸⁹")
+
+
+def _l(layer: int) -> str:
+    return f"⁽{str(layer).translate(_SUP)}⁾"
+
+
+# ---------------------------------------------------------------- the lesson below, in step
+
+LESSON = Keys(PAGE)  # the lesson section's own settings ("Settings of the small instance")
+MAX_HIDDEN, MAX_UNITS = 3, 4  # the largest network the lesson writes out (derivations.network)
+
+
+def lesson_sizes(cfg: dict) -> tuple[int, ...]:
+    """The network above at the lesson's size: as it is where it fits (3 hidden layers of 4
+    units at most), else with fewer layers or units."""
+    return (2, *[min(cfg["width"], MAX_UNITS)] * min(cfg["hidden"], MAX_HIDDEN), 2)
+
+
+def follow_ui(cfg: dict) -> None:
+    """Whenever the network above changes, set the lesson's layer sizes and activation to it
+    (what the learner sets below stays until then). A link that sets the lesson's own is
+    followed on its first visit instead."""
+    ss = st.session_state
+    arch = (cfg["hidden"], cfg["width"], cfg["activation"])
+    if ss.get(k("lesson_for")) == arch:
+        return
+    linked = LESSON.init not in ss and {"layer_sizes", "activation"} & set(st.query_params)
+    if not linked:
+        ss[LESSON.param("layer_sizes")] = ", ".join(map(str, lesson_sizes(cfg)))
+        ss[LESSON.param("activation")] = cfg["activation"]
+    ss[k("lesson_for")] = arch
+
+
+def _arrow(sizes) -> str:
+    return " → ".join(map(str, sizes))
+
+
+def lesson_relation(cfg: dict) -> str:
+    """One sentence on how the lesson below relates to the network above, read from both."""
+    ss = st.session_state
+    text = ss.get(LESSON.param("layer_sizes"), st.query_params.get("layer_sizes", "2, 3, 2"))
+    lesson, act = parse_sizes(text), ss.get(LESSON.param("activation"), "sigmoid")
+    above, act_above = sizes(cfg), cfg["activation"]
+    net = f"{_arrow(above)} with {act_above}"
+    if lesson == above and act == act_above:
+        return f"Below, the network trained above ({net}) written out by hand, with its own small numbers."
+    if lesson == lesson_sizes(cfg) and act == act_above:
+        return (
+            f"Below, the network trained above ({net}) at a size whose every weight can be "
+            f"written out: {_arrow(lesson)}, the same activation (at most {MAX_HIDDEN} hidden "
+            f"layers of {MAX_UNITS} units here), with its own small numbers."
+        )
+    # the learner's text is not echoed (a caption is Markdown): unreadable sizes are named so
+    mine = f"{_arrow(lesson)} with {act}" if lesson else f"sizes that are not valid, with {act}"
+    return (
+        f"Below, a separate toy network, {mine}, not the one trained above ({net}): its "
+        "settings were changed under Settings of the small instance. Changing the network above "
+        "brings the lesson back in step with it."
+    )

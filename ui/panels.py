@@ -105,7 +105,11 @@ def _one_step_ui(keys: Keys, d, j: int, numbers, layout: Layout, extra: dict) ->
 def focus_keys(d, step, extras=()) -> list[str]:
     """The matrices that show a step's quantity with numbers: the input and its gradient (with
     the lesson's own panels between, such as softmax's p), or for the forward steps the
-    (first) input and the output."""
+    (first) input and the output; a network lists each step's own (its quantities between the
+    layers)."""
+    listed = d.facts.get("step_panels", {}).get(step.title)
+    if listed:
+        return list(listed)
     if step.shows:  # the lesson chose them (batch norm's X̂, attention's S and P)
         return list(step.shows)
     f = step.focus
@@ -198,7 +202,9 @@ def _clicked(keys: Keys, k: str, shape) -> None:
 
 def _explain(d, key, idx, values, upstream, numbers, layout: Layout) -> None:
     width = layout.full_units
-    if key.startswith("d:"):
+    if key in links.network(d):
+        st.latex(explain.panel_latex(d, key, idx, numbers, width=width))
+    elif key.startswith("d:"):
         tex, why = explain.gradient_latex(d, key[2:], idx, values, upstream, width=width)
         st.latex(tex)
         if why:

@@ -11,7 +11,6 @@ from __future__ import annotations
 import math
 
 import numpy as np
-import plotly.graph_objects as go
 
 from ui.layout import GAP, MAIN_WIDTH
 
@@ -242,7 +241,11 @@ def matrix_spec(
     }
 
 
-def matrix_figure(values, title: str, labels=None, **kw) -> go.Figure:
+def matrix_figure(values, title: str, labels=None, **kw):
+    """``matrix_spec`` as a plotly Figure (plotly imported here: no page draws one any more,
+    and importing it cost the server a second on its first page)."""
+    import plotly.graph_objects as go
+
     # _validate=False: plotly's property validation costs ~15 ms a figure, ten times the rest of
     # the work, and a lesson draws a dozen per rerun; tests validate matrix_spec's output instead
     return go.Figure(matrix_spec(values, title, labels, **kw), _validate=False)

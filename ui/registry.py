@@ -355,6 +355,17 @@ _add(
         T.linear,
     )
 )
+
+
+def _last_class(values: dict) -> int | None:
+    """The last 0-based class of a network: its classes, or its last layer's size, less one."""
+    sizes = values.get("layer_sizes")
+    if isinstance(sizes, tuple) and sizes:
+        return sizes[-1] - 1
+    classes = values.get("classes", values.get("num_classes"))
+    return classes - 1 if isinstance(classes, int) else None
+
+
 _add(
     OpSpec(
         "softmax_cross_entropy",
@@ -371,6 +382,7 @@ _add(
                 9,
                 help="Counted from 1, as in the formulas (PyTorch's target index is one less).",
                 shown_from=1,
+                bound=_last_class,
             ),
         ),
         A.ce_forward,
@@ -468,6 +480,7 @@ _add(
     )
 )
 
+
 _TARGET = Param(
     "target",
     "True class y",
@@ -477,6 +490,7 @@ _TARGET = Param(
     3,
     help="Counted from 1, as in the formulas (PyTorch's target index is one less).",
     shown_from=1,
+    bound=_last_class,
 )
 _add(
     OpSpec(
@@ -491,7 +505,8 @@ _add(
                 (2, 3, 2),
                 1,
                 4,
-                help="Input, hidden layers, classes: 3 to 5 sizes of 1 to 4, such as 2, 3, 2.",
+                help="Input, hidden layers, classes: 3 to 5 sizes of 1 to 4 (at least 2 "
+                "classes), such as 2, 3, 2 or 2 3 2.",
                 flag="layers",
                 count=(3, 5),
             ),

@@ -26,6 +26,9 @@ class Param:
     flag: str = ""  # the CLI's --flag (default: the name, dashed)
     shown_from: int = 0  # a widget shows value + shown_from (a 0-based class shown 1-based)
     count: tuple[int, int] = (1, 1)  # "sizes": how many numbers the list holds
+    # the values of the parameters before it -> its largest value, where they bound it (a true
+    # class by the number of classes), or None where they do not say (unreadable sizes)
+    bound: object = None
 
     @property
     def cli_flag(self) -> str:

@@ -8,12 +8,14 @@ import re
 
 _PAIR = re.compile(r"^\s*([0-9]{1,3})\s*[x×,]\s*([0-9]{1,3})\s*$")
 _INT = re.compile(r"^\s*([0-9]{1,4})\s*$")
-_SIZES = re.compile(r"^\s*[0-9]{1,2}(?:\s*[-,x×]\s*[0-9]{1,2}){0,7}\s*$")
+# separated by a dash, a comma, an x or spaces alone ("2 3 2")
+_SIZES = re.compile(r"^\s*[0-9]{1,2}(?:(?:\s*[-,x×]\s*|\s+)[0-9]{1,2}){0,7}\s*$")
 _FLOAT = re.compile(r"^\s*(-?[0-9]{1,3}(?:\.[0-9]{1,6})?)\s*$")
 
 
 def parse_sizes(text: str) -> tuple[int, ...] | None:
-    """'2-3-2', '2, 3, 2' or '2x3x2' → (2, 3, 2); None for anything else (never evaluated)."""
+    """'2-3-2', '2, 3, 2', '2 3 2' or '2x3x2' → (2, 3, 2); None for anything else (never
+    evaluated)."""
     text = str(text)[:40]
     if not _SIZES.match(text):
         return None

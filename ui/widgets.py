@@ -21,8 +21,20 @@ def _pair_ui(keys: Keys, p) -> tuple[int, int]:
     return (int(r), int(c))
 
 
-def param_ui(keys: Keys, p):
-    """One parameter's widget; returns the value derive() takes."""
+def _int_bounds(p, before: dict) -> tuple[int, int]:
+    """A whole-number widget's bounds as it shows them, narrowed by the parameters before it
+    where they bound it (a true class from 1 to the number of classes)."""
+    hi = int(p.hi)
+    if p.bound is not None:
+        top = p.bound(before)
+        if isinstance(top, int) and p.lo <= top:
+            hi = min(hi, top)
+    return int(p.lo) + p.shown_from, hi + p.shown_from
+
+
+def param_ui(keys: Keys, p, before: dict | None = None):
+    """One parameter's widget; returns the value derive() takes (``before``: the values of the
+    parameters drawn before it)."""
     if p.kind == "pair":
         return _pair_ui(keys, p)
     if p.kind == "optional_pair":
@@ -31,7 +43,9 @@ def param_ui(keys: Keys, p):
         )
         return None if auto else _pair_ui(keys, p)
     if p.kind == "int":
-        lo, hi = int(p.lo) + p.shown_from, int(p.hi) + p.shown_from
+        lo, hi = _int_bounds(p, before or {})
+        if st.session_state.get(keys.param(p.name), lo) > hi:  # fewer classes than it was
+            st.session_state[keys.param(p.name)] = hi
         label = f"{p.label} :gray[({lo} to {hi})]"
         v = st.number_input(label, lo, hi, key=keys.param(p.name), help=p.help or None)
         return int(v) - p.shown_from
@@ -63,7 +77,10 @@ def param_ui(keys: Keys, p):
 
 def params_ui(keys: Keys, spec) -> dict:
     """The op's parameters as widgets; returns plain values."""
-    return {p.name: param_ui(keys, p) for p in spec.params}
+    values: dict = {}
+    for p in spec.params:
+        values[p.name] = param_ui(keys, p, values)
+    return values
 
 
 def sources_ui(keys: Keys, spec, reroll) -> tuple[str, int]:

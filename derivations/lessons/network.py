@@ -1,16 +1,16 @@
-"""The MLP and tiny-CNN lessons, written from their Maths (``derivations/network.py``) and the
-single-op Maths they are composed of: the forward pass layer by layer, then the backward pass as
-the notes write it — note 002's numerator-layout chain for the MLP, with every factor's shape
-under it, and note 003's conv → ReLU → pool followed backwards for the CNN."""
+"""The MLP lesson, written from its Math (``derivations/network.py``) and the single-op Maths it
+is composed of: the forward pass layer by layer, then the backward pass as note 002 writes it,
+numerator layout, every factor's shape under it, and the whole chain as one product. The tiny
+CNN's lesson (``.cnn``) shares the notation helpers here."""
 
 from __future__ import annotations
 
 import sympy as sp
 
 from ..derivation import Math, Step
+from ..network import WHOLE_CHAIN
 from ..product import times
 from ..typeset import Typeset, aligned, article, check_mark, ordered_sum, plural
-from .common import all_grads_step, expansion_parts, forward_step
 
 XT, VT, WT, ONES = r"X^\top", r"v^\top", r"W^\top", r"\mathbf{1}^\top"
 ACT_TEX = {"sigmoid": r"\sigma", "tanh": r"\tanh", "relu": r"\mathrm{ReLU}"}
@@ -164,6 +164,45 @@ def _layer_step(m: Math, t: Typeset, ell: int) -> Step:
     )
 
 
+def _whole_chain_step(m: Math, t: Typeset) -> Step:
+    """Note 002's single product, in this page's rows, every factor's shape under it; then the
+    note's own columns, and how the two relate."""
+    n, depth = _sizes(m), len(_sizes(m)) - 1
+    sig = ACT_TEX[m.params["activation"]]
+    pieces = [f"{_u(_d('X'), 1, n[0])} =", _u(_d(_m("Z", depth)), 1, n[depth])]
+    for ell in range(depth, 0, -1):
+        pieces.append(r"\cdot " + _u(_t(_m("W", ell)), n[ell], n[ell - 1]))
+        if ell > 1:
+            diag = rf"\mathrm{{diag}}\left({sig}'\left({_m('Z', ell - 1)}\right)\right)"
+            pieces.append(r"\cdot " + _u(diag, n[ell - 1], n[ell - 1]))
+    ok = m.patterns[WHOLE_CHAIN].ok
+    pieces[-1] += check_mark(ok)
+    note = [
+        r"\text{note 002:}\quad \underbrace{\frac{\partial R}{\partial \vec y_1}}_{1 \times p} =",
+        r"\underbrace{\frac{\partial R}{\partial \vec y_2}}_{1 \times m}",
+        r"\cdot \underbrace{\mathrm{diag}\left(h'(\vec z_2)\right)}_{m \times m}",
+        r"\cdot \underbrace{W_2}_{m \times n}",
+        r"\cdot \underbrace{\mathrm{diag}\left(g'(\vec z_1)\right)}_{n \times n}",
+        r"\cdot \underbrace{W_1}_{n \times p}",
+    ]
+    return Step(
+        "The whole chain as one product (note 002)",
+        t.gathered(pieces, note),
+        "The layer-by-layer steps above, multiplied out in one line: each layer contributes its "
+        "Wᵀ and, below the last, its diag of activation slopes; each inner size matches its "
+        "neighbour's, and the row that comes out has X's shape. sympy checked this product "
+        "against the chain-rule sums composed layer into layer. Note 002 writes columns: "
+        "z = W·y with W of shape out × in, so its ∂z/∂y is W. Here a sample is a row, Z = A·W "
+        "with W in × out, so the same Jacobian is Wᵀ: the note's W₂ is this page's W⁽²⁾ᵀ, and "
+        "the factors come in the same order. Its chain starts at ∂R/∂y₂, after an output "
+        "activation h; this network has softmax + cross-entropy after its last layer instead, "
+        "so the chain starts at ∂L/∂Z with p − onehot(y).",
+        kind="pattern",
+        focus="X",
+        proven=ok,
+    )
+
+
 def _weights_step(m: Math) -> Step:
     n, depth = _sizes(m), len(_sizes(m)) - 1
     lines = []
@@ -265,194 +304,25 @@ def mlp_lesson(m: Math, t: Typeset) -> list[Step]:
     depth = len(_sizes(m)) - 1
     steps = [_mlp_setup(m, t), _mlp_forward(m, t), _mlp_loss_step(m, t)]
     steps += [_layer_step(m, t, ell) for ell in range(depth, 0, -1)]
+    steps.append(_whole_chain_step(m, t))
     steps += [_weights_step(m), _batch_step(m), _one_weight_step(m, t), _descent_step(m)]
+    m.facts["step_panels"] = _step_panels(depth, steps)
     return steps
 
 
-# ---------------------------------------------------------------- the tiny CNN
-
-
-def _cnn_shapes(m: Math):
-    pr = m.params
-    return pr["input_shape"], pr["kernel_shape"], m.facts["conv_out"], m.facts["pooled"]
-
-
-def _cnn_setup(m: Math, t: Typeset) -> Step:
-    hw, k, out, pooled = _cnn_shapes(m)
-    p, c, y = m.params["pool"], m.params["classes"], m.params["target"]
-    flat = pooled[0] * pooled[1]
-    lines = [
-        rf"{_u('Z', *out)} &= {_u('X', *hw)} \circledast {_u('K', *k)} + b",
-        r"R &= \mathrm{ReLU}(Z)",
-        rf"{_u('P', *pooled)} &= \mathrm{{maxpool}}_{{{p[0]}\times{p[1]}}}(R)",
-        rf"{_u('v', 1, flat)} &= \mathrm{{flatten}}(P)",
-        rf"{_u('z', 1, c)} &= {_u('v', 1, flat)}\,{_u('W', flat, c)} + {_u('c', 1, c)}",
-        r"L &= -\log \mathrm{softmax}(z)_{y}",
-    ]
-    return Step(
-        "Setup: conv → ReLU → max pool → dense → softmax",
-        aligned(lines),
-        f"One channel, stride 1, no padding; {article(p[0])} {p[0]}×{p[1]} max pool with stride "
-        f"{p[0]}×{p[1]}; the pooled map flattened row by row into {plural(flat, 'feature')}; "
-        f"a dense layer to {c} class scores; the true class is y = {y + 1} (PyTorch's index "
-        f"{y}). Layer 1's symbols carry ⁽¹⁾, the dense layer's ⁽²⁾.",
-        kind="setup",
-        focus="X",
-    )
-
-
-def _cnn_forward(m: Math, t: Typeset) -> list[Step]:
-    ops = m.facts["ops"]
-    conv = ops["conv"]
-    first = forward_step(
-        conv,
-        t,
-        lambda o: expansion_parts(conv.inputs, conv.facts["terms"][o]),
-        "The convolution, as in the Conv2D lesson: each output is a window of X times K, plus b.",
-    )
-    pool, dense = ops["pool"], ops["dense"]
-    rest = [
-        rf"{sp.latex(ops['relu'].out_symbols[0, 0])} &= \max\left(0, {sp.latex(conv.out_symbols[0, 0])}\right), \;\dots",
-        rf"{sp.latex(pool.out_symbols[0, 0])} &= {sp.latex(pool.output[0, 0])}, \;\dots",
-        rf"{sp.latex(dense.out_symbols[0, 0])} &= " + _dense_sum(ops, 0),
-    ]
-    second = Step(
-        "Forward: ReLU, pool, flatten, dense",
-        aligned(rest),
-        "ReLU keeps the positive entries, the pool keeps each window's largest, flattening "
-        "reads P row by row, and the dense layer turns those features into class scores.",
-        kind="forward",
-        focus="W",
-    )
-    return [first, second]
-
-
-def _dense_sum(ops: dict, c: int) -> str:
-    """Class score c as the pooled features (read row by row) times W's column c, plus c_c."""
-    feats, dense = list(ops["flatten"].output), ops["dense"]
-    W, bias = dense.inputs["W"], dense.inputs["c"]
-    parts = [times(1, [f, W[q, c]]) for q, f in enumerate(feats[:3])]
-    more = [r"\dots"] if len(feats) > 3 else []
-    return ordered_sum([*parts, *more, sp.latex(bias[0, c])])
-
-
-def _cnn_dense_step(m: Math, t: Typeset) -> Step:
-    ops = m.facts["ops"]
-    dense, ce = ops["dense"], ops["ce"]
-    flat, c = dense.params["in_features"], dense.params["out_features"]
-    ok = dense.patterns["dW = X^T dZ"].ok and dense.patterns["dX = dZ W^T"].ok
-    ok_ce = all(v for label, v in ce.checks if label.startswith("dL/df"))
-    lines = [
-        rf"{_u(_d('z'), 1, c)} &= p - \mathrm{{onehot}}(y)" + check_mark(ok_ce),
-        rf"{_u(_d('W'), flat, c)} &= {_u(VT, flat, 1)}\;{_u(_d('z'), 1, c)}, \quad "
-        + _d("c")
-        + " = "
-        + _d("z"),
-        rf"{_u(_d('v'), 1, flat)} &= {_u(_d('z'), 1, c)}\;{_u(WT, c, flat)}" + check_mark(ok),
-        _d("P") + r" &= \mathrm{unflatten}\left(" + _d("v") + r"\right)",
-    ]
-    return Step(
-        "Backward through the dense layer",
-        aligned(lines),
-        "The scores' gradient is p − onehot(y) (softmax lesson); the dense layer gives its "
-        "weights an outer product and passes ∂L/∂v = ∂L/∂z·Wᵀ back, which is laid out in P's "
-        "shape again: the notes' ∂L/∂P.",
-        kind="pattern",
-        focus="W",
-        proven=ok and ok_ce,
-    )
-
-
-def _cnn_pool_relu(m: Math, t: Typeset) -> list[Step]:
-    ops = m.facts["ops"]
-    pool = all_grads_step(
-        ops["pool"],
-        t,
-        "X",
-        title="Through max pool: the gradient is routed",
-        text="Each window sends its ∂L/∂p to the one cell of R that won it, and 0 to the "
-        "others: the routing the Pooling lesson derives.",
-    )
-    relu = all_grads_step(
-        ops["relu"],
-        t,
-        "X",
-        title="Through ReLU: the mask",
-        text="ReLU passes the gradient where z was positive and blocks it elsewhere (0 at "
-        "exactly 0, as in PyTorch).",
-    )
-    return [pool, relu]
-
-
-def _cnn_conv_step(m: Math, t: Typeset) -> Step:
-    conv = m.facts["ops"]["conv"]
-    pk, px = conv.patterns["dK = pad(X) ⊛ dZ"], conv.patterns["dX = pad(dZ) ⊛ rot180(K)"]
-    ok = pk.ok and px.ok and dict(conv.checks)["db = sum(dZ)"]
-    return Step(
-        "Back into the convolution",
-        t.gathered(
-            _d("K")
-            + r" = X \circledast "
-            + _d("Z")
-            + r", \quad "
-            + _d("b")
-            + r" = \sum "
-            + _d("Z"),
-            _d("X")
-            + r" = \mathrm{pad}\left("
-            + _d("Z")
-            + r"\right) \circledast \mathrm{rot180}(K)"
-            + check_mark(ok),
-        ),
-        "From here on it is the Conv2D lesson, with ∂L/∂Z from the ReLU mask as its upstream: "
-        "note 003's “∂L/∂P → ∂L/∂X of the earlier calculation”.",
-        kind="pattern",
-        focus="K",
-        proven=ok,
-    )
-
-
-def _kernel_end_to_end(m: Math, t: Typeset) -> Step:
-    """∂L/∂k₁₁ written out through conv, ReLU mask, pool routing and the dense layer."""
-    ops = m.facts["ops"]
-    conv, pool = ops["conv"], ops["pool"]
-    X, p = conv.inputs["X"], m.params["pool"]
-    _, _, out, pooled = _cnn_shapes(m)
-    terms = []
-    for i in range(out[0]):
-        for j in range(out[1]):
-            u, w = i // p[0], j // p[1]
-            z, r = sp.latex(conv.out_symbols[i, j]), sp.latex(ops["relu"].out_symbols[i, j])
-            pz = sp.latex(pool.out_symbols[u, w])
-            terms.append(rf"{sp.latex(X[i, j])}\,[{z} > 0]\,[{r} \text{{ wins }} {pz}]\," + _d(pz))
-    lines = t.sum_lines(terms[:12]) + ([r"&\quad + \dots"] if len(terms) > 12 else [])
-    lines[0] = _d("k^{(1)}_{11}") + " " + lines[0]
-    c = m.params["classes"]
-    lines.append(
-        _d("p^{(1)}_{uv}")
-        + r" &= \sum_{c=1}^{"
-        + str(c)
-        + r"} w^{(2)}_{qc}\left(p_{c} - [c = y]\right)"
-    )
-    lines.append(r"&\quad q = \text{the row-major position of } (u, v) \text{ in } P")
-    return Step(
-        "One kernel weight, end to end",
-        aligned(lines),
-        f"k₁₁ multiplies the top-left cell of every window, so it meets all {len(terms)} conv "
-        "outputs. Each term survives only if that output was positive (the ReLU mask) and won "
-        "its pool window (the routing); it then carries the dense layer's gradient for that "
-        "feature.",
-        kind="result",
-        focus="K",
-    )
-
-
-def cnn_lesson(m: Math, t: Typeset) -> list[Step]:
-    return [
-        _cnn_setup(m, t),
-        *_cnn_forward(m, t),
-        _cnn_dense_step(m, t),
-        *_cnn_pool_relu(m, t),
-        _cnn_conv_step(m, t),
-        _kernel_end_to_end(m, t),
-    ]
+def _step_panels(depth: int, steps: list[Step]) -> dict[str, list[str]]:
+    """The matrices each step shows with numbers, where not only its focus and gradient: the
+    quantities it goes through (see ``derivations.network``'s panels)."""
+    a = lambda ell: "X" if ell == 0 else f"A{ell}"  # noqa: E731 - A⁽⁰⁾ is the input
+    da = lambda ell: "d:X" if ell == 0 else f"dA{ell}"  # noqa: E731
+    forward = [k for ell in range(1, depth + 1) for k in (f"Z{ell}", a(ell))][:-1]
+    out = {
+        steps[1].title: ["X", *forward, "p"],
+        steps[2].title: ["p", f"dZ{depth}"],
+        steps[2 + depth + 1].title: [f"dZ{depth}", "d:X"],
+        steps[2 + depth + 2].title: [a(depth - 1), f"dZ{depth}", f"d:W{depth}", "X", "dZ1", "d:W1"],
+    }
+    for n, ell in enumerate(range(depth, 0, -1)):
+        through = [f"dZ{ell}"] if ell == depth else [f"dA{ell}", f"Z{ell}", f"dZ{ell}"]
+        out[steps[3 + n].title] = [*through, f"W{ell}", da(ell - 1)]
+    return out
