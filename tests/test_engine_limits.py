@@ -62,3 +62,21 @@ def test_the_limit_itself_is_accepted():
     with pytest.raises(ValueError):
         engine.sum(np.broadcast_to(0.5, (2**14 + 1, 2**14)))
     engine.elementwise.limit("sum", "x", x.shape)  # 2**28 itself is allowed
+
+
+@pytest.mark.parametrize("layer", ["ReLU", "Tanh", "Sigmoid"])
+def test_an_activation_layer_names_a_ragged_input(layer):
+    """np.ndim ran on the list first and raised numpy's own message, naming no layer."""
+    from engine import nn
+
+    with pytest.raises(ValueError, match=rf"{layer}\(\): x must be an array of numbers"):
+        getattr(nn, layer)().forward([[1.0], [1.0, 2.0]])
+
+
+def test_a_layer_refuses_too_many_elements_before_converting():
+    """A float32 view of 2**29 elements was converted to float64 (4 GiB) before any check."""
+    from engine import nn
+
+    x = np.broadcast_to(np.float32(1), (2**15, 2**14))  # a view: no memory of its own
+    with pytest.raises(ValueError, match=r"at most 268435456 elements.*\(32768, 16384\)"):
+        nn.Linear(2**14, 2).forward(x)

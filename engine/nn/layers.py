@@ -123,7 +123,7 @@ class _Activation(Module):
     _f = _df = None
 
     def forward(self, x):
-        x = self._input(x, np.ndim(x), "(any shape)")
+        x = self._input(x, 0, "(any shape)", more=True)  # ndim after conversion: ragged lists
         return self._cache(x, type(self)._f(x))
 
     def backward(self, dy, *, input_grad=True):

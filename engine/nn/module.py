@@ -7,6 +7,8 @@ import math
 
 import numpy as np
 
+from .._checks import MAX_ELEMENTS
+
 _FLOATS = (np.dtype(np.float32), np.dtype(np.float64))
 
 
@@ -107,6 +109,9 @@ class Module:
                 x = np.asarray(x)
             except Exception as exc:  # ragged lists and the like
                 self._fail("x", "be an array of numbers", f"{type(exc).__name__}: {exc}")
+        if x.size > MAX_ELEMENTS:  # before astype: a float32 view would double in float64
+            self._fail("x", f"have at most {MAX_ELEMENTS} elements (the engine's limit, 2**28)",
+                       f"shape {x.shape}")  # fmt: skip
         dt = self.dtype
         if dt is None:
             dt = x.dtype if x.dtype in _FLOATS else np.dtype(np.float64)
