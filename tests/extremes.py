@@ -14,8 +14,7 @@ from __future__ import annotations
 import itertools
 from functools import cache
 
-from derivations import OPS as DERIVED
-from derivations import WORK, work
+from derivations import DERIVATIONS, WORK, work
 from derivations.attention import MAX_DIM, MAX_TOKENS
 from derivations.network import ACTIVATIONS, _cnn_geometry
 from derivations.norm import MAX_NORM_SIDE
@@ -34,23 +33,10 @@ from ui.registry import OPS
 
 def _ends(prm) -> list:
     """The ends of one widget's range (pairs square, an input also as strips)."""
-    if prm.kind in ("pair", "optional_pair"):
+    if prm.name in ("input_shape", "shape"):
         lo, hi = int(prm.lo), int(prm.hi)
-        ends = [(lo, lo), (hi, hi)]
-        if prm.name in ("input_shape", "shape"):
-            ends += [(lo, hi), (hi, lo)]
-        return ends + ([None] if prm.kind == "optional_pair" else [])
-    if prm.kind == "choice":
-        return list(prm.choices)
-    if prm.kind == "bool":
-        return [False, True]
-    if prm.kind == "int":
-        return [int(prm.lo), int(prm.hi)]
-    if prm.kind == "sizes":
-        return [(int(prm.lo),) * prm.count[0], (int(prm.hi),) * prm.count[1]]
-    if prm.kind == "text":  # a typed formula: the default one (the parser's own tests do the rest)
-        return [prm.default]
-    return [prm.lo, prm.hi]
+        return [*prm.extremes(), (lo, hi), (hi, lo)]
+    return prm.extremes()
 
 
 def _possible(op: str, params: dict) -> bool:
@@ -186,4 +172,4 @@ REJECTED = [
 ]
 
 
-assert set(OPS) <= set(DERIVED)
+assert set(OPS) <= set(DERIVATIONS)
