@@ -11,9 +11,11 @@ No streamlit here: the tests import it.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from derivations import DERIVATIONS
 from ui import adapters, custom, torch_ref
-from ui.specs import OpSpec, PageSpec
+from ui.specs import Geometry, OpSpec, PageSpec
 
 # ---------------------------------------------------------------- the pages
 
@@ -207,6 +209,24 @@ _ATTENTION_TIP = (
 )
 
 
+def _conv_geometry(p: dict) -> dict[str | None, Geometry]:
+    s, dl = p.get("stride"), p.get("dilation")
+    return {"K": Geometry("correlate", dl, s), "X": Geometry("correlate", crop=p.get("padding"))}
+
+
+def _conv_t_geometry(p: dict) -> dict[str | None, Geometry]:
+    s, dl = p.get("stride"), p.get("dilation")
+    return {
+        None: Geometry("correlate", bias=True),
+        "K": Geometry("correlate", dl, s),
+        "X": Geometry("correlate", s, dl),
+    }
+
+
+def _matmuls(*grads: str) -> Callable[[dict], dict[str | None, Geometry]]:
+    return lambda p: dict.fromkeys(grads, Geometry("matmul"))
+
+
 def _entries() -> tuple[OpSpec, ...]:
     """Every op's entry, in the order of DERIVATIONS (the CLI's and the Operation boxes')."""
     d = DERIVATIONS
@@ -217,6 +237,7 @@ def _entries() -> tuple[OpSpec, ...]:
             page=CONV2D,
             **adapters.conv(transposed=False),
             torch=torch_ref.conv2d,
+            geometry=_conv_geometry,
             mistakes=("conv-k22",),
         ),
         OpSpec(
@@ -225,6 +246,7 @@ def _entries() -> tuple[OpSpec, ...]:
             page=CONV_T,
             **adapters.conv(transposed=True),
             torch=torch_ref.conv_transpose2d,
+            geometry=_conv_t_geometry,
             mistakes=("convT-k11", "convT-x22"),
         ),
         OpSpec(
@@ -244,6 +266,7 @@ def _entries() -> tuple[OpSpec, ...]:
             page=POOLING,
             **adapters.pool("avg_pool2d"),
             torch=torch_ref.avg_pool2d,
+            geometry=lambda p: {"X": Geometry("correlate", crop=p.get("padding"))},
             notes_example=_NOTES_POOL,
             mistakes=("avgpool-index",),
         ),
@@ -349,6 +372,7 @@ def _layers() -> tuple[OpSpec, ...]:
             engine_forward=adapters.linear_forward,
             engine_grads=adapters.linear_grads,
             torch=torch_ref.linear,
+            geometry=_matmuls("W", "X", "b"),
             mistakes=("dense-shape",),
         ),
         OpSpec(
@@ -368,6 +392,7 @@ def _layers() -> tuple[OpSpec, ...]:
             engine_forward=adapters.attention_forward,
             engine_grads=adapters.attention_grads,
             torch=torch_ref.attention,
+            geometry=_matmuls("V", "Q", "K"),
             # N(0, 1) entries give scores of about ±1 (the √d at work); integers up to ±3 made
             # scores of ±9 whose softmax saturates, and ∂L/∂S came out nearly all 0
             values="reals",

@@ -20,6 +20,18 @@ Check = Callable[[dict, Derivation], str]
 
 
 @dataclass(frozen=True)
+class Geometry:
+    """How one result cell of a proven pattern is computed from its two operands
+    (``ui.patterns``)."""
+
+    kind: str  # "correlate", "matmul" or "cells"
+    stride: tuple[int, int] = (1, 1)
+    dilation: tuple[int, int] = (1, 1)
+    crop: tuple[int, int] = (0, 0)  # rows/columns of the full result cut off at the top/left
+    bias: bool = False  # "+ b" after the sum (the transposed conv's forward pattern)
+
+
+@dataclass(frozen=True)
 class PageSpec:
     path: str  # the script
     title: str  # in the navigation
@@ -58,6 +70,9 @@ class OpSpec:
     practice_tip: str = ""
     # the keys of the notes' mistakes (and slips) its practice offers (ui.notes_mistakes)
     mistakes: tuple[str, ...] = ()
+    # (params) -> {the gradient a proven pattern is about (None: the output): how one of its
+    # result cells is computed}; a pattern it does not name is element-wise ("cells")
+    geometry: Callable[[dict], dict[str | None, Geometry]] | None = None
 
     @property
     def name(self) -> str:  # derive()'s and the engine's name
