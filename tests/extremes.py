@@ -1,8 +1,9 @@
 """The extreme settings of every op, for the bound tests and ``bench.bounds``.
 
 - ``registry_extremes()``: every combination of the ends of each widget's range in
-  ui/registry.py (a pair at its lowest and highest, an input also as a 1×16 and a 16×1 strip;
-  every choice) that makes sense together. What a curious student can reach.
+  derivations/table.py (each kind's ``extremes``: a pair at its lowest and highest, an input
+  also as a 1×16 and a 16×1 strip; every choice) that makes sense together. What a curious
+  student can reach.
 - ``cap_extremes()``: past the widgets, the heaviest settings derive() accepts under its caps
   (derivations/params.py), found by counting the work of every combination up to the caps with
   ``derivations.work``, never by deriving them; and the networks at their largest.
