@@ -348,8 +348,8 @@ def _binary_and_reductions() -> tuple[OpSpec, ...]:
     )
 
 
-def _layers() -> tuple[OpSpec, ...]:
-    norms = tuple(
+def _norms() -> tuple[OpSpec, ...]:
+    return tuple(
         OpSpec(
             derivation=DERIVATIONS[name],
             title=title,
@@ -364,6 +364,9 @@ def _layers() -> tuple[OpSpec, ...]:
             ("layer_norm", "Layer norm", "ln-diagonal"),
         )
     )
+
+
+def _layers() -> tuple[OpSpec, ...]:
     return (
         OpSpec(
             derivation=DERIVATIONS["linear"],
@@ -399,7 +402,7 @@ def _layers() -> tuple[OpSpec, ...]:
             practice_tip=_ATTENTION_TIP,
             mistakes=("attention-root", "attention-transpose", "attention-diagonal"),
         ),
-        *norms,
+        *_norms(),
         OpSpec(
             derivation=DERIVATIONS["residual"],
             title="Residual block",
