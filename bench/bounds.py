@@ -4,7 +4,7 @@ Goals: every accepted size derives (maths and lesson) in ≤ 2 s, every rejected
 ValueError in ≤ 1 s; the bounds in derivations/params.py are chosen from this table.
 
 1. The lessons' extremes (tests/extremes.py: every combination of the ends of each widget's
-   range in ui/registry.py): each is derived once, cold, and per op the slowest one is timed
+   range in derivations/table.py): each is derived once, cold, and per op the slowest one is timed
    again --repeat times. ``--all`` prints every setting.
 2. The heaviest settings derive() accepts under its caps, and the networks at their largest.
 3. Hostile inputs derive() must refuse: the time to the ValueError.

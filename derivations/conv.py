@@ -20,6 +20,13 @@ from .params import (
 from .symbols import Scope
 from .typeset import article, plural
 
+# the labels of the patterns proven here, by which the lessons look them up
+CONV_DK = "dK = pad(X) ⊛ dZ"
+CONV_DX = "dX = pad(dZ) ⊛ rot180(K)"
+CONV_T_FORWARD = "Z = pad(X) ⊛ rot180(K) + b"
+CONV_T_DK = "dK = dZ ⊛ X"
+CONV_T_DX = "dX = dZ ⊛ K"
+
 MAX_TRANSPOSED_OUT = 32  # a transposed conv's output side: it grows from inputs of 16 at most
 
 
@@ -117,7 +124,7 @@ def conv2d_math(
     X, K, G = inputs["X"], inputs["K"], m.upstream
     xp = pad(X, p[0], p[0], p[1], p[1])
     m.prove(
-        "dK = pad(X) ⊛ dZ",
+        CONV_DK,
         m.grads["K"],
         correlate(xp, G, stride=dl, dilation=s, out_shape=k),
         grad="K",
@@ -129,7 +136,7 @@ def conv2d_math(
     eh, ew = ((hw[a] + 2 * p[a] - dl[a] * (k[a] - 1) - 1) % s[a] for a in range(2))
     gp = pad(dilate(G, s), kd.rows - 1, kd.rows - 1 + eh, kd.cols - 1, kd.cols - 1 + ew)
     m.prove(
-        "dX = pad(dZ) ⊛ rot180(K)",
+        CONV_DX,
         m.grads["X"],
         pad(correlate(gp, rot180(kd)), -p[0], -p[0], -p[1], -p[1]),
         grad="X",
@@ -243,7 +250,7 @@ def _prove_transposed(m: Math, hw, k, s, p, dl, opad) -> None:
     kr = rot180(dilate(K, dl))
     conv_form = correlate(xz, kr).applyfunc(lambda e: e + m.inputs["b"][0, 0])
     m.prove(
-        "Z = pad(X) ⊛ rot180(K) + b",
+        CONV_T_FORWARD,
         m.output,
         conv_form,
         operands={"pad(X)": xz, "rot180(K)": kr},
@@ -251,7 +258,7 @@ def _prove_transposed(m: Math, hw, k, s, p, dl, opad) -> None:
     m.facts.update(implicit_padding=ih, implicit_padding_w=iw)
     gp = pad(G, p[0], p[0], p[1], p[1])
     m.prove(
-        "dK = dZ ⊛ X",
+        CONV_T_DK,
         m.grads["K"],
         correlate(gp, X, stride=dl, dilation=s, out_shape=k),
         grad="K",
@@ -259,7 +266,7 @@ def _prove_transposed(m: Math, hw, k, s, p, dl, opad) -> None:
     )
     m.prove("db = sum(dZ)", m.grads["b"], sp.Matrix([[sp.Add(*G)]]))
     m.prove(
-        "dX = dZ ⊛ K",
+        CONV_T_DX,
         m.grads["X"],
         correlate(gp, K, stride=s, dilation=dl, out_shape=hw),
         grad="X",

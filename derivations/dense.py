@@ -11,6 +11,11 @@ from .derivation import Math, assemble
 from .params import MAX_SIDE, as_count
 from .symbols import Scope
 
+# the labels of the patterns proven here, by which the lessons look them up
+DENSE_DW = "dW = X^T dZ"
+DENSE_DX = "dX = dZ W^T"
+DENSE_DB = "db = column sums of dZ"
+
 MAX_CLASSES = 10
 
 
@@ -40,10 +45,10 @@ def linear_math(batch=2, in_features=3, out_features=2, *, scope=None) -> Math:
     )
     m.facts["terms"] = terms
     G = m.upstream
-    m.prove("dW = X^T dZ", m.grads["W"], X.T * G, grad="W", operands={"X^T": X.T, "dZ": G})
-    m.prove("dX = dZ W^T", m.grads["X"], G * W.T, grad="X", operands={"dZ": G, "W^T": W.T})
+    m.prove(DENSE_DW, m.grads["W"], X.T * G, grad="W", operands={"X^T": X.T, "dZ": G})
+    m.prove(DENSE_DX, m.grads["X"], G * W.T, grad="X", operands={"dZ": G, "W^T": W.T})
     m.prove(
-        "db = column sums of dZ",
+        DENSE_DB,
         m.grads["b"],
         sp.ones(1, n) * G,
         grad="b",

@@ -15,6 +15,10 @@ from .product import product_tex
 from .symbols import Scope
 from .typeset import ordered_sum
 
+# the labels of the patterns proven here, by which the lessons look them up
+BINARY_DM = "dM pattern"
+BINARY_DN = "dN pattern"
+
 T = sp.Symbol("t")  # the scalar argument every unary rule is written in
 _Y = sp.Symbol("y")
 
@@ -174,8 +178,8 @@ def _binary_patterns(m: Math, op, shape, ns, nidx):
         "div": sp.Matrix(*shape, lambda r, c: -G[r, c] * M[r, c] / Nb[r, c] ** 2),
     }[op]
     dn = sp.Matrix(*ns, lambda a, b: sp.Add(*[dn_full[o] for o in outs if nidx(*o) == (a, b)]))
-    m.prove("dM pattern", m.grads["M"], dm, grad="M", operands={"dY": G, "N": Nb})
-    m.prove("dN pattern", m.grads["N"], dn, grad="N", operands={"dY": G, "M": M})
+    m.prove(BINARY_DM, m.grads["M"], dm, grad="M", operands={"dY": G, "N": Nb})
+    m.prove(BINARY_DN, m.grads["N"], dn, grad="N", operands={"dY": G, "M": M})
 
 
 def binary_math(op: str, shape=(2, 2), broadcast="none", *, scope=None) -> Math:

@@ -32,6 +32,10 @@ from .params import as_count
 from .staged import Shared
 from .symbols import Scope
 
+# the labels of the patterns proven here, by which the lessons look them up
+NORM_DGAMMA = "dγ = column sums of dY ⊙ X̂"
+NORM_DBETA = "dβ = column sums of dY"
+
 EPS = sp.Rational(1, 100_000)  # PyTorch's default eps, exactly
 MAX_NORM_SIDE = 8  # batch and features of a normalisation (the lessons offer 6)
 
@@ -386,14 +390,14 @@ def _patterns(d: Math, proofs: dict, xhat_full) -> None:
     ones = sp.ones(1, n)
     gh = d.facts["grads_hat"]
     d.prove(
-        "dγ = column sums of dY ⊙ X̂",
+        NORM_DGAMMA,
         gh["gamma"],
         ones * up.multiply_elementwise(d.facts["xhat"]),
         grad="gamma",
         operands={"dY": up, "X̂": xhat_full},
     )
     d.prove(
-        "dβ = column sums of dY",
+        NORM_DBETA,
         gh["beta"],
         ones * up,
         grad="beta",

@@ -3,10 +3,10 @@ total work a derivation would do, with messages a student can act on. Every boun
 ValueError before any symbolic work starts.
 
 The bounds come from ``python -m bench.bounds``, which derives every op at the largest settings
-its lesson offers and at these caps: the caps sit above what the lessons offer (ui/registry.py;
-a test keeps it so), and the largest derivation they let through takes about a second on the
-project's 2-core machine. ``MAX_WORK`` bounds the product of the sizes, which no cap on a
-single parameter does.
+its lesson offers and at these caps: the caps sit above what the lessons offer (the parameters'
+bounds in derivations/table.py; a test keeps it so), and the largest derivation they let
+through takes about a second on the project's 2-core machine. ``MAX_WORK`` bounds the product
+of the sizes, which no cap on a single parameter does.
 """
 
 from __future__ import annotations

@@ -18,6 +18,9 @@ from .params import MAX_POOL_PADDING, MAX_WINDOW, as_pair, as_shape, axis_pairs,
 from .symbols import Scope
 from .typeset import article
 
+# the labels of the patterns proven here, by which the lessons look them up
+AVG_POOL_DX = "dX = spread(dZ)/(kH kW)"
+
 
 def _geometry(op, input_shape, kernel_size, stride, padding):
     h, w = as_shape(op, "input_shape", input_shape)
@@ -122,7 +125,7 @@ def avg_pool2d_math(input_shape=(2, 2), kernel_size=2, stride=None, padding=0, *
     ew = (hw[1] + 2 * p[1] - k[1]) % s[1]
     gp = pad(dilate(m.upstream, s), k[0] - 1, k[0] - 1 + eh, k[1] - 1, k[1] - 1 + ew)
     m.prove(
-        "dX = spread(dZ)/(kH kW)",
+        AVG_POOL_DX,
         m.grads["X"],
         pad(correlate(gp, ones), -p[0], -p[0], -p[1], -p[1]),
         grad="X",

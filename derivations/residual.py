@@ -20,6 +20,11 @@ from .params import as_count
 from .symbols import Scope
 from .typeset import tex
 
+# the labels of the patterns proven here, by which the lessons look them up
+RESIDUAL_DX = "dX = dY (I + J_f)"
+RESIDUAL_DW = "dW = Xᵀ (dY ⊙ act′(Z))"
+RESIDUAL_DB = "db = dY ⊙ act′(Z)"
+
 MAX_RESIDUAL = 8  # the block's width F (the lessons offer 6)
 ACTIVATIONS = ("tanh", "sigmoid", "relu")
 # act′(z) as the lesson writes it, for a z given as LaTeX
@@ -101,7 +106,7 @@ def _prove(m: Math, J: sp.Matrix, dact: sp.Matrix) -> None:
     eye = sp.eye(f_)
     delta = G.multiply_elementwise(dact)  # ∂L/∂Z = ∂L/∂Y ⊙ act′(Z)
     m.prove(
-        "dX = dY (I + J_f)",
+        RESIDUAL_DX,
         m.grads["X"],
         G * (eye + J),
         grad="X",
@@ -110,13 +115,13 @@ def _prove(m: Math, J: sp.Matrix, dact: sp.Matrix) -> None:
     m.checks.append(("J_f = diag(act′(Z)) Wᵀ", J == sp.diag(*dact) * W.T))
     m.prove("dX = dY + (dY ⊙ act′(Z)) Wᵀ", m.grads["X"], G + delta * W.T)
     m.prove(
-        "dW = Xᵀ (dY ⊙ act′(Z))",
+        RESIDUAL_DW,
         m.grads["W"],
         X.T * delta,
         grad="W",
         operands={"X^T": X.T, "dY ⊙ act′(Z)": delta},
     )
-    m.prove("db = dY ⊙ act′(Z)", m.grads["b"], delta, grad="b", operands={"dY": G, "act′(Z)": dact})
+    m.prove(RESIDUAL_DB, m.grads["b"], delta, grad="b", operands={"dY": G, "act′(Z)": dact})
     # the mistake: f's gradient alone, the identity path dropped
     wrong = G * J
     differs = any(sp.expand(a - b) != 0 for a, b in zip(m.grads["X"], wrong, strict=True))

@@ -1,8 +1,9 @@
 """The extreme settings of every op, for the bound tests and ``bench.bounds``.
 
 - ``registry_extremes()``: every combination of the ends of each widget's range in
-  ui/registry.py (a pair at its lowest and highest, an input also as a 1×16 and a 16×1 strip;
-  every choice) that makes sense together. What a curious student can reach.
+  derivations/table.py (each kind's ``extremes``: a pair at its lowest and highest, an input
+  also as a 1×16 and a 16×1 strip; every choice) that makes sense together. What a curious
+  student can reach.
 - ``cap_extremes()``: past the widgets, the heaviest settings derive() accepts under its caps
   (derivations/params.py), found by counting the work of every combination up to the caps with
   ``derivations.work``, never by deriving them; and the networks at their largest.
@@ -14,8 +15,7 @@ from __future__ import annotations
 import itertools
 from functools import cache
 
-from derivations import OPS as DERIVED
-from derivations import WORK, work
+from derivations import DERIVATIONS, WORK, work
 from derivations.attention import MAX_DIM, MAX_TOKENS
 from derivations.network import ACTIVATIONS, _cnn_geometry
 from derivations.norm import MAX_NORM_SIDE
@@ -34,23 +34,10 @@ from ui.registry import OPS
 
 def _ends(prm) -> list:
     """The ends of one widget's range (pairs square, an input also as strips)."""
-    if prm.kind in ("pair", "optional_pair"):
+    if prm.name in ("input_shape", "shape"):
         lo, hi = int(prm.lo), int(prm.hi)
-        ends = [(lo, lo), (hi, hi)]
-        if prm.name in ("input_shape", "shape"):
-            ends += [(lo, hi), (hi, lo)]
-        return ends + ([None] if prm.kind == "optional_pair" else [])
-    if prm.kind == "choice":
-        return list(prm.choices)
-    if prm.kind == "bool":
-        return [False, True]
-    if prm.kind == "int":
-        return [int(prm.lo), int(prm.hi)]
-    if prm.kind == "sizes":
-        return [(int(prm.lo),) * prm.count[0], (int(prm.hi),) * prm.count[1]]
-    if prm.kind == "text":  # a typed formula: the default one (the parser's own tests do the rest)
-        return [prm.default]
-    return [prm.lo, prm.hi]
+        return [*prm.extremes(), (lo, hi), (hi, lo)]
+    return prm.extremes()
 
 
 def _possible(op: str, params: dict) -> bool:
@@ -186,4 +173,4 @@ REJECTED = [
 ]
 
 
-assert set(OPS) <= set(DERIVED)
+assert set(OPS) <= set(DERIVATIONS)

@@ -10,6 +10,15 @@ import pytest
 pytest.importorskip("streamlit")
 from streamlit.testing.v1 import AppTest  # noqa: E402
 
+from derivations.param_kinds import (  # noqa: E402
+    Bool,
+    Choice,
+    Int,
+    OptionalPair,
+    Pair,
+    Sizes,
+    Text,
+)
 from ui.registry import OPS, PAGES, lesson_pages, ops_on_page  # noqa: E402
 
 APP = str(Path(__file__).resolve().parent.parent / "app.py")
@@ -91,44 +100,36 @@ def test_verification_passes_for_default_and_rerolled_numbers(op):
 
 
 def _set_param(at, page, p, value):
-    if p.kind in ("pair", "optional_pair"):
-        if p.kind == "optional_pair":
+    if isinstance(p.kind, Pair):
+        if isinstance(p.kind, OptionalPair):
             at.checkbox(key=f"{page}/{p.name}/auto").set_value(value is None).run()
             if value is None:
                 return
         at.number_input(key=f"{page}/{p.name}/r").set_value(value[0])
         at.number_input(key=f"{page}/{p.name}/c").set_value(value[1])
-    elif p.kind == "choice":
+    elif isinstance(p.kind, Choice):
         at.selectbox(key=f"{page}/{p.name}").set_value(value)
-    elif p.kind == "bool":
+    elif isinstance(p.kind, Bool):
         at.checkbox(key=f"{page}/{p.name}").set_value(value)
-    elif p.kind == "sizes":
+    elif isinstance(p.kind, Sizes):
         at.text_input(key=f"{page}/{p.name}").input(", ".join(map(str, value)))
-    elif p.kind == "text":
+    elif isinstance(p.kind, Text):
         at.text_input(key=f"{page}/{p.name}").input(value)
     else:
-        shown = value + p.shown_from if p.kind == "int" else value
+        shown = value + p.shown_from if isinstance(p.kind, Int) else value
         at.number_input(key=f"{page}/{p.name}").set_value(shown)
 
 
 def _extremes(p):
-    if p.kind in ("pair", "optional_pair"):
-        return [(p.lo, p.lo), (p.hi, p.hi), (p.lo, p.hi)] + (
-            [None] if p.kind == "optional_pair" else []
-        )
-    if p.kind == "choice":
-        return list(p.choices)
-    if p.kind == "bool":
-        return [False, True]
-    if p.kind == "sizes":
-        return [
-            (p.lo,) * p.count[0],
-            (p.hi,) * p.count[1],
-            (p.hi, p.lo) + (p.hi,) * (p.count[0] - 2),
-        ]
-    if p.kind == "text":  # the shortest and the longest formula the box takes
-        return [p.default, "x", "x" + "+x" * ((int(p.hi) - 1) // 2)]
-    return [p.lo, p.hi]
+    """The ends of the widget's range (its kind's), and a few cases between them."""
+    ends = p.extremes()
+    if isinstance(p.kind, Pair):  # a strip too
+        return [*ends[:2], (int(p.lo), int(p.hi)), *ends[2:]]
+    if isinstance(p.kind, Sizes):
+        return [*ends, (int(p.hi), int(p.lo)) + (int(p.hi),) * (p.count[0] - 2)]
+    if isinstance(p.kind, Text):  # the shortest and the longest formula the box takes
+        return [*ends, "x", "x" + "+x" * ((int(p.hi) - 1) // 2)]
+    return ends
 
 
 @pytest.mark.parametrize("op", list(OPS))

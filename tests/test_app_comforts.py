@@ -232,15 +232,16 @@ def test_previous_and_next_answer_the_arrow_keys():
 
 @pytest.mark.parametrize("page", ["pages/conv2d.py", "pages/pooling.py", "pages/dense.py"])
 def test_every_size_widget_shows_its_bounds(page):
+    from derivations.param_kinds import Int, Pair
     from ui.registry import ops_on_page
 
     at = open_page(page)
     spec = ops_on_page(page)[0]
     shown = " ".join([m.value for m in at.sidebar.markdown] + [n.label for n in at.number_input])
     for p in spec.params:
-        if p.kind == "pair":  # an optional pair starts as "same as the window": no size shown
+        if type(p.kind) is Pair:  # an optional pair starts as "same as the window": no size shown
             assert f"**{p.label}** :gray[({int(p.lo)} to {int(p.hi)})]" in shown, p.name
-        if p.kind == "int":
+        if isinstance(p.kind, Int):
             lo, hi = int(p.lo) + p.shown_from, int(p.hi) + p.shown_from
             assert f"{p.label} :gray[({lo} to {hi})]" in shown, p.name
 

@@ -15,6 +15,7 @@ import sympy as sp
 from derivations import custom_op as C
 from derivations import derive, worker
 from derivations.__main__ import main as cli
+from derivations.param_kinds import Text
 from tests.hostile import ALL, MARKER
 from tests.test_app import verification_rows
 from ui import custom as UC
@@ -129,7 +130,7 @@ def test_bad_shapes_and_types():
 
 def test_the_text_kind_in_the_url():
     p = next(p for p in OPS["custom"].params if p.name == "f")
-    assert p.kind == "text" and p.cli_flag == "f"
+    assert isinstance(p.kind, Text) and p.cli_flag == "f"
     assert urlstate.decode_value(p, "tanh(x)^2") == "tanh(x)^2"
     assert urlstate.decode_value(p, "__import__('os')") == "__import__('os')"  # text, not run
     assert urlstate.decode_value(p, "x" * 121) is None  # strictly bounded

@@ -8,9 +8,10 @@ import numpy as np
 import pytest
 import sympy as sp
 
-from derivations import BUILDERS, derive
+from derivations import DERIVATIONS, derive
 from derivations.__main__ import main as cli
 from derivations.export import FORMATS
+from derivations.param_kinds import Bool, Float, Int, OptionalPair, Pair, Sizes, Text
 from ui.registry import OPS
 from ui.values import random_upstream, random_values
 
@@ -223,22 +224,22 @@ def test_linear_patterns():
 
 def _random_value(prm, rng):
     """A random value of one registry parameter, within its bounds (sizes kept small)."""
-    if prm.kind in ("pair", "optional_pair"):
-        if prm.kind == "optional_pair" and rng.random() < 0.4:
+    if isinstance(prm.kind, Pair):
+        if isinstance(prm.kind, OptionalPair) and rng.random() < 0.4:
             return None
         hi = min(prm.hi, 6 if "shape" in prm.name or prm.name == "kernel_size" else prm.hi)
         lo = prm.lo or (0 if prm.name in ("padding", "output_padding") else 1)
         return tuple(int(v) for v in rng.integers(lo, hi + 1, size=2))
-    if prm.kind == "int":
+    if isinstance(prm.kind, Int):
         return int(rng.integers(prm.lo, prm.hi + 1))
-    if prm.kind == "float":
+    if isinstance(prm.kind, Float):
         return round(float(rng.uniform(prm.lo, prm.hi)), 3)
-    if prm.kind == "sizes":
+    if isinstance(prm.kind, Sizes):
         count = int(rng.integers(prm.count[0], prm.count[1] + 1))
         return tuple(int(v) for v in rng.integers(prm.lo, prm.hi + 1, size=count))
-    if prm.kind == "text":  # a formula: one of the entry's examples
+    if isinstance(prm.kind, Text):  # a formula: one of the entry's examples
         return str(rng.choice(prm.choices))
-    if prm.kind == "bool":
+    if isinstance(prm.kind, Bool):
         return bool(rng.integers(2))
     return str(rng.choice(prm.choices))
 
@@ -399,7 +400,7 @@ def test_double_script_detector():
     assert not double_script(r"x_{1,10} + k_{22}^{2} + \frac{\partial L}{\partial z_{11}}")
 
 
-@pytest.mark.parametrize("name", list(BUILDERS))
+@pytest.mark.parametrize("name", list(DERIVATIONS))
 def test_every_step_is_renderable_and_says_something(name):
     d = derive(name)
     assert len(d.steps) >= 3

@@ -4,7 +4,7 @@ sent to the worker with your own function, a PicklingError."""
 
 import pytest
 
-from derivations import OPS, Scope, derive, derive_math, worker
+from derivations import DERIVATIONS, Scope, derive, derive_math, worker
 
 BAD = ["l1", lambda: 0, 1, Scope(layer="x"), Scope(layer=0), Scope(loss=3), Scope(letters="ab")]
 
@@ -20,7 +20,7 @@ def _params(op: str) -> dict:
     return {"f": "x"} if op == "custom" else {}
 
 
-@pytest.mark.parametrize("op", list(OPS))
+@pytest.mark.parametrize("op", list(DERIVATIONS))
 def test_a_bad_scope_is_a_value_error_naming_it(op):
     for scope in BAD:
         with pytest.raises(ValueError, match=rf"^{op}: scope(\.\w+)? must be"):

@@ -9,11 +9,11 @@ import re
 import pytest
 import sympy as sp
 
-from derivations import OPS, derive, worker
+from derivations import DERIVATIONS, derive, worker
 from derivations.product import bracketed, product_tex, times
 from derivations.typeset import tex
 
-CASES = [(op, {}) for op in OPS if op != "custom"] + [
+CASES = [(op, {}) for op in DERIVATIONS if op != "custom"] + [
     ("leaky_relu", {"negative_slope": -0.5}),
     *[(op, {"broadcast": b}) for op in ("sub", "div") for b in ("row", "column", "scalar")],
     ("conv2d", {"input_shape": (4, 4), "kernel_shape": (2, 2), "stride": 2, "padding": 1}),

@@ -8,6 +8,7 @@ from __future__ import annotations
 import numpy as np
 
 import engine
+from ui.specs import Forward, Grads
 
 
 def _f(a) -> np.ndarray:
@@ -21,8 +22,13 @@ def _conv_kw(p, transposed):
     return kw
 
 
+def _entry(forward: Forward, grads: Grads) -> dict[str, Forward | Grads]:
+    """The registry entry's engine fields (``OpSpec(**adapters.unary("exp"), ...)``)."""
+    return {"engine_forward": forward, "engine_grads": grads}
+
+
 def conv(transposed: bool):
-    """(forward, grads) of conv2d or conv_transpose2d."""
+    """The engine pair of conv2d or conv_transpose2d."""
     fwd = engine.conv_transpose2d if transposed else engine.conv2d
     bwd = engine.conv_transpose2d_backward if transposed else engine.conv2d_backward
 
@@ -37,7 +43,7 @@ def conv(transposed: bool):
         dx, dk, db = bwd(_f(dy)[None, None], x, k, **_conv_kw(p, transposed))
         return {"X": dx[0, 0], "K": dk[0, 0], "b": db.reshape(1, 1)}
 
-    return forward, grads
+    return _entry(forward, grads)
 
 
 def pool(name: str):
@@ -53,7 +59,7 @@ def pool(name: str):
         x = _f(v["X"])[None, None]
         return {"X": bwd(_f(dy)[None, None], x, p["kernel_size"], **kw(p))[0, 0]}
 
-    return forward, grads
+    return _entry(forward, grads)
 
 
 def unary(name: str, *extra: str):
@@ -66,7 +72,7 @@ def unary(name: str, *extra: str):
     def grads(v, dy, p):
         return {"X": bwd(_f(dy), _f(v["X"]), **{k: p[k] for k in extra})}
 
-    return forward, grads
+    return _entry(forward, grads)
 
 
 def binary(name: str):
@@ -76,12 +82,12 @@ def binary(name: str):
         dm, dn = bwd(_f(dy), _f(v["M"]), _f(v["N"]))
         return {"M": dm, "N": dn}
 
-    return (lambda v, p: fwd(_f(v["M"]), _f(v["N"]))), grads
+    return _entry(lambda v, p: fwd(_f(v["M"]), _f(v["N"])), grads)
 
 
 def reduction(name: str):
     fwd, bwd = getattr(engine, name), getattr(engine, f"{name}_backward")
-    return (
+    return _entry(
         lambda v, p: np.asarray(fwd(_f(v["X"]))).reshape(1, 1),
         lambda v, dy, p: {"X": bwd(_f(dy).reshape(()), _f(v["X"]))},
     )
@@ -110,7 +116,7 @@ def ce_grads(v, dy, p):
 def norm(name: str) -> dict:
     """batch_norm or layer_norm of X (N × C), γ and β (1 × C), at PyTorch's eps (the
     derivations' ε = 10⁻⁵): the registry entry's engine_forward and engine_grads."""
-    return {"engine_forward": _norm_forward(name), "engine_grads": _norm_grads(name)}
+    return _entry(_norm_forward(name), _norm_grads(name))
 
 
 def _norm_forward(name: str):
@@ -246,7 +252,7 @@ def _cnn_model(v, p):
 
 
 def _network(build, x_shape):
-    """(forward, grads) of a whole network on engine.nn: the loss, and every input's gradient
+    """The engine pair of a whole network on engine.nn: the loss, and every input's gradient
     (the first layer's input too) times the 1 × 1 upstream."""
     from engine import nn
 
@@ -269,7 +275,7 @@ def _network(build, x_shape):
             out[name] = arr.reshape(_f(v[name]).shape)
         return out
 
-    return forward, grads
+    return _entry(forward, grads)
 
 
 def mlp():

@@ -1,11 +1,14 @@
 """The notes' mistakes as practice items: each of the seven slips listed in the shared notes'
 README, the notes' version shown, the learner finding what is wrong (``ui.practice`` draws
 them); and, as ``SLIPS``, the classic slips of lessons the notes do not cover (attention's).
-Pure data and two small helpers: no Streamlit, tested in tests/test_practice.py."""
+Pure data and two small helpers (each op's registry entry lists the keys its practice offers):
+no Streamlit, tested in tests/test_practice.py."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+
+from ui.registry import OPS
 
 
 @dataclass(frozen=True)
@@ -279,28 +282,14 @@ SLIPS = (
         "Check: the true ∂L/∂s sums to 0 over the row.",
     ),
 )
-# op → the mistakes its practice offers (a network offers those of the ops it is made of)
-MISTAKES_FOR = {
-    "conv2d": ("conv-k22",),
-    "conv_transpose2d": ("convT-k11", "convT-x22"),
-    "max_pool2d": ("avgpool-index",),
-    "avg_pool2d": ("avgpool-index",),
-    "softmax_cross_entropy": ("softmax-sign",),
-    "relu": ("relu-zero",),
-    "leaky_relu": ("relu-zero",),
-    "linear": ("dense-shape",),
-    "mlp": ("dense-shape", "softmax-sign"),
-    "cnn": ("conv-k22", "relu-zero", "softmax-sign"),
-    "batch_norm": ("bn-diagonal",),
-    "layer_norm": ("ln-diagonal",),
-    "residual": ("residual-identity",),
-    "attention": ("attention-root", "attention-transpose", "attention-diagonal"),
-}
 BY_KEY = {m.key: m for m in (*MISTAKES, *SLIPS)}  # the page's selectbox holds keys
 
 
 def mistakes_for(op: str) -> list[Mistake]:
-    return [BY_KEY[k] for k in MISTAKES_FOR.get(op, ())]
+    """The mistakes op's practice offers (its registry entry's ``mistakes``; a network offers
+    those of the ops it is made of)."""
+    spec = OPS.get(op)
+    return [BY_KEY[k] for k in spec.mistakes] if spec else []
 
 
 def picked_right(item: Mistake, picked) -> bool:

@@ -10,8 +10,7 @@ import streamlit as st
 import sympy as sp
 
 from derivations.typeset import equalities, num, ordered_sum
-from ui import explain, links
-from ui import patterns as P
+from ui import explain, links, patterns
 from ui.figures import Fig, figures_ui
 from ui.layout import Layout
 from ui.state import Keys
@@ -69,7 +68,7 @@ def _sum_latex(d, pattern, geo, operands, idx, numbers, layout: Layout) -> str:
         lhs = rf"\frac{{\partial {d.loss}}}{{\partial {sp.latex(d.inputs[pattern.grad][idx])}}}"
     else:
         lhs = sp.latex(d.out_symbols[idx])
-    sym, nums = P.sum_parts(d, pattern, geo, operands, idx)
+    sym, nums = patterns.sum_parts(d, pattern, geo, operands, idx)
     if geo.bias:
         sym.append("b")
         nums.append(f"({num(numbers['b'][0, 0])})")
@@ -85,8 +84,8 @@ def _figs(keys: Keys, d, j: int, pattern, operands, marks, result, idx) -> list[
         Fig(
             f"{keys.page}/pat/{j}/{pattern.label}/{n}",
             o,
-            P.operand_title(d, n, m),
-            P.operand_labels(d, m),
+            patterns.operand_title(d, n, m),
+            patterns.operand_labels(d, m),
             highlight=sorted(set(cells)),
         )
         for (n, m), o, cells in zip(pattern.operands.items(), operands, marks, strict=True)
@@ -102,27 +101,27 @@ def _figs(keys: Keys, d, j: int, pattern, operands, marks, result, idx) -> list[
 
 def _marks(d, pattern, geo, operands, idx, works: bool) -> list:
     if works:
-        return P.window(geo, [o.shape for o in operands], idx)
+        return patterns.window(geo, [o.shape for o in operands], idx)
     if geo.kind == "cells":
-        return P.used_cells(d, pattern, d.grads[pattern.grad][idx], idx)
+        return patterns.used_cells(d, pattern, d.grads[pattern.grad][idx], idx)
     return [[] for _ in operands]
 
 
 def pattern_ui(keys: Keys, d, j: int, numbers, layout: Layout, extra: dict) -> None:
     """The pattern(s) of step ``j`` with numbers (nothing on other steps)."""
-    pats = P.for_step(d, d.steps, j)
+    pats = patterns.for_step(d, d.steps, j)
     if not pats:
         return
     st.markdown("**The pattern with your numbers**")
     pattern = _choose_ui(keys, d, j, pats)
-    geo = P.geometry(d, pattern)
+    geo = patterns.geometry(d, pattern)
     operands = extra["operands"](pattern)
     result = numbers[_result_key(pattern)]
-    works = P.check(geo, operands, result, float(numbers["b"][0, 0]) if geo.bias else 0.0)
+    works = patterns.check(geo, operands, result, float(numbers["b"][0, 0]) if geo.bias else 0.0)
     idx = _cell_ui(keys, d, j, pattern, np.shape(result))
     marks = _marks(d, pattern, geo, operands, idx, works)
     figures_ui(_figs(keys, d, j, pattern, operands, marks, result, idx), layout, 220, layout.main)
-    titles = [P.operand_title(d, n, m) for n, m in pattern.operands.items()]
+    titles = [patterns.operand_title(d, n, m) for n, m in pattern.operands.items()]
     rtitle = dict(links.panels(d))[_result_key(pattern)]
     how = _HOW[geo.kind if works or geo.kind == "cells" else "plain"]
     st.caption(how.format(r=rtitle, a=titles[0], b=titles[-1], ops=" and ".join(titles)))

@@ -17,8 +17,6 @@ operands without a window (``check``) rather than a wrong sum.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import numpy as np
 import sympy as sp
 
@@ -26,36 +24,16 @@ from derivations.algebra import NUMERIC
 from derivations.numeric import evaluate_many
 from derivations.typeset import num
 from ui import links
-
-
-@dataclass(frozen=True)
-class Geometry:
-    kind: str  # "correlate", "matmul" or "cells"
-    stride: tuple[int, int] = (1, 1)
-    dilation: tuple[int, int] = (1, 1)
-    crop: tuple[int, int] = (0, 0)  # rows/columns of the full result cut off at the top/left
-    bias: bool = False  # "+ b" after the sum (the transposed conv's forward pattern)
+from ui.registry import OPS
+from ui.specs import Geometry
 
 
 def geometry(d, pattern) -> Geometry:
-    """How one result cell of ``pattern`` is computed from its two operands."""
-    p = d.params
-    s, dl, pad = p.get("stride"), p.get("dilation"), p.get("padding")
-    table = {
-        ("conv2d", "K"): Geometry("correlate", dl, s),
-        ("conv2d", "X"): Geometry("correlate", crop=pad),
-        ("conv_transpose2d", None): Geometry("correlate", bias=True),
-        ("conv_transpose2d", "K"): Geometry("correlate", dl, s),
-        ("conv_transpose2d", "X"): Geometry("correlate", s, dl),
-        ("avg_pool2d", "X"): Geometry("correlate", crop=pad),
-        ("linear", "W"): Geometry("matmul"),
-        ("linear", "X"): Geometry("matmul"),
-        ("linear", "b"): Geometry("matmul"),
-        ("attention", "V"): Geometry("matmul"),
-        ("attention", "Q"): Geometry("matmul"),
-        ("attention", "K"): Geometry("matmul"),
-    }
-    return table.get((d.op, pattern.grad), Geometry("cells"))
+    """How one result cell of ``pattern`` is computed from its two operands (the op's registry
+    entry says, by the gradient the pattern is about; "cells" where it does not)."""
+    spec = OPS.get(d.op)
+    table = spec.geometry(d.params) if spec is not None and spec.geometry is not None else {}
+    return table.get(pattern.grad, Geometry("cells"))
 
 
 def for_step(d, steps, i: int) -> list:

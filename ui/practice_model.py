@@ -28,6 +28,7 @@ from ui.practice_entries import (  # noqa: F401 - public here too, as before the
     part_at,
 )
 from ui.practice_lengths import answer_length  # noqa: F401 - public here too
+from ui.registry import OPS
 
 HIDE = 3  # entries hidden when they are drawn at random
 
@@ -161,20 +162,6 @@ def placeholder(part, names: dict) -> str:
     return "for example " + " + ".join(products)
 
 
-TIPS = {
-    # the notation, not the answer: letters no lesson uses, no entry's own cells
-    "max_pool2d": "`first_max(c, w1, w2, …)` is 1 when the cell c is the first maximum of "
-    "its window w1, w2, … (all the window's cells in reading order, c among them), else 0: "
-    "on a tie the first one wins, as in PyTorch. A condition such as `[a > b]` is 1 where it "
-    "holds and 0 elsewhere, if you prefer to write the comparisons out.",
-    "relu": "A condition in square brackets, such as `[a > 0]`, is 1 where it holds and 0 "
-    "elsewhere. At exactly 0 this app follows PyTorch and note 003: ReLU′(0) = 0 (note 004 "
-    "writes [x ≥ 0], which gives 1 there).",
-    "leaky_relu": "Conditions are 1 or 0, so `[a > 0] + 0.5*[a <= 0]` is 1 where a > 0 and "
-    "0.5 elsewhere.",
-    "attention": "Type a weight pᵢⱼ as `p21` and an output oᵢⱼ as `o21` (each stands for its "
-    "formula; a weight the mask fixes at 0 or 1 is typed as that number), √2 as `sqrt(2)`.",
-}
 _CHAIN_TIPS = {
     "sigmoid": "σ′(z) = a·(1 − a) with a = σ(z)",
     "tanh": "tanh′(z) = 1 − a² with a = tanh(z)",
@@ -188,7 +175,8 @@ def tip(part) -> str:
         return (
             f"{rule}; and softmax with cross-entropy gives ∂L/∂z = p − y, y the one-hot target."
         ).lstrip("; ")
-    return TIPS.get(part.op, "")
+    spec = OPS.get(part.op)
+    return spec.practice_tip if spec else ""
 
 
 _MD = str.maketrans({ch: "\\" + ch for ch in "\\*_$[]<>#~|{}!"})

@@ -1,151 +1,152 @@
-"""The one registry: every page of the app, and every op described once — its parameters with
-defaults, bounds and CLI flags, its title and page, its engine pair, its PyTorch reference, where
-it has no derivative, its domain, and the notes' example. The navigation, the home page, the
-sidebar widgets, the URL, the CLI, the parametrised tests, the browser test and the benchmarks are
-all built from it. To change an op's bounds, title or PyTorch reference, change its entry here.
+"""The one registry: every page of the app, and every op described once — its title and page,
+its derivation (``derivations.DERIVATIONS``: maths, lesson, parameters with defaults, bounds and
+CLI flags, work count), its engine pair, its PyTorch reference, where it has no derivative, its
+domain, the notes' example, its practice tip and the notes' mistakes it offers. The navigation,
+the home page, the sidebar widgets, the URL, the parametrised tests, the browser test and the
+benchmarks are all built from it. To change an op's title, page or PyTorch reference, change
+its entry here; its parameters, in derivations/table.py.
 
-No streamlit here: the tests and the CLI import it.
+No streamlit here: the tests import it.
 """
 
 from __future__ import annotations
 
-from derivations.conv import MAX_TRANSPOSED_OUT
-from derivations.custom_op import DEFAULT_F
-from derivations.residual import ACTIVATIONS
-from ui import adapters as A
-from ui import custom as C
-from ui import torch_ref as T
-from ui.specs import OpSpec, PageSpec, Param
+from collections.abc import Callable
 
-
-def _pair(name, label, default, lo, hi, tip="", flag=""):
-    return Param(name, label, "pair", default, lo, hi, help=tip, flag=flag)
-
+from derivations import DERIVATIONS
+from ui import adapters, custom, torch_ref
+from ui.specs import Geometry, OpSpec, PageSpec
 
 # ---------------------------------------------------------------- the pages
 
-HOME = PageSpec("pages/home.py", "Home", ":material/home:", "Start here", heading="Backprop Lab")
+HOME = PageSpec(
+    path="pages/home.py",
+    title="Home",
+    icon=":material/home:",
+    group="Start here",
+    heading="Backprop Lab",
+)
 GRAPH = PageSpec(
-    "pages/graph.py",
-    "Computational graph",
-    ":material/account_tree:",
-    "Start here",
-    "graph",
-    "any expression drawn as micrograd draws it, backpropagated one node at a time",
+    path="pages/graph.py",
+    title="Computational graph",
+    icon=":material/account_tree:",
+    group="Start here",
+    url="graph",
+    blurb="any expression drawn as micrograd draws it, backpropagated one node at a time",
 )
 NOTATION = PageSpec(
-    "pages/notation.py",
-    "Notation & Jacobians",
-    ":material/straighten:",
-    "Start here",
-    "notation",
-    "dM has M's shape, numerator layout, total derivatives",
+    path="pages/notation.py",
+    title="Notation & Jacobians",
+    icon=":material/straighten:",
+    group="Start here",
+    url="notation",
+    blurb="dM has M's shape, numerator layout, total derivatives",
 )
 ELEMENTWISE = PageSpec(
-    "pages/elementwise.py",
-    "Element-wise ops",
-    ":material/show_chart:",
-    "Building blocks",
-    "elementwise",
-    "exp, log, sigmoid, tanh, ReLU, Leaky ReLU, softplus: dX = dY ⊙ f′",
+    path="pages/elementwise.py",
+    title="Element-wise ops",
+    icon=":material/show_chart:",
+    group="Building blocks",
+    url="elementwise",
+    blurb="exp, log, sigmoid, tanh, ReLU, Leaky ReLU, softplus: dX = dY ⊙ f′",
 )
 BINARY = PageSpec(
-    "pages/binary.py",
-    "Binary ops",
-    ":material/add_circle:",
-    "Building blocks",
-    "binary",
-    "add, subtract, Hadamard, divide — with broadcasting",
+    path="pages/binary.py",
+    title="Binary ops",
+    icon=":material/add_circle:",
+    group="Building blocks",
+    url="binary",
+    blurb="add, subtract, Hadamard, divide — with broadcasting",
 )
 REDUCTIONS = PageSpec(
-    "pages/reductions.py",
-    "Sum & mean",
-    ":material/functions:",
-    "Building blocks",
-    "reductions",
-    "one number out, the gradient copied back",
+    path="pages/reductions.py",
+    title="Sum & mean",
+    icon=":material/functions:",
+    group="Building blocks",
+    url="reductions",
+    blurb="one number out, the gradient copied back",
 )
 CUSTOM = PageSpec(
-    "pages/custom.py",
-    "Your own function",
-    ":material/draw:",
-    "Building blocks",
-    "custom",
-    "type any f(x): sympy derives f′, and dX = dY ⊙ f′(X) is checked",
+    path="pages/custom.py",
+    title="Your own function",
+    icon=":material/draw:",
+    group="Building blocks",
+    url="custom",
+    blurb="type any f(x): sympy derives f′, and dX = dY ⊙ f′(X) is checked",
 )
 CONV2D = PageSpec(
-    "pages/conv2d.py",
-    "Conv2D backprop",
-    ":material/grid_on:",
-    "Layers",
-    "conv2d",
-    "∂L/∂K = X ⊛ ∂L/∂Z, ∂L/∂X = pad(∂L/∂Z) ⊛ rot180(K)",
+    path="pages/conv2d.py",
+    title="Conv2D backprop",
+    icon=":material/grid_on:",
+    group="Layers",
+    url="conv2d",
+    blurb="∂L/∂K = X ⊛ ∂L/∂Z, ∂L/∂X = pad(∂L/∂Z) ⊛ rot180(K)",
 )
 CONV_T = PageSpec(
-    "pages/conv_transpose2d.py",
-    "Transposed conv2d",
-    ":material/open_in_full:",
-    "Layers",
-    "conv_transpose2d",
-    "stamping kernels; implicit padding k − p − 1",
+    path="pages/conv_transpose2d.py",
+    title="Transposed conv2d",
+    icon=":material/open_in_full:",
+    group="Layers",
+    url="conv_transpose2d",
+    blurb="stamping kernels; implicit padding k − p − 1",
 )
 POOLING = PageSpec(
-    "pages/pooling.py",
-    "Pooling",
-    ":material/filter_center_focus:",
-    "Layers",
-    "pooling",
-    "max routes to the winner, average spreads evenly",
+    path="pages/pooling.py",
+    title="Pooling",
+    icon=":material/filter_center_focus:",
+    group="Layers",
+    url="pooling",
+    blurb="max routes to the winner, average spreads evenly",
 )
 SOFTMAX = PageSpec(
-    "pages/softmax.py",
-    "Softmax + cross-entropy",
-    ":material/target:",
-    "Layers",
-    "softmax",
-    "∂L/∂f = p − onehot(y), and the notes' lost sign",
+    path="pages/softmax.py",
+    title="Softmax + cross-entropy",
+    icon=":material/target:",
+    group="Layers",
+    url="softmax",
+    blurb="∂L/∂f = p − onehot(y), and the notes' lost sign",
 )
 ATTENTION = PageSpec(
-    "pages/attention.py",
-    "Attention",
-    ":material/visibility:",
-    "Layers",
-    "attention",
-    "softmax(QKᵀ/√d)·V entry by entry; the softmax Jacobian; ∂L/∂Q, ∂L/∂K, ∂L/∂V",
+    path="pages/attention.py",
+    title="Attention",
+    icon=":material/visibility:",
+    group="Layers",
+    url="attention",
+    blurb="softmax(QKᵀ/√d)·V entry by entry; the softmax Jacobian; ∂L/∂Q, ∂L/∂K, ∂L/∂V",
 )
 DENSE = PageSpec(
-    "pages/dense.py",
-    "Dense layer",
-    ":material/hub:",
-    "Layers",
-    "dense",
-    "dW = Xᵀ dZ, dX = dZ Wᵀ, db = column sums",
+    path="pages/dense.py",
+    title="Dense layer",
+    icon=":material/hub:",
+    group="Layers",
+    url="dense",
+    blurb="dW = Xᵀ dZ, dX = dZ Wᵀ, db = column sums",
 )
 MLP = PageSpec(
-    "pages/mlp.py",
-    "MLP: train and derive",
-    ":material/scatter_plot:",
-    "Networks",
-    "mlp",
-    "a 2-D dataset and its decision boundary; the chain rule through every layer",
+    path="pages/mlp.py",
+    title="MLP: train and derive",
+    icon=":material/scatter_plot:",
+    group="Networks",
+    url="mlp",
+    blurb="a 2-D dataset and its decision boundary; the chain rule through every layer",
     heading="A multilayer perceptron, trained and derived",
 )
 CNN = PageSpec(
-    "pages/cnn.py",
-    "CNN on digits",
-    ":material/pin:",
-    "Networks",
-    "cnn",
-    "real 8×8 digits, trained live; one image's backward pass, layer by layer",
+    path="pages/cnn.py",
+    title="CNN on digits",
+    icon=":material/pin:",
+    group="Networks",
+    url="cnn",
+    blurb="real 8×8 digits, trained live; one image's backward pass, layer by layer",
     heading="A tiny CNN on handwritten digits",
 )
 NORMALISATION = PageSpec(
-    "pages/normalisation.py",
-    "Normalisation",
-    ":material/balance:",
-    "Layers",
-    "normalisation",
-    "batch norm, layer norm, residual: dense Jacobians and the identity path",
+    path="pages/normalisation.py",
+    title="Normalisation",
+    icon=":material/balance:",
+    group="Layers",
+    url="normalisation",
+    blurb="batch norm, layer norm, residual: dense Jacobians and the identity path",
 )
 PAGES: tuple[PageSpec, ...] = (
     HOME,
@@ -186,368 +187,276 @@ def page_of(path: str) -> PageSpec:
 
 # ---------------------------------------------------------------- the ops
 
-_CONV = (
-    _pair("input_shape", "Input size", (3, 3), 1, 16, flag="input"),
-    _pair("kernel_shape", "Kernel size", (2, 2), 1, 6, flag="kernel"),
-    _pair("stride", "Stride", (1, 1), 1, 4, "How far the kernel moves between outputs."),
-    _pair("padding", "Padding", (0, 0), 0, 4, "Zeros added around the input."),
-    _pair("dilation", "Dilation", (1, 1), 1, 4, "Spacing between kernel taps."),
-)
-_OUTPUT_PADDING = _pair(
-    "output_padding",
-    "Output padding",
-    (0, 0),
-    0,
-    3,
-    f"Extra rows/columns at the bottom/right; < stride. The output is at most "
-    f"{MAX_TRANSPOSED_OUT}×{MAX_TRANSPOSED_OUT}.",
-)
-_POOL = (
-    _pair("input_shape", "Input size", (2, 2), 1, 16, flag="input"),
-    _pair("kernel_size", "Window", (2, 2), 1, 6, flag="pool"),
-    Param(
-        "stride",
-        "Stride",
-        "optional_pair",
-        None,
-        1,
-        6,
-        help="Empty: the window size (PyTorch's default).",
-    ),
-    _pair("padding", "Padding", (0, 0), 0, 3, "At most half the window."),
-)
-_SHAPE = (_pair("shape", "Shape", (2, 2), 1, 16),)
 _NOTES_POOL = {"X": [[1, 2], [3, 4]], "upstream": [[2]]}
-
-OPS: dict[str, OpSpec] = {}
-
-
-def _add(spec: OpSpec) -> None:
-    OPS[spec.name] = spec
-
-
-_add(
-    OpSpec(
-        "conv2d",
-        "Conv2D",
-        CONV2D,
-        _CONV,
-        *A.conv(transposed=False),
-        T.conv2d,
-    )
+# the notation practice answers need, not the answer: letters no lesson uses, no entry's cells
+_FIRST_MAX_TIP = (
+    "`first_max(c, w1, w2, …)` is 1 when the cell c is the first maximum of its window w1, w2, "
+    "… (all the window's cells in reading order, c among them), else 0: on a tie the first one "
+    "wins, as in PyTorch. A condition such as `[a > b]` is 1 where it holds and 0 elsewhere, if "
+    "you prefer to write the comparisons out."
 )
-_add(
-    OpSpec(
-        "conv_transpose2d",
-        "Transposed Conv2D",
-        CONV_T,
-        (_CONV[0], _CONV[1], _CONV[2], _CONV[3], _OUTPUT_PADDING, _CONV[4]),
-        *A.conv(transposed=True),
-        T.conv_transpose2d,
-    )
+_RELU_TIP = (
+    "A condition in square brackets, such as `[a > 0]`, is 1 where it holds and 0 elsewhere. At "
+    "exactly 0 this app follows PyTorch and note 003: ReLU′(0) = 0 (note 004 writes [x ≥ 0], "
+    "which gives 1 there)."
 )
-_add(
-    OpSpec(
-        "max_pool2d",
-        "Max pooling",
-        POOLING,
-        _POOL,
-        *A.pool("max_pool2d"),
-        T.max_pool2d,
-        kink=A.max_pool_tie,
-        notes_example=_NOTES_POOL,
-    )
+_LEAKY_RELU_TIP = (
+    "Conditions are 1 or 0, so `[a > 0] + 0.5*[a <= 0]` is 1 where a > 0 and 0.5 elsewhere."
 )
-_add(
-    OpSpec(
-        "avg_pool2d",
-        "Average pooling",
-        POOLING,
-        _POOL,
-        *A.pool("avg_pool2d"),
-        T.avg_pool2d,
-        notes_example=_NOTES_POOL,
-    )
+_ATTENTION_TIP = (
+    "Type a weight pᵢⱼ as `p21` and an output oᵢⱼ as `o21` (each stands for its formula; a "
+    "weight the mask fixes at 0 or 1 is typed as that number), √2 as `sqrt(2)`."
 )
-for _name, _title in (("relu", "ReLU"), ("sigmoid", "Sigmoid"), ("tanh", "tanh"), ("exp", "exp")):
-    _add(
+
+
+def _conv_geometry(p: dict) -> dict[str | None, Geometry]:
+    s, dl = p.get("stride"), p.get("dilation")
+    return {"K": Geometry("correlate", dl, s), "X": Geometry("correlate", crop=p.get("padding"))}
+
+
+def _conv_t_geometry(p: dict) -> dict[str | None, Geometry]:
+    s, dl = p.get("stride"), p.get("dilation")
+    return {
+        None: Geometry("correlate", bias=True),
+        "K": Geometry("correlate", dl, s),
+        "X": Geometry("correlate", s, dl),
+    }
+
+
+def _matmuls(*grads: str) -> Callable[[dict], dict[str | None, Geometry]]:
+    return lambda p: dict.fromkeys(grads, Geometry("matmul"))
+
+
+def _entries() -> tuple[OpSpec, ...]:
+    """Every op's entry, in the order of DERIVATIONS (the CLI's and the Operation boxes')."""
+    d = DERIVATIONS
+    return (
         OpSpec(
-            _name,
-            _title,
-            ELEMENTWISE,
-            _SHAPE,
-            *A.unary(_name),
-            T.unary(_name),
-            kink=A.zero_kink if _name == "relu" else None,
+            derivation=d["conv2d"],
+            title="Conv2D",
+            page=CONV2D,
+            **adapters.conv(transposed=False),
+            torch=torch_ref.conv2d,
+            geometry=_conv_geometry,
+            mistakes=("conv-k22",),
+        ),
+        OpSpec(
+            derivation=d["conv_transpose2d"],
+            title="Transposed Conv2D",
+            page=CONV_T,
+            **adapters.conv(transposed=True),
+            torch=torch_ref.conv_transpose2d,
+            geometry=_conv_t_geometry,
+            mistakes=("convT-k11", "convT-x22"),
+        ),
+        OpSpec(
+            derivation=d["max_pool2d"],
+            title="Max pooling",
+            page=POOLING,
+            **adapters.pool("max_pool2d"),
+            torch=torch_ref.max_pool2d,
+            kink=adapters.max_pool_tie,
+            notes_example=_NOTES_POOL,
+            practice_tip=_FIRST_MAX_TIP,
+            mistakes=("avgpool-index",),
+        ),
+        OpSpec(
+            derivation=d["avg_pool2d"],
+            title="Average pooling",
+            page=POOLING,
+            **adapters.pool("avg_pool2d"),
+            torch=torch_ref.avg_pool2d,
+            geometry=lambda p: {"X": Geometry("correlate", crop=p.get("padding"))},
+            notes_example=_NOTES_POOL,
+            mistakes=("avgpool-index",),
+        ),
+        *_elementwise(),
+        *_binary_and_reductions(),
+        *_layers(),
+        *_networks(),
+    )
+
+
+def _unary(name: str, title: str, **more) -> OpSpec:
+    return OpSpec(
+        derivation=DERIVATIONS[name],
+        title=title,
+        page=ELEMENTWISE,
+        **adapters.unary(name),
+        torch=torch_ref.unary(name),
+        **more,
+    )
+
+
+def _elementwise() -> tuple[OpSpec, ...]:
+    return (
+        _unary(
+            "relu", "ReLU", kink=adapters.zero_kink, practice_tip=_RELU_TIP, mistakes=("relu-zero",)
+        ),
+        _unary("sigmoid", "Sigmoid", exp_overflow=True),
+        _unary("tanh", "tanh", exp_overflow=True),
+        _unary("exp", "exp", exp_overflow=True),
+        _unary("log", "log", positive=("X",), domain="log is defined for positive numbers only"),
+        OpSpec(
+            derivation=DERIVATIONS["leaky_relu"],
+            title="Leaky ReLU",
+            page=ELEMENTWISE,
+            **adapters.unary("leaky_relu", "negative_slope"),
+            torch=torch_ref.leaky_relu,
+            kink=adapters.zero_kink,
+            practice_tip=_LEAKY_RELU_TIP,
+            mistakes=("relu-zero",),
+        ),
+        OpSpec(
+            derivation=DERIVATIONS["softplus"],
+            title="Softplus",
+            page=ELEMENTWISE,
+            **adapters.unary("softplus"),
+            torch=torch_ref.softplus,
+            exp_overflow=True,
+        ),
+    )
+
+
+def _binary_and_reductions() -> tuple[OpSpec, ...]:
+    def binary(name: str, title: str, **more) -> OpSpec:
+        return OpSpec(
+            derivation=DERIVATIONS[name],
+            title=title,
+            page=BINARY,
+            **adapters.binary(name),
+            torch=torch_ref.binary(name),
+            **more,
         )
+
+    def reduction(name: str, title: str) -> OpSpec:
+        return OpSpec(
+            derivation=DERIVATIONS[name],
+            title=title,
+            page=REDUCTIONS,
+            **adapters.reduction(name),
+            torch=torch_ref.reduction(name),
+        )
+
+    return (
+        binary("add", "Add"),
+        binary("sub", "Subtract"),
+        binary("mul", "Hadamard product"),
+        binary("div", "Divide", positive=("N",), domain="it is a divisor"),
+        reduction("sum", "Sum"),
+        reduction("mean", "Mean"),
     )
-_add(
-    OpSpec(
-        "log",
-        "log",
-        ELEMENTWISE,
-        _SHAPE,
-        *A.unary("log"),
-        T.unary("log"),
-        positive=("X",),
-        domain="log is defined for positive numbers only",
-    )
-)
-_add(
-    OpSpec(
-        "leaky_relu",
-        "Leaky ReLU",
-        ELEMENTWISE,
-        (
-            *_SHAPE,
-            Param(
-                "negative_slope",
-                "Negative slope α",
-                "float",
-                0.01,
-                0.0,
-                1.0,
-                help="The share of the gradient let through where x ≤ 0 (PyTorch's default 0.01).",
-            ),
-        ),
-        *A.unary("leaky_relu", "negative_slope"),
-        T.leaky_relu,
-        kink=A.zero_kink,
-    )
-)
-_add(OpSpec("softplus", "Softplus", ELEMENTWISE, _SHAPE, *A.unary("softplus"), T.softplus))
-_BROADCAST = Param(
-    "broadcast",
-    "Broadcast N",
-    "choice",
-    "none",
-    choices=("none", "row", "column", "scalar"),
-    help="Give N fewer entries and let it be copied across M.",
-)
-for _name, _title in (("add", "Add"), ("sub", "Subtract"), ("mul", "Hadamard product")):
-    _add(OpSpec(_name, _title, BINARY, (*_SHAPE, _BROADCAST), *A.binary(_name), T.binary(_name)))
-_add(
-    OpSpec(
-        "div",
-        "Divide",
-        BINARY,
-        (*_SHAPE, _BROADCAST),
-        *A.binary("div"),
-        T.binary("div"),
-        positive=("N",),
-        domain="it is a divisor",
-    )
-)
-for _name, _title in (("sum", "Sum"), ("mean", "Mean")):
-    _add(OpSpec(_name, _title, REDUCTIONS, _SHAPE, *A.reduction(_name), T.reduction(_name)))
-_add(
-    OpSpec(
-        "linear",
-        "Dense layer",
-        DENSE,
-        (
-            Param("batch", "Batch size N", "int", 2, 1, 8),
-            Param("in_features", "Inputs", "int", 3, 1, 8),
-            Param("out_features", "Outputs", "int", 2, 1, 8),
-        ),
-        A.linear_forward,
-        A.linear_grads,
-        T.linear,
-    )
-)
 
 
-def _last_class(values: dict) -> int | None:
-    """The last 0-based class of a network: its classes, or its last layer's size, less one."""
-    sizes = values.get("layer_sizes")
-    if isinstance(sizes, tuple) and sizes:
-        return sizes[-1] - 1
-    classes = values.get("classes", values.get("num_classes"))
-    return classes - 1 if isinstance(classes, int) else None
-
-
-_add(
-    OpSpec(
-        "softmax_cross_entropy",
-        "Softmax + cross-entropy",
-        SOFTMAX,
-        (
-            Param("num_classes", "Classes", "int", 3, 2, 10, flag="classes"),
-            Param(
-                "target",
-                "True class yᵢ",
-                "int",
-                0,
-                0,
-                9,
-                help="Counted from 1, as in the formulas (PyTorch's target index is one less).",
-                shown_from=1,
-                bound=_last_class,
-            ),
-        ),
-        A.ce_forward,
-        A.ce_grads,
-        T.cross_entropy,
-    )
-)
-# one head on one sequence; the caps past these widgets are derivations/attention.py's
-_add(
-    OpSpec(
-        "attention",
-        "Scaled dot-product attention",
-        ATTENTION,
-        (
-            Param("queries", "Queries", "int", 2, 1, 4, help="Rows of Q: the tokens that look."),
-            Param("keys", "Keys", "int", 2, 1, 4, help="Rows of K and V: the tokens looked at."),
-            Param("d_k", "d (query and key width)", "int", 2, 1, 4, help="Columns of Q and K."),
-            Param("d_v", "Value width", "int", 2, 1, 4, help="Columns of V and of the output."),
-            Param(
-                "causal",
-                "Causal mask",
-                "bool",
-                False,
-                help="Query i sees keys 1 to i only (no looking ahead); needs as many queries "
-                "as keys.",
-            ),
-        ),
-        A.attention_forward,
-        A.attention_grads,
-        T.attention,
-        # N(0, 1) entries give scores of about ±1 (the √d at work); integers up to ±3 made
-        # scores of ±9 whose softmax saturates, and ∂L/∂S came out nearly all 0
-        values="reals",
-    )
-)
-
-for _name, _title, _n, _c in (
-    ("batch_norm", "Batch norm", (3, 2, 6), (2, 1, 4)),
-    ("layer_norm", "Layer norm", (2, 1, 4), (3, 2, 6)),
-):
-    _sizes = (Param("batch", "Batch size N", "int", *_n), Param("features", "Features", "int", *_c))
-    _add(
+def _norms() -> tuple[OpSpec, ...]:
+    return tuple(
         OpSpec(
-            name=_name,
-            title=_title,
+            derivation=DERIVATIONS[name],
+            title=title,
             page=NORMALISATION,
-            params=_sizes,
-            **A.norm(_name),  # engine_forward, engine_grads
-            torch=T.norm(_name),
+            **adapters.norm(name),
+            torch=torch_ref.norm(name),
             values="reals",
+            mistakes=(mistake,),
+        )
+        for name, title, mistake in (
+            ("batch_norm", "Batch norm", "bn-diagonal"),
+            ("layer_norm", "Layer norm", "ln-diagonal"),
         )
     )
-_F_OF_X = "f(X) = activation(X W + b); the block outputs X + f(X)."
-_add(
-    OpSpec(
-        name="residual",
-        title="Residual block",
-        page=NORMALISATION,
-        params=(
-            Param("features", "Features F", "int", 2, 1, 6),
-            Param("activation", "Activation", "choice", "tanh", choices=ACTIVATIONS, help=_F_OF_X),
-        ),
-        **A.residual(),  # engine_forward, engine_grads, kink
-        torch=T.residual,
-        values="reals",
-    )
-)
-
-_add(
-    OpSpec(
-        "custom",
-        "Your own function",
-        CUSTOM,
-        (
-            Param(
-                "f",
-                "Your function f(x)",
-                "text",
-                DEFAULT_F,
-                1,
-                120,
-                choices=("x**2*sin(x)", "log(1+exp(x))", "x*sigmoid(x)", "tanh(x)^2"),
-                help="A formula in x: numbers, + - * / and ** or ^, parentheses, and exp log "
-                "sin cos tanh sigmoid relu sqrt abs. Press Enter to derive it.",
-            ),
-            *_SHAPE,
-        ),
-        C.forward,
-        C.grads,
-        None,  # no PyTorch reference: the numbers are checked by finite differences
-        kink=C.kink,
-        domain="f must be defined there",
-        values="reals",
-        undefined=C.undefined,
-    )
-)
 
 
-_TARGET = Param(
-    "target",
-    "True class y",
-    "int",
-    0,
-    0,
-    3,
-    help="Counted from 1, as in the formulas (PyTorch's target index is one less).",
-    shown_from=1,
-    bound=_last_class,
-)
-_add(
-    OpSpec(
-        "mlp",
-        "MLP",
-        MLP,
-        (
-            Param(
-                "layer_sizes",
-                "Layer sizes",
-                "sizes",
-                (2, 3, 2),
-                1,
-                4,
-                help="Input, hidden layers, classes: 3 to 5 sizes of 1 to 4 (at least 2 "
-                "classes), such as 2, 3, 2 or 2 3 2.",
-                flag="layers",
-                count=(3, 5),
-            ),
-            Param(
-                "activation",
-                "Activation",
-                "choice",
-                "sigmoid",
-                choices=("sigmoid", "tanh", "relu"),
-                help="After every hidden layer.",
-            ),
-            _TARGET,
+def _layers() -> tuple[OpSpec, ...]:
+    return (
+        OpSpec(
+            derivation=DERIVATIONS["linear"],
+            title="Dense layer",
+            page=DENSE,
+            engine_forward=adapters.linear_forward,
+            engine_grads=adapters.linear_grads,
+            torch=torch_ref.linear,
+            geometry=_matmuls("W", "X", "b"),
+            mistakes=("dense-shape",),
         ),
-        *A.mlp(),
-        T.mlp,
-        kink=A.mlp_kink,
-        values="reals",
-        upstream_is_seed=True,
-    )
-)
-_add(
-    OpSpec(
-        "cnn",
-        "Tiny CNN",
-        CNN,
-        (
-            _pair("input_shape", "Input size", (3, 3), 1, 8, flag="input"),
-            _pair("kernel_shape", "Kernel size", (2, 2), 1, 4, flag="kernel"),
-            _pair(
-                "pool", "Max pool", (2, 2), 1, 4, "Window and stride; must divide the conv output."
-            ),
-            Param("classes", "Classes", "int", 2, 2, 4),
-            _TARGET,
+        OpSpec(
+            derivation=DERIVATIONS["softmax_cross_entropy"],
+            title="Softmax + cross-entropy",
+            page=SOFTMAX,
+            engine_forward=adapters.ce_forward,
+            engine_grads=adapters.ce_grads,
+            torch=torch_ref.cross_entropy,
+            exp_overflow=True,
+            mistakes=("softmax-sign",),
         ),
-        *A.cnn(),
-        T.cnn,
-        kink=A.cnn_tie,
-        values="reals",
-        upstream_is_seed=True,
+        OpSpec(
+            derivation=DERIVATIONS["attention"],
+            title="Scaled dot-product attention",
+            page=ATTENTION,
+            engine_forward=adapters.attention_forward,
+            engine_grads=adapters.attention_grads,
+            torch=torch_ref.attention,
+            geometry=_matmuls("V", "Q", "K"),
+            # N(0, 1) entries give scores of about ±1 (the √d at work); integers up to ±3 made
+            # scores of ±9 whose softmax saturates, and ∂L/∂S came out nearly all 0
+            values="reals",
+            practice_tip=_ATTENTION_TIP,
+            mistakes=("attention-root", "attention-transpose", "attention-diagonal"),
+        ),
+        *_norms(),
+        OpSpec(
+            derivation=DERIVATIONS["residual"],
+            title="Residual block",
+            page=NORMALISATION,
+            **adapters.residual(),  # engine_forward, engine_grads, kink
+            torch=torch_ref.residual,
+            values="reals",
+            mistakes=("residual-identity",),
+        ),
     )
-)
+
+
+def _networks() -> tuple[OpSpec, ...]:
+    return (
+        OpSpec(
+            derivation=DERIVATIONS["custom"],
+            title="Your own function",
+            page=CUSTOM,
+            engine_forward=custom.forward,
+            engine_grads=custom.grads,
+            torch=None,
+            no_torch_because="PyTorch has no function for a formula the learner types; the "
+            "numbers are checked by finite differences",
+            kink=custom.kink,
+            domain="f must be defined there",
+            values="reals",
+            undefined=custom.undefined,
+        ),
+        OpSpec(
+            derivation=DERIVATIONS["mlp"],
+            title="MLP",
+            page=MLP,
+            **adapters.mlp(),
+            torch=torch_ref.mlp,
+            kink=adapters.mlp_kink,
+            values="reals",
+            upstream_is_seed=True,
+            mistakes=("dense-shape", "softmax-sign"),
+        ),
+        OpSpec(
+            derivation=DERIVATIONS["cnn"],
+            title="Tiny CNN",
+            page=CNN,
+            **adapters.cnn(),
+            torch=torch_ref.cnn,
+            kink=adapters.cnn_tie,
+            values="reals",
+            upstream_is_seed=True,
+            mistakes=("conv-k22", "relu-zero", "softmax-sign"),
+        ),
+    )
+
+
+OPS: dict[str, OpSpec] = {spec.name: spec for spec in _entries()}
 
 
 def ops_on_page(page: str | PageSpec) -> list[OpSpec]:

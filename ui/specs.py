@@ -3,36 +3,32 @@ entries). No streamlit here."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
-from derivations import derive
+import numpy as np
+
+from derivations import Derivation, DerivationSpec, derive
+from derivations.param_kinds import Param
+
+# (values, params) -> the output matrix
+Forward = Callable[[dict, dict], np.ndarray]
+# (values, upstream, params) -> {input name: its gradient}
+Grads = Callable[[dict, np.ndarray, dict], dict]
+# (values, derivation) -> why the numbers cannot be used here, in words, or ""
+Check = Callable[[dict, Derivation], str]
 
 
 @dataclass(frozen=True)
-class Param:
-    name: str  # the derive() keyword
-    label: str
-    # "pair" (rows, cols), "optional_pair" (None allowed), "int", "float", "choice",
-    # "sizes" (a list of whole numbers, such as an MLP's layer sizes), "bool" (a switch: a
-    # checkbox, a bare --flag on the command line, 1 or 0 in the URL), or "text" (a formula
-    # the learner types, ``lo`` to ``hi`` characters, never evaluated: derive() parses it;
-    # ``choices`` holds examples)
-    kind: str
-    default: object
-    lo: float = 0
-    hi: float = 16
-    choices: tuple = ()
-    help: str = ""
-    flag: str = ""  # the CLI's --flag (default: the name, dashed)
-    shown_from: int = 0  # a widget shows value + shown_from (a 0-based class shown 1-based)
-    count: tuple[int, int] = (1, 1)  # "sizes": how many numbers the list holds
-    # the values of the parameters before it -> its largest value, where they bound it (a true
-    # class by the number of classes), or None where they do not say (unreadable sizes)
-    bound: object = None
+class Geometry:
+    """How one result cell of a proven pattern is computed from its two operands
+    (``ui.patterns``)."""
 
-    @property
-    def cli_flag(self) -> str:
-        return (self.flag or self.name).replace("_", "-")
+    kind: str  # "correlate", "matmul" or "cells"
+    stride: tuple[int, int] = (1, 1)
+    dilation: tuple[int, int] = (1, 1)
+    crop: tuple[int, int] = (0, 0)  # rows/columns of the full result cut off at the top/left
+    bias: bool = False  # "+ b" after the sum (the transposed conv's forward pattern)
 
 
 @dataclass(frozen=True)
@@ -48,28 +44,46 @@ class PageSpec:
 
 @dataclass(frozen=True)
 class OpSpec:
-    name: str  # derive() / engine name
+    derivation: DerivationSpec  # derive()'s entry: the name, the maths, the lesson, the params
     title: str
     page: PageSpec  # the lesson that teaches it
-    params: tuple[Param, ...]
-    engine_forward: object  # (values, params) -> output matrix
-    engine_grads: object  # (values, upstream, params) -> {input name: gradient}
-    torch: object  # (leaf tensors, params) -> output tensor, for the PyTorch reference, or None
-    kink: object = None  # (values, derivation) -> why finite differences are undefined, or ""
+    engine_forward: Forward
+    engine_grads: Grads
+    # (leaf tensors, params) -> output tensor, for the PyTorch reference; None with a reason
+    torch: Callable[[dict, dict], object] | None
+    no_torch_because: str = ""  # why there is no PyTorch reference, where there is none
+    kink: Check | None = None  # why finite differences are undefined at these values, or ""
     positive: tuple[str, ...] = ()  # inputs that must stay > 0
     domain: str = ""  # why, in words (log's x > 0)
     # the notes' numeric example (input values and "upstream"), for the default sizes
     notes_example: dict | None = None
     values: str = "integers"  # where a first visit's numbers come from, without an example
-    # (values, derivation) -> why the op cannot be computed at these values, or "" (your own
-    # f: log of a negative); the page then shows values where it can
-    undefined: object = None
+    # why the op cannot be computed at these values (your own f: log of a negative); the page
+    # then shows values where it can
+    undefined: Check | None = None
     # the output is the loss itself (a whole network): its upstream is the seed ∂L/∂L = 1,
     # not a number to choose (a random −2 read as "∂L/∂L = −2")
     upstream_is_seed: bool = False
+    # the hint when a result overflows: the op computes e^x (softplus, softmax), or not
+    exp_overflow: bool = False
+    # practice: the notation its answers need, not the answer (letters no lesson uses)
+    practice_tip: str = ""
+    # the keys of the notes' mistakes (and slips) its practice offers (ui.notes_mistakes)
+    mistakes: tuple[str, ...] = ()
+    # (params) -> {the gradient a proven pattern is about (None: the output): how one of its
+    # result cells is computed}; a pattern it does not name is element-wise ("cells")
+    geometry: Callable[[dict], dict[str | None, Geometry]] | None = None
+
+    @property
+    def name(self) -> str:  # derive()'s and the engine's name
+        return self.derivation.name
+
+    @property
+    def params(self) -> tuple[Param, ...]:
+        return self.derivation.params
 
     def defaults(self) -> dict:
-        return {p.name: p.default for p in self.params}
+        return self.derivation.defaults()
 
     def derive(self, **params):
         return derive(self.name, **params)

@@ -6,10 +6,12 @@ streamlit."""
 from __future__ import annotations
 
 import re
-from collections.abc import MutableMapping
+from collections.abc import Callable, MutableMapping
+from dataclasses import dataclass, field, fields
 
 import numpy as np
 
+from derivations.param_kinds import Int, OptionalPair, Pair, Param, Sizes
 from ui import urlstate
 from ui.values import decode_flat, first_nonfinite
 
@@ -23,18 +25,29 @@ UPSTREAMS = {"random": "Random integers", "ones": "All ones", "edit": "Edit by h
 _COUNT = re.compile(r"^[0-9]{1,6}$")  # ASCII digits only: str.isdigit accepts '²'
 
 
+@dataclass(frozen=True)
 class Keys:
     """The session-state keys of one lesson page: every key starts with the page, so two lessons
-    never share state."""
+    never share state. Each field below is "<page>/<its name>"."""
 
-    def __init__(self, page: str):
-        self.page = page
-        for name in ("op", "source", "seed", "step", "upsrc", "init", "pick", "titles"):
-            setattr(self, name, f"{page}/{name}")
-        self.notices = f"{page}/notices"
-        self.presenter = f"{page}/presenter"
-        self.link = f"{page}/link"  # the first visit's URL, until its hand-typed numbers are read
-        self.typed = f"{page}/typed"  # the numbers as typed, before a domain check replaced them
+    page: str
+    op: str = field(init=False)
+    source: str = field(init=False)  # where the input values come from (SOURCES)
+    seed: str = field(init=False)
+    step: str = field(init=False)
+    upsrc: str = field(init=False)  # where the upstream gradient comes from (UPSTREAMS)
+    init: str = field(init=False)  # the first visit was read from the URL
+    pick: str = field(init=False)
+    titles: str = field(init=False)
+    notices: str = field(init=False)
+    presenter: str = field(init=False)
+    link: str = field(init=False)  # the first visit's URL, until its hand-typed numbers are read
+    typed: str = field(init=False)  # the numbers as typed, before a domain check replaced them
+
+    def __post_init__(self):
+        for f in fields(self):
+            if f.name != "page":
+                object.__setattr__(self, f.name, f"{self.page}/{f.name}")
 
     def param(self, name: str, part: str = "") -> str:
         return f"{self.page}/{name}" + (f"/{part}" if part else "")
@@ -100,20 +113,34 @@ def param_notices(spec, url: dict) -> list[str]:
     ]
 
 
+def _seed_pair(ss: MutableMapping, keys: Keys, p: Param, v) -> None:
+    ss.setdefault(keys.param(p.name, "r"), v[0])
+    ss.setdefault(keys.param(p.name, "c"), v[1])
+
+
+def _seed_optional_pair(ss: MutableMapping, keys: Keys, p: Param, v) -> None:
+    ss.setdefault(keys.param(p.name, "auto"), v is None)
+    _seed_pair(ss, keys, p, v or (2, 2))
+
+
+# how a kind's widgets hold a value, where not as the value itself (ui.widgets draws them)
+_SEEDS: dict[type, Callable[[MutableMapping, Keys, Param, object], None]] = {
+    Pair: _seed_pair,
+    OptionalPair: _seed_optional_pair,
+    Sizes: lambda ss, keys, p, v: ss.setdefault(keys.param(p.name), ", ".join(map(str, v))),
+    Int: lambda ss, keys, p, v: ss.setdefault(keys.param(p.name), v + p.shown_from),
+}
+
+
 def seed_widgets(ss: MutableMapping, keys: Keys, spec, values: dict) -> None:
     """Each parameter widget's value, once: from ``values`` (the URL's) or the default."""
     for p in spec.params:
         v = values.get(p.name, p.default)
-        if p.kind in ("pair", "optional_pair"):
-            if p.kind == "optional_pair":
-                ss.setdefault(keys.param(p.name, "auto"), v is None)
-                v = v or (2, 2)
-            ss.setdefault(keys.param(p.name, "r"), v[0])
-            ss.setdefault(keys.param(p.name, "c"), v[1])
-        elif p.kind == "sizes":
-            ss.setdefault(keys.param(p.name), ", ".join(map(str, v)))
+        seed = _SEEDS.get(type(p.kind))
+        if seed is None:
+            ss.setdefault(keys.param(p.name), v)
         else:
-            ss.setdefault(keys.param(p.name), v + p.shown_from if p.kind == "int" else v)
+            seed(ss, keys, p, v)
 
 
 def step_for(old_titles: list[str] | None, titles: list[str], step: int) -> int:
@@ -181,9 +208,6 @@ def check_values(spec, values: dict, label=None) -> list[str]:
     return out
 
 
-_EXP_LIKE = ("exp", "sigmoid", "tanh", "softplus", "softmax_cross_entropy")
-
-
 def result_problems(spec, arrays, label) -> list[str]:
     """Every computed matrix is finite before anything formats it: ``arrays`` lists
     (key, which method, matrix), e.g. ("d:X", "symbolic", a); ``label(key, (r, c))`` names a
@@ -196,7 +220,7 @@ def result_problems(spec, arrays, label) -> list[str]:
         more = f" (and {n - 1} more entries)" if n > 1 else ""
         hint = (
             "e^x overflows past x ≈ 709: use entries of smaller size."
-            if spec.name in _EXP_LIKE
+            if spec.exp_overflow
             else "Use entries nearer 1 in size (a divisor or a log's input far from 0)."
         )
         if np.isnan(v):  # not an overflow: the function has no value there (sqrt of < 0)

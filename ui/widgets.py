@@ -3,11 +3,25 @@ returns plain values; their state lives under the page's keys (``ui.state.Keys``
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import pandas as pd
 import streamlit as st
 
+from derivations.param_kinds import (
+    Bool,
+    Choice,
+    Float,
+    Int,
+    Kind,
+    OptionalPair,
+    Pair,
+    Param,
+    Sizes,
+    Text,
+    parse_sizes,
+)
 from ui.state import SOURCES, UPSTREAMS, Keys
-from ui.urlstate import parse_sizes
 from ui.values import MAX_CHARS
 
 
@@ -32,47 +46,72 @@ def _int_bounds(p, before: dict) -> tuple[int, int]:
     return int(p.lo) + p.shown_from, hi + p.shown_from
 
 
-def param_ui(keys: Keys, p, before: dict | None = None):
-    """One parameter's widget; returns the value derive() takes (``before``: the values of the
-    parameters drawn before it)."""
-    if p.kind == "pair":
-        return _pair_ui(keys, p)
-    if p.kind == "optional_pair":
-        auto = st.checkbox(
-            f"{p.label}: same as the window", key=keys.param(p.name, "auto"), help=p.help or None
-        )
-        return None if auto else _pair_ui(keys, p)
-    if p.kind == "int":
-        lo, hi = _int_bounds(p, before or {})
-        if st.session_state.get(keys.param(p.name), lo) > hi:  # fewer classes than it was
-            st.session_state[keys.param(p.name)] = hi
-        label = f"{p.label} :gray[({lo} to {hi})]"
-        v = st.number_input(label, lo, hi, key=keys.param(p.name), help=p.help or None)
-        return int(v) - p.shown_from
-    if p.kind == "bool":
-        return bool(st.checkbox(p.label, key=keys.param(p.name), help=p.help or None))
-    if p.kind == "sizes":
-        text = st.text_input(p.label, key=keys.param(p.name), help=p.help or None)
-        # unreadable text goes to derive() as it is, whose message says what to type
-        return parse_sizes(text) or text
-    if p.kind == "text":
-        # the text goes to derive() as it is (never evaluated), whose message says what to type
-        text = st.text_input(
-            p.label, key=keys.param(p.name), max_chars=int(p.hi), help=p.help or None
-        )
-        return text.strip()
-    if p.kind == "float":
-        v = st.number_input(
-            p.label,
-            float(p.lo),
-            float(p.hi),
-            step=0.01,
-            format="%.3f",
-            key=keys.param(p.name),
-            help=p.help or None,
-        )
-        return float(v)
+def _optional_pair_ui(keys: Keys, p, before: dict) -> tuple[int, int] | None:
+    auto = st.checkbox(
+        f"{p.label}: same as the window", key=keys.param(p.name, "auto"), help=p.help or None
+    )
+    return None if auto else _pair_ui(keys, p)
+
+
+def _int_ui(keys: Keys, p, before: dict) -> int:
+    lo, hi = _int_bounds(p, before)
+    if st.session_state.get(keys.param(p.name), lo) > hi:  # fewer classes than it was
+        st.session_state[keys.param(p.name)] = hi
+    label = f"{p.label} :gray[({lo} to {hi})]"
+    v = st.number_input(label, lo, hi, key=keys.param(p.name), help=p.help or None)
+    return int(v) - p.shown_from
+
+
+def _bool_ui(keys: Keys, p, before: dict) -> bool:
+    return bool(st.checkbox(p.label, key=keys.param(p.name), help=p.help or None))
+
+
+def _sizes_ui(keys: Keys, p, before: dict):
+    text = st.text_input(p.label, key=keys.param(p.name), help=p.help or None)
+    # unreadable text goes to derive() as it is, whose message says what to type
+    return parse_sizes(text) or text
+
+
+def _text_ui(keys: Keys, p, before: dict) -> str:
+    # the text goes to derive() as it is (never evaluated), whose message says what to type
+    text = st.text_input(p.label, key=keys.param(p.name), max_chars=int(p.hi), help=p.help or None)
+    return text.strip()
+
+
+def _float_ui(keys: Keys, p, before: dict) -> float:
+    v = st.number_input(
+        p.label,
+        float(p.lo),
+        float(p.hi),
+        step=0.01,
+        format="%.3f",
+        key=keys.param(p.name),
+        help=p.help or None,
+    )
+    return float(v)
+
+
+def _choice_ui(keys: Keys, p, before: dict):
     return st.selectbox(p.label, p.choices, key=keys.param(p.name), help=p.help or None)
+
+
+# each kind of parameter's widget: (keys, param, the values before it) -> derive()'s value
+_WIDGETS: dict[type[Kind], Callable[[Keys, Param, dict], object]] = {
+    Pair: lambda keys, p, before: _pair_ui(keys, p),
+    OptionalPair: _optional_pair_ui,
+    Int: _int_ui,
+    Bool: _bool_ui,
+    Sizes: _sizes_ui,
+    Text: _text_ui,
+    Float: _float_ui,
+    Choice: _choice_ui,
+}
+
+
+def param_ui(keys: Keys, p: Param, before: dict | None = None):
+    """One parameter's widget, as its kind draws it; returns the value derive() takes
+    (``before``: the values of the parameters drawn before it)."""
+    return _WIDGETS[type(p.kind)](keys, p, before or {})
 
 
 def params_ui(keys: Keys, spec) -> dict:

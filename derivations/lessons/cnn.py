@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import sympy as sp
 
+from ..conv import CONV_DK, CONV_DX
+from ..dense import DENSE_DW, DENSE_DX
 from ..derivation import Math, Step
 from ..product import times
 from ..typeset import Typeset, aligned, article, check_mark, ordered_sum, plural
@@ -85,7 +87,7 @@ def _cnn_dense_step(m: Math, t: Typeset) -> Step:
     ops = m.facts["ops"]
     dense, ce = ops["dense"], ops["ce"]
     flat, c = dense.params["in_features"], dense.params["out_features"]
-    ok = dense.patterns["dW = X^T dZ"].ok and dense.patterns["dX = dZ W^T"].ok
+    ok = dense.patterns[DENSE_DW].ok and dense.patterns[DENSE_DX].ok
     ok_ce = all(v for label, v in ce.checks if label.startswith("dL/df"))
     lines = [
         rf"{_u(_d('f'), 1, c)} &= p - \mathrm{{onehot}}(y)" + check_mark(ok_ce),
@@ -131,7 +133,7 @@ def _cnn_pool_relu(m: Math, t: Typeset) -> list[Step]:
 
 def _cnn_conv_step(m: Math, t: Typeset) -> Step:
     conv = m.facts["ops"]["conv"]
-    pk, px = conv.patterns["dK = pad(X) ⊛ dZ"], conv.patterns["dX = pad(dZ) ⊛ rot180(K)"]
+    pk, px = conv.patterns[CONV_DK], conv.patterns[CONV_DX]
     ok = pk.ok and px.ok and dict(conv.checks)["db = sum(dZ)"]
     return Step(
         "Back into the convolution",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from ..conv import CONV_DK, CONV_DX, CONV_T_DK, CONV_T_DX, CONV_T_FORWARD
 from ..derivation import Math, Step
 from ..typeset import Typeset, article, check_mark, plural, visible_len
 from .common import all_grads_step, chain_rule_step, expansion_parts, forward_step, longest
@@ -115,7 +116,7 @@ def _conv2d_intro(m: Math, t: Typeset) -> list[Step]:
 def _conv2d_dk(m: Math, t: Typeset) -> list[Step]:
     s, p, dl = m.params["stride"], m.params["padding"], m.params["dilation"]
     ho, wo = m.facts["out"]
-    pat = m.patterns["dK = pad(X) ⊛ dZ"]
+    pat = m.patterns[CONV_DK]
     # the Jacobian lists only non-zero partials: a weight over padding does not meet that output
     kh, kw = m.inputs["K"].shape
     met = [len(m.jac["K"].get((r, c), {})) for r in range(kh) for c in range(kw)]
@@ -225,7 +226,7 @@ def _dx_recipe(m: Math) -> str:
 def _conv2d_dx(m: Math, t: Typeset) -> list[Step]:
     h, w = m.params["input_shape"]
     p = m.params["padding"]
-    pat = m.patterns["dX = pad(dZ) ⊛ rot180(K)"]
+    pat = m.patterns[CONV_DX]
     steps = [chain_rule_step(m, t, "X", (0, 0))]
     busy = _busiest(m.jac["X"])
     if busy != (0, 0):
@@ -367,7 +368,7 @@ def _transposed_intro(m: Math, t: Typeset) -> list[Step]:
 def _as_convolution(m: Math, t: Typeset) -> Step:
     s, dl = m.params["stride"], m.params["dilation"]
     ih = m.facts["implicit_padding"]
-    pat = m.patterns["Z = pad(X) ⊛ rot180(K) + b"]
+    pat = m.patterns[CONV_T_FORWARD]
     dilated = any(v != 1 for v in dl)
     iw = m.facts["implicit_padding_w"]
     pieces = []
@@ -403,7 +404,7 @@ def _as_convolution(m: Math, t: Typeset) -> Step:
 
 def _transposed_grads(m: Math, t: Typeset) -> list[Step]:
     s = m.params["stride"]
-    pk, px = m.patterns["dK = dZ ⊛ X"], m.patterns["dX = dZ ⊛ K"]
+    pk, px = m.patterns[CONV_T_DK], m.patterns[CONV_T_DX]
     strided = rf"_{{\text{{stride}}\,{s[0]},{s[1]}}}" if any(v != 1 for v in s) else ""
     return [
         chain_rule_step(m, t, "K", (0, 0)),

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import sympy as sp
 
+from ..dense import DENSE_DB, DENSE_DW, DENSE_DX
 from ..derivation import Math, Step
 from ..typeset import Typeset, aligned, article, check_mark, plural
 from .common import all_grads_step, chain_rule_step, expansion_parts, forward_step
@@ -46,9 +47,9 @@ XT, WT, ONES = r"X^\top", r"W^\top", r"\mathbf{1}^\top"
 
 def _linear_patterns(m: Math) -> list[Step]:
     n, i_, o_ = _shapes(m)
-    ok_w = m.patterns["dW = X^T dZ"].ok
-    ok_x = m.patterns["dX = dZ W^T"].ok
-    ok_b = m.patterns["db = column sums of dZ"].ok
+    ok_w = m.patterns[DENSE_DW].ok
+    ok_x = m.patterns[DENSE_DX].ok
+    ok_b = m.patterns[DENSE_DB].ok
     return [
         Step(
             "Pattern: ∂L/∂W = Xᵀ · ∂L/∂Z",

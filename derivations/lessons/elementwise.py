@@ -6,7 +6,7 @@ from __future__ import annotations
 import sympy as sp
 
 from ..derivation import Math, Step
-from ..elementwise import _Y, T
+from ..elementwise import _Y, BINARY_DM, BINARY_DN, T
 from ..product import times
 from ..typeset import Typeset, aligned, check_mark
 from .common import all_grads_step, chain_rule_step
@@ -147,7 +147,7 @@ REDUCE_TEX = {
 
 def _binary_pattern(m: Math) -> Step:
     op, broadcast = m.op, m.params["broadcast"]
-    ok_m, ok_n = m.patterns["dM pattern"].ok, m.patterns["dN pattern"].ok
+    ok_m, ok_n = m.patterns[BINARY_DM].ok, m.patterns[BINARY_DN].ok
     dm, dn = PATTERN_TEX[op]
     red = REDUCE_TEX[broadcast]
     dn_tex = f"{red} ({dn})" if red else f" {dn}"

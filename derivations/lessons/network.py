@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import sympy as sp
 
+from ..dense import DENSE_DW
 from ..derivation import Math, Step
 from ..network import WHOLE_CHAIN
 from ..product import times
@@ -215,7 +216,7 @@ def _weights_step(m: Math) -> Step:
     if depth > 1:
         dz, da = _d(r"Z^{(\ell)}"), _d(r"A^{(\ell)}")
         lines.append(rf"{dz} &= {da} \odot {act}'\left(Z^{{(\ell)}}\right)")
-    oks = [lin.patterns["dW = X^T dZ"].ok for lin, _ in m.facts["layers"]]
+    oks = [lin.patterns[DENSE_DW].ok for lin, _ in m.facts["layers"]]
     lines[0] += check_mark(all(oks))
     return Step(
         "Every weight: dW = Aᵀ·∂L/∂Z",
@@ -233,7 +234,7 @@ def _weights_step(m: Math) -> Step:
 def _batch_step(m: Math) -> Step:
     b = m.facts["batch"]
     n0, n1 = b.params["in_features"], b.params["out_features"]
-    ok = b.patterns["dW = X^T dZ"].ok
+    ok = b.patterns[DENSE_DW].ok
     return Step(
         "A batch: N samples, one per row",
         aligned(

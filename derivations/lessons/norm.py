@@ -12,6 +12,7 @@ from dataclasses import dataclass, replace
 import sympy as sp
 
 from ..derivation import Math, Step
+from ..norm import NORM_DBETA, NORM_DGAMMA
 from ..typeset import Typeset, aligned, check_mark, elide, plural, tex
 from .common import all_grads_step, chain_rule_step, forward_step
 
@@ -349,8 +350,8 @@ def _zero_sum(m: Math, nm: _Names) -> Step:
 
 def _affine_steps(m: Math, t: Typeset) -> list[Step]:
     """∂L/∂γ and ∂L/∂β: per column, summed over the batch, in both normalisations."""
-    okg = m.patterns["dγ = column sums of dY ⊙ X̂"].ok
-    okb = m.patterns["dβ = column sums of dY"].ok
+    okg = m.patterns[NORM_DGAMMA].ok
+    okb = m.patterns[NORM_DBETA].ok
     return [
         replace(chain_rule_step(m, t, "gamma", (0, 0)), shows=("xhat", "up", "d:gamma")),
         Step(

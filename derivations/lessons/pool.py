@@ -5,6 +5,7 @@ from __future__ import annotations
 import sympy as sp
 
 from ..derivation import Math, Step
+from ..pool import AVG_POOL_DX
 from ..typeset import Typeset, article, check_mark, tex
 from .common import all_grads_step, chain_rule_step, expansion_parts, forward_step, longest
 
@@ -143,7 +144,7 @@ def avg_pool2d_lesson(m: Math, t: Typeset) -> list[Step]:
     n = k[0] * k[1]
     jac = m.jac["X"]
     busiest = max(jac, key=lambda c: (len(jac[c]), -c[0], -c[1]))
-    pat = m.patterns["dX = spread(dZ)/(kH kW)"]
+    pat = m.patterns[AVG_POOL_DX]
     steps = [
         _setup(
             m,

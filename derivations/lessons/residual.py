@@ -8,6 +8,7 @@ from dataclasses import replace
 import sympy as sp
 
 from ..derivation import Math, Step
+from ..residual import RESIDUAL_DB, RESIDUAL_DW, RESIDUAL_DX
 from ..typeset import Typeset, aligned, check_mark, plural, tex
 from .common import chain_rule_step
 
@@ -86,7 +87,7 @@ def _jacobian(m: Math, t: Typeset) -> Step:
 
 
 def _dx_pattern(m: Math) -> Step:
-    ok = m.patterns["dX = dY (I + J_f)"].ok and all(
+    ok = m.patterns[RESIDUAL_DX].ok and all(
         ok for label, ok in m.checks if label.startswith("dX = dY +")
     )
     act = ACT_TEX[m.params["activation"]]
@@ -114,7 +115,7 @@ def _dx_pattern(m: Math) -> Step:
 
 
 def _param_patterns(m: Math) -> list[Step]:
-    okw, okb = m.patterns["dW = Xᵀ (dY ⊙ act′(Z))"].ok, m.patterns["db = dY ⊙ act′(Z)"].ok
+    okw, okb = m.patterns[RESIDUAL_DW].ok, m.patterns[RESIDUAL_DB].ok
     act = ACT_TEX[m.params["activation"]]
     delta = rf"\left({DL % 'Y'} \odot {act}'(Z)\right)"
     return [

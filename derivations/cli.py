@@ -1,23 +1,21 @@
 """The derivations on the command line, for notes and slides:
 ``python -m derivations conv2d --input 3x3 --kernel 2x2 --format latex``.
 
-Its flags come from the registry's parameters (each op's ``Param.cli_flag``), so an op's CLI is
-described where the op is. Any error is one line, ``error: …``, and exit status 2.
+Its flags come from each op's parameters in ``DERIVATIONS`` (``Param.cli_flag``, the value typed
+as its kind says), so an op's CLI is described where the op is. Any error is one line,
+``error: …``, and exit status 2.
 """
 
 from __future__ import annotations
 
 import argparse
-import re
 import sys
+from collections.abc import Callable
 
-from derivations import derive
-from derivations.export import FORMATS
-from ui.registry import OPS
-from ui.urlstate import parse_sizes
-
-TEXT_LIMIT = 300  # the parser's own limit on a formula
-_PAIR = re.compile(r"^\s*(\d{1,6})\s*(?:[x×,]\s*(\d{1,6}))?\s*$")
+from . import derive
+from .export import FORMATS
+from .param_kinds import Int
+from .table import DERIVATIONS
 
 
 class _Parser(argparse.ArgumentParser):
@@ -26,59 +24,26 @@ class _Parser(argparse.ArgumentParser):
         raise SystemExit(2)
 
 
-def _pair(text: str) -> tuple[int, int]:
-    m = _PAIR.match(text.lower())
-    if not m:
-        raise argparse.ArgumentTypeError(f"expected a size like 3x3 or a number, got {text!r}")
-    a = int(m.group(1))
-    return (a, int(m.group(2)) if m.group(2) else a)
-
-
-def _sizes(text: str) -> tuple[int, ...]:
-    v = parse_sizes(text)
-    if v is None:
-        raise argparse.ArgumentTypeError(f"expected sizes like 2-3-2, got {text!r}")
-    return v
-
-
-def _text(text: str) -> str:
-    if len(text) > TEXT_LIMIT:
-        raise argparse.ArgumentTypeError(f"at most {TEXT_LIMIT} characters, got {len(text)}")
-    return text
-
-
-_TYPES = {
-    "pair": _pair,
-    "optional_pair": _pair,
-    "int": int,
-    "float": float,
-    "choice": str,
-    "sizes": _sizes,
-    "text": _text,  # a formula: derive() parses it (never evaluated)
-    "bool": bool,  # a bare switch: --causal
-}
-
-
-def _counted(table) -> dict[tuple[str, str], int]:
+def _counted() -> dict[tuple[str, str], int]:
     """(op, parameter) → where the lessons start counting it, for the parameters a lesson
     shows from 1 (the true class): the CLI counts them the same way."""
     return {
         (spec.name, p.name): p.shown_from
-        for spec in OPS.values()
+        for spec in DERIVATIONS.values()
         for p in spec.params
-        if p.kind == "int" and p.shown_from
+        if isinstance(p.kind, Int) and p.shown_from
     }
 
 
-def flags() -> dict[str, tuple[object, dict[str, str]]]:
+def flags() -> dict[str, tuple[Callable[[str], object], dict[str, str]]]:
     """--flag → (its parser, {op: the parameter it sets for that op}), from every op's entry.
     One flag may name different parameters of different ops (--pool is a pooling op's window
     and the CNN's pool), never values of different kinds."""
-    out: dict[str, tuple[object, dict[str, str]]] = {}
-    for spec in OPS.values():
+    out: dict[str, tuple[Callable[[str], object], dict[str, str]]] = {}
+    for spec in DERIVATIONS.values():
         for p in spec.params:
-            parse, ops = out.setdefault(p.cli_flag, (_TYPES[p.kind], {}))
-            if parse is not _TYPES[p.kind]:
+            parse, ops = out.setdefault(p.cli_flag, (p.kind.cli_type, {}))
+            if parse is not p.kind.cli_type:
                 raise RuntimeError(f"--{p.cli_flag} takes values of two kinds")
             ops[spec.name] = p.name
     return out
@@ -86,11 +51,12 @@ def flags() -> dict[str, tuple[object, dict[str, str]]]:
 
 def _parser(table) -> argparse.ArgumentParser:
     ap = _Parser(prog="python -m derivations", description=__doc__.splitlines()[0])
-    ap.add_argument("op", help=", ".join(OPS))
-    counted = _counted(table)
+    ap.add_argument("op", help=", ".join(DERIVATIONS))
+    counted = _counted()
     for flag, (parse, ops) in table.items():
         first = {counted[(op, name)] for op, name in ops.items() if (op, name) in counted}
         note = f"; counted from {first.pop()}, as in the lessons" if first else ""
+        # a switch (Bool's cli_type) is a bare --flag
         how = {"action": "store_const", "const": True} if parse is bool else {"type": parse}
         ap.add_argument(f"--{flag}", dest=flag, help=f"for {', '.join(sorted(ops))}{note}", **how)
     ap.add_argument("--format", choices=list(FORMATS), default="text")
@@ -112,12 +78,12 @@ def main(argv=None) -> int:
         a = _parser(table).parse_args(argv)
     except SystemExit as exc:
         return int(exc.code or 0)
-    params, counted, typed = {}, _counted(table), {}
+    params, counted, typed = {}, _counted(), {}
     for flag, (_, ops) in table.items():
         v = getattr(a, flag)
         if v is None:
             continue
-        if a.op in OPS and a.op not in ops:
+        if a.op in DERIVATIONS and a.op not in ops:
             print(f"error: --{flag} does not apply to {a.op}", file=sys.stderr)
             return 2
         name = ops.get(a.op, flag)
