@@ -247,6 +247,10 @@ def test_a_chain_question_on_the_mlp_page():
     at.run()
     at.switch_page(page).run()
     assert not at.exception
+    # the lesson follows the network trained above: 2 → 3 → 2 under sigmoid
+    at.selectbox(key=f"{page}/train/activation").set_value("sigmoid").run()
+    at.slider(key=f"{page}/train/hidden").set_value(1).run()
+    at.slider(key=f"{page}/train/width").set_value(3).run()
     at.selectbox(key=f"{page}/practice/grad").set_value("chain:W1").run()
     at.multiselect(key=f"{page}/practice/hidden").set_value(["1,2"]).run()
     assert not at.exception, [e.value for e in at.exception]
