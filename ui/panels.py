@@ -105,12 +105,8 @@ def _one_step_ui(keys: Keys, d, j: int, numbers, layout: Layout, extra: dict) ->
 def focus_keys(d, step, extras=()) -> list[str]:
     """The matrices that show a step's quantity with numbers: the input and its gradient (with
     the lesson's own panels between, such as softmax's p), or for the forward steps the
-    (first) input and the output; a network lists each step's own (its quantities between the
-    layers)."""
-    listed = d.facts.get("step_panels", {}).get(step.title)
-    if listed:
-        return list(listed)
-    if step.shows:  # the lesson chose them (batch norm's X̂, attention's S and P)
+    (first) input and the output."""
+    if step.shows:  # the lesson chose them (batch norm's X̂, attention's S, a network's A⁽¹⁾)
         return list(step.shows)
     f = step.focus
     if f in d.inputs:

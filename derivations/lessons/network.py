@@ -5,6 +5,8 @@ CNN's lesson (``.cnn``) shares the notation helpers here."""
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import sympy as sp
 
 from ..dense import DENSE_DW
@@ -307,23 +309,23 @@ def mlp_lesson(m: Math, t: Typeset) -> list[Step]:
     steps += [_layer_step(m, t, ell) for ell in range(depth, 0, -1)]
     steps.append(_whole_chain_step(m, t))
     steps += [_weights_step(m), _batch_step(m), _one_weight_step(m, t), _descent_step(m)]
-    m.facts["step_panels"] = _step_panels(depth, steps)
-    return steps
+    shown = _step_panels(depth)
+    return [replace(s, shows=tuple(shown[j])) if j in shown else s for j, s in enumerate(steps)]
 
 
-def _step_panels(depth: int, steps: list[Step]) -> dict[str, list[str]]:
-    """The matrices each step shows with numbers, where not only its focus and gradient: the
-    quantities it goes through (see ``derivations.network``'s panels)."""
+def _step_panels(depth: int) -> dict[int, list[str]]:
+    """The matrices each step (by its index) shows with numbers, where not only its focus and
+    gradient: the quantities it goes through (see ``derivations.network``'s panels)."""
     a = lambda ell: "X" if ell == 0 else f"A{ell}"  # noqa: E731 - A⁽⁰⁾ is the input
     da = lambda ell: "d:X" if ell == 0 else f"dA{ell}"  # noqa: E731
     forward = [k for ell in range(1, depth + 1) for k in (f"Z{ell}", a(ell))][:-1]
     out = {
-        steps[1].title: ["X", *forward, "p"],
-        steps[2].title: ["p", f"dZ{depth}"],
-        steps[2 + depth + 1].title: [f"dZ{depth}", "d:X"],
-        steps[2 + depth + 2].title: [a(depth - 1), f"dZ{depth}", f"d:W{depth}", "X", "dZ1", "d:W1"],
+        1: ["X", *forward, "p"],
+        2: ["p", f"dZ{depth}"],
+        2 + depth + 1: [f"dZ{depth}", "d:X"],
+        2 + depth + 2: [a(depth - 1), f"dZ{depth}", f"d:W{depth}", "X", "dZ1", "d:W1"],
     }
     for n, ell in enumerate(range(depth, 0, -1)):
         through = [f"dZ{ell}"] if ell == depth else [f"dA{ell}", f"Z{ell}", f"dZ{ell}"]
-        out[steps[3 + n].title] = [*through, f"W{ell}", da(ell - 1)]
+        out[3 + n] = [*through, f"W{ell}", da(ell - 1)]
     return out
