@@ -73,8 +73,9 @@ def backward_ui(run: T.SeqRun, task: str, tokens: np.ndarray, name: str, key) ->
 
 
 def _forward(b: T.Backward, key) -> None:
+    # two lines: one was cut off at the right of a 1280 px window
+    st.latex(r"Q = xW_q + b_q,\quad K = xW_k + b_k,\quad V = xW_v + b_v")
     st.latex(
-        r"Q = xW_q + b_q,\; K = xW_k + b_k,\; V = xW_v + b_v,\quad "
         r"S = \frac{QK^\top}{\sqrt d},\quad P = \mathrm{softmax}_{\text{rows}}(S),\quad "
         r"O = PV,\quad Y = OW_o + b_o"
     )
