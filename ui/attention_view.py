@@ -16,7 +16,10 @@ from ui.svg import Look, matrix_svg
 
 PAGE = "pages/attention_trained.py"
 TICK = 0.3  # s between live redraws; each trains for about half of it at most
-TICKS_PER_TRAIN = 25  # a Train's steps are spread over about this many redraws, to be watched
+# a Train's steps are spread over about this many redraws: enough to watch P form, few enough
+# that the defaults' ~250 steps to 95 % show within 20 s on a busy 2-core machine (a redraw
+# took 3 s there at a load average of 15, where the 250 steps themselves took 2 s)
+TICKS_PER_TRAIN = 10
 MIN_PER_TICK = 10
 ARCH = ("task", "length", "vocab", "dim", "n_train", "seed")
 RESTARTS = "Task, length, vocabulary, training sequences, embedding size and seed start a new model"
@@ -291,7 +294,7 @@ def map_svg(p: np.ndarray, tokens, target, cells, title: str, room: int) -> str:
     """P as a grid: a row per output position (its target token on the left), a column per
     input position (its token on top), every weight printed, the right cells outlined."""
     n = len(tokens)
-    px = max(34, min(56, (room - 120) // n))
+    px = max(34, min(44, (room - 120) // n))  # the drawing is scaled up with the column
     names = [
         [
             f"output {i + 1} (target {target[i]}) takes from input {j + 1} (token {tokens[j]})"
@@ -327,6 +330,19 @@ def attention_ui(run: T.SeqRun, task: str, tokens: np.ndarray, name: str) -> Non
     with right:
         st.markdown(_readout(tokens, target, pred))
         st.markdown(_mass_text(mass, task))
+        if task == "sort":
+            st.caption(SORT_LIMIT)
+
+
+# why one layer sorts less well than it reverses: a fact about the architecture, not a reading
+# of the curves (which show how far it gets)
+SORT_LIMIT = (
+    "Sorting is harder for one attention layer than reversing: each key is computed from one "
+    "token and its position alone, so no key knows its rank among the others. A query can only "
+    "prefer token values (output 1 the small ones, output L the large ones), which finds the "
+    "i-th smallest in typical sequences but not in all; the accuracy curves show how far that "
+    "gets."
+)
 
 
 def _readout(tokens, target, pred) -> str:
