@@ -9,7 +9,6 @@ import numpy as np
 import pytest
 
 from tests.test_networks import chart_titles, open_page
-from ui import attention_view as view
 from ui import seq_training as T
 
 PAGE = "pages/attention_trained.py"
@@ -191,7 +190,7 @@ def test_train_runs_to_its_steps_over_many_redraws_and_reaches_the_goal():
         at.run()
         ticks += 1
     # watched, not over at once: spread over the page's redraws
-    assert _steps(at) == 500 and ticks >= view.TICKS_PER_TRAIN - 1, ticks
+    assert _steps(at) == 500 and ticks >= T.TICKS_PER_TRAIN - 1, ticks
     status = _caption(at, "step ")
     assert "95% of held-out sequences first right at step" in status, status
     text = "".join(m.value for m in at.markdown)

@@ -15,11 +15,12 @@ from ui.figures import split_px, svg_ui
 from ui.svg import Look, matrix_svg
 
 PAGE = "pages/attention_trained.py"
-TICK = 0.3  # s between live redraws; each trains for about half of it at most
-# a Train's steps are spread over about this many redraws: enough to watch P form, few enough
-# that the defaults' ~250 steps to 95 % show within 20 s on a busy 2-core machine (a redraw
-# took 3 s there at a load average of 15, where the 250 steps themselves took 2 s)
-TICKS_PER_TRAIN = 10
+TICK = 0.3  # s between live redraws
+# s a redraw may train, at most: its steps (~1 ms each on a quiet machine) fit in a fraction of
+# it; on a busy one they took 10-20 ms each, and a budget of TICK/2 cut each redraw to 10-15
+# steps, so reaching 95 % took 15 redraws instead of 5. The progress bar's updates between
+# steps are where a click on Stop breaks in, so Stop still lands within a few steps.
+BUDGET = 1.0
 MIN_PER_TICK = 10
 ARCH = ("task", "length", "vocab", "dim", "n_train", "seed")
 RESTARTS = "Task, length, vocabulary, training sequences, embedding size and seed start a new model"
@@ -185,7 +186,7 @@ def controls_ui(running: bool, steps: int) -> None:
             width="stretch",
             key=k("trainbtn"),
             help=f"Train live for {steps:,} steps (Steps per Train), redrawn about "
-            f"{TICKS_PER_TRAIN} times; the bar says how long it is taking.",
+            f"{T.TICKS_PER_TRAIN} times; the bar says how long it is taking.",
         )
     c[2].button(
         ":material/restart_alt: Reset",
@@ -214,7 +215,7 @@ def status(run: T.SeqRun) -> str:
 
 
 def _per_tick(pace: training.Pace) -> int:
-    return max(MIN_PER_TICK, round((pace.goal - pace.start) / TICKS_PER_TRAIN))
+    return max(MIN_PER_TICK, round((pace.goal - pace.start) / T.TICKS_PER_TRAIN))
 
 
 def _tick(run: T.SeqRun, pace: training.Pace) -> None:
@@ -229,7 +230,7 @@ def _tick(run: T.SeqRun, pace: training.Pace) -> None:
 
     show()
     end = min(pace.goal, run.steps + _per_tick(pace))
-    run.train_for(TICK / 2, until_step=end, every=5, between=show)
+    run.train_for(BUDGET, until_step=end, every=T.SCORE_EVERY, between=show)
     if run.steps >= pace.goal:
         pace.finish()
         st.session_state[k("running")] = False

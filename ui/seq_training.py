@@ -22,6 +22,11 @@ from ui.urlstate import decode_value
 
 TASKS = {"reverse": "Reverse", "sort": "Sort (ascending)"}
 N_TEST = 500  # held-out sequences, none of them among the training ones
+# a Train's steps are spread over about this many redraws: enough to watch P form, few enough
+# that the defaults' ~250 steps to 95 % show within 20 s on a busy 2-core machine (a redraw
+# took 3 s there at a load average of 15, where the 250 steps themselves took 2 s)
+TICKS_PER_TRAIN = 10
+SCORE_EVERY = 10  # steps between scorings on the page (N_SCORED + N_TEST sequences each)
 # the training sequences scored at each record: the first this many (the same ones every time),
 # so that scoring costs a few steps' time whatever the training set's size
 N_SCORED = 500
