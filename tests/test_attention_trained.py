@@ -227,12 +227,17 @@ def test_a_bad_typed_sequence_is_an_error_and_the_held_out_example_stays():
 
 def test_settings_that_do_not_fit_together_are_an_error_and_the_page_goes_on():
     at = open_page(PAGE)
+    at.radio(key=key("task")).set_value("sort").run()
     at.slider(key=key("length")).set_value(5).run()
     at.slider(key=key("vocab")).set_value(4).run()
     assert not at.exception
     errors = [e.value for e in at.error]
     assert len(errors) == 1 and "only 4^5 = 1,024" in errors[0], errors
     assert at.slider(key=key("vocab")).value == 4 and at.slider(key=key("length")).value == 5
-    assert _steps(at) == 0 and chart_titles(at)  # the last settings that worked, still drawn
+    assert "Meanwhile the page uses length 5, vocabulary 10, training sequences 2,000" in errors[0]
+    assert _steps(at) == 0 and chart_titles(at)  # the last sizes that worked, still drawn
+    run = at.session_state[key("run")]
+    assert run.X.shape == (2000, 5) and run.X.max() == 9  # the last vocabulary that fitted
+    assert (run.y == np.sort(run.X, axis=1)).all()  # and the task the learner chose
     at.slider(key=key("n_train")).set_value(500).run()
     assert not at.error

@@ -69,14 +69,19 @@ def settings_ui() -> dict:
 
 
 def valid(cfg: dict) -> dict:
-    """The settings if they fit together; else an error saying what to change, and the last
-    settings that did (the defaults before any), so the page goes on with those."""
+    """The settings if they fit together; else an error saying what to change, and the settings
+    with the length, vocabulary and training sequences that last fitted (the defaults' before
+    any), so the page goes on with the learner's task, model and training settings."""
     ss = st.session_state
+    sizes = ("length", "vocab", "n_train")
     try:
-        T.check_sizes(cfg["length"], cfg["vocab"], cfg["n_train"])
+        T.check_sizes(*(cfg[n] for n in sizes))
     except ValueError as exc:
-        st.error(f"{exc} The page shows the last settings that worked.", icon=":material/error:")
-        return ss.get(k("good"), DEFAULTS)
+        good = ss.get(k("good"), DEFAULTS)
+        words = ("length", "vocabulary", "training sequences")
+        kept = ", ".join(f"{w} {good[n]:,}" for w, n in zip(words, sizes, strict=True))
+        st.error(f"{exc} Meanwhile the page uses {kept}.", icon=":material/error:")
+        return {**cfg, **{n: good[n] for n in sizes}}
     ss[k("good")] = cfg
     return cfg
 
