@@ -170,6 +170,8 @@ def test_the_page_steps_trains_stops_and_resets():
     assert any(t.startswith("P = softmax(QKᵀ/√d) of held-out example 1, step 0") for t in titles)
     at.button(key=key("step")).click().run()
     assert _steps(at) == 1 and not at.exception
+    # the backward pass below follows the step (it is outside the part that Step redraws)
+    assert any(m.value.startswith("The model at step 1. Held-out example 1") for m in at.markdown)
     at.button(key=key("trainbtn")).click().run()
     assert at.session_state[key("running")]
     at.button(key=key("stop")).click().run()

@@ -1,6 +1,8 @@
 """The "Attention, trained" page in a real browser (issue 22 §5): a Train goes on by itself, redraw
 after redraw (the ticking fragment reruns only in a browser; AppTest has to be told to), until
-the status reports 95 % of the held-out sequences right, and Stop ends it. No timing is asserted
+the status reports 95 % of the held-out sequences right, and Stop ends it; after Stop and after
+Step the backward pass below, outside the fragment those buttons rerun, follows the model (in
+AppTest every click reruns the whole page, so only a browser shows it). No timing is asserted
 (bench/attention_train.py and the report measure the time); the waits are only long enough for
 a busy shared machine.
 
@@ -51,5 +53,9 @@ def test_train_reaches_the_goal_by_itself_and_stop_ends_it(server):
         assert 0 < stopped < 500, stopped  # stopped before the Train's 500 steps
         pg.wait_for_timeout(1500)
         assert _steps(pg) == stopped  # and it stays stopped
+        # the backward pass, outside the part Stop and Step redraw, follows the model too
+        pg.get_by_text(f"The model at step {stopped:,}.").wait_for(timeout=60_000)
+        pg.get_by_role("button", name=re.compile(r"Step$")).click()
+        pg.get_by_text(f"The model at step {stopped + 1:,}.").wait_for(timeout=60_000)
         assert pg.locator('[data-testid="stException"]').count() == 0
         browser.close()

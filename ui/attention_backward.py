@@ -54,7 +54,7 @@ def backward_ui(run: T.SeqRun, task: str, tokens: np.ndarray, name: str, key) ->
         b = T.example_backward(run.model, tokens, task)
     n, d = len(tokens), b.d
     st.markdown(
-        f"{name.capitalize()}: {' '.join(map(str, tokens))} → target "
+        f"The model at step {run.steps:,}. {name.capitalize()}: {' '.join(map(str, tokens))} → target "
         f"{' '.join(map(str, b.target))}, loss L = {b.loss:.4g} (the mean of the {n} positions' "
         f"cross-entropies). Here d = {d}, so √d = {np.sqrt(d):.3g}."
     )

@@ -153,6 +153,7 @@ def _step() -> None:
     with run.lock:
         run.step()
         run.record()
+    st.session_state[k("stopped")] = True  # the backward pass below follows this step too
 
 
 def _train() -> None:
@@ -256,7 +257,8 @@ def board_ui(cfg: dict, tokens: np.ndarray, name: str) -> None:
             _ticking(cfg, tokens, name)
         else:
             _live(cfg, tokens, name)
-            if ss.pop(k("stopped"), False):  # the backward pass below follows the stopped model
+            # after Stop or Step, the backward pass below follows the model as it now is
+            if ss.pop(k("stopped"), False):
                 st.rerun(scope="app")
 
     board()
