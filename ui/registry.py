@@ -140,6 +140,15 @@ CNN = PageSpec(
     blurb="real 8×8 digits, trained live; one image's backward pass, layer by layer",
     heading="A tiny CNN on handwritten digits",
 )
+ATTENTION_TRAINED = PageSpec(
+    "pages/attention_trained.py",
+    "Attention, trained",
+    ":material/swap_horiz:",
+    "Networks",
+    "attention_trained",
+    "a self-attention layer learns to reverse a sequence live; its map P becomes the permutation",
+    heading="A self-attention layer, trained live",
+)
 NORMALISATION = PageSpec(
     path="pages/normalisation.py",
     title="Normalisation",
@@ -165,6 +174,7 @@ PAGES: tuple[PageSpec, ...] = (
     NORMALISATION,
     MLP,
     CNN,
+    ATTENTION_TRAINED,
 )
 
 
