@@ -215,6 +215,12 @@ class Param:
     # class by the number of classes), or None where they do not say (unreadable sizes)
     bound: Callable[[dict], int | None] | None = None
 
+    def __post_init__(self):
+        if not isinstance(self.kind, Kind):  # a kind named by a string was the old way
+            raise TypeError(
+                f"Param {self.name!r}: kind must be a Kind (INT, CHOICE, …), not {self.kind!r}"
+            )
+
     @property
     def cli_flag(self) -> str:
         return (self.flag or self.name).replace("_", "-")

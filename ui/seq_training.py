@@ -15,9 +15,9 @@ from dataclasses import dataclass
 import numpy as np
 
 import engine
+from derivations.param_kinds import CHOICE, INT, Param
 from engine import nn
 from ui import training
-from ui.specs import Param
 from ui.urlstate import decode_value
 
 TASKS = {"reverse": "Reverse", "sort": "Sort (ascending)"}
@@ -242,16 +242,16 @@ N_TRAIN_STEP = 100  # the training-set slider's step
 MAX_TYPED = 40  # characters of a typed sequence kept from a link
 # name → (Param, from URL text to the setting's value): matched, never evaluated
 SETTINGS = {
-    "task": Param("task", "Task", "choice", "reverse", choices=tuple(TASKS)),
-    "length": Param("length", "Sequence length L", "int", 6, 5, 8),
-    "vocab": Param("vocab", "Vocabulary", "int", 10, 4, 10),
-    "dim": Param("dim", "Embedding size d", "choice", "16", choices=DIMS),
-    "n_train": Param("n_train", "Training sequences", "int", 2000, 200, 5000),
-    "lr": Param("lr", "Learning rate α", "choice", "0.001", choices=RATES),
-    "batch": Param("batch", "Batch size", "choice", "32", choices=BATCHES),
-    "seed": Param("seed", "Seed", "int", 0, 0, 9999),
-    "steps": Param("steps", "Steps per Train", "choice", "500", choices=TRAIN_STEPS),
-    "example": Param("example", "Held-out example", "int", 1, 1, N_TEST),
+    "task": Param("task", "Task", CHOICE, "reverse", choices=tuple(TASKS)),
+    "length": Param("length", "Sequence length L", INT, 6, 5, 8),
+    "vocab": Param("vocab", "Vocabulary", INT, 10, 4, 10),
+    "dim": Param("dim", "Embedding size d", CHOICE, "16", choices=DIMS),
+    "n_train": Param("n_train", "Training sequences", INT, 2000, 200, 5000),
+    "lr": Param("lr", "Learning rate α", CHOICE, "0.001", choices=RATES),
+    "batch": Param("batch", "Batch size", CHOICE, "32", choices=BATCHES),
+    "seed": Param("seed", "Seed", INT, 0, 0, 9999),
+    "steps": Param("steps", "Steps per Train", CHOICE, "500", choices=TRAIN_STEPS),
+    "example": Param("example", "Held-out example", INT, 1, 1, N_TEST),
 }
 _CAST = {"dim": int, "lr": float, "batch": int, "steps": int}
 
