@@ -46,7 +46,14 @@ def _times(a: float, b: float, than: str = " than") -> str:
 
 
 def _ratio(r: float) -> str:
+    """1.7, 35, 10,000, 3.0×10⁶ (seven digits read as a precision the chart does not have)."""
+    if r >= 1e5:
+        mant, exp = f"{r:.1e}".split("e")
+        return f"{mant}×10{str(int(exp)).translate(_SUP)}"
     return f"{r:.1f}" if r < 10 else f"{r:,.0f}"
+
+
+_SUP = str.maketrans("-0123456789", "⁻⁰¹²³⁴⁵⁶⁷⁸⁹")
 
 
 def _g(v: float) -> str:
@@ -73,6 +80,7 @@ def norms_caption(history: list[dict], activation: str, optimiser: str = "adam")
     else:
         decades = math.log10(v[hi] / v[lo])
         out[0] += ": within one decade." if decades < 1 else f": {decades:.1f} decades apart."
+        out.append(_hidden_spread(v, hi, lo))
     if len(v) > 1:
         out.append(_way_back(v) + f" Layer 1's norm is {_times(v[0], v[-1])} layer {len(v)}'s")
         first = layer_norms(rows[0])
@@ -84,6 +92,17 @@ def norms_caption(history: list[dict], activation: str, optimiser: str = "adam")
             out.append(STEP_EFFECT.get(optimiser, ""))
     out.append(SLOPE_FACT.get(activation, ""))
     return " ".join(filter(None, out))
+
+
+def _hidden_spread(v: list[float], hi: int, lo: int) -> str:
+    """Where the output layer is the largest or smallest, the spread of the hidden layers'
+    norms without it (a residual network's output layer reads a growing sum)."""
+    last = len(v) - 1
+    if len(v) < 3 or last not in (hi, lo) or min(v[:-1]) <= 0:
+        return ""
+    decades = math.log10(max(v[:-1]) / min(v[:-1]))
+    spread = "within one decade" if decades < 1 else f"{decades:.1f} decades apart"
+    return f"The hidden layers' norms alone (layers 1–{last}): {spread}."
 
 
 def gap(v: list[float]) -> float | None:
