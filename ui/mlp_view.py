@@ -230,15 +230,13 @@ def norms_ui(run: training.Run) -> None:
     norms = charts.line_chart(h, layers, title, log=True, width=column_px(), height=250)
     svg_ui(norms, k("norms"))
     cfg = ss.get(k("cfg"), DEFAULTS)
-    st.caption(
-        "Step 0: one backward pass over the whole training set before any update; each later "
-        "point: the minibatch of that step. "
-        + training.norms_caption(h, _activation(), _optimiser())
-    )
+    st.caption(training.norms_caption(h, _activation(), _optimiser()))
     story = mlp_deep.comparison(cfg, training.layer_norms(h[0]), ss.get(k("other_gap")))
-    more = " ".join(filter(None, [story, mlp_deep.facts(cfg)]))
-    if more:
-        st.caption(more)
+    how = (
+        "Step 0 is one backward pass over the whole training set before any update; each later "
+        "point, the minibatch of that step."
+    )
+    st.caption(" ".join(filter(None, [how, story, mlp_deep.facts(cfg)])))
 
 
 def _activation() -> str:
