@@ -313,6 +313,21 @@ def test_a_link_sets_the_network_and_a_wrong_value_is_named():
     assert sum(isinstance(m, nn.Residual) for m in run.model.layers) == 5
 
 
+def test_batch_norm_with_a_batch_of_one_is_refused_and_the_rest_kept():
+    """Training-mode batch norm on one sample raised inside the step: a traceback."""
+    at = open_page(PAGE)
+    at.button(key=key("preset/1")).click().run()
+    at.select_slider(key=key("batch")).set_value(1).run()
+    assert any("Batch norm cannot train with a batch size of 1" in e.value for e in at.error)
+    assert at.button(key=key("step")).disabled and at.button(key=key("trainbtn")).disabled
+    assert not at.exception and at.slider(key=key("hidden")).value == 8
+    assert any("Gradient norm" in t for t in chart_titles(at))  # step 0 is still drawn
+    at.toggle(key=key("batch_norm")).set_value(False).run()
+    assert not at.error and not at.button(key=key("step")).disabled
+    at.button(key=key("step")).click().run()
+    assert at.session_state[key("run")].steps == 1 and not at.exception
+
+
 # ---------------------------------------------------------------- the CNN's batch norm
 
 
@@ -353,5 +368,6 @@ def test_the_cnn_page_with_batch_norm():
         isinstance(run.model.layers[1], nn.BatchNorm2d) and run.history[-1]["test accuracy"] > 0.8
     )
     assert any("folds into the convolution" in i.value for i in at.info)
+    assert "this chain is the plain one" in _caption(at, "conv → ReLU")
     table = next(m.value for m in at.markdown if m.value.startswith("| array"))
     assert "γ (batch norm scale)" in table and "W (dense weights)" in table

@@ -5,6 +5,7 @@ computed here from a network, never asserted."""
 
 from __future__ import annotations
 
+import math
 import re
 
 from engine import nn
@@ -22,18 +23,18 @@ INIT_LABELS = {
 # on the way back; batch norm or residual connections (each alone) bring it back; so does ReLU
 # with He's initialisation
 _BASE = {"hidden": 8, "width": 16, "activation": "sigmoid", "init": "pytorch"}
+_PLAIN = {**_BASE, "batch_norm": False, "residual": False}
 PRESETS = {
-    "8 sigmoid layers": {**_BASE, "batch_norm": False, "residual": False},
-    "+ batch norm": {**_BASE, "batch_norm": True, "residual": False},
-    "+ residual": {**_BASE, "batch_norm": False, "residual": True},
-    "ReLU + He": {**_BASE, "activation": "relu", "init": "he"},
+    "8 sigmoid layers": _PLAIN,
+    "+ batch norm": {**_PLAIN, "batch_norm": True},
+    "+ residual": {**_PLAIN, "residual": True},
+    "ReLU + He": {**_PLAIN, "activation": "relu", "init": "he"},
 }
-PRESETS["ReLU + He"] |= {"batch_norm": False, "residual": False}
 PRESET_HELP = {
     "8 sigmoid layers": "8 hidden layers of 16 sigmoid units, PyTorch's initialisation.",
     "+ batch norm": "The same 8 sigmoid layers with a batch norm after each hidden Linear.",
     "+ residual": "The same 8 sigmoid layers with residual connections (no batch norm).",
-    "ReLU + He": "8 hidden layers of 16 ReLU units, He's initialisation, neither.",
+    "ReLU + He": "8 hidden layers of 16 ReLU units, He's initialisation, plain.",
 }
 NETWORK = tuple(_BASE) + ("batch_norm", "residual")
 
@@ -118,6 +119,28 @@ def build(cfg: dict, **override) -> nn.Sequential:
         init=c["init"],
         batch_norm=c["batch_norm"],
         residual=c["residual"],
+    )
+
+
+def problem(cfg: dict) -> str | None:
+    """Why these settings cannot train, with what to change; None when they can. Batch norm in
+    training mode needs two samples or more in every minibatch (one sample has no spread), and
+    an epoch's last minibatch holds what is left over."""
+    if not cfg["batch_norm"]:
+        return None
+    n_train = cfg["n"] - math.ceil(0.2 * cfg["n"] - 1e-9)  # datasets.train_test_split's
+    last = n_train % cfg["batch"] if cfg["batch"] < n_train else n_train
+    if cfg["batch"] > 1 and last != 1:
+        return None
+    size = (
+        "a batch size of 1"
+        if cfg["batch"] == 1
+        else f"{n_train} training points in batches of {cfg['batch']}"
+    )
+    return (
+        f"Batch norm cannot train with {size}: a minibatch of one sample has no statistics to "
+        "normalise with (PyTorch refuses it too). Choose another batch size or number of points, "
+        "or turn batch norm off; your other settings are kept."
     )
 
 

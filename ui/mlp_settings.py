@@ -59,7 +59,7 @@ def settings_ui() -> dict:
         presets_ui()
         st.slider("Hidden layers", 1, mlp_deep.MAX_HIDDEN, key=k("hidden"))
         st.slider("Units per hidden layer", 1, mlp_deep.MAX_WIDTH, key=k("width"))
-        st.selectbox("Activation", list(training.ACTIVATIONS), key=k("activation"))
+        st.selectbox("Activation", ["tanh", "relu", "sigmoid"], key=k("activation"))
         st.selectbox(
             "Initialisation",
             list(mlp_deep.INIT_LABELS),

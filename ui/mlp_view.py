@@ -95,12 +95,12 @@ def _reset() -> None:
     st.session_state[k("pace")] = None
 
 
-def controls_ui(running: bool) -> None:
+def controls_ui(running: bool, blocked: bool = False) -> None:
     c = st.columns([1, 1, 1, 4])
     c[0].button(
         ":material/skip_next: Step",
         on_click=_step,
-        disabled=running,
+        disabled=running or blocked,
         width="stretch",
         key=k("step"),
         help=f"One minibatch, in every layer: {UPDATE[_optimiser()][0]}.",
@@ -111,6 +111,7 @@ def controls_ui(running: bool) -> None:
         c[1].button(
             ":material/play_arrow: Train",
             on_click=_train,
+            disabled=blocked,
             width="stretch",
             key=k("trainbtn"),
             help=f"Train live for {STEPS_PER_TRAIN:,} steps, {STEPS_PER_TICK} between redraws; "
@@ -169,8 +170,12 @@ def board_ui(cfg: dict) -> None:
 
     @st.fragment
     def board():
+        problem = mlp_deep.problem(cfg)
+        if problem:  # nothing can train: say what to change, keep the rest, draw step 0 on
+            st.session_state[k("running")] = False
+            st.error(problem, icon=":material/block:")
         running = st.session_state.get(k("running"), False)
-        controls_ui(running)
+        controls_ui(running, blocked=bool(problem))
         if running:
             _ticking(cfg)
         else:
@@ -344,6 +349,7 @@ def lesson_relation(cfg: dict) -> str:
 
 
 def _relation(cfg: dict) -> str:
+    """The lesson against the network above, sizes and activation."""
     ss = st.session_state
     text = ss.get(LESSON.param("layer_sizes"), st.query_params.get("layer_sizes", "2, 3, 2"))
     lesson, act = parse_sizes(text), ss.get(LESSON.param("activation"), "sigmoid")
