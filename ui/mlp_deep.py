@@ -193,6 +193,19 @@ def _without(cfg: dict) -> tuple[str, dict] | None:
     return None
 
 
+def by_layer(history: list[dict]) -> tuple[list[dict], list[str]]:
+    """The norm chart's rows turned across: one row per layer (x "layer", from 1) holding its
+    norm at step 0 and at the last recorded step, and those two series' names."""
+    first, last = history[0], history[-1]
+    v0, v1 = training.layer_norms(first), training.layer_norms(last)
+    series = [f"step {first['step']}"] + ([f"step {last['step']}"] if len(history) > 1 else [])
+    rows = [
+        {"layer": i + 1, series[0]: a, **({series[1]: v1[i]} if len(series) > 1 else {})}
+        for i, a in enumerate(v0)
+    ]
+    return rows, series
+
+
 def counterpart_gap(cfg: dict, X, y) -> float | None:
     """Layer 1's norm below the last layer's, in decades, at step 0 (one backward over (X, y),
     as the chart's step 0) for the counterpart network (``_without``); None without one."""

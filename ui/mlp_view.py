@@ -231,9 +231,19 @@ def norms_ui(run: training.Run) -> None:
     """The per-layer gradient norms from step 0, and what they show, computed from them."""
     h, ss = run.history, st.session_state
     layers = [n for n in h[0] if n.startswith("layer ")]
-    title = "Gradient norm ‖∂L/∂W‖ per layer (log scale)"
-    norms = charts.line_chart(h, layers, title, log=True, width=column_px(), height=250)
-    svg_ui(norms, k("norms"))
+    left_px, right_px = split_px([1, 1])
+    left, right = st.columns(2)
+    with left:  # the vanishing gradient as a slope: one line across the layers
+        rows, series = mlp_deep.by_layer(h)
+        title = "‖∂L/∂W‖ layer by layer (log scale)"
+        across = charts.line_chart(
+            rows, series, title, x="layer", log=True, width=left_px, latest=False
+        )
+        svg_ui(across, k("across"))
+    with right:
+        title = "Gradient norm ‖∂L/∂W‖ per layer (log scale)"
+        norms = charts.line_chart(h, layers, title, log=True, width=right_px)
+        svg_ui(norms, k("norms"))
     cfg = ss.get(k("cfg"), DEFAULTS)
     st.caption(training.norms_caption(h, _activation(), _optimiser()))
     story = mlp_deep.comparison(cfg, training.layer_norms(h[0]), ss.get(k("other_gap")))
