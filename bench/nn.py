@@ -6,7 +6,8 @@ split) and one epoch of the two-moons MLP (2 → 8 → 8 → 2, ReLU; batch 32; 
 steps), each in float32 and float64; then the same with batch norm and residual connections:
 the digits CNN with a BatchNorm2d after its convolution, and moons MLPs of 16-wide hidden layers
 with a BatchNorm1d after each hidden Linear, with residual blocks x + tanh(Linear x), and 8
-sigmoid layers with both (as the MLP page's vanishing-gradient presets build them). The engine
+sigmoid layers with batch norm, with residual blocks (the MLP page's "+ batch norm" and
+"+ residual" presets) and with both. The engine
 side is engine.train.train_epoch, as the app runs it; the PyTorch side is the usual loop
 (zero_grad, forward, cross_entropy, backward, step, loss.item()) in training mode. Both start
 from the same weights and running statistics, shuffle with the same permutation, run Adam with
@@ -143,8 +144,7 @@ def _mlp(dtype, hidden=16, depth=4, *, batch_norm=False, residual=False, act=nn.
 
 def _digits_cnn_bn(dtype):
     """The digits CNN with a BatchNorm2d after its convolution (the CNN page's option)."""
-    cnn = train.digits_cnn(rng=0, dtype=dtype)
-    return nn.Sequential(cnn.layers[0], nn.BatchNorm2d(8, dtype=dtype), *cnn.layers[1:])
+    return train.digits_cnn(rng=0, dtype=dtype, batch_norm=True)
 
 
 def run() -> list[tuple]:
@@ -174,6 +174,16 @@ def run() -> list[tuple]:
             (
                 "moons MLP 4×16, 3 residual blocks (Linear → tanh), one epoch",
                 _mlp(dtype, residual=True, act=nn.Tanh),
+                moons,
+            ),
+            (
+                "moons MLP 8×16 sigmoid, BatchNorm1d after each hidden Linear (preset), one epoch",
+                _mlp(dtype, depth=8, batch_norm=True, act=nn.Sigmoid),
+                moons,
+            ),
+            (
+                "moons MLP 8×16 sigmoid, 7 residual blocks (preset), one epoch",
+                _mlp(dtype, depth=8, residual=True, act=nn.Sigmoid),
                 moons,
             ),
             (

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .nn import Conv2d, Flatten, Linear, MaxPool2d, ReLU, Sequential
+from .nn import BatchNorm2d, Conv2d, Flatten, Linear, MaxPool2d, ReLU, Sequential
 
 
 def _check_xy(fn: str, X, y=None) -> None:
@@ -95,9 +95,11 @@ DIGITS_CNN_DEFAULTS = {
 }
 
 
-def digits_cnn(channels=8, kernel_size=3, padding=1, pool=2, *, rng=None, dtype=np.float64):
-    """conv (1 → channels, k×k, padding) → ReLU → max pool → flatten → dense → 10 logits, for
-    x: (N, 1, 8, 8)."""
+def digits_cnn(
+    channels=8, kernel_size=3, padding=1, pool=2, *, rng=None, dtype=np.float64, batch_norm=False
+):
+    """conv (1 → channels, k×k, padding) [→ BatchNorm2d] → ReLU → max pool → flatten → dense →
+    10 logits, for x: (N, 1, 8, 8); the batch norm only if ``batch_norm``."""
     side = (8 + 2 * padding - kernel_size + 1) // pool
     if side < 1:
         raise ValueError(
@@ -105,8 +107,11 @@ def digits_cnn(channels=8, kernel_size=3, padding=1, pool=2, *, rng=None, dtype=
             f"at least one pixel of the 8×8 image, got {side}"
         )
     rng = np.random.default_rng(rng)
+    conv = Conv2d(1, channels, kernel_size, padding=padding, rng=rng, dtype=dtype)
+    norm = [BatchNorm2d(channels, dtype=dtype)] if batch_norm else []
     return Sequential(
-        Conv2d(1, channels, kernel_size, padding=padding, rng=rng, dtype=dtype),
+        conv,
+        *norm,
         ReLU(),
         MaxPool2d(pool),
         Flatten(),

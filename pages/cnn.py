@@ -33,6 +33,12 @@ lesson_section(
     __file__,
     "conv → ReLU → max pool → flatten → dense → softmax + cross-entropy on a toy size: every "
     "gradient by the chain rule, followed backwards as note 003 does, and one kernel weight "
-    "written end to end.",
+    "written end to end."
+    + (
+        " The network above has a batch norm after its convolution; this chain is the plain one, "
+        "without it (the Normalisation page derives batch norm)."
+        if st.session_state.get(view.k("batch_norm"))
+        else ""
+    ),
     made_of=(CONV2D, ELEMENTWISE, POOLING, DENSE, SOFTMAX),
 )

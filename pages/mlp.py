@@ -1,5 +1,6 @@
 import streamlit as st
 
+from ui import mlp_settings
 from ui import mlp_view as view
 from ui.boot import through_router
 from ui.lesson import guarded, lesson_section
@@ -17,7 +18,8 @@ st.caption(
 
 
 def training(page: str) -> None:
-    cfg = view.settings_ui()
+    cfg = mlp_settings.settings_ui()
+    mlp_settings.link_errors_ui()
     view.follow_ui(cfg)
     st.session_state[RELATION] = view.lesson_relation(cfg)
     view.board_ui(cfg)
@@ -33,3 +35,4 @@ lesson_section(
     "it. " + st.session_state.get(RELATION, ""),
     made_of=(DENSE, ELEMENTWISE, SOFTMAX),
 )
+mlp_settings.keep_in_url()  # after the lesson, which rewrites the URL with its own

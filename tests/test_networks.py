@@ -353,11 +353,13 @@ def test_the_mlp_shows_the_update_rule_of_its_optimiser():
 
 def test_no_stale_step_view_and_no_empty_norm_chart():
     """After Train the step view still showed step 1's weights; at step 0 the gradient-norm
-    chart was an empty log axis (every norm recorded as 0)."""
+    chart was an empty log axis (every norm recorded as 0). Step 0 now has norms of its own, one
+    backward pass before any update (issue 21)."""
     page = "pages/mlp.py"
     at = open_page(page)
-    assert not any("Gradient norm" in t for t in chart_titles(at))
-    assert any("appear after the first step" in c.value for c in at.caption)
+    assert any("Gradient norm" in t for t in chart_titles(at))
+    row = at.session_state[f"{page}/train/run"].history[0]
+    assert row["step"] == 0 and all(v > 0 for v in training.layer_norms(row))
     at.button(key=f"{page}/train/step").click().run()
     assert at.session_state[f"{page}/train/last"] and "∂L/∂W⁽¹⁾" in chart_titles(at)
     assert any("Gradient norm" in t for t in chart_titles(at))

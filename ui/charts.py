@@ -137,9 +137,11 @@ def line_chart(
     width: int = 380,
     height: int = 200,
     percent: bool = False,
+    latest: bool = True,
 ) -> str:
     """One line per name in ``series`` against ``x`` ('step' or 'epoch'), from 0; the legend
-    gives each line's latest value, and hovering shows every value at a recorded point."""
+    gives each line's latest value (unless not ``latest``: a line across layers has no latest),
+    and hovering shows every value at a recorded point."""
     left, right, top = 54, 14, 30
     xs = [row[x] for row in history]
     x_end = linear_ticks(0, max([1, *xs]))[1]
@@ -171,7 +173,7 @@ def line_chart(
         colour = LINE_COLOURS[i % len(LINE_COLOURS)]
         pts = [(r[x], r.get(name)) for r in history if _finite([r.get(name)], log)]
         parts += _polyline([px(a, b) for a, b in pts], colour, markers=len(history) < 40)
-        last = f" {_value(pts[-1][1], percent)}" if pts else ""
+        last = f" {_value(pts[-1][1], percent)}" if pts and latest else ""
         items.append((colour, f"{name}{last}"))
     parts += _hover_columns(
         history, series, x, [px(r[x], y0)[0] for r in history], top, ph, percent

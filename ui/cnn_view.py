@@ -23,6 +23,7 @@ DEFAULTS = {
     "channels": 8,
     "kernel": 3,
     "padding": 1,
+    "batch_norm": False,
     "optimiser": "adam",
     "lr": 0.01,
     "batch": 32,
@@ -30,7 +31,7 @@ DEFAULTS = {
     "seed": 0,
 }
 TICK = 0.3  # s between live redraws; each trains for about half of it
-RESTARTS = "Channels, kernel size, padding and seed start a new network"
+RESTARTS = "Channels, kernel size, padding, batch norm and seed start a new network"
 
 
 def k(name: str) -> str:
@@ -51,7 +52,14 @@ def settings_ui() -> dict:
         st.slider("Conv channels C", 1, 16, key=k("channels"))
         st.select_slider("Kernel size k", [1, 3, 5], key=k("kernel"))
         st.slider("Padding", 0, 2, key=k("padding"))
-        st.caption("conv (1 → C, k×k) → ReLU → max pool 2×2 → dense → softmax over 10 digits")
+        st.toggle(
+            "Batch norm after the convolution",
+            key=k("batch_norm"),
+            help="BatchNorm2d over the C channels; accuracy, mistakes and the test image are "
+            "computed in eval mode (the running statistics).",
+        )
+        bn = " → batch norm" if st.session_state[k("batch_norm")] else ""
+        st.caption(f"conv (1 → C, k×k){bn} → ReLU → max pool 2×2 → dense → softmax over 10 digits")
         st.header("Training")
         st.radio("Optimiser", ["adam", "sgd"], horizontal=True, key=k("optimiser"))
         st.select_slider("Learning rate α", RATES, key=k("lr"))
@@ -63,13 +71,18 @@ def settings_ui() -> dict:
 
 
 def _architecture(cfg: dict) -> tuple:
-    return tuple(cfg[n] for n in ("channels", "kernel", "padding", "seed"))
+    return tuple(cfg[n] for n in ("channels", "kernel", "padding", "batch_norm", "seed"))
 
 
 def new_run(cfg: dict) -> training.Run:
     X, y, Xt, yt = digits(cfg["seed"])
     model = engine_train.digits_cnn(
-        cfg["channels"], cfg["kernel"], cfg["padding"], 2, rng=cfg["seed"]
+        cfg["channels"],
+        cfg["kernel"],
+        cfg["padding"],
+        2,
+        rng=cfg["seed"],
+        batch_norm=cfg["batch_norm"],
     )
     opt = training.make_optimiser(model, cfg["optimiser"], cfg["lr"])
     run = training.Run(model, opt, X, y, Xt, yt, cfg["batch"], cfg["seed"])
@@ -238,7 +251,7 @@ def _open(choice_key: str) -> None:
 def results_ui(run: training.Run) -> None:
     """On the test set: the confusion matrix and the images the network got wrong, each with
     its test-image number, and a list to open one of them below."""
-    with run.lock:
+    with run.lock, training.evaluating(run.model):
         pred = np.argmax(run.model.forward(run.Xt), axis=1)
     counts = training.confusion(run.model, run.Xt, run.yt, pred=pred)
     wrong = np.flatnonzero(pred != run.yt)
@@ -278,8 +291,18 @@ def image_ui(run: training.Run) -> None:
     st.session_state.setdefault(k("image"), 1)
     i = int(st.number_input("Test image", 1, n, key=k("image"), help=f"1 to {n}")) - 1
     with run.lock:
-        g = training.image_backward(run.model, run.Xt[i], int(run.yt[i]))
-    conv = run.model.layers[0]
+        model = training.folded(run.model)
+        g = training.image_backward(model, run.Xt[i], int(run.yt[i]))
+    conv = model.layers[0]
+    if model is not run.model:
+        st.info(
+            "With batch norm, one image meets the trained network in eval mode, where batch "
+            "norm is a fixed affine map per channel, y = s·(z − μ̂) + β with s = γ/√(σ̂² + ε) "
+            "from the running statistics. It folds into the convolution: below, K is each "
+            "kernel times its channel's s and b is s·(b − μ̂) + β, so Z is the batch norm's "
+            "output and the chain is the same as without it.",
+            icon=":material/merge:",
+        )
     cnn_backward.feature_maps_ui(g, i, k("maps"))
     st.subheader("Its backward pass, layer by layer")
     cnn_backward.backward_ui(
@@ -288,12 +311,20 @@ def image_ui(run: training.Run) -> None:
 
 
 # the digits CNN's parameter arrays (conv, ReLU, pool, flatten, dense) by the notes' names, not
-# PyTorch's 0-based layer keys beside 1-based entries
+# PyTorch's 0-based layer keys beside 1-based entries; with batch norm, it is layer 1
 ARRAYS = {
     "0.weight": "K (conv kernels)",
     "0.bias": "b (conv bias)",
     "4.weight": "W (dense weights)",
     "4.bias": "c (dense bias)",
+}
+ARRAYS_BN = {
+    "0.weight": "K (conv kernels)",
+    "0.bias": "b (conv bias)",
+    "1.weight": "γ (batch norm scale)",
+    "1.bias": "β (batch norm shift)",
+    "5.weight": "W (dense weights)",
+    "5.bias": "c (dense bias)",
 }
 
 
@@ -303,9 +334,10 @@ def verify_ui(run: training.Run) -> None:
     with run.lock:  # it nudges the weights: no training step may see them nudged
         rows = training.sampled_gradcheck(run.model, run.Xt[:32], run.yt[:32], per_array=3)
     worst = max(abs(a - b) for *_, a, b in rows)
+    names = ARRAYS_BN if len(run.model.layers) == 6 else ARRAYS
     table = [
         {
-            "array": ARRAYS.get(name, name),
+            "array": names.get(name, name),
             "entry": str(tuple(i + 1 for i in idx)),
             "engine": f"{a:.6g}",
             "finite differences": f"{b:.6g}",

@@ -8,35 +8,19 @@ import numpy as np
 import streamlit as st
 
 from engine import datasets
-from ui import charts, training
+from ui import charts, mlp_deep, training
 from ui.figures import column_px, split_px, svg_ui
 from ui.layout import Layout
+from ui.mlp_settings import (  # the sidebar; the page reads them here
+    DEFAULTS,
+    PAGE,
+    RESTARTS,
+    k,
+)
 from ui.state import Keys
 from ui.svg import Look, matrix_svg
 from ui.urlstate import parse_sizes
 
-PAGE = "pages/mlp.py"
-DATASETS = {
-    "two_moons": "Two moons",
-    "circles": "Circles",
-    "spirals": "Spirals",
-    "xor": "XOR",
-    "blobs": "Gaussian blobs",
-}
-RATES = [0.001, 0.003, 0.01, 0.03, 0.1, 0.3, 1.0]
-BATCHES = [1, 8, 16, 32, 64, 128, 256]
-DEFAULTS = {
-    "dataset": "two_moons",
-    "n": 200,
-    "noise": 0.15,
-    "seed": 0,
-    "hidden": 2,
-    "width": 8,
-    "activation": "tanh",
-    "optimiser": "adam",
-    "lr": 0.03,
-    "batch": 32,
-}
 STEPS_PER_TRAIN = 1500  # "Train" stops by itself after this many steps: no tab trains forever
 TICK = 0.3  # s between live redraws; each trains for about half of it at most
 STEPS_PER_TICK = 40  # so a Train of 1,500 steps runs about 12 s
@@ -50,48 +34,22 @@ UPDATE = {
         "about α, whatever the size of its gradient",
     ),
 }
-RESTARTS = "Dataset, points, noise, seed, layers, units and activation start a new network"
 
-
-def k(name: str) -> str:
-    return f"{PAGE}/train/{name}"
-
-
-def settings_ui() -> dict:
-    """The sidebar: the data and the network. Returns plain values."""
-    for name, v in DEFAULTS.items():
-        st.session_state.setdefault(k(name), v)
-    with st.sidebar:
-        st.header("Data")
-        st.selectbox("Dataset", list(DATASETS), format_func=DATASETS.get, key=k("dataset"))
-        st.slider("Points", 20, 1000, step=10, key=k("n"))
-        st.slider("Noise", 0.0, 0.5, step=0.01, key=k("noise"))
-        st.number_input("Seed", 0, 9999, key=k("seed"), help="Same seed, same data and weights.")
-        st.header("Network")
-        st.slider("Hidden layers", 1, 4, key=k("hidden"))
-        st.slider("Units per hidden layer", 1, 16, key=k("width"))
-        st.selectbox("Activation", ["tanh", "relu", "sigmoid"], key=k("activation"))
-        st.radio("Optimiser", ["adam", "sgd"], horizontal=True, key=k("optimiser"))
-        st.select_slider("Learning rate α", RATES, key=k("lr"))
-        st.select_slider("Batch size", BATCHES, key=k("batch"))
-        st.caption(f"{RESTARTS}; α, batch size and optimiser keep the trained weights.")
-    return {name: st.session_state[k(name)] for name in DEFAULTS}
-
-
-def sizes(cfg: dict) -> tuple[int, ...]:
-    return (2, *[cfg["width"]] * cfg["hidden"], 2)
+sizes = mlp_deep.sizes
+ARCHITECTURE = ("dataset", "n", "noise", "seed", *mlp_deep.NETWORK)
 
 
 def _architecture(cfg: dict) -> tuple:
-    return tuple(cfg[n] for n in ("dataset", "n", "noise", "seed", "hidden", "width", "activation"))
+    return tuple(cfg[n] for n in ARCHITECTURE)
 
 
 def new_run(cfg: dict) -> training.Run:
     X, y = datasets.make_2d(cfg["dataset"], cfg["n"], cfg["noise"], cfg["seed"])
     train, test = datasets.train_test_split(len(y), 0.2, cfg["seed"])
-    model = training.make_mlp(sizes(cfg), cfg["activation"], cfg["seed"])
+    model = mlp_deep.build(cfg)
     opt = training.make_optimiser(model, cfg["optimiser"], cfg["lr"])
     run = training.Run(model, opt, X[train], y[train], X[test], y[test], cfg["batch"], cfg["seed"])
+    run.norms_from_start = True
     run.record()
     return run
 
@@ -106,6 +64,8 @@ def current_run(cfg: dict) -> training.Run:
             st.toast(f"A new network, from step 0: {RESTARTS[0].lower()}{RESTARTS[1:]}.")
         ss[k("run")], ss[k("arch")] = new_run(cfg), _architecture(cfg)
         ss[k("running")], ss[k("last")] = False, None
+        run = ss[k("run")]
+        ss[k("other_gap")] = mlp_deep.counterpart_gap(cfg, run.X, run.y)
     run = ss[k("run")]
     training.retune(run, cfg["optimiser"], cfg["lr"], cfg["batch"])
     return run
@@ -135,12 +95,12 @@ def _reset() -> None:
     st.session_state[k("pace")] = None
 
 
-def controls_ui(running: bool) -> None:
+def controls_ui(running: bool, blocked: bool = False) -> None:
     c = st.columns([1, 1, 1, 4])
     c[0].button(
         ":material/skip_next: Step",
         on_click=_step,
-        disabled=running,
+        disabled=running or blocked,
         width="stretch",
         key=k("step"),
         help=f"One minibatch, in every layer: {UPDATE[_optimiser()][0]}.",
@@ -151,6 +111,7 @@ def controls_ui(running: bool) -> None:
         c[1].button(
             ":material/play_arrow: Train",
             on_click=_train,
+            disabled=blocked,
             width="stretch",
             key=k("trainbtn"),
             help=f"Train live for {STEPS_PER_TRAIN:,} steps, {STEPS_PER_TICK} between redraws; "
@@ -209,8 +170,12 @@ def board_ui(cfg: dict) -> None:
 
     @st.fragment
     def board():
+        problem = mlp_deep.problem(cfg)
+        if problem:  # nothing can train: say what to change, keep the rest, draw step 0 on
+            st.session_state[k("running")] = False
+            st.error(problem, icon=":material/block:")
         running = st.session_state.get(k("running"), False)
-        controls_ui(running)
+        controls_ui(running, blocked=bool(problem))
         if running:
             _ticking(cfg)
         else:
@@ -259,14 +224,34 @@ def _pictures(run: training.Run) -> None:
             h, ["train accuracy", "test accuracy"], "Accuracy", width=right_px, percent=True
         )
         svg_ui(acc, k("acc"))
-    layers = [n for n in run.history[-1] if n.startswith("layer ")]
-    if not layers:
-        st.caption("Gradient norms per layer appear after the first step.")
-        return
-    title = "Gradient norm ‖∂L/∂W‖ per layer (log scale)"
-    norms = charts.line_chart(h, layers, title, log=True, width=column_px(), height=230)
-    svg_ui(norms, k("norms"))
+    norms_ui(run)
+
+
+def norms_ui(run: training.Run) -> None:
+    """The per-layer gradient norms from step 0, and what they show, computed from them."""
+    h, ss = run.history, st.session_state
+    layers = [n for n in h[0] if n.startswith("layer ")]
+    left_px, right_px = split_px([1, 1])
+    left, right = st.columns(2)
+    with left:  # the vanishing gradient as a slope: one line across the layers
+        rows, series = mlp_deep.by_layer(h)
+        title = "‖∂L/∂W‖ layer by layer (log scale)"
+        across = charts.line_chart(
+            rows, series, title, x="layer", log=True, width=left_px, latest=False
+        )
+        svg_ui(across, k("across"))
+    with right:
+        title = "Gradient norm ‖∂L/∂W‖ per layer (log scale)"
+        norms = charts.line_chart(h, layers, title, log=True, width=right_px)
+        svg_ui(norms, k("norms"))
+    cfg = ss.get(k("cfg"), DEFAULTS)
     st.caption(training.norms_caption(h, _activation(), _optimiser()))
+    story = mlp_deep.comparison(cfg, training.layer_norms(h[0]), ss.get(k("other_gap")))
+    how = (
+        "Step 0 is one backward pass over the whole training set before any update; each later "
+        "point, the minibatch of that step."
+    )
+    st.caption(" ".join(filter(None, [how, story, mlp_deep.facts(cfg)])))
 
 
 def _activation() -> str:
@@ -291,9 +276,9 @@ def step_view_ui() -> None:
     layout = Layout(column_px() - 40)  # the expander's padding
     room = (layout.main - 2 * 16) // 3
     bar = Look(colorbar=True)  # Adam's ΔW is ±α nearly everywhere: the bar says how much
+    labels = mlp_deep.param_labels(st.session_state[k("run")].model)
     for i, arr in enumerate(last):
-        layer = int(arr["name"].split(".")[0]) // 2 + 1
-        kind = "W" if arr["name"].endswith("weight") else "b"
+        kind, layer = labels[arr["name"]]
         shape = np.atleast_2d(arr["before"]).shape
         st.markdown(
             f"**{kind}{_l(layer)}**, shape {_shape(arr['before'])}: ∂L/∂{kind} and Δ{kind} have "
@@ -353,7 +338,28 @@ def _arrow(sizes) -> str:
 
 
 def lesson_relation(cfg: dict) -> str:
-    """One sentence on how the lesson below relates to the network above, read from both."""
+    """How the lesson below relates to the network above, read from both; with batch norm or
+    residual connections above, that the lesson derives the plain chain without them."""
+    extras = [
+        name
+        for name, on in (
+            ("batch norm", cfg.get("batch_norm")),
+            ("residual connections", cfg.get("residual") and training.residual_blocks(sizes(cfg))),
+        )
+        if on
+    ]
+    if not extras:
+        return _relation(cfg)
+    them = " and ".join(extras)
+    return (
+        f"{_relation(cfg)} The network above has {them}; the lesson derives the plain MLP "
+        f"chain, without {'them' if len(extras) > 1 else 'it'} (the Normalisation page derives "
+        f"{them} on {'their' if len(extras) > 1 else 'its'} own)."
+    )
+
+
+def _relation(cfg: dict) -> str:
+    """The lesson against the network above, sizes and activation."""
     ss = st.session_state
     text = ss.get(LESSON.param("layer_sizes"), st.query_params.get("layer_sizes", "2, 3, 2"))
     lesson, act = parse_sizes(text), ss.get(LESSON.param("activation"), "sigmoid")

@@ -5,9 +5,9 @@ boundary, per-layer gradient norms, a confusion matrix, one image's backward pas
 
 from __future__ import annotations
 
-import math
 import threading
 import time
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -15,21 +15,75 @@ import numpy as np
 import engine
 from engine import datasets, nn
 
+# the norm chart's captions live in ui.norm_story; the pages and tests read them from here
+from ui.norm_story import gap, layer_norms, norms_caption  # noqa: F401
+
 BETWEEN = 8  # steps between two calls of a training chunk's ``between`` (a few ms)
 ACTIVATIONS = {"relu": nn.ReLU, "sigmoid": nn.Sigmoid, "tanh": nn.Tanh}
 OPTIMISERS = ("sgd", "adam")
 
 
-def make_mlp(sizes: tuple[int, ...], activation: str, seed: int) -> nn.Sequential:
+def make_mlp(
+    sizes: tuple[int, ...],
+    activation: str,
+    seed: int,
+    *,
+    init: str = "pytorch",
+    batch_norm: bool = False,
+    residual: bool = False,
+) -> nn.Sequential:
     """Dense layers of these sizes (2 inputs first, 2 classes last), ``activation`` after every
-    hidden one."""
+    hidden one, every Linear initialised as ``init`` (``nn.INITS``). ``batch_norm``: a
+    BatchNorm1d between each hidden Linear and its activation; ``residual``: each hidden block
+    (Linear [→ BatchNorm1d] → activation) whose input and output widths match becomes
+    x + block(x) (``residual_blocks``)."""
     rng = np.random.default_rng(seed)
     layers: list[nn.Module] = []
-    for i, (a, b) in enumerate(zip(sizes, sizes[1:], strict=False)):
-        layers.append(nn.Linear(a, b, rng=rng))
-        if i < len(sizes) - 2:
-            layers.append(ACTIVATIONS[activation]())
+    for n_in, n_out in zip(sizes[:-2], sizes[1:-1], strict=True):
+        block: list[nn.Module] = [nn.Linear(n_in, n_out, rng=rng, init=init)]
+        block += [nn.BatchNorm1d(n_out)] if batch_norm else []
+        block.append(ACTIVATIONS[activation]())
+        layers += [nn.Residual(*block)] if residual and n_in == n_out else block
+    layers.append(nn.Linear(sizes[-2], sizes[-1], rng=rng, init=init))
     return nn.Sequential(*layers)
+
+
+def residual_blocks(sizes: tuple[int, ...]) -> list[int]:
+    """The hidden layers (from 1) that a residual connection can wrap: width in = width out."""
+    return [i + 1 for i, (a, b) in enumerate(zip(sizes[:-2], sizes[1:-1], strict=True)) if a == b]
+
+
+def modules(model):
+    """The model and every module inside it (Sequential and Residual hold ``layers``)."""
+    yield model
+    for m in getattr(model, "layers", ()):
+        yield from modules(m)
+
+
+@contextmanager
+def evaluating(model):
+    """The model in eval mode (batch norm with its running statistics, which stay put), every
+    module's mode restored after, as engine.train.predict does."""
+    found = [(m, m.training) for m in modules(model)]
+    model.eval()
+    try:
+        yield model
+    finally:
+        for m, mode in found:
+            m.training = mode
+
+
+@contextmanager
+def statistics_kept(model):
+    """Training-mode forwards that are not training steps (a look at the gradient, a finite
+    difference): batch norm's running statistics are put back after."""
+    norms = [m for m in modules(model) if isinstance(m, nn.BatchNorm1d | nn.BatchNorm2d)]
+    kept = [(m.running_mean.copy(), m.running_var.copy(), m.num_batches_tracked) for m in norms]
+    try:
+        yield model
+    finally:
+        for m, (mean, var, count) in zip(norms, kept, strict=True):
+            m.running_mean[...], m.running_var[...], m.num_batches_tracked = mean, var, count
 
 
 def make_optimiser(model, name: str, lr: float):
@@ -58,6 +112,8 @@ class Run:
     yt: np.ndarray
     batch: int
     seed: int = 0
+    # the gradient norms from step 0, before any update (the MLP page's chart; the CNN's has none)
+    norms_from_start: bool = False
     steps: int = 0
     epochs: float = 0.0
     history: list[dict] = field(default_factory=list)
@@ -97,16 +153,30 @@ class Run:
                 "step": self.steps,
                 "epoch": self.epochs,
                 **self.evaluate(),
-                # none before the first step: zeros drew an empty log chart
-                **(grad_norms(self.model) if self.steps else {}),
+                # at step 0 no step has set the grads: zeros drew an empty log chart
+                **(grad_norms(self.model) if self.steps else self.initial_norms()),
             }
             self.history.append(row)
             return row
 
+    def initial_norms(self) -> dict[str, float]:
+        """Each layer's ‖∂L/∂W‖ before any update (when ``norms_from_start``): one forward and
+        backward over the whole training set in training mode, as a step's but taking no step;
+        batch norm's running statistics are put back."""
+        if not self.norms_from_start:
+            return {}
+        with self.lock, statistics_kept(self.model):
+            self.model.train()
+            self.loss_fn.forward(self.model.forward(self.X), self.y)
+            self.model.backward(self.loss_fn.backward(), input_grad=False)
+            return grad_norms(self.model)
+
     def evaluate(self) -> dict:
+        """Loss and accuracy on the training and test sets, in eval mode: batch norm uses its
+        running statistics, as a trained network predicts (and evaluating moves nothing)."""
         out = {}
         for name, X, y in (("train", self.X, self.y), ("test", self.Xt, self.yt)):
-            with self.lock:
+            with self.lock, evaluating(self.model):
                 logits = self.model.forward(X)
             out[f"{name} loss"] = nn.SoftmaxCrossEntropy().forward(logits, y)
             out[f"{name} accuracy"] = float(np.mean(np.argmax(logits, axis=1) == y))
@@ -139,13 +209,12 @@ class Run:
 
 
 def grad_norms(model: nn.Sequential) -> dict[str, float]:
-    """‖∂L/∂W‖ of every layer with weights, named by its position among them: 'layer 1', …"""
-    out, k = {}, 0
-    for m in model.layers:
-        if "weight" in m.grads:
-            k += 1
-            out[f"layer {k}"] = float(np.linalg.norm(m.grads["weight"]))
-    return out
+    """‖∂L/∂W‖ of every Linear and Conv2d layer (inside residual blocks too), named by its
+    position among them: 'layer 1', … (batch norm's γ is not a layer's W)."""
+    weighted = [m for m in modules(model) if isinstance(m, nn.Linear | nn.Conv2d)]
+    return {
+        f"layer {i + 1}": float(np.linalg.norm(m.grads["weight"])) for i, m in enumerate(weighted)
+    }
 
 
 def snapshot(model: nn.Sequential) -> dict[str, np.ndarray]:
@@ -165,19 +234,24 @@ def one_step(run: Run) -> list[dict]:
 
 
 def decision_grid(model, X: np.ndarray, resolution: int = 60):
-    """P(class 1) on a grid covering the data with a margin: (xs, ys, probabilities)."""
+    """P(class 1) on a grid covering the data with a margin: (xs, ys, probabilities), in eval
+    mode (the grid is no batch whose statistics batch norm should use)."""
     lo, hi = X.min(axis=0) - 0.5, X.max(axis=0) + 0.5
     xs, ys = np.linspace(lo[0], hi[0], resolution), np.linspace(lo[1], hi[1], resolution)
     grid = np.stack(np.meshgrid(xs, ys), axis=-1).reshape(-1, 2)
-    logits = model.forward(grid)
+    with evaluating(model):
+        logits = model.forward(grid)
     p = np.exp(logits - logits.max(axis=1, keepdims=True))
     p /= p.sum(axis=1, keepdims=True)
     return xs, ys, p[:, 1].reshape(resolution, resolution)
 
 
 def confusion(model, X, y, classes: int = 10, pred: np.ndarray | None = None) -> np.ndarray:
-    """counts[true, predicted] (``pred``: the model's predictions, when already computed)."""
-    pred = np.argmax(model.forward(X), axis=1) if pred is None else pred
+    """counts[true, predicted] (``pred``: the model's predictions, when already computed; else
+    in eval mode)."""
+    if pred is None:
+        with evaluating(model):
+            pred = np.argmax(model.forward(X), axis=1)
     out = np.zeros((classes, classes), dtype=int)
     np.add.at(out, (y, pred), 1)
     return out
@@ -189,6 +263,28 @@ def digits_split(seed: int = 0):
     train, test = datasets.train_test_split(len(labels), 0.2, seed)
     x = images[:, None]
     return x[train], labels[train], x[test], labels[test]
+
+
+def folded(model: nn.Sequential) -> nn.Sequential:
+    """The digits CNN as one image meets it after training, without its batch norm: in eval
+    mode a BatchNorm2d after the conv is y = γ(z − μ̂)/√(σ̂² + ε) + β per channel, an affine map
+    that folds into the conv, K′ = s·K and b′ = s·(b − μ̂) + β with s = γ/√(σ̂² + ε). Without a
+    batch norm, the model itself."""
+    if not any(isinstance(m, nn.BatchNorm2d) for m in model.layers):
+        return model
+    conv, bn, *rest = model.layers
+    s = bn.params["weight"] / np.sqrt(bn.running_var + bn.eps)
+    out = nn.Conv2d(
+        conv.in_channels,
+        conv.out_channels,
+        conv.kernel_size,
+        stride=conv.stride,
+        padding=conv.padding,
+        dtype=conv.dtype,
+    )
+    out.params["weight"][...] = conv.params["weight"] * s[:, None, None, None]
+    out.params["bias"][...] = s * (conv.params["bias"] - bn.running_mean) + bn.params["bias"]
+    return nn.Sequential(out, *rest)
 
 
 def image_backward(model: nn.Sequential, x: np.ndarray, label: int) -> dict[str, np.ndarray]:
@@ -240,6 +336,11 @@ def sampled_gradcheck(model, X, y, *, per_array: int = 3, seed: int = 0, eps: fl
     def loss() -> float:
         return loss_fn.forward(model.forward(X), y)
 
+    with statistics_kept(model):  # each forward would move batch norm's running statistics
+        return _gradcheck(model, loss, loss_fn, per_array, seed, eps)
+
+
+def _gradcheck(model, loss, loss_fn, per_array: int, seed: int, eps: float) -> list[tuple]:
     loss()
     model.backward(loss_fn.backward(), input_grad=False)
     grads = {k: v.copy() for k, v in model.grads.items()}
@@ -257,101 +358,6 @@ def sampled_gradcheck(model, X, y, *, per_array: int = 3, seed: int = 0, eps: fl
                 (name, tuple(int(i) for i in idx), grads[name][idx], (up - down) / (2 * eps))
             )
     return rows
-
-
-# ---------------------------------------------------------------- what the norm chart shows
-
-# a fact about the backward pass (true whatever the chart shows), per activation; the chart's
-# own story is computed by ``norms_caption``
-SLOPE_FACT = {
-    "sigmoid": "Each hidden layer multiplies the gradient by diag(σ′) on its way back, and "
-    "σ′ ≤ 1/4 (at least 4× smaller), while Wᵀ can scale it up or down.",
-    "tanh": "Each hidden layer multiplies the gradient by diag(tanh′) on its way back, and "
-    "tanh′ ≤ 1 (it never grows there), while Wᵀ can scale it up or down.",
-    "relu": "Each hidden layer multiplies the gradient by diag(ReLU′) on its way back, and "
-    "ReLU′ is 0 or 1 (a unit passes its gradient unchanged or not at all), while Wᵀ can scale "
-    "it up or down.",
-}
-# what a small first-layer gradient does to that layer's step, by the optimiser's update rule
-STEP_EFFECT = {
-    "sgd": "With SGD (ΔW = −α·∂L/∂W) its weights move that many times less per step.",
-    "adam": "Adam divides each weight's step by the size of its recent gradients, so its "
-    "weights still move by about α per step.",
-}
-VANISHED = 10.0  # first layer's norm this many times below the last's: called vanishing
-
-
-def layer_norms(row: dict) -> list[float]:
-    """The row's ‖∂L/∂W‖ per layer, layer 1 first (any number of layers)."""
-    names = sorted((n for n in row if n.startswith("layer ")), key=lambda n: int(n.split()[1]))
-    return [float(row[n]) for n in names]
-
-
-def _times(a: float, b: float, than: str = " than") -> str:
-    """How a compares with b: "35× smaller than", "2.1× larger than", "about the same as"."""
-    if a == 0 or b == 0:
-        word = "larger" if a > b else ("smaller" if a < b else "the same")
-        return word + (than if word != "the same" else than.replace(" than", " as"))
-    r = a / b
-    if 1 / 1.1 <= r <= 1.1:
-        return "about the same" + than.replace(" than", " as")
-    return f"{_ratio(1 / r)}× smaller{than}" if r < 1 else f"{_ratio(r)}× larger{than}"
-
-
-def _ratio(r: float) -> str:
-    return f"{r:.1f}" if r < 10 else f"{r:,.0f}"
-
-
-def _g(v: float) -> str:
-    """A norm, two significant digits: 0.034, 2.6, 260, 4.1e-05."""
-    if v == 0 or v >= 100:
-        return f"{v:,.0f}"
-    return f"{v:.2g}" if v >= 0.01 else f"{v:.1e}"
-
-
-def norms_caption(history: list[dict], activation: str, optimiser: str = "adam") -> str:
-    """What the gradient-norm chart shows, computed from the rows it is drawn from: the spread
-    at the last recorded step, which way the norm goes layer by layer on the way back, the first
-    layer against the last (and against the first recorded step), and the activation's slope
-    bound, which is a fact, not a reading of the chart."""
-    rows = [r for r in history if layer_norms(r)]
-    if not rows:
-        return ""
-    last, v = rows[-1], layer_norms(rows[-1])
-    lo, hi = int(np.argmin(v)), int(np.argmax(v))
-    out = [f"At step {last['step']} the norms run from {_g(v[lo])} (layer {lo + 1}) to "]
-    out[0] += f"{_g(v[hi])} (layer {hi + 1})"
-    if v[lo] == 0:
-        out[0] += f"; layer {lo + 1}'s is exactly 0: no gradient reaches its weights at this step."
-    else:
-        decades = math.log10(v[hi] / v[lo])
-        out[0] += ": within one decade." if decades < 1 else f": {decades:.1f} decades apart."
-    if len(v) > 1:
-        out.append(_way_back(v) + f" Layer 1's norm is {_times(v[0], v[-1])} layer {len(v)}'s")
-        first = layer_norms(rows[0])
-        out[-1] += "."
-        if len(rows) > 1 and first[0] and first[-1]:
-            out[-1] += f" At step {rows[0]['step']} it was {_times(first[0], first[-1], '')}."
-        if v[0] and v[-1] > VANISHED * v[0]:
-            out.append(f"More than {VANISHED:.0f}× smaller: a vanishing gradient.")
-            out.append(STEP_EFFECT.get(optimiser, ""))
-    out.append(SLOPE_FACT.get(activation, ""))
-    return " ".join(filter(None, out))
-
-
-def _way_back(v: list[float]) -> str:
-    """Going back from the last layer to the first, where the norm shrinks and where it grows."""
-    shrinks = sum(v[i] < v[i + 1] for i in range(len(v) - 1))
-    steps = len(v) - 1
-    if shrinks == steps:
-        return f"Going back from layer {len(v)} to layer 1, the norm shrinks at every layer."
-    if shrinks == 0:
-        return f"Going back from layer {len(v)} to layer 1, the norm grows at every layer."
-    return (
-        f"Going back from layer {len(v)} to layer 1, the norm shrinks {shrinks} time"
-        f"{'s' if shrinks > 1 else ''} and grows {steps - shrinks} time"
-        f"{'s' if steps - shrinks > 1 else ''}."
-    )
 
 
 def conv_pads(ksize: int, padding: int) -> tuple[int, int, int]:

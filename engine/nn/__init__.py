@@ -14,10 +14,11 @@ from .attention import SelfAttention
 from .embedding import Embedding, PositionalEmbedding
 from .layers import AvgPool2d, Conv2d, Flatten, Linear, MaxPool2d, ReLU, Sigmoid, Tanh
 from .loss import SoftmaxCrossEntropy
-from .module import Module, Sequential
+from .module import INITS, Module, Sequential
 from .norm import BatchNorm1d, BatchNorm2d, LayerNorm, Residual
 
 __all__ = [
+    "INITS",
     "Module",
     "Linear",
     "Conv2d",

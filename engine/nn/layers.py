@@ -18,14 +18,15 @@ from .module import Module, _count, _float_dtype, _Parametrised, _shape
 class Linear(_Parametrised):
     """Z = X·W + b; x: (N, in), W: (in, out) (torch.nn.Linear.weight transposed), b: (out,).
     As torch.nn.Linear, x may have more axes, (N, …, in) → (N, …, out): each vector of the last
-    axis alone (a per-token read-out of a sequence (N, L, E))."""
+    axis alone (a per-token read-out of a sequence (N, L, E)). ``init``: one of ``nn.INITS``
+    (PyTorch's default unless asked)."""
 
-    def __init__(self, in_features, out_features, *, rng=None, dtype=np.float64):
+    def __init__(self, in_features, out_features, *, rng=None, dtype=np.float64, init="pytorch"):
         self.in_features = _count("Linear", "in_features", in_features)
         self.out_features = _count("Linear", "out_features", out_features)
         super().__init__(_float_dtype("Linear", dtype))
         n_in, n_out = self.in_features, self.out_features
-        self._init_params(rng, n_in, (n_in, n_out), (n_out,))
+        self._init_params(rng, n_in, (n_in, n_out), (n_out,), init, n_out)
 
     def __repr__(self) -> str:
         return f"Linear({self.in_features}, {self.out_features})"
@@ -53,7 +54,8 @@ class Linear(_Parametrised):
 
 
 class Conv2d(_Parametrised):
-    """Z = X ⊛ K + b (cross-correlation); x: (N, C_in, H, W), K: (C_out, C_in, kH, kW), b: (C_out,)."""
+    """Z = X ⊛ K + b (cross-correlation); x: (N, C_in, H, W), K: (C_out, C_in, kH, kW), b: (C_out,).
+    ``init``: one of ``nn.INITS``, fan_in = C_in·kH·kW, fan_out = C_out·kH·kW (torch's)."""
 
     def __init__(
         self,
@@ -65,6 +67,7 @@ class Conv2d(_Parametrised):
         padding=0,
         rng=None,
         dtype=np.float64,
+        init="pytorch",
     ):
         name = "Conv2d"
         self.in_channels = _count(name, "in_channels", in_channels)
@@ -74,7 +77,8 @@ class Conv2d(_Parametrised):
         self.padding = ck.pair(name, "padding", padding, minimum=0)
         super().__init__(_float_dtype(name, dtype))
         cin, cout, (kh, kw) = self.in_channels, self.out_channels, self.kernel_size
-        self._init_params(rng, cin * kh * kw, (cout, cin, kh, kw), (cout,))
+        area = kh * kw
+        self._init_params(rng, cin * area, (cout, cin, kh, kw), (cout,), init, cout * area)
 
     def __repr__(self) -> str:
         pad = f", padding={self.padding}" if any(self.padding) else ""

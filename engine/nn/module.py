@@ -43,6 +43,32 @@ def _uniform(gen, fan_in: int, shape: tuple, dtype) -> np.ndarray:
     return gen.uniform(-bound, bound, shape).astype(dtype)
 
 
+# A layer's ``init=``: how its weight is drawn. Each is torch.nn.init's function of that name
+# (gain 1 for Xavier, ReLU's √2 for He, fan_in mode); all but "pytorch" start the bias at zero,
+# as the papers and cs231n do (torch.nn.init leaves the bias to the caller).
+INITS = {
+    "pytorch": "PyTorch's default, U(±1/√fan_in), the bias too",
+    "xavier": "Xavier/Glorot uniform, U(±√(6/(fan_in + fan_out))) (xavier_uniform_)",
+    "he": "He/Kaiming normal, N(0, 2/fan_in) (kaiming_normal_, nonlinearity='relu')",
+    "normal": "small normal, N(0, 0.01²) (normal_(std=0.01), cs231n's 0.01·randn)",
+}
+
+
+def _init_name(owner: str, init) -> str:
+    if not isinstance(init, str) or init not in INITS:
+        raise ValueError(f"{owner}: init must be one of {', '.join(INITS)}, got {init!r}")
+    return init
+
+
+def _weight(gen, init: str, fan_in: int, fan_out: int, shape: tuple, dtype) -> np.ndarray:
+    """A weight drawn as ``init`` says (not "pytorch", which draws bias and weight alike)."""
+    if init == "xavier":
+        bound = math.sqrt(6 / (fan_in + fan_out))
+        return gen.uniform(-bound, bound, shape).astype(dtype)
+    std = math.sqrt(2 / fan_in) if init == "he" else 0.01
+    return gen.normal(0.0, std, shape).astype(dtype)
+
+
 class Module:
     """A layer: ``forward(x)`` caches what ``backward(dy)`` needs; backward returns dx and sets
     ``grads`` (same keys and shapes as ``params``). ``backward(dy, input_grad=False)`` sets the
@@ -155,12 +181,21 @@ def _shape(a) -> str:
 class _Parametrised(Module):
     """A layer with a weight and a bias, initialised as PyTorch does."""
 
-    def _init_params(self, rng, fan_in: int, w_shape: tuple, b_shape: tuple) -> None:
-        gen = _generator(type(self).__name__, rng)
-        self.params = {
-            "weight": _uniform(gen, fan_in, w_shape, self.dtype),
-            "bias": _uniform(gen, fan_in, b_shape, self.dtype),
-        }
+    def _init_params(
+        self, rng, fan_in: int, w_shape: tuple, b_shape: tuple, init="pytorch", fan_out=1
+    ) -> None:
+        """The weight and bias as ``init`` says (INITS); fan_out is out × the kernel's area,
+        as torch's _calculate_fan_in_and_fan_out (only Xavier uses it)."""
+        name = type(self).__name__
+        self.init = _init_name(name, init)
+        gen = _generator(name, rng)
+        if init == "pytorch":
+            w = _uniform(gen, fan_in, w_shape, self.dtype)
+            b = _uniform(gen, fan_in, b_shape, self.dtype)
+        else:
+            w = _weight(gen, init, fan_in, fan_out, w_shape, self.dtype)
+            b = np.zeros(b_shape, self.dtype)
+        self.params = {"weight": w, "bias": b}
         self.grads = {k: np.zeros_like(v) for k, v in self.params.items()}
 
 
