@@ -298,8 +298,10 @@ def test_cnn_page_trains_to_its_epochs_and_shows_the_results():
     at = open_page(page)
     at.slider(key=f"{page}/train/epochs").set_value(2).run()
     at.button(key=f"{page}/train/trainbtn").click().run()
-    for _ in range(60):
-        if "epoch 2 of 2" in _caption(at, "epoch"):
+    for _ in range(60):  # until the run that ends training has drawn Train again (a slow
+        # machine can show "epoch 2 of 2" in the tick that reached it, Stop still on screen)
+        drawn = {b.key for b in at.button}
+        if "epoch 2 of 2" in _caption(at, "epoch") and f"{page}/train/trainbtn" in drawn:
             break
         at.run()
     assert "epoch 2 of 2" in _caption(at, "epoch"), _caption(at, "epoch")
