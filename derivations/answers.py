@@ -57,7 +57,8 @@ from dataclasses import dataclass, field
 
 import sympy as sp
 
-from . import worker
+from workers import worker
+
 from .algebra import FirstMax
 from .answer_points import Comparison, compare, describe_point, probe, sample
 from .answer_proof import RELATIONS, Proof, prove

@@ -27,7 +27,8 @@ from typing import NamedTuple
 import numpy as np
 import sympy as sp
 
-from . import worker
+from workers import worker
+
 from .answers import term_text
 from .numeric import Unsupported
 from .numeric import evaluate as _evaluate

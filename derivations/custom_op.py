@@ -27,7 +27,8 @@ from collections import OrderedDict
 import numpy as np
 import sympy as sp
 
-from . import worker
+from workers import worker
+
 from .custom import CustomFunction, custom_function, derivative, in_sigma, typed_form, x
 from .derivation import Math
 from .elementwise import T, Unary, unary_from

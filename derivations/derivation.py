@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field, fields
 from functools import cached_property
+from typing import ClassVar
 
 import numpy as np
 import sympy as sp
@@ -71,6 +72,9 @@ class Math:
     # indicator reads better as [x wins z] than as the indicator function
     partial_tex: dict = field(default_factory=dict)
     facts: dict = field(default_factory=dict)  # what the op's lesson needs besides the above
+    # workers.transfer sends it as its attributes (its sympy values already canonical), not
+    # through its constructor
+    TRANSFER_BY_ATTRIBUTES: ClassVar[bool] = True
 
     def prove(self, label: str, derived, pattern, *, grad=None, operands=None) -> bool:
         """Record whether ``derived`` equals ``pattern`` entry by entry (in ``checks``, and in

@@ -168,7 +168,8 @@ def parse(text: str, names: dict, timeout: float = PARSE_SECONDS) -> Parsed:
     """parse_expression's result with the summands and the LaTeX preview. The checks that need
     no sympy run here; the building runs in the worker process (``worker``), which is killed
     if it takes longer than ``timeout`` seconds."""
-    from . import worker
+    from workers import worker
+
     from .window_max import lighten
 
     checked = check_text(text, names)

@@ -16,8 +16,9 @@ from __future__ import annotations
 
 import math
 
-from . import worker
-from .scheduler import HEAVY, LIGHT, outcome_value
+from workers import worker
+from workers.scheduler import HEAVY, LIGHT, outcome_value
+
 from .typeset import LINE_WIDTH
 
 LESSON_SECONDS = 120.0  # a lesson's derive + compile: ≤ 1 + 10 s at the caps on a quiet machine

@@ -4,7 +4,8 @@ feedback in the learner's own names, the same verdict every time."""
 
 import pytest
 
-from derivations import check_answer, derive, names_for, worker
+from derivations import check_answer, derive, names_for
+from workers import worker
 
 SLOW_OK = 60  # generous deadlines where the point is the verdict, not the time
 

@@ -29,7 +29,7 @@ ROOT = pathlib.Path(__file__).resolve().parent.parent
 
 @pytest.fixture(scope="module")
 def neuron():
-    from derivations import worker
+    from workers import worker
 
     worker.run("parse", "1", {}, timeout=60)  # started and warm, however busy the machine
     yield expression_graph(NEURON, NEURON_VALUES)
@@ -81,8 +81,8 @@ def test_a_formula_is_checked_by_the_lessons_checker(neuron, session, typed, cor
 def test_a_formula_the_worker_cannot_build_in_time_is_not_a_verdict(
     neuron, session, monkeypatch, reason, method, says
 ):
-    from derivations import worker
     from ui import graph_practice
+    from workers import worker
 
     def late(*args, **kwargs):
         raise worker.Timeout(reason)

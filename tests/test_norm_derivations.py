@@ -356,8 +356,8 @@ def test_practice_offers_the_common_mistake_of_each_new_op():
 def test_the_normalisation_page_practice_entries_and_the_mistake():
     """AppTest: a batch-norm entry answered in the lesson's names (the compact form) is right,
     the diagonal answer is not, and the page's mistake question is answered."""
-    from derivations import worker
     from tests.test_practice import answer, ask, open_page
+    from workers import worker
 
     worker.run("parse", "1", {}, timeout=60)  # warm, however busy the machine
     page = "pages/normalisation.py"

@@ -21,7 +21,7 @@ import math
 
 import streamlit as st
 
-from derivations import check_answer, expression_graph, worker
+from derivations import check_answer, expression_graph
 from derivations.graph_steps import consumers
 from derivations.graph_symbolic import in_names, name_latex, name_symbols, structure
 from derivations.graph_text import num, rule, text
@@ -38,6 +38,7 @@ from ui.practice_model import (
     record,
 )
 from ui.practice_question import attempt
+from workers import worker
 
 P = "graph"
 LESSON = "Computational graph"

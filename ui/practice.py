@@ -32,7 +32,6 @@ from __future__ import annotations
 import streamlit as st
 import sympy as sp
 
-from derivations import worker
 from derivations.typeset import DEFAULT as TYPESET
 from derivations.typeset import LINE_WIDTH
 from ui import waiting
@@ -86,6 +85,7 @@ from ui.practice_model import (
     tip,
 )
 from ui.practice_question import CHECK_SECONDS, PREVIEW_SECONDS, attempt, question_ui
+from workers import worker
 
 __all__ = [
     "CHECK_SECONDS",
