@@ -10,20 +10,21 @@ from __future__ import annotations
 
 from functools import partial
 
+from grading import Feedback, check_answer, names_for
+from mathtext.graph import expression_graph
+from mathtext.parse import parse_expression
+
 from . import lessons as L
-from .answers import Feedback, check_answer, names_for
 from .attention import attention_math
 from .conv import conv2d_math, conv2d_work, conv_transpose2d_math, conv_transpose2d_work
 from .custom_op import custom_math
 from .dense import linear_math, softmax_ce_math
 from .derivation import Derivation, Math, Step
 from .elementwise import BINARY, binary_math, reduction_math, unary_math
-from .graph import expression_graph
 from .lessons.custom import custom_lesson
 from .network import cnn_math, mlp_math
 from .norm import batch_norm_math, layer_norm_math
 from .params import MAX_SIDE, as_count
-from .parse import parse_expression
 from .pool import avg_pool2d_math, max_pool2d_math, pool_work
 from .residual import residual_math
 from .symbols import Scope, as_scope

@@ -27,12 +27,12 @@ from typing import NamedTuple
 import numpy as np
 import sympy as sp
 
+from mathtext.numeric import Unsupported
+from mathtext.numeric import evaluate as _evaluate
+from mathtext.parse import check_text, parse_here, preview_latex, too_slow
+from mathtext.parse_tree import tree_stats
+from mathtext.typed_names import term_text
 from workers import worker
-
-from .answers import term_text
-from .numeric import Unsupported
-from .numeric import evaluate as _evaluate
-from .parse import check_text, parse_here, preview_latex, too_slow, tree_stats
 
 # A Dummy without assumptions: nobody else's Symbol("x") is the same object, and sympy's LaTeX
 # printer stays fast (on a real symbol it asks the sign of every exponent, which runs simplify:

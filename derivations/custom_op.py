@@ -27,13 +27,14 @@ from collections import OrderedDict
 import numpy as np
 import sympy as sp
 
+from mathtext.grammar import MAX_LENGTH
+from mathtext.parse import preview_latex
 from workers import worker
 
 from .custom import CustomFunction, custom_function, derivative, in_sigma, typed_form, x
 from .derivation import Math
 from .elementwise import T, Unary, unary_from
 from .params import as_shape
-from .parse import MAX_LENGTH, preview_latex
 from .product import factor_tex
 from .symbols import as_scope
 from .typeset import visible_len

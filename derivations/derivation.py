@@ -11,9 +11,11 @@ from typing import ClassVar
 import numpy as np
 import sympy as sp
 
-from .algebra import NUMERIC, equal, grads_from_jac
-from .numeric import evaluate as tree_evaluate
-from .numeric import evaluate_many
+from mathtext.functions import NUMERIC
+from mathtext.numeric import evaluate as tree_evaluate
+from mathtext.numeric import evaluate_many
+
+from .algebra import equal, grads_from_jac
 from .product import factor_tex, product_tex
 from .symbols import Scope
 from .typeset import equalities, num, ordered_sum, tex

@@ -14,7 +14,7 @@ import threading
 import pytest
 
 from derivations import check_answer, derive, names_for, shared
-from derivations.parse import preview
+from mathtext.parse import preview
 from workers import worker
 
 SLOW = "relu(relu(log(sigmoid(sigmoid(x11 + 2)))))"  # sympy needs ~130 s: always killed

@@ -13,9 +13,9 @@ import pytest
 import sympy as sp
 
 from derivations import expression_graph
-from derivations.graph_numbers import evaluate
-from derivations.graph_symbolic import name_symbols
-from derivations.graph_text import num
+from mathtext.graph_numbers import evaluate
+from mathtext.graph_symbolic import name_symbols
+from mathtext.graph_text import num
 from tests.hostile import ALL, MARKER
 from tests.test_graph import NEURON, NEURON_VALUES
 from ui import graph_state

@@ -11,9 +11,9 @@ import sympy as sp
 
 from derivations import check_answer, derive, names_for
 from derivations.__main__ import main as cli
-from derivations.algebra import NUMERIC
 from derivations.norm import EPS
 from derivations.params import TooBig
+from mathtext.functions import NUMERIC
 from tests.test_derivations import assert_katex_safe
 from ui import links, patterns
 from ui.practice_model import expected

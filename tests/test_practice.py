@@ -13,8 +13,8 @@ import pytest
 import sympy as sp
 
 from derivations import check_answer, derive, names_for
-from derivations.answers import inverse_names, term_text
-from derivations.parse import check_text, parse_here
+from mathtext.parse import check_text, parse_here
+from mathtext.typed_names import inverse_names, term_text
 from tests.hostile import ALL, MARKER
 from ui import practice as P
 from ui.registry import OPS

@@ -17,8 +17,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from derivations.graph_steps import COMPLETE, PARTIAL, UNTOUCHED, uses_of
-from derivations.graph_text import text as number
+from mathtext.graph_steps import COMPLETE, PARTIAL, UNTOUCHED, uses_of
+from mathtext.graph_text import text as number
 
 VISIT = "#ffd54f"  # the node being visited (the colour §1's to_dot highlights with)
 ADDED = "#c8e6c9"  # a gradient that was just added into

@@ -22,9 +22,9 @@ from dataclasses import dataclass
 import numpy as np
 import sympy as sp
 
-from derivations.algebra import NUMERIC
-from derivations.numeric import evaluate_many
 from derivations.typeset import num
+from mathtext.functions import NUMERIC
+from mathtext.numeric import evaluate_many
 from ui import links
 
 

@@ -14,7 +14,7 @@ Two kinds of questions:
 
 Every answer is parsed and checked by ``derivations.check_answer`` in the worker process
 (never eval'd or sympified here); the preview of what was understood is computed there too
-(``derivations.parse.preview``), before the answer is scored. Hints reveal the derivation one
+(``mathtext.parse.preview``), before the answer is scored. Hints reveal the derivation one
 step at a time (``hints``). The score is kept per lesson and for the session.
 
 The parts live in their own modules; their names are importable from here as well:

@@ -53,13 +53,13 @@ _HEADER = struct.Struct("!Q")
 
 # task name → (module, function): all a worker may run; it imports these as it starts
 TASKS = {
-    "parse": ("derivations.parse", "parse_here"),
-    "check": ("derivations.answers", "check_here"),
+    "parse": ("mathtext.parse", "parse_here"),
+    "check": ("grading.answers", "check_here"),
     "custom": ("derivations.custom", "custom_here"),
     "simplify": ("derivations.custom", "simplify_here"),
     "derivative": ("derivations.custom", "derivative"),
     "custom_math": ("derivations.custom_op", "custom_math_here"),
-    "graph_gradient": ("derivations.graph_symbolic", "gradient_here"),
+    "graph_gradient": ("mathtext.graph_symbolic", "gradient_here"),
     "lesson": ("derivations.shared", "lesson_here"),
 }
 
