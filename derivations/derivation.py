@@ -316,7 +316,7 @@ class Math:
 
 def _tree_function(args, exprs):
     """What lambdify would give for matrices ``exprs`` of ``args``, computed by walking each
-    entry's tree (``numeric.evaluate``): a list of flat lists of floats."""
+    entry's tree (``mathtext.numeric.evaluate``): a list of flat lists of floats."""
 
     def run(*values):
         env = dict(zip(args, values, strict=True))

@@ -6,9 +6,9 @@ in a worker process, and kept in the pool's bounded cache.
     d = value(job)                    # the Derivation, its numbers compiled; ValueError else
     worker.pool().release(job)
 
-The worker runs ``derive(op, **params).compile()`` (``lesson_here``); ``transfer`` brings the
-result here without sympy's constructors or a second compile, so the app's process spends
-milliseconds, not seconds, on a lesson it has not seen. Ten sessions asking for the same lesson
+The worker runs ``derive(op, **params).compile()`` (``lesson_here``); ``workers.transfer``
+brings the result here without sympy's constructors or a second compile, so the app's process
+spends milliseconds, not seconds, on a lesson it has not seen. Ten sessions asking for the same lesson
 at the same moment share one job.
 """
 

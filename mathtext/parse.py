@@ -86,7 +86,7 @@ __all__ = [
     "too_slow",
 ]
 
-PARSE_SECONDS = 2.0  # sympy's work on one formula, in the worker (see worker.py)
+PARSE_SECONDS = 2.0  # sympy's work on one formula, in the worker (see workers/worker.py)
 
 
 @dataclass(frozen=True)

@@ -42,7 +42,7 @@ LONG_CHAIN = 8
 @dataclass(frozen=True)
 class View:
     """What one drawing shows: ``grads`` (None: not shown), their ``states``
-    (``graph_steps``), the node ``visit``ed, the nodes ``added`` into, the ``question``."""
+    (``mathtext.graph_steps``), the node ``visit``ed, the nodes ``added`` into, the ``question``."""
 
     grads: tuple[float | None, ...]
     states: tuple[str, ...]
@@ -192,7 +192,7 @@ def natural_width(g) -> float:
 
 
 def step_view(g, step, received: tuple[int, ...]) -> View:
-    """The view of one walk step (``graph_steps.Step``)."""
+    """The view of one walk step (``mathtext.graph_steps.Step``)."""
     added = frozenset(c.target for c in step.contributions)
     return View(step.grads, step.states, step.node, added, None, received)
 
