@@ -12,6 +12,6 @@
 - ``graph`` and ``graph_*``: a typed expression as a computational graph, its numbers forward
   and backward, the backward pass as steps, their text, and the gradients as formulas.
 
-Depends on sympy, numpy and ``workers`` only: never on the lessons (``derivations``), answer
-checking (``grading``) or the app (``ui``).
+Depends on sympy (and its mpmath), numpy and ``workers`` only: never on the lessons
+(``derivations``), answer checking (``grading``) or the app (``ui``).
 """
