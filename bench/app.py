@@ -29,7 +29,7 @@ from pathlib import Path
 
 from streamlit.testing.v1 import AppTest
 
-from tests.serve import CHROMIUM_FLAGS, running_app
+from bench.serve import CHROMIUM_FLAGS, running_app
 from ui.registry import PAGES, lesson_pages
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -19,7 +19,7 @@ import shutil
 import statistics
 import time
 
-from tests.serve import CHROMIUM_FLAGS, running_app
+from bench.serve import CHROMIUM_FLAGS, running_app
 
 IDLE = """() => document.querySelector('[data-testid="stApp"]')
     ?.getAttribute('data-test-script-state') === 'notRunning' &&

@@ -3,7 +3,7 @@
 Goals: every accepted size derives (maths and lesson) in ≤ 2 s, every rejected one is a
 ValueError in ≤ 1 s; the bounds in derivations/params.py are chosen from this table.
 
-1. The lessons' extremes (tests/extremes.py: every combination of the ends of each widget's
+1. The lessons' extremes (bench/extremes.py: every combination of the ends of each widget's
    range in derivations/table.py): each is derived once, cold, and per op the slowest one is timed
    again --repeat times. ``--all`` prints every setting.
 2. The heaviest settings derive() accepts under its caps, and the networks at their largest.
@@ -23,8 +23,8 @@ import statistics
 import sys
 import time
 
+from bench.extremes import REJECTED, cap_extremes, registry_extremes
 from derivations import clear_caches, derive, work
-from tests.extremes import REJECTED, cap_extremes, registry_extremes
 
 
 def timed(op: str, params: dict) -> tuple[float, float]:

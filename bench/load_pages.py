@@ -13,8 +13,9 @@ from urllib.parse import parse_qsl, urlencode
 
 import sympy as sp
 
-from derivations import WORK, derive, names_for, work
-from derivations.typed_names import inverse_names
+from derivations import WORK, derive, work
+from grading import names_for
+from mathtext.typed_names import inverse_names
 from ui import urlstate
 from ui.practice_model import expected, owner
 from ui.registry import OPS

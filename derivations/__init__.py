@@ -9,11 +9,12 @@ them with the op's parameters.
 
 from __future__ import annotations
 
-from .answers import Feedback, check_answer, names_for
+from grading import Feedback, check_answer, names_for
+from mathtext.graph import expression_graph
+from mathtext.parse import parse_expression
+
 from .derivation import Derivation, Math, Step
-from .graph import expression_graph
 from .params import MAX_SIDE, as_count
-from .parse import parse_expression
 from .symbols import Scope, as_scope
 from .table import DERIVATIONS, DerivationSpec
 from .typeset import LINE_WIDTH, MIN_UNITS, Typeset

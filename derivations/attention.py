@@ -26,7 +26,9 @@ from functools import cache
 import numpy as np
 import sympy as sp
 
-from .algebra import SoftmaxEntry, add, times
+from mathtext.functions import SoftmaxEntry
+
+from .algebra import add, times
 from .derivation import Math
 from .params import as_count
 from .polynomial import Polys, product, prove, total

@@ -6,13 +6,14 @@ derives f′(x), and both can be evaluated on arrays and checked for where they 
     domain_problem(f, values, fprime)                   # None, or a sentence for the learner
 
 ``x`` is this module's own symbol (``custom.x``, a Dummy named x); the derivation built on top
-replaces it by x_{11}, … with ``xreplace``. Text is parsed by ``parse`` (never eval'd or
-sympified) with the single name "x". Numbers come from the tree evaluator in ``numeric``, one
-numpy operation per node, not from code generated out of the text.
+replaces it by x_{11}, … with ``xreplace``. Text is parsed by ``mathtext.parse`` (never eval'd
+or sympified) with the single name "x". Numbers come from the tree evaluator in
+``mathtext.numeric``, one numpy operation per node, not from code generated out of the text.
 
-Time: the sympy work runs in the worker process (``worker``; see there why): building f and f′
-and rehearsing what the lesson will do with them (substituting a matrix entry, printing) within
-CUSTOM_SECONDS, else a ValueError "too complex"; then simplifying f′ within SIMPLIFY_SECONDS.
+Time: the sympy work runs in the worker process (``workers.worker``; see there why): building f
+and f′ and rehearsing what the lesson will do with them (substituting a matrix entry, printing)
+within CUSTOM_SECONDS, else a ValueError "too complex"; then simplifying f′ within
+SIMPLIFY_SECONDS.
 The simplified f′ is kept only if it is no longer than the plain derivative and agrees with it
 at sample points (sympy's simplify has rewritten a Piecewise condition wrongly: sin(x) > 0 as
 0 < x < π); otherwise, or when simplify overruns, f′ is the plain derivative. So the same f can
@@ -27,11 +28,12 @@ from typing import NamedTuple
 import numpy as np
 import sympy as sp
 
-from . import worker
-from .answers import term_text
-from .numeric import Unsupported
-from .numeric import evaluate as _evaluate
-from .parse import check_text, parse_here, preview_latex, too_slow, tree_stats
+from mathtext.numeric import Unsupported
+from mathtext.numeric import evaluate as _evaluate
+from mathtext.parse import check_text, parse_here, preview_latex, too_slow
+from mathtext.parse_tree import tree_stats
+from mathtext.typed_names import term_text
+from workers import worker
 
 # A Dummy without assumptions: nobody else's Symbol("x") is the same object, and sympy's LaTeX
 # printer stays fast (on a real symbol it asks the sign of every exponent, which runs simplify:

@@ -6,13 +6,16 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field, fields
 from functools import cached_property
+from typing import ClassVar
 
 import numpy as np
 import sympy as sp
 
-from .algebra import NUMERIC, equal, grads_from_jac
-from .numeric import evaluate as tree_evaluate
-from .numeric import evaluate_many
+from mathtext.functions import NUMERIC
+from mathtext.numeric import evaluate as tree_evaluate
+from mathtext.numeric import evaluate_many
+
+from .algebra import equal, grads_from_jac
 from .product import factor_tex, product_tex
 from .symbols import Scope
 from .typeset import equalities, num, ordered_sum, tex
@@ -71,6 +74,9 @@ class Math:
     # indicator reads better as [x wins z] than as the indicator function
     partial_tex: dict = field(default_factory=dict)
     facts: dict = field(default_factory=dict)  # what the op's lesson needs besides the above
+    # workers.transfer sends it as its attributes (its sympy values already canonical), not
+    # through its constructor
+    TRANSFER_BY_ATTRIBUTES: ClassVar[bool] = True
 
     def prove(self, label: str, derived, pattern, *, grad=None, operands=None) -> bool:
         """Record whether ``derived`` equals ``pattern`` entry by entry (in ``checks``, and in
@@ -310,7 +316,7 @@ class Math:
 
 def _tree_function(args, exprs):
     """What lambdify would give for matrices ``exprs`` of ``args``, computed by walking each
-    entry's tree (``numeric.evaluate``): a list of flat lists of floats."""
+    entry's tree (``mathtext.numeric.evaluate``): a list of flat lists of floats."""
 
     def run(*values):
         env = dict(zip(args, values, strict=True))

@@ -19,7 +19,9 @@ from dataclasses import replace
 import numpy as np
 import sympy as sp
 
-from .algebra import NUMERIC, rename_symbols
+from mathtext.functions import NUMERIC
+
+from .algebra import rename_symbols
 from .chain import chain, rename
 from .conv import conv2d_math
 from .dense import class_index, linear_math, softmax_ce_math

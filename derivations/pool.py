@@ -5,14 +5,9 @@ from __future__ import annotations
 
 import sympy as sp
 
-from .algebra import (
-    FirstMax,
-    correlate,
-    dilate,
-    jacobian_from_terms,
-    outputs_from_terms,
-    pad,
-)
+from mathtext.functions import FirstMax
+
+from .algebra import correlate, dilate, jacobian_from_terms, outputs_from_terms, pad
 from .derivation import assemble
 from .params import MAX_POOL_PADDING, MAX_WINDOW, as_pair, as_shape, axis_pairs, check_work
 from .symbols import Scope

@@ -18,10 +18,11 @@ import re
 import sympy as sp
 
 # the lessons' printer (indicators as [x > 0], relu(u) as ReLU(u)) decides the brackets
-from .parse import _Latex
+from mathtext.parse import Latex
+
 from .typeset import tex
 
-_PRINTER = _Latex()
+_PRINTER = Latex()
 # sympy's test for "between two numbers" (sympy.printing.latex._between_two_numbers_p)
 _ENDS_IN_DIGIT = re.compile(r"[0-9][} ]*$")
 _STARTS_WITH_NUMBER = re.compile(r"(\d|\\frac{\d+}{\d+})")

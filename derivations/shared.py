@@ -6,9 +6,9 @@ in a worker process, and kept in the pool's bounded cache.
     d = value(job)                    # the Derivation, its numbers compiled; ValueError else
     worker.pool().release(job)
 
-The worker runs ``derive(op, **params).compile()`` (``lesson_here``); ``transfer`` brings the
-result here without sympy's constructors or a second compile, so the app's process spends
-milliseconds, not seconds, on a lesson it has not seen. Ten sessions asking for the same lesson
+The worker runs ``derive(op, **params).compile()`` (``lesson_here``); ``workers.transfer``
+brings the result here without sympy's constructors or a second compile, so the app's process
+spends milliseconds, not seconds, on a lesson it has not seen. Ten sessions asking for the same lesson
 at the same moment share one job.
 """
 
@@ -16,8 +16,9 @@ from __future__ import annotations
 
 import math
 
-from . import worker
-from .scheduler import HEAVY, LIGHT, outcome_value
+from workers import worker
+from workers.scheduler import HEAVY, LIGHT, outcome_value
+
 from .typeset import LINE_WIDTH
 
 LESSON_SECONDS = 120.0  # a lesson's derive + compile: ≤ 1 + 10 s at the caps on a quiet machine

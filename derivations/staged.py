@@ -16,7 +16,9 @@ from dataclasses import dataclass, field
 import sympy as sp
 from sympy.printing.numpy import NumPyPrinter
 
-from .algebra import NUMERIC, rename_symbols
+from mathtext.functions import NUMERIC
+
+from .algebra import rename_symbols
 
 # lambdify's own printer settings for numpy, and the terms printed in the order they stand
 _PRINTER_SETTINGS = {

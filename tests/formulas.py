@@ -3,7 +3,7 @@ notation, x, the operators, ^ and **, every function, unary minus, conditions in
 
 from hypothesis import strategies as st
 
-from derivations.parse import FUNCTIONS
+from mathtext.grammar import FUNCTIONS
 
 _LEAVES = st.sampled_from(["x", "x", "x", "2", "3", "0.5", "1.5", "1e-1", "2.5E0"])
 _FUNCS = st.sampled_from(sorted(FUNCTIONS))

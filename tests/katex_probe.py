@@ -147,7 +147,7 @@ class KatexProbe:
 def main(formulas: list[str]) -> int:
     from playwright.sync_api import sync_playwright
 
-    from tests.serve import CHROMIUM_FLAGS
+    from bench.serve import CHROMIUM_FLAGS
 
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_FLAGS)

@@ -9,7 +9,8 @@ import pytest
 import sympy as sp
 
 from derivations import derive
-from derivations.algebra import FirstMax, add, rename_symbols, substitute, times
+from derivations.algebra import add, rename_symbols, substitute, times
+from mathtext.functions import FirstMax
 
 XS = [sp.Symbol(f"x_{{{i},{j}}}") for i in range(1, 12) for j in range(1, 12)]
 KS = [sp.Symbol(f"k_{{{i}{j}}}") for i in range(1, 4) for j in range(1, 4)]

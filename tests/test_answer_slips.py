@@ -4,7 +4,8 @@ feedback in the learner's own names, the same verdict every time."""
 
 import pytest
 
-from derivations import check_answer, derive, names_for, worker
+from derivations import check_answer, derive, names_for
+from workers import worker
 
 SLOW_OK = 60  # generous deadlines where the point is the verdict, not the time
 
@@ -28,7 +29,7 @@ def test_fixed_seed_gives_the_same_verdict():
 
 
 def test_terms_past_the_ninth_are_named_by_ordinal_numbers():
-    from derivations.parse_messages import ordinal
+    from mathtext.parse_messages import ordinal
 
     assert [ordinal(k) for k in (0, 8, 9, 10, 11, 20, 21, 22, 110)] == [
         "first",

@@ -10,16 +10,12 @@ import pytest
 import sympy as sp
 from hypothesis import assume, given, settings
 
-from derivations import Feedback, check_answer, derive, names_for, parse_expression, worker
-from derivations.answers import (
-    MAX_WORK,
-    expansion_size,
-    inverse_names,
-    term_text,
-    typing_name,
-)
+from derivations import Feedback, check_answer, derive, names_for, parse_expression
+from grading.answers import MAX_WORK, expansion_size
+from mathtext.typed_names import inverse_names, term_text, typing_name
 from tests.formulas import FORMULAS
 from tests.hostile import ALL, MARKER
+from workers import worker
 
 SLOW_OK = 60  # generous deadlines where the point is the verdict, not the time
 

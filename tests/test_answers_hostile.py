@@ -9,9 +9,10 @@ import time
 import pytest
 import sympy as sp
 
-from derivations import check_answer, derive, names_for, worker
-from derivations.answers import typing_name
+from derivations import check_answer, derive, names_for
+from mathtext.typed_names import typing_name
 from tests.hostile import RIGHT, WRONG
+from workers import worker
 
 SLOW_OK = 60  # generous deadlines where the point is the verdict, not the time
 
@@ -170,7 +171,7 @@ def test_the_domain_limits_the_cases_but_keeps_its_boundary():
     """A lesson defined where x >= 0 (sqrt) still has the case x = 0, even where x = 0 would
     otherwise be folded into the case x < 0, which the domain leaves out; where x > 0 (log)
     it has not."""
-    from derivations.answer_proof import prove
+    from grading.proof import prove
 
     x = sp.Symbol("x")
     above, at_or_above = sp.Piecewise((1, x > 0), (0, True)), sp.Piecewise((1, x >= 0), (0, True))
@@ -184,7 +185,7 @@ def test_a_huge_value_is_not_called_undefined(conv):
     """exp(exp(exp(exp(exp(2))))) is past every float and past what high precision can hold
     at a modest cost (it asked mpmath for gigabytes): too large to settle at that point, not
     undefined there."""
-    from derivations.answer_points import precise
+    from grading.points import precise
 
     tower = "exp(exp(exp(exp(exp(dz11)))))"
     fb = check(conv, "X", (0, 0), tower)
@@ -199,7 +200,7 @@ def test_a_window_max_is_answerable_without_killing_the_worker():
     """z11 on a 6×6 max pool is Max(36 cells), which sympy took ~3 s to build again in the
     worker: "too complex" and a killed worker. Now a verdict, from the same worker; and a right
     answer written with z11 is proven."""
-    from derivations.parse import preview
+    from mathtext.parse import preview
 
     pool = derive("max_pool2d", input_shape=(6, 6), kernel_size=6)
     names, expected = names_for(pool), pool.grads["X"][1, 2]
@@ -230,8 +231,8 @@ def test_a_window_max_is_sent_as_a_plain_function_of_its_cells():
 
     import numpy as np
 
-    from derivations.numeric import evaluate
-    from derivations.window_max import WindowMax, lighten
+    from mathtext.numeric import evaluate
+    from mathtext.window_max import WindowMax, lighten
 
     z11 = names_for(derive("max_pool2d", input_shape=(6, 6), kernel_size=6))["z11"]
     sent = lighten(z11)

@@ -18,8 +18,9 @@ pytest.importorskip("streamlit")
 from streamlit.runtime.forward_msg_queue import ForwardMsgQueue  # noqa: E402
 from streamlit.testing.v1 import AppTest  # noqa: E402
 
-from derivations import shared, worker  # noqa: E402
-from derivations.scheduler import Pool  # noqa: E402
+from derivations import shared  # noqa: E402
+from workers import worker  # noqa: E402
+from workers.scheduler import Pool  # noqa: E402
 
 APP = str(Path(__file__).resolve().parent.parent / "app.py")
 PAGE = "pages/pooling.py"
@@ -126,8 +127,8 @@ def test_leaving_the_page_drops_its_queued_lesson(gated):
 
 
 def test_what_a_waiting_page_says():
-    from derivations.scheduler import Status
     from ui.waiting import label, progress, waiting_text
+    from workers.scheduler import Status
 
     what = label("Max pooling", {"input_shape": (16, 16), "kernel_size": (6, 6), "stride": 1})
     assert what == "Max pooling 16×16 · 6×6"

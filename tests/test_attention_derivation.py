@@ -11,11 +11,11 @@ import sympy as sp
 import engine
 from derivations import check_answer, derive, names_for
 from derivations.__main__ import main as cli
-from derivations.algebra import SoftmaxEntry
 from derivations.attention import MAX_DIM, MAX_TOKENS, _Build
-from derivations.numeric import evaluate as tree_evaluate
 from derivations.polynomial import Polys, product
 from derivations.symbols import Scope
+from mathtext.functions import SoftmaxEntry
+from mathtext.numeric import evaluate as tree_evaluate
 from ui import patterns, urlstate
 from ui.notes_mistakes import mistakes_for
 from ui.registry import OPS
@@ -382,7 +382,7 @@ def test_each_weight_is_computed_once_per_evaluation(monkeypatch):
     """The gradients hold every p_ij many times over; lambdify printed each occurrence out in
     full (6 minutes to compile at 6 × 6). The numbers come from one walk instead, which
     computes each softmax entry once."""
-    from derivations import numeric
+    from mathtext import numeric
 
     calls = []
     real = numeric._softmax_entry

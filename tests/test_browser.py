@@ -5,7 +5,7 @@ Skips (with the reason) where Chromium or Playwright is missing; CI installs bot
 
 import pytest
 
-from tests.serve import CHROMIUM_FLAGS, running_app
+from bench.serve import CHROMIUM_FLAGS, running_app
 
 pytestmark = pytest.mark.browser
 

@@ -12,7 +12,7 @@ import re
 
 import pytest
 
-from tests.serve import CHROMIUM_FLAGS, running_app
+from bench.serve import CHROMIUM_FLAGS, running_app
 
 pytestmark = pytest.mark.browser
 

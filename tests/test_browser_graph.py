@@ -9,7 +9,7 @@ from urllib.parse import quote
 
 import pytest
 
-from tests.serve import CHROMIUM_FLAGS, running_app
+from bench.serve import CHROMIUM_FLAGS, running_app
 
 pytestmark = pytest.mark.browser
 

@@ -9,15 +9,15 @@ from functools import cache
 
 import pytest
 
+from bench.serve import CHROMIUM_FLAGS
 from derivations import derive
 from derivations.katex import BUDGET, expansions
-from tests.serve import CHROMIUM_FLAGS
 
 pytestmark = pytest.mark.browser
 
 # skips this module where Chromium or Playwright is missing
+from bench.extremes import registry_extremes  # noqa: E402
 from tests.browser_env import CHROMIUM, sync_api  # noqa: E402
-from tests.extremes import registry_extremes  # noqa: E402
 from tests.katex_probe import KatexProbe  # noqa: E402
 
 

@@ -8,7 +8,7 @@ import sympy as sp
 import engine
 from derivations import Scope, derive, derive_math
 from derivations.chain import chain, rename
-from derivations.derivation import NUMERIC
+from mathtext.functions import NUMERIC
 
 RNG = np.random.default_rng(2026)
 

@@ -13,8 +13,9 @@ import threading
 
 import pytest
 
-from derivations import check_answer, derive, names_for, shared, worker
-from derivations.parse import preview
+from derivations import check_answer, derive, names_for, shared
+from mathtext.parse import preview
+from workers import worker
 
 SLOW = "relu(relu(log(sigmoid(sigmoid(x11 + 2)))))"  # sympy needs ~130 s: always killed
 RIGHT = "dz11*x22 + dz12*x23 + dz21*x32 + dz22*x33"  # ∂L/∂k22 of 3×3 * 2×2

@@ -10,10 +10,11 @@ import pytest
 import sympy as sp
 from hypothesis import assume, given, settings
 
-from derivations import derive, worker
+from derivations import derive
 from derivations.custom import custom_function, domain_problem, evaluate, x
 from tests.formulas import FORMULAS
 from tests.hostile import ALL, MARKER
+from workers import worker
 
 
 @pytest.fixture(scope="module", autouse=True)

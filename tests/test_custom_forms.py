@@ -7,7 +7,8 @@ import numpy as np
 import pytest
 import sympy as sp
 
-from derivations import custom, derive, worker
+from derivations import custom, derive
+from workers import worker
 
 
 @pytest.fixture(scope="module", autouse=True)

@@ -13,7 +13,7 @@ import pytest
 import sympy as sp
 
 from derivations import custom_op as C
-from derivations import derive, worker
+from derivations import derive
 from derivations.__main__ import main as cli
 from derivations.param_kinds import Text
 from tests.hostile import ALL, MARKER
@@ -23,6 +23,7 @@ from ui import urlstate
 from ui.registry import OPS
 from ui.values import random_values
 from ui.verify import verify
+from workers import worker
 
 pytest.importorskip("streamlit")
 from streamlit.testing.v1 import AppTest  # noqa: E402

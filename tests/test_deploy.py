@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.serve import CHROMIUM_FLAGS, ROOT, free_port, running_app
+from bench.serve import CHROMIUM_FLAGS, ROOT, free_port, running_app
 
 pytestmark = pytest.mark.browser
 

@@ -13,6 +13,7 @@ import numpy as np
 import pytest
 import sympy as sp
 
+from bench.extremes import REJECTED, cap_extremes, registry_extremes
 from derivations import WORK, derive, work
 from derivations.__main__ import main as cli
 from derivations.katex import BUDGET, MAX_EXPAND, expansions
@@ -25,7 +26,6 @@ from derivations.typeset import (
     tex_width,
     visible_len,
 )
-from tests.extremes import REJECTED, cap_extremes, registry_extremes
 from tests.test_derivations import assert_katex_safe
 from ui.layout import FULL_UNITS
 from ui.registry import OPS
@@ -83,7 +83,7 @@ def test_every_setting_the_lessons_offer_derives_and_renders(case):
 @pytest.mark.parametrize("case", CAPS, ids=[_ids(c) for c in CAPS])
 def test_derive_takes_the_heaviest_settings_its_caps_allow(case):
     """A few seconds in all: the heaviest convolutions and pools under the caps (found by
-    counting, tests/extremes.py), the largest dense layer, MLP and CNN."""
+    counting, bench/extremes.py), the largest dense layer, MLP and CNN."""
     check_lesson(*case)
 
 

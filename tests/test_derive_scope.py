@@ -4,7 +4,8 @@ sent to the worker with your own function, a PicklingError."""
 
 import pytest
 
-from derivations import DERIVATIONS, Scope, derive, derive_math, worker
+from derivations import DERIVATIONS, Scope, derive, derive_math
+from workers import worker
 
 BAD = ["l1", lambda: 0, 1, Scope(layer="x"), Scope(layer=0), Scope(loss=3), Scope(letters="ab")]
 

@@ -8,9 +8,9 @@ import subprocess
 
 import pytest
 
+from bench.extremes import cap_extremes
 from derivations import derive
 from derivations.export import to_latex, to_markdown, to_text
-from tests.extremes import cap_extremes
 from tests.test_derivations import assert_katex_safe
 
 # issue 12: the largest sizes (the lessons' and derive()'s); a 16×16 input with a 6×6 kernel

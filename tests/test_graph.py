@@ -16,10 +16,10 @@ import pytest
 import sympy as sp
 
 from derivations import expression_graph
-from derivations.grammar import FUNCTIONS
-from derivations.graph import MAX_GRAPH_NODES, MAX_NAME_LENGTH, MAX_NAMES, expression_names
-from derivations.graph_numbers import _UNARY
-from derivations.parse import parse_here
+from mathtext.grammar import FUNCTIONS
+from mathtext.graph import MAX_GRAPH_NODES, MAX_NAME_LENGTH, MAX_NAMES, expression_names
+from mathtext.graph_numbers import _UNARY
+from mathtext.parse import parse_here
 from tests.hostile import ALL, MARKER
 
 try:
@@ -511,7 +511,7 @@ def test_cosh_and_sign_as_the_grammar_will_have_them(text, at, monkeypatch):
     """cosh and sign are being added to the grammar elsewhere: with them in FUNCTIONS the
     graph follows PyTorch (sign passes no gradient)."""
     pytest.importorskip("torch")
-    from derivations import grammar
+    from mathtext import grammar
 
     monkeypatch.setitem(grammar.FUNCTIONS, "cosh", sp.cosh)
     monkeypatch.setitem(grammar.FUNCTIONS, "sign", sp.sign)
@@ -586,7 +586,7 @@ def test_kinks_follow_pytorch(text, at, monkeypatch):
     """Where a derivative does not exist: relu′(0) = 0, abs′(0) = 0, sqrt′(0) = inf, the
     conditions and sign pass nothing, and inf·0 gives nan exactly where PyTorch's does."""
     pytest.importorskip("torch")
-    from derivations import grammar
+    from mathtext import grammar
 
     monkeypatch.setitem(grammar.FUNCTIONS, "sign", sp.sign)  # in case it is not there yet
     g = expression_graph(text, {"x": at})
@@ -631,7 +631,7 @@ def _number(node) -> float:
 
 @pytest.mark.parametrize("module", ["graph.py", "graph_numbers.py"])
 def test_no_eval_like_calls_and_no_symbol_from_text(module):
-    path = pathlib.Path(__file__).parent.parent / "derivations" / module
+    path = pathlib.Path(__file__).parent.parent / "mathtext" / module
     tree = ast.parse(path.read_text())
     forbidden = {"eval", "exec", "compile", "sympify", "parse_expr", "lambdify", "S", "__import__"}
     methods = forbidden - {"compile", "__import__"}  # re.compile is fine

@@ -13,9 +13,9 @@ import pytest
 import sympy as sp
 
 from derivations import expression_graph
-from derivations.graph_numbers import evaluate
-from derivations.graph_symbolic import name_symbols
-from derivations.graph_text import num
+from mathtext.graph_numbers import evaluate
+from mathtext.graph_symbolic import name_symbols
+from mathtext.graph_text import num
 from tests.hostile import ALL, MARKER
 from tests.test_graph import NEURON, NEURON_VALUES
 from ui import graph_state
@@ -29,7 +29,7 @@ ROOT = pathlib.Path(__file__).resolve().parent.parent
 
 @pytest.fixture(scope="module")
 def neuron():
-    from derivations import worker
+    from workers import worker
 
     worker.run("parse", "1", {}, timeout=60)  # started and warm, however busy the machine
     yield expression_graph(NEURON, NEURON_VALUES)
@@ -81,8 +81,8 @@ def test_a_formula_is_checked_by_the_lessons_checker(neuron, session, typed, cor
 def test_a_formula_the_worker_cannot_build_in_time_is_not_a_verdict(
     neuron, session, monkeypatch, reason, method, says
 ):
-    from derivations import worker
     from ui import graph_practice
+    from workers import worker
 
     def late(*args, **kwargs):
         raise worker.Timeout(reason)

@@ -16,11 +16,11 @@ import pytest
 import sympy as sp
 
 from derivations import derive, expression_graph
-from derivations.graph import expression_names
-from derivations.graph_steps import COMPLETE, PARTIAL, UNTOUCHED, contributions_to, walk
-from derivations.graph_symbolic import gradient_here, in_names, name_latex, name_symbols, structure
-from derivations.graph_text import computed, num, rule
-from derivations.numeric import evaluate as numeric
+from mathtext.graph import expression_names
+from mathtext.graph_steps import COMPLETE, PARTIAL, UNTOUCHED, contributions_to, walk
+from mathtext.graph_symbolic import gradient_here, in_names, name_latex, name_symbols, structure
+from mathtext.graph_text import computed, num, rule
+from mathtext.numeric import evaluate as numeric
 from tests.test_graph import NEURON, NEURON_VALUES, random_tree
 from ui import graph_bridge, graph_check, graph_state
 from ui.graph_dot import ASKED, FLOW, VISIT, page_dot, question_view, received_after, step_view
@@ -249,9 +249,9 @@ def test_names_become_symbols_of_a_fixed_pattern_and_print_as_typed():
 @pytest.mark.parametrize(
     "module",
     [
-        "derivations/graph_steps.py",
-        "derivations/graph_text.py",
-        "derivations/graph_symbolic.py",
+        "mathtext/graph_steps.py",
+        "mathtext/graph_text.py",
+        "mathtext/graph_symbolic.py",
         "ui/graph_view.py",
         "ui/graph_practice.py",
         "ui/graph_steps_ui.py",

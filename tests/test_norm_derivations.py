@@ -11,9 +11,9 @@ import sympy as sp
 
 from derivations import check_answer, derive, names_for
 from derivations.__main__ import main as cli
-from derivations.algebra import NUMERIC
 from derivations.norm import EPS
 from derivations.params import TooBig
+from mathtext.functions import NUMERIC
 from tests.test_derivations import assert_katex_safe
 from ui import links, patterns
 from ui.practice_model import expected
@@ -356,8 +356,8 @@ def test_practice_offers_the_common_mistake_of_each_new_op():
 def test_the_normalisation_page_practice_entries_and_the_mistake():
     """AppTest: a batch-norm entry answered in the lesson's names (the compact form) is right,
     the diagonal answer is not, and the page's mistake question is answered."""
-    from derivations import worker
     from tests.test_practice import answer, ask, open_page
+    from workers import worker
 
     worker.run("parse", "1", {}, timeout=60)  # warm, however busy the machine
     page = "pages/normalisation.py"

@@ -12,12 +12,13 @@ from pathlib import Path
 import pytest
 import sympy as sp
 
-from derivations import check_answer, derive, names_for, worker
-from derivations.answers import inverse_names, term_text
-from derivations.parse import check_text, parse_here
+from derivations import check_answer, derive, names_for
+from mathtext.parse import check_text, parse_here
+from mathtext.typed_names import inverse_names, term_text
 from tests.hostile import ALL, MARKER
 from ui import practice as P
 from ui.registry import OPS
+from workers import worker
 
 pytest.importorskip("streamlit")
 from streamlit.testing.v1 import AppTest  # noqa: E402

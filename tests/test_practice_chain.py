@@ -11,12 +11,13 @@ import numpy as np
 import pytest
 import sympy as sp
 
-from derivations import check_answer, derive, names_for, worker
-from derivations.answers import inverse_names, term_text
-from derivations.grammar import MAX_LENGTH
-from derivations.numeric import evaluate
+from derivations import check_answer, derive, names_for
+from mathtext.grammar import MAX_LENGTH
+from mathtext.numeric import evaluate
+from mathtext.typed_names import inverse_names, term_text
 from ui import practice_chain as C
 from ui import practice_model as P
+from workers import worker
 
 pytest.importorskip("streamlit")
 from streamlit.testing.v1 import AppTest  # noqa: E402

@@ -7,9 +7,10 @@ from pathlib import Path
 import pytest
 import sympy as sp
 
-from derivations import check_answer, derive, names_for, worker
+from derivations import check_answer, derive, names_for
 from ui import practice as P
 from ui import practice_model as PM
+from workers import worker
 
 pytest.importorskip("streamlit")
 from streamlit.testing.v1 import AppTest  # noqa: E402

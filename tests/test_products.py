@@ -9,9 +9,10 @@ import re
 import pytest
 import sympy as sp
 
-from derivations import DERIVATIONS, derive, worker
+from derivations import DERIVATIONS, derive
 from derivations.product import bracketed, product_tex, times
 from derivations.typeset import tex
+from workers import worker
 
 CASES = [(op, {}) for op in DERIVATIONS if op != "custom"] + [
     ("leaky_relu", {"negative_slope": -0.5}),

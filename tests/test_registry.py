@@ -19,7 +19,7 @@ from ui.registry import OPS, PAGES
 ROOT = Path(__file__).resolve().parent.parent
 # collections keyed mostly by op names that are keyed by something else: the reason why
 NOT_OP_KEYED = {
-    ("answer_tree", "_GROWING"): "sympy functions whose expansion grows, not ops",
+    ("tree", "_GROWING"): "sympy functions whose expansion grows, not ops",
 }
 
 

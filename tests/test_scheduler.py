@@ -1,4 +1,4 @@
-"""The worker pool's rules (derivations/scheduler.py), with stand-in worker processes whose
+"""The worker pool's rules (workers/scheduler.py), with stand-in worker processes whose
 tasks wait on gates the test opens: deadlines, a killed worker restarting without holding up
 the others, one job per session at a time, the penalty for overruns, one computation for many
 requests of the same lesson, the cache's bounds, and cancelling. Nothing here is timed: every
@@ -13,9 +13,9 @@ import time
 
 import pytest
 
-from derivations import scheduler
-from derivations.scheduler import HEAVY, LIGHT, QUICK, Pool
-from derivations.worker import Timeout
+from workers import scheduler
+from workers.scheduler import HEAVY, LIGHT, QUICK, Pool
+from workers.worker import Timeout
 
 LONG = 30.0  # a bound no test should reach: the gates decide the order
 

@@ -1,4 +1,4 @@
-"""A derivation sent from a worker (derivations/transfer.py) arrives as the same derivation:
+"""A derivation sent from a worker (workers/transfer.py) arrives as the same derivation:
 equal expressions, steps, patterns and numbers; rebuilt without sympy's constructors and
 without compiling anything; and a typed function's lesson carries no code at all."""
 
@@ -8,7 +8,8 @@ import numpy as np
 import pytest
 import sympy as sp
 
-from derivations import derive, transfer
+from derivations import derive
+from workers import transfer
 
 CASES = [
     ("conv2d", {"input_shape": (4, 4), "kernel_shape": (2, 2), "stride": 2, "padding": 1}),
@@ -79,7 +80,8 @@ def test_equal_subtrees_are_sent_once():
 def test_a_typed_functions_lesson_carries_no_code(monkeypatch):
     """Built as a worker builds a lesson, with lambdify unavailable: nothing typed is ever
     compiled, here or on the way."""
-    from derivations import shared, worker
+    from derivations import shared
+    from workers import worker
 
     monkeypatch.setattr(sp, "lambdify", None)
     try:

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 
 import streamlit as st
 
-from derivations.graph_steps import uses_of
+from mathtext.graph_steps import uses_of
 from ui.registry import DENSE, SOFTMAX
 from ui.values import encode_flat, parse_number
 

@@ -13,7 +13,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-from derivations.graph_numbers import evaluate, plain
+from mathtext.graph_numbers import evaluate, plain
 from ui import torch_ref
 
 EPS = 1e-6

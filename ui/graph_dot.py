@@ -17,8 +17,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from derivations.graph_steps import COMPLETE, PARTIAL, UNTOUCHED, uses_of
-from derivations.graph_text import text as number
+from mathtext.graph_steps import COMPLETE, PARTIAL, UNTOUCHED, uses_of
+from mathtext.graph_text import text as number
 
 VISIT = "#ffd54f"  # the node being visited (the colour §1's to_dot highlights with)
 ADDED = "#c8e6c9"  # a gradient that was just added into
@@ -42,7 +42,7 @@ LONG_CHAIN = 8
 @dataclass(frozen=True)
 class View:
     """What one drawing shows: ``grads`` (None: not shown), their ``states``
-    (``graph_steps``), the node ``visit``ed, the nodes ``added`` into, the ``question``."""
+    (``mathtext.graph_steps``), the node ``visit``ed, the nodes ``added`` into, the ``question``."""
 
     grads: tuple[float | None, ...]
     states: tuple[str, ...]
@@ -192,7 +192,7 @@ def natural_width(g) -> float:
 
 
 def step_view(g, step, received: tuple[int, ...]) -> View:
-    """The view of one walk step (``graph_steps.Step``)."""
+    """The view of one walk step (``mathtext.graph_steps.Step``)."""
     added = frozenset(c.target for c in step.contributions)
     return View(step.grads, step.states, step.node, added, None, received)
 

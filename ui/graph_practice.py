@@ -8,7 +8,7 @@ as a formula in the expression's names, with the lessons' feedback machinery.
   box does, bounded.
 - A formula is checked by ``derivations.check_answer`` against ∂o/∂node as a sympy
   expression, built from the graph in the worker process under a deadline
-  (``derivations.graph_symbolic``); the names map to symbols of a fixed pattern, never made
+  (``mathtext.graph_symbolic``); the names map to symbols of a fixed pattern, never made
   from the text. The preview ("Read as") comes from the worker too.
 - Hints walk the chain rule for that node with the graph's numbers; once the answer is shown,
   checks no longer count. The score joins the lessons' (``ui.practice_model``).
@@ -21,11 +21,13 @@ import math
 
 import streamlit as st
 
-from derivations import check_answer, expression_graph, worker
-from derivations.graph_steps import consumers
-from derivations.graph_symbolic import in_names, name_latex, name_symbols, structure
-from derivations.graph_text import num, rule, text
-from derivations.parse import FUNCTIONS, check_text, preview
+from grading import check_answer
+from mathtext.grammar import FUNCTIONS
+from mathtext.graph import expression_graph
+from mathtext.graph_steps import consumers
+from mathtext.graph_symbolic import in_names, name_latex, name_symbols, structure
+from mathtext.graph_text import num, rule, text
+from mathtext.parse import check_text, preview
 from ui.graph_chart import chart_ui
 from ui.graph_dot import question_view
 from ui.practice_model import (
@@ -38,6 +40,7 @@ from ui.practice_model import (
     record,
 )
 from ui.practice_question import attempt
+from workers import worker
 
 P = "graph"
 LESSON = "Computational graph"

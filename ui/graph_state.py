@@ -10,8 +10,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-from derivations.grammar import MAX_LENGTH
-from derivations.graph import MAX_NAME_LENGTH, MAX_NAMES
+from mathtext.grammar import MAX_LENGTH
+from mathtext.graph import MAX_NAME_LENGTH, MAX_NAMES
 from ui.values import parse_number, text_of
 
 NEURON = "tanh(x1*w1 + x2*w2 + b)"

@@ -4,15 +4,15 @@ into each input's gradient (the sums shown where a node is used more than once, 
 order is topological where that matters); the names' gradients at the end.
 
 Labels (what the learner typed) go into Markdown code spans only; formulas hold numbers and
-fixed text (``derivations.graph_text``).
+fixed text (``mathtext.graph_text``).
 """
 
 from __future__ import annotations
 
 import streamlit as st
 
-from derivations.graph_steps import contributions_to, uses_of
-from derivations.graph_text import computed, factor, num, rule, text, why_not_finite
+from mathtext.graph_steps import contributions_to, uses_of
+from mathtext.graph_text import computed, factor, num, rule, text, why_not_finite
 
 ORDER_NOTE = (
     "**Why the order matters.** A node's gradient is complete only once every node that uses "

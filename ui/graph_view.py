@@ -14,9 +14,8 @@ import math
 
 import streamlit as st
 
-from derivations import expression_graph
-from derivations.graph import expression_names
-from derivations.graph_steps import walk
+from mathtext.graph import expression_graph, expression_names
+from mathtext.graph_steps import walk
 from ui import graph_bridge, graph_check, graph_practice, graph_state, graph_steps_ui
 from ui.components import reported, width_probe_ui
 from ui.graph_chart import chart_ui
@@ -308,8 +307,8 @@ def _beside_ui(g, example) -> None:
 
 def _not_finite_ui(g) -> None:
     """A gradient that is inf or nan, explained: where it starts and why."""
-    from derivations.graph_steps import not_finite
-    from derivations.graph_text import why_not_finite
+    from mathtext.graph_steps import not_finite
+    from mathtext.graph_text import why_not_finite
 
     bad = [n for n in g.nodes if not math.isfinite(n.grad)]
     if not bad:

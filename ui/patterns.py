@@ -20,9 +20,9 @@ from __future__ import annotations
 import numpy as np
 import sympy as sp
 
-from derivations.algebra import NUMERIC
-from derivations.numeric import evaluate_many
 from derivations.typeset import num
+from mathtext.functions import NUMERIC
+from mathtext.numeric import evaluate_many
 from ui import links
 from ui.registry import OPS
 from ui.specs import Geometry

@@ -14,7 +14,7 @@ Two kinds of questions:
 
 Every answer is parsed and checked by ``derivations.check_answer`` in the worker process
 (never eval'd or sympified here); the preview of what was understood is computed there too
-(``derivations.parse.preview``), before the answer is scored. Hints reveal the derivation one
+(``mathtext.parse.preview``), before the answer is scored. Hints reveal the derivation one
 step at a time (``hints``). The score is kept per lesson and for the session.
 
 The parts live in their own modules; their names are importable from here as well:
@@ -32,7 +32,6 @@ from __future__ import annotations
 import streamlit as st
 import sympy as sp
 
-from derivations import worker
 from derivations.typeset import DEFAULT as TYPESET
 from derivations.typeset import LINE_WIDTH
 from ui import waiting
@@ -84,6 +83,7 @@ from ui.practice_model import (
     tip,
 )
 from ui.practice_question import CHECK_SECONDS, PREVIEW_SECONDS, attempt, question_ui
+from workers import worker
 
 __all__ = [
     "CHECK_SECONDS",

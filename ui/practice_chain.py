@@ -31,7 +31,7 @@ def is_chain(name: str) -> bool:
 def layered_name(symbol) -> str:
     """What a learner types for a network symbol: w^{(2)}_{31} → w2_31, z^{(1)}_{12} → z1_12;
     a symbol without a layer keeps its lesson name (x_{11} → x11)."""
-    from derivations.answers import typing_name
+    from mathtext.typed_names import typing_name
 
     m = _LAYERED.fullmatch(symbol.name)
     if not m or symbol.name.startswith("x^"):

@@ -10,8 +10,9 @@ from dataclasses import dataclass
 
 import sympy as sp
 
-from derivations.answers import inverse_names, names_for
-from derivations.grammar import MAX_LENGTH
+from grading.names import names_for
+from mathtext.grammar import MAX_LENGTH
+from mathtext.typed_names import inverse_names
 from ui import practice_chain as chain
 from ui.practice_lengths import Lengths
 

@@ -6,8 +6,8 @@ from __future__ import annotations
 
 import sympy as sp
 
-from derivations.answers import term_text
-from derivations.grammar import MAX_LENGTH
+from mathtext.grammar import MAX_LENGTH
+from mathtext.typed_names import term_text
 
 
 def answer_length(expected, inverse: dict) -> int:

@@ -12,9 +12,9 @@ from dataclasses import dataclass, field
 import numpy as np
 import sympy as sp
 
-from derivations.answer_terms import MAX_LISTED
-from derivations.answers import typing_name
 from derivations.symbols import plain
+from grading.terms import MAX_LISTED
+from mathtext.typed_names import typing_name
 from ui import practice_chain as chain
 from ui.practice_entries import (  # noqa: F401 - public here too, as before they moved
     MAX_TERMS,

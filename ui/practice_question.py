@@ -3,14 +3,15 @@ Check / Hint / Next, the verdict, the names that can be typed, the hints shown s
 ``ui.practice`` for a gradient entry and for a notes' mistake alike.
 
 The answer is parsed and checked by ``derivations.check_answer`` in the worker process (never
-eval'd or sympified here), and so is the preview (``derivations.parse.preview``)."""
+eval'd or sympified here), and so is the preview (``mathtext.parse.preview``)."""
 
 from __future__ import annotations
 
 import streamlit as st
 
-from derivations import check_answer, names_for
-from derivations.parse import FUNCTIONS, preview
+from grading import check_answer, names_for
+from mathtext.grammar import FUNCTIONS
+from mathtext.parse import preview
 from ui.practice_model import (
     SCORED,
     Attempt,

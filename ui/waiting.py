@@ -7,7 +7,7 @@ the ``finally`` then lets go of the job, and a job that no session waits for any
 from the queue before it starts.
 
 Importing this module tells the workers which Streamlit session each call comes from, so that
-every session gets its fair share of them (``derivations.scheduler``).
+every session gets its fair share of them (``workers.scheduler``).
 """
 
 from __future__ import annotations
@@ -17,8 +17,9 @@ import time
 import streamlit as st
 from streamlit.runtime.scriptrunner import get_script_run_ctx
 
-from derivations import shared, worker
-from derivations.scheduler import Status
+from derivations import shared
+from workers import worker
+from workers.scheduler import Status
 
 POLL = 0.25  # s between looks at the job
 HEARTBEAT = 1.0  # s between redraws of an unchanged message (a page switch stops it at one)

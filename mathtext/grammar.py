@@ -1,4 +1,4 @@
-"""The vocabulary and bounds of the formula grammar (``derivations.parse`` explains them):
+"""The vocabulary and bounds of the formula grammar (``parse`` explains them):
 the functions a learner can call and the limits every check enforces. A leaf module, so the
 character, token and tree checks and the parser can all share it."""
 

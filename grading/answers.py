@@ -5,25 +5,25 @@
     fb.correct, fb.message, fb.missing, fb.extra, fb.latex
 
 How an answer is judged (PrairieLearn / WeBWorK / STACK style):
-1. It is parsed with ``parse`` (never eval'd or sympified); a parse error is the verdict, with
-   the parser's message.
-2. Correct needs a proof. Equal expansions are one; otherwise ``answer_proof`` tries harder,
+1. It is parsed with ``mathtext.parse`` (never eval'd or sympified); a parse error is the
+   verdict, with the parser's message.
+2. Correct needs a proof. Equal expansions are one; otherwise ``proof`` tries harder,
    still exactly: case by case over the conditions both sides hold (ReLU's [x > 0], max
    pool's first maximum, abs, sign; ties and kinks are cases of their own), each case an
    identity of rational functions once exponentials are powers of symbols (sigmoid's
    e^-x/(1 + e^-x)² is y·(1 − y)). A condition the expected answer does not have is accepted
    only if these cases prove it changes nothing.
-3. Numbers are a second opinion that can only refuse (``answer_points``): both sides at ~110
+3. Numbers are a second opinion that can only refuse (``points``): both sides at ~110
    points, magnitudes from 10⁻⁶ to 50, whole numbers, on and beside every kink and tie, and
    inside every case the proof left open. A point where the expected answer is defined and
    the typed one is not (0/0, a log or root of a negative number) refuses, and so does one
    where they differ, each confirmed in 40-digit arithmetic. "Defined" is of the answer as
-   typed, node by node (``answer_tree``): sympy turns x11/x11 into 1 and 0*log(-1) into 0
+   typed, node by node (``tree``): sympy turns x11/x11 into 1 and 0*log(-1) into 0
    as it builds, which would hide what was typed. Points where the lesson's own
    forward pass is undefined (``domain``) are not compared.
 4. Neither proven nor refused: "could not decide" (method "undecided"), a message that does
    not count toward a score, never a pass.
-5. A refused answer is explained: a known slip by name (``answer_slips``: the local
+5. A refused answer is explained: a known slip by name (``slips``: the local
    derivative alone, note 003's lost sign, note 004's ReLU convention, a tie), otherwise the
    expanded terms are compared: terms of the expected answer that are absent are
    ``missing``, typed terms that do not belong are ``extra``; the message pairs them up where
@@ -35,18 +35,18 @@ text, in two layers.
 - Bounds that make normal answers fast: the parser's (300 characters, 200 nodes, depth 40,
   exponents ≤ 10, numbers finite in float64, sympy trees ≤ 5,000 nodes and 100 levels), and
   ``expansion_size``, which bounds the work of sympy's ``expand`` before it runs ("too complex
-  to check" past MAX_WORK). The proof visits at most ``answer_proof.MAX_CASES`` cases and
+  to check" past MAX_WORK). The proof visits at most ``proof.MAX_CASES`` cases and
   stops after half the time; the numbers are one float pass over each tree for all points,
   and at most a dozen points in high precision. Nothing here calls simplify.
 - A hard limit, because no size bound tames sympy's automatic simplification: on some nested
   functions its questions (is this real? positive?) take exponentially long; a 40-character
   relu(relu(log(sigmoid(sigmoid(x11 + 2))))) takes 130 s to build. So everything that touches
-  sympy runs in the worker process (``worker``) under a deadline; past it the worker is killed
-  and the verdict is "too complex to check". The checks that need no sympy (characters,
+  sympy runs in the worker process (``workers``) under a deadline; past it the worker is
+  killed and the verdict is "too complex to check". The checks that need no sympy (characters,
   tokens, the syntax tree) run first, in the calling process, so junk gets its message at once.
 
-The names a learner types live in ``typed_names``, the wording of which terms differ in
-``answer_terms``; their public names are importable from here too.
+The names a learner types are ``mathtext.typed_names``, the names a question offers ``names``,
+the wording of which terms differ ``terms``.
 """
 
 from __future__ import annotations
@@ -57,17 +57,18 @@ from dataclasses import dataclass, field
 
 import sympy as sp
 
-from . import worker
-from .algebra import FirstMax
-from .answer_points import Comparison, compare, describe_point, probe, sample
-from .answer_proof import RELATIONS, Proof, prove
-from .answer_slips import explain
-from .answer_terms import MAX_LISTED, MAX_PAIRS, term_feedback
-from .answer_tree import typed_tree
-from .numeric import Unsupported, evaluate
-from .parse import build_here, check_text
-from .typed_names import inverse_names, names_for, term_text, typing_name, typing_or_name
-from .window_max import lighten
+from mathtext.functions import FirstMax
+from mathtext.numeric import Unsupported, evaluate
+from mathtext.parse import build_here, check_text
+from mathtext.typed_names import inverse_names, term_text
+from mathtext.window_max import lighten
+from workers import worker
+
+from .points import Comparison, compare, describe_point, probe, sample
+from .proof import RELATIONS, Proof, prove
+from .slips import explain
+from .terms import MAX_LISTED, MAX_PAIRS, term_feedback
+from .tree import typed_tree
 
 CHECK_SECONDS = 1.5  # the whole check, worker included, leaving room in the page's 2 s for
 # killing an overrunning worker (~0.2 s on a busy machine) and the page itself
@@ -102,12 +103,12 @@ class Feedback:
 
 
 def check_answer(text: str, expected, names: dict, timeout: float = CHECK_SECONDS) -> Feedback:
-    """Is ``text`` (typed with ``names``, see ``parse.parse_expression``) equal to the sympy
+    """Is ``text`` (typed with ``names``, see ``mathtext.parse``) equal to the sympy
     expression ``expected``? Never raises: anything unexpected gives correct=False. Its sympy
     work takes at most ``timeout`` seconds, whatever the text: the checks that need no sympy
-    run here, the rest in a worker process (``worker``), which is killed if it overruns ("too
+    run here, the rest in a worker process (``workers``), which is killed if it overruns ("too
     complex to check"). Waiting for a free worker, behind other sessions' checks, adds at most
-    ``worker.WAIT_SECONDS``."""
+    ``workers.worker.WAIT_SECONDS``."""
     deadline = time.monotonic() + timeout + worker.WAIT_SECONDS
     try:
         try:
@@ -249,7 +250,7 @@ def judge_numbers(
     """The numbers' opinion: at the sampled points, around every kink and inside every case
     the proof left open; where nothing was proven either way, a few points in high precision
     too (a difference of 10⁻¹⁵ that floats cannot see). ``tree``: the answer as typed
-    (``answer_tree``), whose names sympy may have dropped (0*log(-x22^2 - 1))."""
+    (``tree``), whose names sympy may have dropped (0*log(-x22^2 - 1))."""
     held = tree.symbols if tree is not None else frozenset()
     symbols = sorted(typed.free_symbols | expected.free_symbols | held, key=lambda s: s.name)
     domain = [f for f in domain if f.free_symbols <= set(symbols)]
@@ -290,7 +291,7 @@ def correct_words(same_terms: bool, proof, numbers) -> str:
 def undefined_words(typed, numbers, inverse) -> str:
     """Where the typed answer is undefined although the expected one is defined."""
     point = numbers.undefined[0]
-    if numbers.why and numbers.why[0] is not None:  # the part as typed (answer_tree)
+    if numbers.why and numbers.why[0] is not None:  # the part as typed (tree)
         why, culprit = numbers.why[0]
         shown = set(culprit) | typed.free_symbols
     else:
@@ -442,10 +443,5 @@ __all__ = [
     "Feedback",
     "check_answer",
     "expansion_size",
-    "inverse_names",
-    "names_for",
     "term_feedback",
-    "term_text",
-    "typing_name",
-    "typing_or_name",
 ]

@@ -8,9 +8,9 @@ from collections import Counter
 
 import sympy as sp
 
-from .algebra import FirstMax
-from .parse import ordinal
-from .typed_names import term_text
+from mathtext.functions import FirstMax
+from mathtext.parse_messages import ordinal
+from mathtext.typed_names import term_text
 
 MAX_LISTED = 4  # terms named in one sentence before "and 3 more"
 MAX_PAIRS = 400  # extra × missing pairs compared factor by factor for index slips

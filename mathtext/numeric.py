@@ -14,7 +14,7 @@ from __future__ import annotations
 import numpy as np
 import sympy as sp
 
-from .algebra import FirstMax, SoftmaxEntry, _softmax_entry
+from .functions import FirstMax, SoftmaxEntry, _softmax_entry
 from .window_max import WindowMax
 
 
@@ -176,7 +176,7 @@ def _function(e, ev, trace):
     if isinstance(e, sp.Piecewise):
         return _piecewise(e, ev, trace)
     if isinstance(e, FirstMax):
-        q, xs = e.args  # the window is one Tuple (see algebra.FirstMax)
+        q, xs = e.args  # the window is one Tuple (see functions.FirstMax)
         stacked = np.stack(np.broadcast_arrays(*[ev(x) for x in xs]))
         first = (np.argmax(stacked, axis=0) == int(q)).astype(float)
         return np.where(np.any(np.isnan(stacked), axis=0), np.nan, first)

@@ -48,18 +48,18 @@ STARTUP_SECONDS = 30.0  # longest wait for a fresh worker (~0.4 s; more on a bus
 WAIT_SECONDS = 20.0  # longest wait for a free worker, without a deadline from the caller
 NICE = 5  # workers yield the CPU to the process serving the pages
 _ROOT = str(Path(__file__).resolve().parent.parent)  # the folder holding the package
-_CODE = "import sys; sys.path.insert(0, sys.argv[1]); from derivations.worker import serve; serve()"
+_CODE = "import sys; sys.path.insert(0, sys.argv[1]); from workers.worker import serve; serve()"
 _HEADER = struct.Struct("!Q")
 
-# task name → (module, function), imported in the worker on first use
+# task name → (module, function): all a worker may run; it imports these as it starts
 TASKS = {
-    "parse": ("derivations.parse", "parse_here"),
-    "check": ("derivations.answers", "check_here"),
+    "parse": ("mathtext.parse", "parse_here"),
+    "check": ("grading.answers", "check_here"),
     "custom": ("derivations.custom", "custom_here"),
     "simplify": ("derivations.custom", "simplify_here"),
     "derivative": ("derivations.custom", "derivative"),
     "custom_math": ("derivations.custom_op", "custom_math_here"),
-    "graph_gradient": ("derivations.graph_symbolic", "gradient_here"),
+    "graph_gradient": ("mathtext.graph_symbolic", "gradient_here"),
     "lesson": ("derivations.shared", "lesson_here"),
 }
 
@@ -95,7 +95,8 @@ def serve() -> None:
         os.nice(NICE)
     except OSError:
         pass
-    import derivations  # noqa: F401 - sympy and the package, before saying "ready"
+    for module, _ in TASKS.values():  # sympy and the tasks' packages, before saying "ready"
+        importlib.import_module(module)
 
     _write(out, ("ready", None, os.getpid()))
     while True:

@@ -1,7 +1,7 @@
 """The syntax tree of a formula: its size and depth (checked before anything is built), its
 top-level summands, and the sympy expression built from it node by node from an allow-list,
 with the bounds on the sympy tree (``Builder``). Only the building needs sympy's time: it runs
-in the worker process (see ``derivations.parse``)."""
+in the worker process (see ``parse``)."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from fractions import Fraction
 
 import sympy as sp
 
-from .algebra import FirstMax
+from .functions import FirstMax
 from .grammar import (
     FUNCTION_LIST,
     FUNCTIONS,

@@ -3,7 +3,7 @@
 ``prove(typed, expected)`` decides, with sympy, whether two expressions are the same function,
 case by case where they hold conditions (ReLU's [x > 0], max pool's first maximum, abs, sign):
 
-1. Both sides are put in one canonical form (``answer_canonical``): max pool's FirstMax
+1. Both sides are put in one canonical form (``canonical``): max pool's FirstMax
    becomes the product of the conditions it stands for (x_q > the cells before it, x_q ≥
    those after it); sign(u) a Piecewise; exact rationals for floats; every comparison a form
    v compared with 0, v scaled and signed one way (so [x11 < x12] and [x12 > x11] are one
@@ -18,7 +18,7 @@ case by case where they hold conditions (ReLU's [x > 0], max pool's first maximu
    of rational functions, which holds whatever values the symbols and exponentials take.
 
 The result lists the cases that were not shown equal (``Proof.open``), with their conditions
-and the values solved for, so the numbers (``answer_points``) can look for a point inside each:
+and the values solved for, so the numbers (``points``) can look for a point inside each:
 a point where the two sides differ is the refusal, and a case with none stays undecided.
 Bounded: at most MAX_CASES cases and MAX_WORK of multiplying out per comparison; past either
 the proof is incomplete (not equal, not refused).
@@ -32,12 +32,12 @@ from dataclasses import dataclass, field
 
 import sympy as sp
 
-from .algebra import SoftmaxEntry
-from .answer_canonical import (  # noqa: F401 - RELATIONS and canonical: public here too
+from mathtext.functions import SoftmaxEntry
+
+from .canonical import (
     FLIP,
     RELATIONS,
     canonical,
-    canonical_relation,
     conditions_of,
     form,
     is_bracket,

@@ -1,4 +1,4 @@
-"""The computational graph of a typed expression (issue 20 §1): every operation a node with its
+"""The computational graph of a typed expression: every operation a node with its
 value and its gradient, as micrograd draws them.
 
     g = expression_graph("tanh(x1*w1 + x2*w2 + b)", {"x1": 2, "x2": 0, "w1": -3, "w2": 1,

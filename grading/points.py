@@ -9,11 +9,11 @@ The points (``sample``), from a fixed seed so the same answer always gets the sa
 - whole points, every symbol −1, 0 or 1: ReLU's kink at 0 and max pool's ties;
 - both sides of every kink and on it: for each form a condition compares with 0 (x12 − x11,
   k11 − 2), points where it is exactly 0 and ±10⁻³;
-- points inside each case the proof left open (``answer_proof``), ties solved exactly.
+- points inside each case the proof left open (``proof``), ties solved exactly.
 Points where the lesson's own forward pass is undefined (a log of a negative number in the
 log lesson) are left out: the lesson's domain is where its forward pass is defined.
 
-Floats screen every point (one numpy pass over each tree, ``numeric.evaluate``); a flagged
+Floats screen every point (one numpy pass over each tree, ``mathtext.numeric.evaluate``); a flagged
 point is confirmed with sympy's arbitrary-precision numbers, so rounding (1 − y when y rounds
 to 1) never refuses a right answer, and an overflow in float64 is not taken for "undefined".
 """
@@ -26,8 +26,9 @@ from dataclasses import dataclass, field
 import numpy as np
 import sympy as sp
 
-from .answer_tree import beyond_precision, first_undefined, point_value, undefined_mask
-from .numeric import Unsupported, evaluate
+from mathtext.numeric import Unsupported, evaluate
+
+from .tree import beyond_precision, first_undefined, point_value, undefined_mask
 
 SEED = 20240611
 SCREEN_RTOL = 1e-12  # float64 differences above this are confirmed in high precision
@@ -179,7 +180,7 @@ def compare(
 ) -> Comparison | None:
     """The numbers' opinion at the points of ``env`` (module notes); None when a side holds
     something the evaluator cannot compute. ``tree``: the answer as typed
-    (``answer_tree.typed_tree``), whose definedness counts where sympy simplified a division
+    (``tree.typed_tree``), whose definedness counts where sympy simplified a division
     by 0 away. No point is confirmed past ``deadline`` (a time.monotonic() value)."""
     n = len(next(iter(env.values()))) if env else 1
     try:
@@ -312,7 +313,7 @@ def precise_verdict(typed, expected, point: dict) -> str:
 def describe_point(point: dict, symbols, inverse: dict, limit: int = 4, first=()) -> str:
     """x11 = 0, k11 = 2.5: the values of the symbols that matter (``first`` first), in the
     learner's names."""
-    from .typed_names import typing_or_name
+    from mathtext.typed_names import typing_or_name
 
     shown = []
     ordered = sorted(symbols, key=lambda t: (t not in first, t.name))

@@ -1,16 +1,17 @@
 """The words for an answer that is not shown correct (``answers``): a known slip named where
 it is one (the local derivative alone, note 003's lost sign, note 004's ReLU convention, a
-max-pool tie), else the terms that differ (``answer_terms``); and "could not decide" where
+max-pool tie), else the terms that differ (``terms``); and "could not decide" where
 neither a proof nor a point settles it, which is a message, not a verdict."""
 
 from __future__ import annotations
 
 import sympy as sp
 
-from .answer_points import describe_point, precise
-from .answer_proof import prove
-from .answer_terms import named_view, term_feedback, tie_sentence
-from .typed_names import term_text
+from mathtext.typed_names import term_text
+
+from .points import describe_point, precise
+from .proof import prove
+from .terms import named_view, term_feedback, tie_sentence
 
 
 def explain(parsed, expected, inverse, proof, numbers, refused: bool):

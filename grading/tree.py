@@ -1,11 +1,11 @@
-"""The answer as it was typed, node by node (issue 17 §10): where is it defined?
+"""The answer as it was typed, node by node: where is it defined?
 
 sympy simplifies while it builds: x11/x11 becomes 1 and 0*log(-1 - x11^2) becomes 0, so the
 expression the checker compares no longer holds the division by 0 or the log of a negative
 number that was typed. A gradient is a number wherever the lesson's function is defined, and so
 must an answer be, as typed. So the typed syntax tree itself is evaluated here, one operation per
 node and never through sympy's simplification, at the points the numbers compare
-(``answer_points``):
+(``points``):
 
 - in float64, all points at once: a node is undefined where its own operation is (a division by
   0, the log of a number ≤ 0, the square root of, or a fractional power of, a negative number,
@@ -15,8 +15,8 @@ node and never through sympy's simplification, at the points the numbers compare
   both precisions find the same node undefined, so rounding (1 − y11 as 0 where y11 rounds to
   1) never refuses a right answer.
 
-The operations are the grammar's own (``grammar.FUNCTIONS`` applied to a placeholder, evaluated
-by ``numeric``): nothing here defines what sigmoid or relu mean a second time. Names take the
+The operations are the grammar's own (``mathtext.grammar.FUNCTIONS`` applied to a placeholder, evaluated
+by ``mathtext.numeric``): nothing here defines what sigmoid or relu mean a second time. Names take the
 values of what they stand for (y11 is sigmoid(x11) at that point); parts without names are the
 numbers the parser built (they are finite and real, or the text was refused).
 """
@@ -32,8 +32,8 @@ from functools import cache
 import numpy as np
 import sympy as sp
 
-from .grammar import FUNCTIONS, WINDOW_FUNCTION
-from .numeric import Unsupported, evaluate
+from mathtext.grammar import FUNCTIONS, WINDOW_FUNCTION
+from mathtext.numeric import Unsupported, evaluate
 
 PRECISIONS = (50, 100)  # digits; a point is undefined only if both say so, at the same node
 # high precision (mpmath) takes memory and time in proportion to log|u| for exp(u) (whose
@@ -167,7 +167,7 @@ def _division_text(node, builder) -> str:
 def undefined_mask(tree: TypedTree, env: dict, n: int) -> np.ndarray:
     """Where (a bool per point of ``env``, symbol → n values) floats find the typed answer
     undefined: one of its nodes is (module notes). Unsupported when a name's value holds
-    something ``numeric`` cannot compute."""
+    something ``mathtext.numeric`` cannot compute."""
     values: list = []
     bad: list = []
     named: dict = {}  # a name's values, worked out once however often it was typed
@@ -219,7 +219,7 @@ def _compare(node, a, b):
 
 @cache
 def _template(name: str):
-    """The grammar's function ``name`` of a placeholder, for ``numeric`` to evaluate."""
+    """The grammar's function ``name`` of a placeholder, for ``mathtext.numeric`` to evaluate."""
     return FUNCTIONS[name](_U)
 
 

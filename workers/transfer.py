@@ -57,9 +57,7 @@ class _Pickler(pickle.Pickler):
             return _function_reduce(obj)
         if isinstance(obj, types.ModuleType):
             return importlib.import_module, (obj.__name__,)
-        from .derivation import Math
-
-        if isinstance(obj, Math):
+        if getattr(type(obj), "TRANSFER_BY_ATTRIBUTES", False):
             return _object, (type(obj), _kept(obj.__dict__))
         return NotImplemented
 
@@ -121,8 +119,8 @@ def _same(obj):
 
 
 def _kept(attrs: dict) -> dict:
-    """A Math's attributes without the cached functions that cannot travel (closures of the
-    tree evaluator, rebuilt where they are first used)."""
+    """An object's attributes (a derivation's Math) without the cached functions that cannot
+    travel (closures of the tree evaluator, rebuilt where they are first used)."""
     return {
         k: v
         for k, v in attrs.items()

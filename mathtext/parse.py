@@ -16,7 +16,7 @@ The grammar
                     relu(u) = Piecewise((u, u > 0), (0, True)), see below)
     conditions      [a > b], [a >= b], [a < b], [a <= b]: 1 where the condition holds, 0
                     elsewhere (the notes' Iverson brackets: ReLU's derivative is [x > 0]).
-                    A grammar extension beyond the issue's list: without it no learner could
+                    Beyond plain arithmetic and functions: without them no learner could
                     type the ReLU or max-pool gradients.
     pasted symbols  · × ⋅ ∗ read as *, − and – as -, ÷ as /, ≥ and ≤ as >= and <= (the
                     app's own feedback writes them), a no-break space as a space; tabs and
@@ -40,15 +40,15 @@ MAX_TREE_DEPTH levels.
 
 Where it runs: ``check_text`` (characters, tokens, the syntax tree and its bounds) needs no
 sympy and runs in the calling process, so most mistakes get their message at once. Building
-the sympy expression runs in the worker process (``worker``), under a timeout: sympy's own
+the sympy expression runs in the worker process (``workers``), under a timeout: sympy's own
 simplification while it builds can take exponentially long on some nested functions, whatever
 the bounds above (relu(relu(log(sigmoid(sigmoid(x + 2))))): 130 s). ``parse_here`` is the
 building itself, for code that already runs in the worker.
 
-Where the parts live (every public name is importable from here): ``grammar`` (the functions
-and the bounds), ``parse_tokens`` (characters and tokens), ``parse_tree`` (the syntax tree's
-size and the sympy expression built from it), ``parse_messages`` (pieces of the messages);
-this module runs them in order and prints the preview.
+Where the parts live: ``grammar`` (the functions and the bounds), ``parse_tokens`` (characters
+and tokens), ``parse_tree`` (the syntax tree's size and the sympy expression built from it),
+``parse_messages`` (pieces of the messages); this module runs them in order and prints the
+preview.
 
 Errors are ``ValueError``s whose message names the problem and where it is (1-based
 character positions in the text as typed), for example
@@ -63,50 +63,19 @@ from dataclasses import dataclass
 import sympy as sp
 from sympy.printing.latex import LatexPrinter
 
-from .grammar import (
-    FUNCTIONS,
-    MAX_DENOMINATOR,
-    MAX_DEPTH,
-    MAX_EXPONENT,
-    MAX_LENGTH,
-    MAX_LITERAL,
-    MAX_NODES,
-    MAX_TOTAL_EXPONENT,
-    MAX_TREE_DEPTH,
-    MAX_TREE_SIZE,
-    MIN_LITERAL,
-)
-from .parse_messages import char_problem, ordinal, show, where
+from .grammar import MAX_DEPTH, MAX_LENGTH, MAX_NODES
+from .parse_messages import char_problem, show, where
 from .parse_tokens import tokens_check, translate
-from .parse_tree import (
-    Builder,
-    final_check,
-    summand_nodes,
-    syntax_size,
-    tree_depth,
-    tree_stats,
-    unique_nodes,
-)
+from .parse_tree import Builder, final_check, summand_nodes, syntax_size
 
 __all__ = [
-    "FUNCTIONS",
-    "MAX_DENOMINATOR",
-    "MAX_DEPTH",
-    "MAX_EXPONENT",
-    "MAX_LENGTH",
-    "MAX_LITERAL",
-    "MAX_NODES",
-    "MAX_TOTAL_EXPONENT",
-    "MAX_TREE_DEPTH",
-    "MAX_TREE_SIZE",
-    "MIN_LITERAL",
     "PARSE_SECONDS",
     "Checked",
+    "Latex",
     "Parsed",
     "build_here",
     "check_text",
     "is_indicator",
-    "ordinal",
     "parse",
     "parse_expression",
     "parse_here",
@@ -115,12 +84,9 @@ __all__ = [
     "relu_argument",
     "sign_argument",
     "too_slow",
-    "tree_depth",
-    "tree_stats",
-    "unique_nodes",
 ]
 
-PARSE_SECONDS = 2.0  # sympy's work on one formula, in the worker (see worker.py)
+PARSE_SECONDS = 2.0  # sympy's work on one formula, in the worker (see workers/worker.py)
 
 
 @dataclass(frozen=True)
@@ -166,9 +132,10 @@ def preview(text: str, names: dict, timeout: float = PARSE_SECONDS) -> str:
 
 def parse(text: str, names: dict, timeout: float = PARSE_SECONDS) -> Parsed:
     """parse_expression's result with the summands and the LaTeX preview. The checks that need
-    no sympy run here; the building runs in the worker process (``worker``), which is killed
+    no sympy run here; the building runs in the worker process (``workers``), which is killed
     if it takes longer than ``timeout`` seconds."""
-    from . import worker
+    from workers import worker
+
     from .window_max import lighten
 
     checked = check_text(text, names)
@@ -241,7 +208,7 @@ def parse_here(text: str, names: dict) -> Parsed:
 def build_here(text: str, names: dict) -> tuple[Parsed, Builder, ast.expr]:
     """parse_here's result, the Builder that made it (each syntax node's sympy value, the text
     of each part) and the syntax tree's body: the answer as typed, before sympy's
-    simplification (``answer_tree`` evaluates it node by node)."""
+    simplification (``grading.tree`` evaluates it node by node)."""
     c = check_text(text, names)
     lead = len(c.src) - len(c.src.lstrip())
     builder = Builder(c.text, c.src, c.pos, names, lead=lead)
@@ -256,7 +223,7 @@ def preview_latex(expr) -> str:
     """LaTeX of an expression, conditions as [x_{11} > 0] and relu(u) as ReLU(u) rather than
     as sympy's cases. sympy's printer asks questions of the expression that can take long on
     some nested functions: for expressions from user text, use preview() (the worker)."""
-    return _Latex().doprint(expr)
+    return Latex().doprint(expr)
 
 
 # ---------------------------------------------------------------- printing
@@ -306,7 +273,7 @@ def _compares(cond, kind, u) -> bool:
     return d == u or sp.expand(d - u) == 0
 
 
-class _Latex(LatexPrinter):
+class Latex(LatexPrinter):
     def _needs_mul_brackets(self, expr, first=False, last=False) -> bool:
         if is_indicator(expr) or relu_argument(expr) is not None:
             return False  # they print with their own brackets

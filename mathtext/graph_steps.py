@@ -1,4 +1,4 @@
-"""The backward pass of a computational graph (``derivations.graph``) as steps a learner walks
+"""The backward pass of a computational graph (``graph``) as steps a learner walks
 through, as micrograd's ``backward()`` runs them: first the forward pass, then one visit per
 operation in reverse topological order, each adding local derivative × its own gradient into
 its inputs' gradients (``+=``), then the gradients of the names.

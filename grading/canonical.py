@@ -1,4 +1,4 @@
-"""The canonical form both sides of an answer are compared in (``answer_proof``, step 1).
+"""The canonical form both sides of an answer are compared in (``proof``, step 1).
 
 - Floats as the rationals they were written as; identities of real numbers sympy leaves alone
   for its symbols ((e^u)^r = e^(ru), log(e^u) = u, (b^2k)^r = |b|^(2kr)).
@@ -17,8 +17,8 @@ from functools import lru_cache
 
 import sympy as sp
 
-from .algebra import FirstMax
-from .window_max import WindowMax
+from mathtext.functions import FirstMax
+from mathtext.window_max import WindowMax
 
 RELATIONS = (
     sp.StrictGreaterThan,

@@ -1,4 +1,4 @@
-"""The numbers of a computational graph (``derivations.graph``): the values given for the
+"""The numbers of a computational graph (``graph``): the values given for the
 names checked, every node's value and local derivatives (float64, one numpy operation per
 node, never code made from the text), the backward pass, and the message for a value that is
 not a number.
