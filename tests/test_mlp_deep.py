@@ -3,6 +3,8 @@ torch.nn.init's distributions, the MLP page's deep networks (batch norm, residua
 widths match), gradient norms from step 0, eval mode for everything a trained network reports,
 sentences computed from the chart, the presets, URL state, and the CNN's optional batch norm."""
 
+import re
+
 import numpy as np
 import pytest
 
@@ -233,6 +235,29 @@ def test_the_sentences_change_when_the_numbers_do():
     assert mlp_deep.comparison(plain, step0, 1.0) == ""  # nothing to compare with
 
 
+def test_what_adam_does_with_a_vanished_gradient_is_computed():
+    """The "8 sigmoid layers" preset said Adam's weights "still move by about α per step"
+    beside a layer 1 whose gradient (about 1e-8 per weight) is the size of Adam's ε: its first
+    step moved them 0.36α. The caption now gives the bound computed from the chart's norm, and
+    it holds."""
+    X, y = datasets.make_2d("two_moons", 200, 0.15, 0)
+    model = mlp_deep.build({**mlp_deep.PRESETS["8 sigmoid layers"], "seed": 0})
+    lr = 0.03
+    run = training.Run(model, nn.Adam(model, lr=lr), X, y, X, y, len(X))  # one batch: the row's
+    run.norms_from_start = True
+    run.record()
+    first = model.layers[0]
+    before = first.params["weight"].copy()
+    run.step()
+    moved = float(np.mean(np.abs(first.params["weight"] - before))) / lr
+    text = training.norms_caption(run.history[:1], "sigmoid", "adam", first.params["weight"].size)
+    assert "its weights still move by about α" not in text
+    bound = float(re.search(r"on average at most ([0-9.]+)α", text).group(1))
+    assert moved < 0.9 and moved <= bound + 0.005, (moved, text)
+    big = [{"step": 0, "layer 1": 1e-3, "layer 2": 1.0}]  # well above ε: no bound to give
+    assert "at most" not in training.norms_caption(big, "sigmoid", "adam", 32)
+
+
 def test_the_network_settings_round_trip_through_the_url():
     cfg = {**mlp_deep.PRESETS["+ residual"], "seed": 3}
     good, bad = mlp_deep.decode(mlp_deep.encode(cfg))
@@ -269,6 +294,7 @@ def test_the_presets_on_the_page_and_their_chart_from_step_0():
     at.button(key=key("preset/0")).click().run()
     cap = _caption(at, "At step 0 the norms")
     assert "a vanishing gradient" in cap and "σ′ ≤ 1/4" in cap
+    assert "close to Adam's ε" in cap  # layer 1's gradient, per weight, is about 1e-8
     at.toggle(key=key("batch_norm")).set_value(True).run()  # the preset by hand: highlighted
     assert at.button(key=key("preset/1")).proto.type == "primary"
     assert "a vanishing gradient" not in _caption(at, "At step 0 the norms")
