@@ -258,6 +258,18 @@ def test_what_adam_does_with_a_vanished_gradient_is_computed():
     assert "at most" not in training.norms_caption(big, "sigmoid", "adam", 32)
 
 
+def test_the_structure_facts_say_what_the_normalisation_lesson_derives():
+    """The MLP page said batch norm's backward "multiplies the gradient by γ/σ_B": that is the
+    diagonal answer the Normalisation lesson shows as the common mistake. And it wrote the
+    residual block's backward with column gradients, J_fᵀ·∂L/∂y, where the notes (002) and the
+    lesson write rows, ∂L/∂Y (I + J_f)."""
+    bn = mlp_deep.facts({**mlp_deep.PRESETS["+ batch norm"], "seed": 0})
+    assert "multiplies the gradient by γ/σ_B" not in bn
+    assert "batch mean" in bn and "along x̂" in bn
+    res = mlp_deep.facts({**mlp_deep.PRESETS["+ residual"], "seed": 0})
+    assert "J_fᵀ" not in res and "∂L/∂x = ∂L/∂y (I + J_f)" in res
+
+
 def test_the_network_settings_round_trip_through_the_url():
     cfg = {**mlp_deep.PRESETS["+ residual"], "seed": 3}
     good, bad = mlp_deep.decode(mlp_deep.encode(cfg))
