@@ -270,6 +270,21 @@ def test_the_structure_facts_say_what_the_normalisation_lesson_derives():
     assert "J_fᵀ" not in res and "∂L/∂x = ∂L/∂y (I + J_f)" in res
 
 
+def test_with_residual_blocks_the_slope_fact_is_only_fs_path():
+    """Under "+ residual" the chart's caption said "Each hidden layer multiplies the gradient by
+    diag(σ′) on its way back … (at least 4× smaller)", while the caption below it says the
+    identity path passes the gradient on unchanged: in a residual block only f's path has σ′."""
+    rows = [{"step": 0, "layer 1": 0.05, "layer 2": 0.2, "layer 3": 10.0}]
+    plain = training.norms_caption(rows, "sigmoid", "adam", 32)
+    assert "Each hidden layer multiplies the gradient by diag(σ′)" in plain
+    res = training.norms_caption(rows, "sigmoid", "adam", 32, residual=True)
+    assert "Each hidden layer multiplies" not in res
+    assert "Along f (the identity paths of the residual blocks aside), each hidden layer" in res
+    at = open_page(PAGE)
+    at.button(key=key("preset/2")).click().run()  # "+ residual"
+    assert "the identity paths of the residual blocks aside" in _caption(at, "At step 0 the norms")
+
+
 def test_the_network_settings_round_trip_through_the_url():
     cfg = {**mlp_deep.PRESETS["+ residual"], "seed": 3}
     good, bad = mlp_deep.decode(mlp_deep.encode(cfg))

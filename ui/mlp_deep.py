@@ -249,8 +249,13 @@ FACTS = {
 }
 
 
+def has_residual(cfg: dict) -> bool:
+    """Whether the network has residual blocks: the toggle on, and a hidden layer to wrap."""
+    return bool(cfg["residual"] and training.residual_blocks(sizes(cfg)))
+
+
 def facts(cfg: dict) -> str:
-    res = cfg["residual"] and training.residual_blocks(sizes(cfg))
+    res = has_residual(cfg)
     return " ".join(
         FACTS[k] for k, on in (("batch_norm", cfg["batch_norm"]), ("residual", res)) if on
     )

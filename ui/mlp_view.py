@@ -246,7 +246,15 @@ def norms_ui(run: training.Run) -> None:
         svg_ui(norms, k("norms"))
     cfg = ss.get(k("cfg"), DEFAULTS)
     first = next(m for m in training.modules(run.model) if isinstance(m, nn.Linear))
-    st.caption(training.norms_caption(h, _activation(), _optimiser(), first.params["weight"].size))
+    st.caption(
+        training.norms_caption(
+            h,
+            _activation(),
+            _optimiser(),
+            first.params["weight"].size,
+            residual=mlp_deep.has_residual(cfg),
+        )
+    )
     story = mlp_deep.comparison(cfg, training.layer_norms(h[0]), ss.get(k("other_gap")))
     how = (
         "Step 0 is one backward pass over the whole training set before any update; each later "

@@ -65,13 +65,18 @@ def _g(v: float) -> str:
 
 
 def norms_caption(
-    history: list[dict], activation: str, optimiser: str = "adam", first_size: int = 0
+    history: list[dict],
+    activation: str,
+    optimiser: str = "adam",
+    first_size: int = 0,
+    residual: bool = False,
 ) -> str:
     """What the gradient-norm chart shows, computed from the rows it is drawn from: the spread
     at the last recorded step, which way the norm goes layer by layer on the way back, the first
     layer against the last (and against the first recorded step), what the optimiser makes of
     it (``first_size``: how many weights layer 1 has), and the activation's slope bound, which
-    is a fact, not a reading of the chart."""
+    is a fact, not a reading of the chart (``residual``: the network has residual blocks, where
+    that bound holds on f's path only)."""
     rows = [r for r in history if layer_norms(r)]
     if not rows:
         return ""
@@ -96,8 +101,16 @@ def norms_caption(
             out.append(STEP_EFFECT.get(optimiser, ""))
             if optimiser == "adam":
                 out.append(_adam_bound(v[0], first_size))
-    out.append(SLOPE_FACT.get(activation, ""))
+    out.append(slope_fact(activation, residual))
     return " ".join(filter(None, out))
+
+
+def slope_fact(activation: str, residual: bool = False) -> str:
+    """The activation's slope bound; in residual blocks the identity path goes around it."""
+    fact = SLOPE_FACT.get(activation, "")
+    if not (fact and residual):
+        return fact
+    return "Along f (the identity paths of the residual blocks aside), e" + fact[1:]
 
 
 def _adam_bound(norm: float, size: int) -> str:
