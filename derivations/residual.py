@@ -18,6 +18,7 @@ from .derivation import Math
 from .elementwise import T, unary_math
 from .params import as_count
 from .symbols import Scope
+from .typed_names import typing_name
 from .typeset import tex
 
 # the labels of the patterns proven here, by which the lessons look them up
@@ -78,6 +79,8 @@ def residual_math(features=2, activation="tanh", *, scope=None) -> Math:
     dact = sp.Matrix(1, f_, lambda _, j: fprime.xreplace({T: z[0, j]}))
     J = sp.Matrix(f_, f_, lambda j, k: dact[0, j] * lin.inputs["W"][k, j])  # ∂f_j/∂x_k
     m.facts.update(f=f, z=z, dact=dact, J=J, activation=act, z_names=unary.inputs["X"])
+    # practice takes the z₁ⱼ every step writes: z12 is typed for (XW + b)₁₂
+    m.facts["named"] = {typing_name(s): z[0, j] for j, s in enumerate(unary.inputs["X"])}
     _display(m, unary.inputs["X"])
     _prove(m, J, dact)
     return m

@@ -392,3 +392,25 @@ def test_no_softmax_link_for_other_fractions():
         names = expression_names(text)
         g = expression_graph(text, {n: 0.5 for n in names})
         assert graph_bridge.softmax_link(g) is None, text
+
+
+def test_a_typed_number_is_judged_to_the_digits_the_graph_shows():
+    """A saturated sigmoid's gradient, 4.54·10⁻⁵ on the graph, took a typed 0 as "Correct" (the
+    tolerance was 10⁻⁴ absolute below 1); a gradient of 1,234,567, shown as 1.235·10⁶, refused
+    the 1.235e6 the learner read off the graph (10⁻⁴ relative is finer than 4 digits)."""
+    from ui import graph_practice
+
+    g = expression_graph("sigmoid(x)", {"x": 10.0})
+    x = next(n.id for n in g.nodes if n.label == "x")
+    assert num(g.nodes[x].grad) == r"4.54 \cdot 10^{-5}"
+    assert not graph_practice.verdict(g, x, "0")[0]
+    assert not graph_practice.verdict(g, x, "0.00001")[0]
+    assert graph_practice.verdict(g, x, "4.54e-5")[0]
+    assert graph_practice.verdict(g, x, "0.0000454")[0]
+    big = 1234567.0
+    assert num(big) == r"1.235 \cdot 10^{6}"
+    assert graph_practice.number_verdict(1.235e6, big)[0]
+    assert not graph_practice.number_verdict(1.24e6, big)[0]
+    assert graph_practice.number_verdict(0.7071, 1 / math.sqrt(2))[0]  # 4 decimals, as before
+    assert not graph_practice.number_verdict(0.707, 1 / math.sqrt(2))[0]
+    assert graph_practice.number_verdict(0.0, 0.0)[0]

@@ -3,6 +3,8 @@ torch.nn.init's distributions, the MLP page's deep networks (batch norm, residua
 widths match), gradient norms from step 0, eval mode for everything a trained network reports,
 sentences computed from the chart, the presets, URL state, and the CNN's optional batch norm."""
 
+import re
+
 import numpy as np
 import pytest
 
@@ -233,6 +235,56 @@ def test_the_sentences_change_when_the_numbers_do():
     assert mlp_deep.comparison(plain, step0, 1.0) == ""  # nothing to compare with
 
 
+def test_what_adam_does_with_a_vanished_gradient_is_computed():
+    """The "8 sigmoid layers" preset said Adam's weights "still move by about α per step"
+    beside a layer 1 whose gradient (about 1e-8 per weight) is the size of Adam's ε: its first
+    step moved them 0.36α. The caption now gives the bound computed from the chart's norm, and
+    it holds."""
+    X, y = datasets.make_2d("two_moons", 200, 0.15, 0)
+    model = mlp_deep.build({**mlp_deep.PRESETS["8 sigmoid layers"], "seed": 0})
+    lr = 0.03
+    run = training.Run(model, nn.Adam(model, lr=lr), X, y, X, y, len(X))  # one batch: the row's
+    run.norms_from_start = True
+    run.record()
+    first = model.layers[0]
+    before = first.params["weight"].copy()
+    run.step()
+    moved = float(np.mean(np.abs(first.params["weight"] - before))) / lr
+    text = training.norms_caption(run.history[:1], "sigmoid", "adam", first.params["weight"].size)
+    assert "its weights still move by about α" not in text
+    bound = float(re.search(r"on average at most ([0-9.]+)α", text).group(1))
+    assert moved < 0.9 and moved <= bound + 0.005, (moved, text)
+    big = [{"step": 0, "layer 1": 1e-3, "layer 2": 1.0}]  # well above ε: no bound to give
+    assert "at most" not in training.norms_caption(big, "sigmoid", "adam", 32)
+
+
+def test_the_structure_facts_say_what_the_normalisation_lesson_derives():
+    """The MLP page said batch norm's backward "multiplies the gradient by γ/σ_B": that is the
+    diagonal answer the Normalisation lesson shows as the common mistake. And it wrote the
+    residual block's backward with column gradients, J_fᵀ·∂L/∂y, where the notes (002) and the
+    lesson write rows, ∂L/∂Y (I + J_f)."""
+    bn = mlp_deep.facts({**mlp_deep.PRESETS["+ batch norm"], "seed": 0})
+    assert "multiplies the gradient by γ/σ_B" not in bn
+    assert "batch mean" in bn and "along x̂" in bn
+    res = mlp_deep.facts({**mlp_deep.PRESETS["+ residual"], "seed": 0})
+    assert "J_fᵀ" not in res and "∂L/∂x = ∂L/∂y (I + J_f)" in res
+
+
+def test_with_residual_blocks_the_slope_fact_is_only_fs_path():
+    """Under "+ residual" the chart's caption said "Each hidden layer multiplies the gradient by
+    diag(σ′) on its way back … (at least 4× smaller)", while the caption below it says the
+    identity path passes the gradient on unchanged: in a residual block only f's path has σ′."""
+    rows = [{"step": 0, "layer 1": 0.05, "layer 2": 0.2, "layer 3": 10.0}]
+    plain = training.norms_caption(rows, "sigmoid", "adam", 32)
+    assert "Each hidden layer multiplies the gradient by diag(σ′)" in plain
+    res = training.norms_caption(rows, "sigmoid", "adam", 32, residual=True)
+    assert "Each hidden layer multiplies" not in res
+    assert "Along f (the identity paths of the residual blocks aside), each hidden layer" in res
+    at = open_page(PAGE)
+    at.button(key=key("preset/2")).click().run()  # "+ residual"
+    assert "the identity paths of the residual blocks aside" in _caption(at, "At step 0 the norms")
+
+
 def test_the_network_settings_round_trip_through_the_url():
     cfg = {**mlp_deep.PRESETS["+ residual"], "seed": 3}
     good, bad = mlp_deep.decode(mlp_deep.encode(cfg))
@@ -269,6 +321,7 @@ def test_the_presets_on_the_page_and_their_chart_from_step_0():
     at.button(key=key("preset/0")).click().run()
     cap = _caption(at, "At step 0 the norms")
     assert "a vanishing gradient" in cap and "σ′ ≤ 1/4" in cap
+    assert "close to Adam's ε" in cap  # layer 1's gradient, per weight, is about 1e-8
     at.toggle(key=key("batch_norm")).set_value(True).run()  # the preset by hand: highlighted
     assert at.button(key=key("preset/1")).proto.type == "primary"
     assert "a vanishing gradient" not in _caption(at, "At step 0 the norms")

@@ -392,3 +392,19 @@ def test_the_explorer_writes_an_output_as_the_forward_step_does():
     tex = explain.output_latex(d, (0, 0), numbers, width=FULL_UNITS)
     assert tex == r"y_{11} = \gamma_{1} \hat{x}_{11} + \beta_{1} = 0.25"
     assert visible_len(tex) <= FULL_UNITS and explain.output_note(d, [0, 0]) == ""
+
+
+@pytest.mark.parametrize("act", ["tanh"])  # sigmoid: see the report (the numbers' cancellation)
+def test_residual_practice_takes_the_lessons_z(act):
+    """The lesson writes z₁ⱼ = (XW + b)₁ⱼ and act′(z₁ⱼ) in every step, but practice refused
+    `z11`: "`z11` is not a name in this lesson". Now z11, z12 stand for what the lesson says."""
+    d = derive("residual", features=2, activation=act)
+    names = names_for(d)
+    assert names["z12"] == d.facts["z"][0, 1]
+    slope = {"tanh": "(1 - tanh({z})^2)", "sigmoid": "sigmoid({z})*(1 - sigmoid({z}))"}[act]
+    right = f"dy11 + dy11*{slope.format(z='z11')}*w11 + dy12*{slope.format(z='z12')}*w12"
+    assert check_answer(right, expected(d, "X", (0, 0)), names, timeout=20).correct
+    swapped = f"dy11 + dy11*{slope.format(z='z11')}*w11 + dy12*{slope.format(z='z12')}*w21"
+    assert not check_answer(swapped, expected(d, "X", (0, 0)), names, timeout=20).correct
+    dw = f"dy12*{slope.format(z='z12')}*x11"
+    assert check_answer(dw, expected(d, "W", (0, 1)), names, timeout=20).correct

@@ -47,6 +47,7 @@ LESSON = "Computational graph"
 CHECK_SECONDS = 1.5  # check_answer's own default
 BUILD_SECONDS = 2.0  # building the expected formula in the worker
 NUMBER_TOL = 1e-4  # a typed number: right to the 4 decimals the graph shows
+SIGNIFICANT_TOL = 5.001e-4  # … or to its 4 significant digits, where it writes 4.54·10⁻⁵
 BUSY = "the answer checker is busy or starting up: press Check again in a moment"
 TOO_LONG = (
     "this node's gradient is too long a formula to check here in time: type its value instead "
@@ -68,8 +69,13 @@ def signature(g) -> str:
 
 
 def number_verdict(typed: float, grad: float) -> tuple[bool, str]:
-    """A typed number against the graph's gradient, to the graph's 4 decimals."""
-    if abs(typed - grad) <= NUMBER_TOL * max(1.0, abs(grad)):
+    """A typed number against the graph's gradient, to the digits the graph shows (``num``):
+    4 decimals, and 4 significant digits where it writes a power of ten (below 10⁻⁴, where 4
+    decimals would take a gradient of 4.5·10⁻⁵ to be 0, and from 10⁶)."""
+    tol = NUMBER_TOL * max(1.0, abs(grad))
+    if grad != 0 and not 1e-4 <= abs(grad) < 1e6:
+        tol = SIGNIFICANT_TOL * abs(grad)  # half the last digit of a mantissa of 1 to 10
+    if abs(typed - grad) <= tol:
         exact = "" if typed == grad else f" (exactly {grad!r})"
         return True, f"Correct: {text(grad)}{exact}."
     return False, (

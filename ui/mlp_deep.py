@@ -239,15 +239,23 @@ def _gap_text(d: float) -> str:
 # what the structure does to the backward pass: facts of the maths, whatever the chart shows
 FACTS = {
     "batch_norm": "Batch norm divides each hidden unit by its batch's standard deviation σ_B, "
-    "so its backward multiplies the gradient by γ/σ_B: where small weights shrank the signal "
-    "going forward, that factor grows the gradient going back.",
-    "residual": "A residual block y = x + f(x) sends back ∂L/∂x = ∂L/∂y + J_fᵀ·∂L/∂y: the "
-    "identity path passes the gradient on unchanged, whatever σ′ does on the other.",
+    "so its backward multiplies by γ/σ_B what is left of the gradient once its batch mean and "
+    "its part along x̂ are taken out (the compact form on the Normalisation page; γ/σ_B times "
+    "the whole gradient is the mistake shown there): where small weights shrank the signal "
+    "going forward, that 1/σ_B grows the gradient going back.",
+    "residual": "A residual block y = x + f(x) sends back ∂L/∂x = ∂L/∂y (I + J_f) = ∂L/∂y + "
+    "∂L/∂y·J_f (rows, as in note 002): the identity path passes the gradient on unchanged, "
+    "whatever σ′ does on the other.",
 }
 
 
+def has_residual(cfg: dict) -> bool:
+    """Whether the network has residual blocks: the toggle on, and a hidden layer to wrap."""
+    return bool(cfg["residual"] and training.residual_blocks(sizes(cfg)))
+
+
 def facts(cfg: dict) -> str:
-    res = cfg["residual"] and training.residual_blocks(sizes(cfg))
+    res = has_residual(cfg)
     return " ".join(
         FACTS[k] for k, on in (("batch_norm", cfg["batch_norm"]), ("residual", res)) if on
     )

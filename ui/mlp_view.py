@@ -7,7 +7,7 @@ from __future__ import annotations
 import numpy as np
 import streamlit as st
 
-from engine import datasets
+from engine import datasets, nn
 from ui import charts, mlp_deep, training
 from ui.figures import column_px, split_px, svg_ui
 from ui.layout import Layout
@@ -245,7 +245,16 @@ def norms_ui(run: training.Run) -> None:
         norms = charts.line_chart(h, layers, title, log=True, width=right_px)
         svg_ui(norms, k("norms"))
     cfg = ss.get(k("cfg"), DEFAULTS)
-    st.caption(training.norms_caption(h, _activation(), _optimiser()))
+    first = next(m for m in training.modules(run.model) if isinstance(m, nn.Linear))
+    st.caption(
+        training.norms_caption(
+            h,
+            _activation(),
+            _optimiser(),
+            first.params["weight"].size,
+            residual=mlp_deep.has_residual(cfg),
+        )
+    )
     story = mlp_deep.comparison(cfg, training.layer_norms(h[0]), ss.get(k("other_gap")))
     how = (
         "Step 0 is one backward pass over the whole training set before any update; each later "

@@ -22,9 +22,10 @@ SLOPE_FACT = {
 # what a small first-layer gradient does to that layer's step, by the optimiser's update rule
 STEP_EFFECT = {
     "sgd": "With SGD (ΔW = −α·∂L/∂W) its weights move that many times less per step.",
-    "adam": "Adam divides each weight's step by the size of its recent gradients, so its "
-    "weights still move by about α per step.",
+    "adam": "Adam divides each weight's step by the size of its recent gradients (plus "
+    "ε = 10⁻⁸), so a weight whose gradients are well above ε still moves by about α per step.",
 }
+ADAM_EPS = 1e-8  # engine.nn.Adam's ε (torch's default), added to √v̂ below the line
 VANISHED = 10.0  # first layer's norm this many times below the last's: called vanishing
 
 
@@ -63,11 +64,19 @@ def _g(v: float) -> str:
     return f"{v:.2g}" if v >= 0.01 else f"{v:.1e}"
 
 
-def norms_caption(history: list[dict], activation: str, optimiser: str = "adam") -> str:
+def norms_caption(
+    history: list[dict],
+    activation: str,
+    optimiser: str = "adam",
+    first_size: int = 0,
+    residual: bool = False,
+) -> str:
     """What the gradient-norm chart shows, computed from the rows it is drawn from: the spread
     at the last recorded step, which way the norm goes layer by layer on the way back, the first
-    layer against the last (and against the first recorded step), and the activation's slope
-    bound, which is a fact, not a reading of the chart."""
+    layer against the last (and against the first recorded step), what the optimiser makes of
+    it (``first_size``: how many weights layer 1 has), and the activation's slope bound, which
+    is a fact, not a reading of the chart (``residual``: the network has residual blocks, where
+    that bound holds on f's path only)."""
     rows = [r for r in history if layer_norms(r)]
     if not rows:
         return ""
@@ -90,8 +99,35 @@ def norms_caption(history: list[dict], activation: str, optimiser: str = "adam")
         if v[0] and v[-1] > VANISHED * v[0]:
             out.append(f"More than {VANISHED:.0f}× smaller: a vanishing gradient.")
             out.append(STEP_EFFECT.get(optimiser, ""))
-    out.append(SLOPE_FACT.get(activation, ""))
+            if optimiser == "adam":
+                out.append(_adam_bound(v[0], first_size))
+    out.append(slope_fact(activation, residual))
     return " ".join(filter(None, out))
+
+
+def slope_fact(activation: str, residual: bool = False) -> str:
+    """The activation's slope bound; in residual blocks the identity path goes around it."""
+    fact = SLOPE_FACT.get(activation, "")
+    if not (fact and residual):
+        return fact
+    return "Along f (the identity paths of the residual blocks aside), e" + fact[1:]
+
+
+def _adam_bound(norm: float, size: int) -> str:
+    """Adam's first step on a gradient g moves a weight α·|g|/(|g| + ε): near ε, well below α.
+    That is concave in |g|, so the layer's mean step is at most α·r/(r + ε) at the RMS
+    r = ‖g‖/√size (Jensen's inequality); said only where that bound is below 0.9α."""
+    if size < 1:
+        return ""
+    rms = norm / math.sqrt(size)
+    share = rms / (rms + ADAM_EPS)
+    if share >= 0.9:
+        return ""
+    return (
+        f"Layer 1's gradients are about {_g(rms)} per weight (‖∂L/∂W‖/√{size}), close to "
+        f"Adam's ε: a first Adam step on this gradient moves them on average at most "
+        f"{share:.2g}α."
+    )
 
 
 def _hidden_spread(v: list[float], hi: int, lo: int) -> str:
