@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import sympy as sp
 
+from mathtext.typed_names import typing_name
+
 from .algebra import grads_from_jac
 from .chain import chain
 from .dense import linear_math
@@ -18,7 +20,6 @@ from .derivation import Math
 from .elementwise import T, unary_math
 from .params import as_count
 from .symbols import Scope
-from .typed_names import typing_name
 from .typeset import tex
 
 # the labels of the patterns proven here, by which the lessons look them up
