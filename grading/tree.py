@@ -308,14 +308,17 @@ def beyond_precision(expr, point: dict) -> bool:
 
 
 def point_value(v: float, digits: int):
-    """A point's coordinate for high precision: the fraction of denominator ≤ 10⁶ that the
-    float v is the nearest float to (0.123 is 123/1000: a kink a learner typed at 0.123 is
-    met exactly), else the float itself with ``digits`` digits. Either is a point, and both
-    sides are evaluated at the same one."""
+    """A point's coordinate for high precision, exact: the fraction of denominator ≤ 10⁶ that
+    the float v is the nearest float to (0.123 is 123/1000: a kink a learner typed at 0.123 is
+    met exactly), else the float's own binary fraction. Exact, because evalf then raises its
+    working precision where terms cancel: σ(z) − σ(z)² at z = 220 is 2.85·10⁻⁹⁶, where a
+    ``digits``-digit Float would give 0 at any precision below 96 digits and refuse a right
+    answer. Both sides are evaluated at the same point."""
     frac = Fraction(v).limit_denominator(10**6)
     if float(frac) == v:
         return sp.Rational(frac.numerator, frac.denominator)
-    return sp.Float(v, digits)
+    exact = Fraction(v)
+    return sp.Rational(exact.numerator, exact.denominator)
 
 
 def _precise_node(node, args, sub, digits):

@@ -404,3 +404,18 @@ def test_any_formula_equals_itself_and_not_itself_plus_one(text):
     as_typed = re.search(r"undefined at \d+ of the \d+ points compared.* in \S", same.message)
     assert same.correct or (same.method == "different" and as_typed), same.message
     assert not check_answer(f"({text}) + 1", expr, {"x": x}, timeout=5).correct
+
+
+def test_a_saturated_sigmoid_does_not_refuse_a_right_answer():
+    """σ(z)(1 − σ(z)) against e^{−z}/(1 + e^{−z})² with z = w x + w₂ x₂ was refused: at a
+    sampled point where z ≈ 220 both sides were evaluated on 40- and 80-digit Floats, where
+    σ(z) − σ(z)² cancels to 0 while the expected value is 2.85·10⁻⁹⁶ (the graph page's neuron,
+    the residual lesson under sigmoid). Exact points let evalf raise its precision."""
+    x, w, x2, w2, d = sp.symbols("x w x2 w2 d")
+    z = w * x + w2 * x2
+    expected = d * sp.exp(-z) / (1 + sp.exp(-z)) ** 2
+    names = {"x": x, "w": w, "x2": x2, "w2": w2, "d": d}
+    right = "d*sigmoid(w*x + w2*x2)*(1 - sigmoid(w*x + w2*x2))"
+    assert check_answer(right, expected, names, timeout=30).correct
+    for wrong in ("d*sigmoid(w*x + w2*x2)", right.replace("(1 -", "(1.000000000001 -")):
+        assert not check_answer(wrong, expected, names, timeout=30).correct
