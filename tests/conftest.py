@@ -9,6 +9,18 @@ import pytest
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 
+@pytest.fixture(scope="module")
+def worker_up():
+    """A worker process started and warm before a module's first check with a deadline,
+    however busy the machine (a cold start is ~0.4 s, more under load); shut down after the
+    module, so no module's workers outlive it."""
+    from workers import worker
+
+    worker.run("parse", "1", {}, timeout=60)
+    yield worker
+    worker.shutdown()
+
+
 # ---------------------------------------------------------------- markers
 # `apptest` is given here, not by hand: a test is one when it runs a page with Streamlit's
 # AppTest, directly or through the helpers and fixtures it calls (a marker typed in each file

@@ -5,7 +5,6 @@ feedback in the learner's own names, the same verdict every time."""
 import pytest
 
 from derivations import check_answer, derive, names_for
-from workers import worker
 
 SLOW_OK = 60  # generous deadlines where the point is the verdict, not the time
 
@@ -14,11 +13,7 @@ def check(d, name, idx, text, timeout=SLOW_OK):
     return check_answer(text, d.grads[name][idx], names_for(d), timeout=timeout)
 
 
-@pytest.fixture(scope="module", autouse=True)
-def worker_up():
-    worker.run("parse", "1", {}, timeout=60)  # started and warm, however busy the machine
-    yield
-    worker.shutdown()
+pytestmark = pytest.mark.usefixtures("worker_up")  # tests/conftest.py
 
 
 def test_fixed_seed_gives_the_same_verdict():

@@ -25,11 +25,7 @@ def check(d, name, idx, text, timeout=SLOW_OK):
     return check_answer(text, d.grads[name][idx], names_for(d), timeout=timeout)
 
 
-@pytest.fixture(scope="module", autouse=True)
-def worker_up():
-    worker.run("parse", "1", {}, timeout=60)  # started and warm, however busy the machine
-    yield
-    worker.shutdown()
+pytestmark = pytest.mark.usefixtures("worker_up")  # tests/conftest.py
 
 
 @pytest.fixture(scope="module")

@@ -8,14 +8,8 @@ import pytest
 import sympy as sp
 
 from derivations import custom, derive
-from workers import worker
 
-
-@pytest.fixture(scope="module", autouse=True)
-def worker_up():
-    worker.run("parse", "1", {}, timeout=60)
-    yield
-    worker.shutdown()
+pytestmark = pytest.mark.usefixtures("worker_up")  # tests/conftest.py
 
 
 def _all(d) -> str:

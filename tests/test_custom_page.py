@@ -35,11 +35,7 @@ RERUN_BOUND = 30  # s for one rerun with a hostile f: a hang is the point, not s
 EXAMPLES = ["x**2*sin(x)", "log(1+exp(x))", "x*sigmoid(x)", "tanh(x)^2"]
 
 
-@pytest.fixture(scope="module", autouse=True)
-def worker_up():
-    worker.run("parse", "1", {}, timeout=60)
-    yield
-    worker.shutdown()
+pytestmark = pytest.mark.usefixtures("worker_up")  # tests/conftest.py
 
 
 # ---------------------------------------------------------------- derive("custom")

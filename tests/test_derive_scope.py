@@ -5,16 +5,11 @@ sent to the worker with your own function, a PicklingError."""
 import pytest
 
 from derivations import DERIVATIONS, Scope, derive, derive_math
-from workers import worker
 
 BAD = ["l1", lambda: 0, 1, Scope(layer="x"), Scope(layer=0), Scope(loss=3), Scope(letters="ab")]
 
 
-@pytest.fixture(scope="module", autouse=True)
-def worker_up():
-    worker.run("parse", "1", {}, timeout=60)
-    yield
-    worker.shutdown()
+pytestmark = pytest.mark.usefixtures("worker_up")  # tests/conftest.py
 
 
 def _params(op: str) -> dict:

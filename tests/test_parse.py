@@ -24,12 +24,7 @@ from tests.formulas import FORMULAS
 from tests.hostile import ALL, MARKER
 from workers import worker
 
-
-@pytest.fixture(scope="module", autouse=True)
-def worker_up():
-    worker.run("parse", "1", {}, timeout=60)  # started and warm, however busy the machine
-    yield
-    worker.shutdown()
+pytestmark = pytest.mark.usefixtures("worker_up")  # tests/conftest.py
 
 
 SLOW_OK = 60  # generous timeouts where the point is the answer, not the time

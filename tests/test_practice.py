@@ -29,11 +29,7 @@ SLOW_OK = 60  # generous: the point is the verdict, not the time
 RERUN_BOUND = 30  # s for one rerun with a hostile answer: a hang is the point, not speed
 
 
-@pytest.fixture(scope="module", autouse=True)
-def worker_up():
-    worker.run("parse", "1", {}, timeout=60)  # started and warm, however busy the machine
-    yield
-    worker.shutdown()
+pytestmark = pytest.mark.usefixtures("worker_up")  # tests/conftest.py
 
 
 def up(z, loss="L"):

@@ -17,7 +17,6 @@ from mathtext.numeric import evaluate
 from mathtext.typed_names import inverse_names, term_text
 from ui import practice_chain as C
 from ui import practice_model as P
-from workers import worker
 
 pytest.importorskip("streamlit")
 from streamlit.testing.v1 import AppTest  # noqa: E402
@@ -26,11 +25,7 @@ APP = str(Path(__file__).resolve().parent.parent / "app.py")
 SLOW_OK = 60
 
 
-@pytest.fixture(scope="module", autouse=True)
-def worker_up():
-    worker.run("parse", "1", {}, timeout=60)
-    yield
-    worker.shutdown()
+pytestmark = pytest.mark.usefixtures("worker_up")  # tests/conftest.py
 
 
 def typed_answer(d, name, idx) -> tuple[str, dict]:

@@ -10,7 +10,6 @@ import sympy as sp
 from derivations import check_answer, derive, names_for
 from ui import practice as P
 from ui import practice_model as PM
-from workers import worker
 
 pytest.importorskip("streamlit")
 from streamlit.testing.v1 import AppTest  # noqa: E402
@@ -22,11 +21,7 @@ RIGHT = "dz11*k22 + dz12*k21 + dz21*k12 + dz22*k11"  # ∂L/∂x₂₂ of the 3�
 PARTLY = "dz11*k22 + x11 + x12 + x13 + x21 + x22"
 
 
-@pytest.fixture(scope="module", autouse=True)
-def worker_up():
-    worker.run("parse", "1", {}, timeout=60)
-    yield
-    worker.shutdown()
+pytestmark = pytest.mark.usefixtures("worker_up")  # tests/conftest.py
 
 
 @pytest.fixture(scope="module")

@@ -12,7 +12,6 @@ import sympy as sp
 from derivations import DERIVATIONS, derive
 from derivations.product import bracketed, product_tex, times
 from derivations.typeset import tex
-from workers import worker
 
 CASES = [(op, {}) for op in DERIVATIONS if op != "custom"] + [
     ("leaky_relu", {"negative_slope": -0.5}),
@@ -36,13 +35,6 @@ FUNCTIONS = [
     "log(1 + exp(-x))",
     "-tanh(x)",
 ]
-
-
-@pytest.fixture(scope="module")
-def worker_up():
-    worker.run("parse", "1", {}, timeout=60)
-    yield
-    worker.shutdown()
 
 
 def top_level_signs(text: str) -> list[int]:
