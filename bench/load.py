@@ -1,4 +1,4 @@
-"""A class on one server: real Streamlit sessions over the websocket protocol (issue 18 §4).
+"""A class on one server: real Streamlit sessions over the websocket protocol.
 
     python -m bench.load [--scenario lecture mixed …] [--repeat 3] [--scale 1]
                          [--url http://host:port [--server-pid PID]] [--port P] [--out FILE]

@@ -1,4 +1,4 @@
-"""The scenarios of issue 18 §4 and its two replays, each ``async scenario(url, rec, scale)``:
+"""The load test's scenarios and its two replays of hostile sessions, each ``async scenario(url, rec, scale)``:
 sessions of the server at ``url`` doing what a class does, recorded in ``rec``. ``scale``
 multiplies the number of sessions (1: the issue's figures)."""
 

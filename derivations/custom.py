@@ -1,4 +1,4 @@
-"""The maths of "your own element-wise function" (issue 11 §4): a learner types f(x), sympy
+"""The maths of "your own element-wise function": a learner types f(x), sympy
 derives f′(x), and both can be evaluated on arrays and checked for where they are undefined.
 
     f, fprime = custom_function("x*sigmoid(x)")

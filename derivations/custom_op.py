@@ -1,4 +1,4 @@
-"""The "custom" op: the learner's own element-wise function (issue 11 §4).
+"""The "custom" op: the learner's own element-wise function.
 
     derive("custom", f="x**2*sin(x)", shape=(2, 2))
 

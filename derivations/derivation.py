@@ -97,7 +97,7 @@ class Math:
 
     def term_latex(self, name: str, idx, out, sep: str = " ") -> str:
         """One chain-rule term, ∂L/∂out · ∂out/∂name[idx], joined as sympy joins the factors
-        of a product: ∂J/∂y₁₁ (−1/x₁₁²), never ∂J/∂y₁₁ − 1/x₁₁² (issue 17 §1)."""
+        of a product: ∂J/∂y₁₁ (−1/x₁₁²), never ∂J/∂y₁₁ − 1/x₁₁²."""
         up = self.upstream[tuple(out)]
         return product_tex([(up, None), (None, self.partial_latex(name, idx, out))], sep)
 
@@ -180,7 +180,7 @@ class Math:
         """The values to put into the expressions: softmax + cross-entropy's scores less their
         largest. p = e^{f_k}/Σ e^{f_j}, the loss and every partial p_k − [k = y] are the same
         for f − max f, and e^{710} no longer overflows to nan where the engine (which shifts
-        too) is finite (issue 17 §14)."""
+        too) is finite."""
         if self.op != "softmax_cross_entropy":
             return values
         (name,) = self.inputs  # "f", or the name a network gave it

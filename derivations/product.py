@@ -4,8 +4,7 @@ A lesson writes ∂J/∂y₁₁ · ∂y₁₁/∂x₁₁ with the factors in the
 re-sort or fold into one fraction, so the factors are printed one by one and joined here. The
 join is sympy's own (``LatexPrinter._print_Mul``): a factor after the first is bracketed when
 the printer would bracket it (a sum, a negative term, a Piecewise), and two numbers are
-separated by ``\\cdot``. Joined as plain strings, ∂J/∂y₁₁ and −1/x₁₁² read as a subtraction
-(issue 17 §1).
+separated by ``\\cdot``. Joined as plain strings, ∂J/∂y₁₁ and −1/x₁₁² read as a subtraction.
 
     product_tex([(up, None), (partial, None)])  # \\frac{∂J}{∂y_{11}} \\left(- \\frac{1}{x_{11}^{2}}\\right)
     product_tex([(up, None), (None, r"[x_{11} > 0]")], sep=r" \\cdot ")  # text as it is

@@ -129,7 +129,7 @@ JUNK = [
 ALL = INJECTION + BOMBS + JUNK
 
 
-# Answers a hostile learner types to have something wrong called "Correct" (issue 17 §10–§11):
+# Answers a hostile learner types to have something wrong called "Correct":
 # undefined at some points, different only far from 0 or by a relative 10⁻⁹, a condition the
 # lesson does not have. (id, op, derive parameters, gradient, 0-based entry, text); each must
 # be refused and scored as wrong.
@@ -200,7 +200,7 @@ WRONG = [
     _case("relu-y-over-x", _RELU, "dy12*y12/x12"),
     _case("pool-ge-max", _POOL, "dz11*[x12 >= z11]"),
     # sympy simplifies while it builds: x11/x11 is 1, 0*anything is 0; the answer as typed is
-    # what must be defined (issue 17 §10, second pass)
+    # what must be defined
     _case("sigmoid-x-over-x", _SIGMOID, "dy11*y11*(1-y11)*x11/x11"),
     _case("sigmoid-zero-times-log", _SIGMOID, "dy11*y11*(1-y11) + 0*log(-1-x11^2)"),
     _case("conv-zero-times-log-unused", _CONV, "dz11*k11 + 0*log(-x22^2 - 1)"),

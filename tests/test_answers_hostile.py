@@ -1,4 +1,4 @@
-"""A hostile learner against the answer checker (issue 17 §10–13 and its follow-ups): answers
+"""A hostile learner against the answer checker: answers
 undefined at some points (as typed, whatever sympy simplifies), different only far out or by
 a relative 10⁻⁹, right answers in unusual forms (tests/hostile.py's corpora), a window's max
 typed as z11, values past what high precision can hold."""
@@ -36,7 +36,7 @@ def conv():
 CONV_K11 = "dz11*x22 + dz12*x23 + dz21*x32 + dz22*x33"  # ∂L/∂k22 of 3×3 * 2×2, 0-based [1, 1]
 
 
-# ---------------------------------------------------------------- a hostile learner (issue 17)
+# ---------------------------------------------------------------- a hostile learner
 
 
 @pytest.fixture(scope="module")

@@ -152,7 +152,7 @@ def test_every_widget_at_its_extremes(op):
             errors = [e.value for e in at.error]
             if possible:
                 assert not errors, (p.name, value, errors)
-            elif p.bound is not None:  # bounded by the others (issue 17): the widget holds it in
+            elif p.bound is not None:  # bounded by the others: the widget holds it in
                 top = p.bound(spec.defaults()) + p.shown_from
                 assert at.number_input(key=f"{page}/{p.name}").value <= top and not errors
             else:

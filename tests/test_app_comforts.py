@@ -94,7 +94,7 @@ def test_numbers_a_link_cannot_carry_are_named(page, query, says):
     [
         ("elementwise", {"op": "exp", "X": "1000_1_1_1"}, "y₁₁ comes out as inf"),
         ("elementwise", {"op": "exp", "X": "800_1_1_1"}, "709"),
-        ("softmax", {"f": "1000_0_0"}, ""),  # evaluated less the max: finite (issue 17 §14)
+        ("softmax", {"f": "1000_0_0"}, ""),  # evaluated less the max: finite
         ("binary", {"op": "div", "N": "0_1_1_1"}, "n₁₁ = 0: every entry of N must be > 0"),
         ("elementwise", {"op": "log", "X": "-1_1_1_1"}, "x₁₁ = -1"),
         ("binary", {"op": "div", "N": "1e-12_1_1_1", "M": "1e6_1_1_1"}, ""),  # finite: no error

@@ -1,4 +1,4 @@
-"""engine.attention and attention_backward (issue 22 §1): against
+"""engine.attention and attention_backward: against
 torch.nn.functional.scaled_dot_product_attention over random shapes, broadcast batch axes,
 causal masks with L == S and L ≠ S, float32 and float64; against finite differences; the
 causal mask's meaning without torch; extreme scores; empty axes; hostile arguments. The torch

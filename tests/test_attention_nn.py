@@ -1,4 +1,4 @@
-"""engine.nn.SelfAttention (issue 22 §2): against torch.nn with copied weights (a module of four
+"""engine.nn.SelfAttention: against torch.nn with copied weights (a module of four
 nn.Linear around F.scaled_dot_product_attention, and nn.MultiheadAttention with one head), in
 float64 and float32; finite differences; the default initialisation; bad input. Sequence models
 built with it (embeddings, optimisers, train) are in test_sequence_nn.py. The torch comparisons

@@ -318,7 +318,7 @@ def test_a_window_narrower_than_last_time_is_laid_out_at_once(server, page):
         "conv2d?input_shape=6x6&kernel_shape=3x2&stride=2x1&padding=1x1&dilation=2x1",
         "conv_transpose2d?input_shape=3x2&kernel_shape=3x2&stride=2x2&padding=1x1&output_padding=1x1",
         "pooling?op=max_pool2d&input_shape=5x5&kernel_size=3x3&stride=2x2&padding=1x1",
-        # issue 12: step 4 was a red "Too many expansions" block (KaTeX's maxExpand)
+        # step 4 was a red "Too many expansions" block (KaTeX's maxExpand)
         "conv2d?input_shape=16x16&kernel_shape=6x6",
     ],
 )
@@ -345,7 +345,7 @@ OVERFLOWING = """() => [...document.querySelectorAll('.katex-display')]
         "conv2d?input_shape=8x8&kernel_shape=3x3&padding=1x1",
         "elementwise?op=sigmoid&shape=6x6",
         "softmax?num_classes=10",
-        # issue 12: the largest sizes the lessons offer
+        # the largest sizes the lessons offer
         "conv2d?input_shape=16x16&kernel_shape=6x6&padding=4x4",
         "conv_transpose2d?input_shape=16x16&kernel_shape=6x6",
         "pooling?op=max_pool2d&input_shape=16x16&kernel_size=6x6&stride=1x1",
@@ -403,7 +403,7 @@ def test_the_mlp_steps_and_trains_in_the_browser(server, page):
     assert page.locator('[data-testid="stException"]').count() == 0
 
 
-# ---------------------------------------------------------------- issue 17: the network pages
+# ---------------------------------------------------------------- the network pages
 
 SVG_TITLES = """() => SVGS.map(s => s.getAttribute('aria-label'))""".replace("SVGS", SVGS)
 # a drawing's cells as the browser lays them out: their widths, and how many stick out of the

@@ -1,4 +1,4 @@
-"""The "Attention, trained" page in a real browser (issue 22 §5): a Train goes on by itself, redraw
+"""The "Attention, trained" page in a real browser: a Train goes on by itself, redraw
 after redraw (the ticking fragment reruns only in a browser; AppTest has to be told to), until
 the status reports 95 % of the held-out sequences right, and Stop ends it; after Stop and after
 Step the backward pass below, outside the fragment those buttons rerun, follows the model (in

@@ -128,7 +128,7 @@ MLPS = [
     ((3, 1, 2), "relu", 1),
     ((1, 4, 4, 3), "tanh", 2),
     ((4, 2, 3, 2, 4), "relu", 3),
-    ((2, 1, 2), "sigmoid", 0),  # one class is refused (issue 17): a one-unit layer instead
+    ((2, 1, 2), "sigmoid", 0),  # one class is refused: a one-unit layer instead
 ]
 
 

@@ -1,5 +1,5 @@
 """``python -m derivations … --target`` counts classes from 1, as the lessons and their links do
-(issue 17 §15): before, --target 1 showed class 2 and --target 3 of 3 classes was refused."""
+: before, --target 1 showed class 2 and --target 3 of 3 classes was refused."""
 
 import pytest
 

@@ -1,4 +1,4 @@
-"""Your own function as the learner wrote it (issue 17 §8): the lesson writes f(x) and f′(x)
+"""Your own function as the learner wrote it: the lesson writes f(x) and f′(x)
 (not f(t)), and a function typed with sigmoid gets its derivative in σ — x·sigmoid(x) gives
 σ(x)(x(1 − σ(x)) + 1), not (x + eˣ + 1)/(4cosh²(x/2)) — when that is no longer than sympy's
 simplified form and equal to it."""

@@ -1,4 +1,4 @@
-"""Derivations at the extremes (issue 12, the lessons as a new user finds them).
+"""Derivations at the extremes (the lessons as a new user finds them).
 
 Every setting the lessons offer (every combination of the ends of each widget's range) derives,
 proves its patterns, and renders: each step within KaTeX's budget of macro expansions, long

@@ -1,4 +1,4 @@
-"""derive()'s scope argument (issue 17 §17): anything but None or a well-formed Scope is a
+"""derive()'s scope argument: anything but None or a well-formed Scope is a
 ValueError naming the argument, for every op; before, 'l1' was an AttributeError and a lambda,
 sent to the worker with your own function, a PicklingError."""
 

@@ -1,4 +1,4 @@
-"""Engine against hostile input (issue 12): NaN and −∞ in max pooling, absurd sizes, wrong
+"""Engine against hostile input: NaN and −∞ in max pooling, absurd sizes, wrong
 argument types, and inputs that are not arrays, fed to every public function. The PyTorch
 comparisons skip cleanly where torch is not installed."""
 

@@ -1,5 +1,5 @@
 """Element-wise ops and reductions refuse arrays past the engine's 2**28-element limit at once,
-as conv and pooling do (issue 17 §16): a broadcast view of 4·10⁸ ones made sigmoid allocate
+as conv and pooling do: a broadcast view of 4·10⁸ ones made sigmoid allocate
 6.5 GB, and a sum over 2⁴⁰ of them ran for 282 s."""
 
 import time

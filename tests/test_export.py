@@ -13,7 +13,7 @@ from derivations import derive
 from derivations.export import to_latex, to_markdown, to_text
 from tests.test_derivations import assert_katex_safe
 
-# issue 12: the largest sizes (the lessons' and derive()'s); a 16×16 input with a 6×6 kernel
+# the largest sizes (the lessons' and derive()'s); a 16×16 input with a 6×6 kernel
 # made a 221,000-character line, past what TeX reads
 EXTREMES = [
     ("conv2d", dict(input_shape=(16, 16), kernel_shape=(6, 6))),

@@ -1,4 +1,4 @@
-"""expression_graph (issue 20 §1): the computational graph of a typed expression. Random
+"""expression_graph: the computational graph of a typed expression. Random
 expression trees over every function of the grammar against PyTorch's autograd and finite
 differences; micrograd's neuron; a name used twice; the structure; the DOT drawing; the
 80-node limit; the practice box's messages; hostile text; undefined values; PyTorch's

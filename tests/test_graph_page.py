@@ -1,4 +1,4 @@
-"""The "Computational graph" page (issue 20 §2 and §3): practice's verdicts on typed answers
+"""The "Computational graph" page: practice's verdicts on typed answers
 (numbers, formulas, refused and hostile text), then the page through AppTest (defaults, every
 example, stepping, shares added, bad and undefined input, the URL round trip, the link to the
 dense lesson, practice). Its parts are tested in tests/test_graph_parts.py."""

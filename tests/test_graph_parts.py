@@ -1,4 +1,4 @@
-"""The parts of the "Computational graph" page (issue 20 §2 and §3) that need no page: the
+"""The parts of the "Computational graph" page that need no page: the
 backward walk and its steps, the words, the drawing, the URL, the expected gradient for
 practice, the verification, the bridge to the dense and softmax lessons. The page itself, and
 practice's verdicts: tests/test_graph_page.py."""

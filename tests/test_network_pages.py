@@ -73,7 +73,7 @@ def test_the_mlp_page_states_what_its_norm_chart_shows():
     assert "σ′ ≤ 1/4" in caption
 
 
-# ---------------------------------------------------------------- issue 17: the CNN page
+# ---------------------------------------------------------------- the CNN page
 
 
 def _correlate(a: np.ndarray, k: np.ndarray) -> np.ndarray:
@@ -168,7 +168,7 @@ def test_misclassified_images_carry_their_number_and_open_below():
     assert f"Feature maps R = ReLU(Z) of test image {pick}, one per channel" in chart_titles(at)
 
 
-# ---------------------------------------------------------------- issue 17: the MLP page
+# ---------------------------------------------------------------- the MLP page
 
 
 @pytest.mark.parametrize(

@@ -356,7 +356,7 @@ def test_the_mlp_shows_the_update_rule_of_its_optimiser():
 def test_no_stale_step_view_and_no_empty_norm_chart():
     """After Train the step view still showed step 1's weights; at step 0 the gradient-norm
     chart was an empty log axis (every norm recorded as 0). Step 0 now has norms of its own, one
-    backward pass before any update (issue 21)."""
+    backward pass before any update."""
     page = "pages/mlp.py"
     at = open_page(page)
     assert any("Gradient norm" in t for t in chart_titles(at))

@@ -1,4 +1,4 @@
-"""Batch norm, layer norm and the residual block, derived (issue 21 §3-4): the interfaces, the
+"""Batch norm, layer norm and the residual block, derived: the interfaces, the
 compact form proven, the Jacobian's block structure, the diagonal mistake, I + J_f, eps, the
 staged numbers against the expressions they stand for, against sympy.diff, the engine and
 PyTorch autograd at random sizes, the caps, practice's names and the CLI."""

@@ -265,7 +265,7 @@ def test_a_wrong_answer_is_named_term_by_term_then_a_right_one_scores(conv_at):
     att = answer(at, q, "k11*dz22 + k12*dz21 + k21*dz12 + k22*dz11")
     assert att.verdict[0] is True and att.solved
     assert at.success and "Correct" in at.success[0].value
-    # the first feedback named the fix: the rest is solved with help (issue 17 §5)
+    # the first feedback named the fix: the rest is solved with help
     assert P.lesson_score(at.session_state, CONV, "Conv2D") == (0, 1)
     caption = " ".join(c.value for c in at.caption)
     assert "Conv2D: **0 / 1** correct (1 more solved with help)" in caption
@@ -382,7 +382,7 @@ def test_a_network_entry_on_the_mlp_page():
     at = open_page(page)
     q = ask(at, page, "mlp", "W1", (1, 0))
     # the layer's own names, not the conv page's dz11*x22 + dz12*x23 (no x22 here); the lesson
-    # follows the network trained above, 2 → 4 → 4 → 2 by default (issue 17)
+    # follows the network trained above, 2 → 4 → 4 → 2 by default
     assert at.text_input(key=f"{q}/answer").placeholder == "for example dz11*x11 + dz14*x12"
     att = answer(at, q, "x12*dz11")
     assert att.verdict[0] is True, att.verdict

@@ -1,4 +1,4 @@
-"""Practice questions a learner can answer (issue 17 §6, §7, §12): every entry offered can be
+"""Practice questions a learner can answer: every entry offered can be
 typed in the box and is checked well within the deadline, the tips teach the notation without
 giving the answer, the first hint's chain rule names the lesson's real outputs, and the MLP asks
 along its whole chain (through σ′, W⁽²⁾ and p − y), with expected answers that are the

@@ -1,4 +1,4 @@
-"""Practice scoring (issue 17 §5): feedback that named the fix, followed by the fixed answer,
+"""Practice scoring: feedback that named the fix, followed by the fixed answer,
 scores as solved with help, as a revealed hint does; the same wrong answer checked twice
 counts once. The pure rule (``score_check``) and the page (AppTest)."""
 
@@ -113,7 +113,7 @@ def test_the_same_wrong_answer_checked_twice_counts_once():
 
 
 def test_could_not_decide_is_a_neutral_notice_and_not_scored():
-    """No proof and no refusing point is no verdict on the maths (issue 17 §10–12 follow-up):
+    """No proof and no refusing point is no verdict on the maths:
     an information box saying what to do, not a red error, and the score is untouched."""
     at, q = _open()
     undecided = "dz11*k22*[exp(k22) > 0] + dz12*k21 + dz21*k12 + dz22*k11"

@@ -1,4 +1,4 @@
-"""Every product a lesson writes reads as a product (issue 17 §1): ∂J/∂y₁₁ · (−1/x₁₁²), never
+"""Every product a lesson writes reads as a product: ∂J/∂y₁₁ · (−1/x₁₁²), never
 ∂J/∂y₁₁ − 1/x₁₁². Each chain-rule term of every op (and of your own functions) is read back
 (no + or − outside its brackets: one product, not a sum), bracketed exactly where sympy's
 printer brackets the same product, and the steps never put a sign straight after an upstream

@@ -1,4 +1,4 @@
-"""What a sequence model needs around engine.nn.SelfAttention (issue 22, ahead of §5):
+"""What a sequence model needs around engine.nn.SelfAttention (what the live page trains):
 Embedding, PositionalEmbedding, Linear and SoftmaxCrossEntropy over (N, L, ·), a whole model
 against torch with a per-token loss, SGD and Adam against torch.optim step by step, and
 engine.train with (N, L) labels; bad input. The torch comparisons skip cleanly where torch is
@@ -133,7 +133,7 @@ def test_optimisers_match_torch_optim_step_by_step(opt_name, kw):
 
 def test_train_learns_to_reverse_short_sequences():
     """engine.train with a sequence model and (N, L) labels: the loss falls and predict gives one
-    class per position. (The live page's task and its accuracy goal are issue 22 §5.)"""
+    class per position. (The live page's task and its accuracy goal: tests/test_attention_trained.py.)"""
     r = np.random.default_rng(0)
     x = r.integers(0, 5, (256, 4))
     y = x[:, ::-1].copy()

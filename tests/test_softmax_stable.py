@@ -1,4 +1,4 @@
-"""Softmax + cross-entropy's symbolic numbers at large logits (issue 17 §14): the lesson's
+"""Softmax + cross-entropy's symbolic numbers at large logits: the lesson's
 expressions are evaluated with the scores less their max (p, the loss and every partial are
 the same), so logits of ±999999 are finite and agree with the engine, and the page says
 nothing is undefined."""

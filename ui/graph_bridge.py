@@ -1,4 +1,4 @@
-"""The bridge from the computational graph to the lessons (issue 20 §3): a neuron written out
+"""The bridge from the computational graph to the lessons: a neuron written out
 (x1*w1 + x2*w2 + b, with or without an activation on top) is one row of a dense layer, and a
 softmax written out (exp(f1)/(exp(f1) + exp(f2) + …), or −log of it) is the softmax +
 cross-entropy lesson's p. Where the graph holds one, the page links to that lesson at the
