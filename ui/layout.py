@@ -98,7 +98,5 @@ class Layout:
 
 
 DEFAULT = Layout()
-STEP_PX = DEFAULT._split(DEFAULT_MAIN, 0)
-FOCUS_PX = DEFAULT.focus_px
 STEP_UNITS = DEFAULT.step_units  # the width a lesson's formulas are broken to at 1280 px
 FULL_UNITS = DEFAULT.full_units  # a formula that has the whole lesson column at 1280 px
