@@ -86,7 +86,7 @@ def _max_font(texts, px: int) -> float:
     return (px - 4) / (0.62 * max(longest, 1))
 
 
-def _ticks(n: int, px: int) -> list[int]:
+def tick_values(n: int, px: int) -> list[int]:
     """1-based tick positions at least 16 px apart (every index while cells are big enough)."""
     step = max(1, math.ceil(16 / px))
     return list(range(1, n + 1, step))
@@ -103,7 +103,7 @@ def _rect(r, c, inset, color, width, dash="solid"):
     }
 
 
-def _cell_texts(z: np.ndarray, px: int, scale: float = 1.0) -> tuple[list, float, bool]:
+def cell_texts(z: np.ndarray, px: int, scale: float = 1.0) -> tuple[list, float, bool]:
     """The numbers to print in the cells, their font size, and whether they fit at all: three
     digits at the cell's font, else two at the biggest font (9 px at least) that fits."""
     font = max(9, min(int(16 * scale), px // 3))
@@ -193,7 +193,7 @@ def _layout(title: str, rows: int, cols: int, px: int, shapes: list, scale: floa
             "autorange": False,
             "scaleanchor": "x",
             "scaleratio": 1,
-            "tickvals": _ticks(rows, px),
+            "tickvals": tick_values(rows, px),
             "showticklabels": rows > 1,
             **ticks,
         },
@@ -201,7 +201,7 @@ def _layout(title: str, rows: int, cols: int, px: int, shapes: list, scale: floa
         "xaxis": {
             "range": [0.5, cols + 0.5],
             "autorange": False,
-            "tickvals": _ticks(cols, px),
+            "tickvals": tick_values(cols, px),
             "side": "top",
             "showticklabels": cols > 1,
             **ticks,
@@ -226,7 +226,7 @@ def matrix_spec(
     z = np.atleast_2d(np.asarray(values, dtype=float))
     rows, cols = z.shape
     px = cell_px(rows, cols, budget, max_width, scale)
-    texts, font, shown = _cell_texts(z, px, scale)
+    texts, font, shown = cell_texts(z, px, scale)
     names = (
         labels
         if labels is not None

@@ -18,9 +18,8 @@ from html import escape
 
 import numpy as np
 
-from ui.plots import DIVERGING, FRAME, HIGHLIGHT, SELECTED, cell_px, fmt, title_px
-from ui.plots import _cell_texts as cell_texts
-from ui.plots import _ticks as ticks
+from ui.plots import DIVERGING, FRAME, HIGHLIGHT, SELECTED, cell_px, cell_texts, fmt, title_px
+from ui.plots import tick_values as ticks
 
 LEFT, TOP, BOTTOM = 28, 46, 6  # px around the cells: row ticks, title and column ticks
 INK, MUTED = "#31333f", "#808495"  # Streamlit's light theme: text, tick labels
