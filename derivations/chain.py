@@ -70,7 +70,7 @@ def _composed_jac(first: Math, second: Math, link: str, sub: dict) -> dict:
         z: {o: substitute(p, sub, memo) for o, p in outs.items()}
         for z, outs in second.jac[link].items()
     }
-    jac = {}
+    jac: dict[str, dict] = {}
     for name, entries in first.jac.items():
         jac[name] = {}
         for idx, inner in entries.items():

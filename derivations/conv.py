@@ -173,7 +173,7 @@ def _transposed_out(hw, k, s, p, dl, opad) -> tuple[int, int]:
 
 
 def _transposed_terms(hw, k, s, p, dl, out) -> dict:
-    terms = {(i, j): [] for i in range(out[0]) for j in range(out[1])}
+    terms: dict[tuple[int, int], list] = {(i, j): [] for i in range(out[0]) for j in range(out[1])}
     for i in range(hw[0]):  # each input pixel stamps a scaled copy of K into the output
         for j in range(hw[1]):
             for m in range(k[0]):

@@ -122,10 +122,11 @@ def _build(text: str, shape, scope) -> Math:
 def custom_math_here(f, fprime, shape, scope, text: str) -> Math:
     """The Math, in the worker: ``unary_from`` on f and f′ written in T, the pattern proven,
     and all the LaTeX the lesson and the page print of it (in x, as the learner typed f)."""
-    fn = Unary(f.xreplace({x: T}), derivative=fprime.xreplace({x: T}))
+    fn_prime = fprime.xreplace({x: T})
+    fn = Unary(f.xreplace({x: T}), derivative=fn_prime)
     m = unary_from(OP, fn, shape, {"f": text, "shape": shape}, scope)
     X, G = m.inputs["X"], m.upstream
-    fx = X.applyfunc(lambda v: fn.derivative.xreplace({T: v}))
+    fx = X.applyfunc(lambda v: fn_prime.xreplace({T: v}))
     m.prove("dX = dY ⊙ f′(X)", m.grads["X"], G.multiply_elementwise(fx))
     raw = derivative(f)
     shown, form = _shown_derivative(f, fprime, raw, text)

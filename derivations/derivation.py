@@ -4,6 +4,7 @@ steps). Lessons, practice questions and networks are all written from a Math."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field, fields
 from functools import cached_property
 from typing import ClassVar
@@ -260,7 +261,7 @@ class Math:
                     out[m[r, c]] = (name, (r, c))
         return out
 
-    def feeds(self, name: str, idx: tuple[int, int]) -> list[tuple[int, int]]:
+    def feeds(self, name: str, idx: Sequence[int]) -> list[tuple[int, int]]:
         """The output cells that input cell ``name[idx]`` feeds (where ∂z/∂a ≠ 0)."""
         return list(self.jac[name].get(tuple(idx), {}))
 
@@ -273,7 +274,7 @@ class Math:
                     res[name].append(idx)
         return res
 
-    def gradient_links(self, name: str, idx: tuple[int, int]) -> dict[str, list[tuple[int, int]]]:
+    def gradient_links(self, name: str, idx: Sequence[int]) -> dict[str, list[tuple[int, int]]]:
         """Everything ∂L/∂name[idx] is made of: the output (and upstream) cells it touched, and
         the cells of the other inputs that appear in its partial derivatives."""
         idx = tuple(idx)
@@ -288,7 +289,7 @@ class Math:
         return links
 
     def chain_rule(
-        self, name: str, idx: tuple[int, int], values=None, upstream=None, *, width=None
+        self, name: str, idx: Sequence[int], values=None, upstream=None, *, width=None
     ) -> str:
         """LaTeX of ∂L/∂a = Σ ∂L/∂z · ∂z/∂a over the non-zero terms; with numbers, each term
         plugged in and the total: '∂L/∂x_{22} = 0.3·k_{22} + … = 0.3·1.5 + … = 1.27'. With a

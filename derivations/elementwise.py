@@ -56,11 +56,14 @@ MAX_SLOPE = 10.0
 
 
 def _slope(op: str, v) -> float:
-    if isinstance(v, bool) or not isinstance(v, (int, float, np.number)):
+    # np.number would let a numpy complex through
+    if isinstance(v, bool) or not isinstance(v, (int, float, np.integer, np.floating)):
         raise ValueError(f"{op}: negative_slope must be a number, not {v!r}.")
-    if not np.isfinite(v) or abs(v) > MAX_SLOPE:
+    value: int | float = v.item() if isinstance(v, np.generic) else v
+    slope = float(value) if abs(value) <= MAX_SLOPE else np.inf  # float(10**400) overflows
+    if not np.isfinite(slope) or abs(slope) > MAX_SLOPE:
         raise ValueError(f"{op}: negative_slope must be between -10 and 10; you gave {v!r}.")
-    return float(v)
+    return slope
 
 
 def unary_from(op: str, fn: Unary, shape, params: dict, scope=None) -> Math:

@@ -56,7 +56,8 @@ def _seeded(m: Math, op: str, params: dict) -> Math:
     ∂L/∂L as upstream (the softmax lesson's Lᵢ is one sample's loss)."""
     L = sp.Symbol("L")
     seed = sp.Matrix([[sp.Symbol(r"\frac{\partial L}{\partial L}")]])
-    swap, memo = {m.upstream[0, 0]: seed[0, 0]}, {}  # the layers' gradients share subexpressions
+    swap = {m.upstream[0, 0]: seed[0, 0]}
+    memo: dict = {}  # the layers' gradients share subexpressions
     grads = {n: g.applyfunc(lambda e: rename_symbols(e, swap, memo)) for n, g in m.grads.items()}
     return replace(
         m,
@@ -235,7 +236,8 @@ def mlp_math(layer_sizes=(2, 3, 2), activation="sigmoid", target=0) -> Math:
     layers = _mlp_layers(sizes, activation)
     m = layers[0][0]
     for ell in range(1, len(layers)):
-        m = chain(chain(m, layers[ell - 1][1]), layers[ell][0])
+        act = layers[ell - 1][1]  # a layer below the last: never None
+        m = chain(chain(m, act), layers[ell][0])  # type: ignore[arg-type]
     ce = softmax_ce_math(sizes[-1], target, scope=_named(len(layers), f="z"))
     params = dict(layer_sizes=sizes, activation=activation, target=target)
     m = _seeded(chain(m, ce, link="f"), op, params)

@@ -61,7 +61,8 @@ def windows(hw, k, s, p, out) -> dict:
 
 def _max_jacobian(X, Z, wins) -> tuple[dict, dict]:
     """∂z/∂x as FirstMax indicators, and their LaTeX '[x is the max of z]'."""
-    jac, tex = {"X": {}}, {}
+    jac: dict[str, dict] = {"X": {}}
+    tex: dict = {}
     xs = X.tolist()
     for o, cells in wins.items():
         window = sp.Tuple(*[xs[r][c] for r, c in cells])

@@ -85,7 +85,8 @@ _NO_GRADIENT = {"relu", "sign", "[>]", "[>=]", "[<]", "[<=]"}
 def forward(parts, env: dict):
     """Every node's value (float64) and local derivatives, inputs first; a value that is not
     finite is a ValueError saying where and why."""
-    vals, local = [], []
+    vals: list[float] = []
+    local: list[tuple[float, ...]] = []
     with np.errstate(all="ignore"):
         for p in parts:
             args = [vals[i] for i in p.inputs]

@@ -104,6 +104,7 @@ def serve() -> None:
         if request is None:
             return
         task, args = request
+        reply: tuple[str, str | None, object]
         try:
             reply = ("ok", None, _call(task, args))
         except Exception as exc:  # the task's own error goes back to the caller
