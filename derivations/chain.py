@@ -16,7 +16,7 @@ from dataclasses import replace
 import sympy as sp
 
 from .algebra import grads_from_jac, substitute, times
-from .derivation import Math
+from .derivation import Math, Parts
 
 
 def rename(m: Math, names: dict[str, str]) -> Math:
@@ -108,6 +108,5 @@ def chain(first: Math, second: Math, link: str = "X") -> Math:
         second.loss,
         second.scope,
     )
-    m.facts["parts"] = (first, second, link)
-    m.facts["links"] = sub  # second's link symbols → first's output expressions
+    m.parts = Parts(first, second, link)
     return m

@@ -141,8 +141,8 @@ def custom_math_here(f, fprime, shape, scope, text: str) -> Math:
         # too wide for a step's line: each entry says f′(x_ij), written out once in the lesson
         partials = {k: rf"f'\left({sp.latex(X[k[1]])}\right)" for k in partials}
     m.partial_tex = partials
+    m.typed = True
     m.facts.update(
-        typed=True,
         f_x=f,  # in custom.x, for custom.evaluate and custom.domain_problem
         fprime_x=fprime,
         tex={

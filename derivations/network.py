@@ -168,7 +168,7 @@ def _mlp_panels(m: Math, layers, ce: Math) -> list[tuple]:
 
 
 def panel_numbers(m: Math, values: dict, upstream) -> dict[str, np.ndarray]:
-    """The numbers of ``m.facts["between"]`` for these input values and seed, each panel from its
+    """The numbers of ``m.between`` for these input values and seed, each panel from its
     own definition and the numbers before it (compiled once per derivation)."""
     known = {
         s: float(v)
@@ -177,12 +177,10 @@ def panel_numbers(m: Math, values: dict, upstream) -> dict[str, np.ndarray]:
     }
     known[m.upstream[0, 0]] = float(np.ravel(upstream)[0])
     if "panel_fns" not in m.facts:
-        m.facts["panel_fns"] = [_compiled(p[3]) for p in m.facts["between"]]
+        m.facts["panel_fns"] = [_compiled(p[3]) for p in m.between]
     out = {}
     with np.errstate(all="ignore"):
-        for (key, _, names, *_), (args, fn) in zip(
-            m.facts["between"], m.facts["panel_fns"], strict=True
-        ):
+        for (key, _, names, *_), (args, fn) in zip(m.between, m.facts["panel_fns"], strict=True):
             res = np.asarray(fn(*[known[a] for a in args]), dtype=float).reshape(names.shape)
             out[key] = res
             known.update(zip(names, res.ravel().tolist(), strict=True))
@@ -246,7 +244,7 @@ def mlp_math(layer_sizes=(2, 3, 2), activation="sigmoid", target=0) -> Math:
     _whole_chain(m, layers)
     # the same layer for a batch of 3: dW = Xᵀ·dZ sums the samples' outer products
     m.facts.update(layers=layers, ce=ce, batch=linear_math(3, sizes[0], sizes[1]))
-    m.facts["between"] = _mlp_panels(m, layers, ce)
+    m.between = _mlp_panels(m, layers, ce)
     return m
 
 

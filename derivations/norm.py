@@ -15,7 +15,7 @@ x → μ → σ² → σ → x̂ → y with μ_j, σ_j and x̂_ij as symbols of 
 derivatives by ``sympy.diff``, summed over the paths), then written in the inputs by
 substituting the definitions. Written in the inputs, every entry repeats its group's σ, a sum of
 M squares of (M + 1)-term sums: compiled as it stands a 4×4 batch norm took seconds and an 8×8
-one a minute, so a ``Shared`` in ``facts["staged"]`` gives the numeric code each statistic
+one a minute, so a ``Shared`` in ``Math.staged`` gives the numeric code each statistic
 once, as the named quantity it is (μ_j, σ_j, x̂_ij), before the expressions that use it.
 """
 
@@ -294,8 +294,8 @@ def norm_math(op: str, batch=3, features=2, *, scope=None) -> Math:
     )
     _name_everything(shared, d, jac_hat, grads_hat, out_hat)
     d.checks = checks
+    d.staged = shared
     d.facts.update(
-        staged=shared,
         template=tp,
         groups=groups,
         by_column=by_column,
@@ -305,7 +305,7 @@ def norm_math(op: str, batch=3, features=2, *, scope=None) -> Math:
         grads_hat=grads_hat,
         proofs=proofs,
     )
-    _facts(d, written_out, rule)
+    _facts(d, shared, written_out, rule)
     return d
 
 
@@ -323,13 +323,13 @@ def _hat_jacobian(tp: _Template, groups, xhat) -> dict:
     return {k: _row_major(v) for k, v in jac.items()}
 
 
-def _facts(d: Math, written_out, rule: dict) -> None:
+def _facts(d: Math, shared: Shared, written_out, rule: dict) -> None:
     """What the lesson, the page and practice read besides the maths itself."""
     tp, groups, xhat = d.facts["template"], d.facts["groups"], d.facts["xhat"]
     n, c = xhat.shape
     wrong = _matrix((n, c), _renamed(tp, groups, lambda t: t.wrong))
     wrong_full = wrong.applyfunc(written_out)
-    d.facts["staged"].names(wrong_full, wrong)
+    shared.names(wrong_full, wrong)
     d.facts.update(
         compact=_matrix((n, c), _renamed(tp, groups, lambda t: t.compact)),
         wrong=wrong,

@@ -12,12 +12,12 @@ from .typeset import tex
 
 
 def attach(d: Math, rule: dict) -> None:
-    """Everything below, into ``d.facts`` (and ``d.partial_tex``); ``rule`` writes μ, σ and x̂
+    """Everything below, into ``d``'s page and practice fields (and ``d.partial_tex``); ``rule`` writes μ, σ and x̂
     in the inputs."""
     xhat, G, B = d.facts["xhat"], d.inputs["gamma"], d.inputs["beta"]
     n, c = xhat.shape
-    d.facts["panels"] = _panels(d, rule)
-    d.facts["output_tex"] = {  # as the forward step writes them (in x, each is 69 units wide)
+    d.panels = _panels(d, rule)
+    d.output_tex = {  # as the forward step writes them (in x, each is 69 units wide)
         (i, j): rf"{tex(G[0, j])} {tex(xhat[i, j])} + {tex(B[0, j])}"
         for i in range(n)
         for j in range(c)
@@ -102,12 +102,12 @@ def _practice(d: Math, groups, xhat, grads_hat) -> None:
     n, c = d.inputs["X"].shape
     where = {cell: g for g in groups for cell in g.cells}
     hat = {xhat[cell]: (d.inputs["X"][cell] - where[cell].mu) / where[cell].sigma for cell in where}
-    d.facts["named"] = {
+    d.named = {
         **{f"mu{k + 1}": g.mu for k, g in enumerate(groups)},
         **{f"sigma{k + 1}": g.sigma for k, g in enumerate(groups)},
         **{f"xhat{i + 1}{j + 1}": hat[xhat[i, j]] for i in range(n) for j in range(c)},
     }
-    d.facts["practice_grads"] = _Written(grads_hat, hat)
+    d.practice_grads = _Written(grads_hat, hat)
 
 
 class _Written(dict):

@@ -77,7 +77,8 @@ def residual_math(features=2, activation="tanh", *, scope=None) -> Math:
     fprime = unary.facts["fprime"]  # act′(t); ReLU's is PyTorch's: 0 at t = 0
     dact = sp.Matrix(1, f_, lambda _, j: fprime.xreplace({T: z[0, j]}))
     J = sp.Matrix(f_, f_, lambda j, k: dact[0, j] * lin.inputs["W"][k, j])  # ∂f_j/∂x_k
-    m.facts.update(f=f, z=z, dact=dact, J=J, activation=act, z_names=unary.inputs["X"])
+    m.activation = act
+    m.facts.update(f=f, z=z, dact=dact, J=J, z_names=unary.inputs["X"])
     _display(m, unary.inputs["X"])
     _prove(m, J, dact)
     return m
@@ -127,7 +128,7 @@ def _prove(m: Math, J: sp.Matrix, dact: sp.Matrix) -> None:
     differs = any(sp.expand(a - b) != 0 for a, b in zip(m.grads["X"], wrong, strict=True))
     m.checks.append(("dY J_f alone (the identity dropped) is not dX", differs))
     m.facts["wrong"] = wrong
-    m.facts["panels"] = _panels(m, J, dact, wrong)
+    m.panels = _panels(m, J, dact, wrong)
 
 
 _SUBSCRIPT = str.maketrans("0123456789", "₀₁₂₃₄₅₆₇₈₉")

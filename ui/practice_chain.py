@@ -6,7 +6,7 @@ stand for σ(z1_…): a1_11*(1 - a1_11) and sigmoid(z1_11)*(1 - sigmoid(z1_11)) 
 answer), the probabilities p1, p2, … and the one-hot target y1, y2, …; ∂L/∂L = 1.
 
 Each question is a part of its own (a ``Math`` whose one input is the quantity asked about,
-with its names in ``facts["names"]``), so the practice page draws it like any other: the
+with its names in ``Math.names``), so the practice page draws it like any other: the
 expected answers are the network's own partial gradients, composed by substitution
 (``xreplace``), never written anew. Pure (no Streamlit)."""
 
@@ -129,7 +129,8 @@ def _part(d, key: str, symbols: sp.Matrix, grads: sp.Matrix, names: dict) -> Mat
         out_name="L",
         out_letter="L",
         loss="L",
-        facts={"names": names, "activation": d.params.get("activation", "")},
+        names=names,
+        activation=d.params.get("activation", ""),
     )
 
 
@@ -172,7 +173,7 @@ def latex(part) -> str:
 
 def names_help(part) -> list[str]:
     """The lines listing the names, grouped as the forward pass computes them."""
-    names = part.facts["names"]
+    names = part.names
     groups: dict[str, list[str]] = {}
     for key in names:
         groups.setdefault(re.sub(r"_.*|\d+$", "", key), []).append(key)
@@ -194,7 +195,7 @@ def _layer_words(head: str) -> str:
 
 
 def placeholder(part) -> str:
-    names = part.facts["names"]
+    names = part.names
     a = next((k for k in names if k.startswith("a1_")), None)
     w = next((k for k in names if k.startswith("w2_")), None)
     if a and w:
@@ -207,7 +208,7 @@ def hint_steps(part, idx) -> list[tuple[str, str, str]]:
     the entry's own factors, the answer."""
     key = next(iter(part.inputs))
     symbol = part.inputs[key][tuple(idx)]
-    act = part.facts.get("activation", "")
+    act = part.activation
     prime = {"sigmoid": r"a(1 - a)", "tanh": r"1 - a^{2}", "relu": r"[z > 0]"}.get(
         act, r"\sigma'(z)"
     )
