@@ -30,6 +30,7 @@ from mathtext.functions import SoftmaxEntry
 
 from .algebra import add, times
 from .derivation import Math
+from .facts import AttentionFacts
 from .params import as_count
 from .polynomial import Polys, product, prove, total
 from .polynomial import times as ptimes
@@ -498,4 +499,4 @@ def _facts(m: Math, b: _Build, S, P, dS) -> None:
         "Q": "(its query sees a single key, whose weight is 1 whatever the scores)",
         "K": "(the queries that see this key see it alone, with weight 1 whatever the scores)",
     }
-    m.facts.update(seen=b.seen, show=b.show, scores=S, probabilities=P)
+    m.attention = AttentionFacts(show=b.show, seen=b.seen, scores=S, probabilities=P)

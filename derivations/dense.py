@@ -8,6 +8,7 @@ import sympy as sp
 
 from .algebra import jacobian_from_terms, outputs_from_terms
 from .derivation import Math, assemble
+from .facts import SoftmaxFacts
 from .params import MAX_SIDE, as_count
 from .symbols import Scope
 
@@ -108,5 +109,5 @@ def softmax_ce_math(num_classes=3, target=0, *, scope=None) -> Math:
             ),
         )
     )
-    m.facts.update(p=sp.Matrix([p]), onehot=sp.Matrix([onehot]))
+    m.softmax = SoftmaxFacts(p=sp.Matrix([p]), onehot=sp.Matrix([onehot]))
     return m

@@ -22,6 +22,7 @@ from .symbols import Scope
 from .typeset import equalities, num, ordered_sum, tex
 
 if TYPE_CHECKING:
+    from .facts import AttentionFacts, CnnFacts, MlpFacts, SoftmaxFacts
     from .staged import Shared
 
 
@@ -102,6 +103,11 @@ class Math:
     # practice: the expected answers where not ``grads`` (norm's, in x̂: a dict filled lazily)
     practice_grads: dict[str, sp.Matrix] | None = None
     activation: str = ""  # residual and an MLP chain's parts: the activation, for the tips
+    # ---- one kind of op's own (facts.py), read by its lesson, the page and practice
+    softmax: SoftmaxFacts | None = None
+    attention: AttentionFacts | None = None
+    mlp: MlpFacts | None = None
+    cnn: CnnFacts | None = None
     # what else the op's lesson needs, read in the module that writes it and its lesson
     facts: dict = field(default_factory=dict)
     # workers.transfer sends it as its attributes (its sympy values already canonical), not

@@ -27,6 +27,7 @@ from .conv import conv2d_math
 from .dense import class_index, linear_math, softmax_ce_math
 from .derivation import Math, assemble
 from .elementwise import unary_math
+from .facts import CnnFacts, MlpFacts, need
 from .params import MAX_SIDE, TooBig, as_count, as_pair, as_shape
 from .pool import max_pool2d_math
 from .symbols import Scope, plain
@@ -150,8 +151,9 @@ def _mlp_panels(m: Math, layers, ce: Math) -> list[tuple]:
     c = ce.inputs["f"].cols
     p_names = sp.Matrix(1, c, lambda _, k: sp.Symbol(f"p_{{{k + 1}}}"))
     logits = dict(zip(ce.inputs["f"], layers[-1][0].out_symbols, strict=True))  # z⁽ᴸ⁾₁ⱼ
-    panels.append(("p", "p", p_names, ce.facts["p"].xreplace(logits), _plain(p_names)))
-    local = (p_names - ce.facts["onehot"]) * seed
+    softmax = need(ce.softmax, ce.op, "softmax")
+    panels.append(("p", "p", p_names, softmax.p.xreplace(logits), _plain(p_names)))
+    local = (p_names - softmax.onehot) * seed
     for ell in range(depth, 0, -1):
         lin = layers[ell - 1][0]
         labels = _plain(lin.out_symbols, "∂L/∂")
@@ -234,8 +236,8 @@ def mlp_math(layer_sizes=(2, 3, 2), activation="sigmoid", target=0) -> Math:
     layers = _mlp_layers(sizes, activation)
     m = layers[0][0]
     for ell in range(1, len(layers)):
-        act = layers[ell - 1][1]  # a layer below the last: never None
-        m = chain(chain(m, act), layers[ell][0])  # type: ignore[arg-type]
+        below = need(layers[ell - 1][1], f"mlp layer {ell}", "activation")  # not the last
+        m = chain(chain(m, below), layers[ell][0])
     ce = softmax_ce_math(sizes[-1], target, scope=_named(len(layers), f="z"))
     params = dict(layer_sizes=sizes, activation=activation, target=target)
     m = _seeded(chain(m, ce, link="f"), op, params)
@@ -243,7 +245,7 @@ def mlp_math(layer_sizes=(2, 3, 2), activation="sigmoid", target=0) -> Math:
         _layer_backward(m, ell, lin, act)
     _whole_chain(m, layers)
     # the same layer for a batch of 3: dW = Xᵀ·dZ sums the samples' outer products
-    m.facts.update(layers=layers, ce=ce, batch=linear_math(3, sizes[0], sizes[1]))
+    m.mlp = MlpFacts(layers=layers, ce=ce, batch=linear_math(3, sizes[0], sizes[1]))
     m.between = _mlp_panels(m, layers, ce)
     return m
 
@@ -301,5 +303,5 @@ def cnn_math(input_shape=(3, 3), kernel_shape=(2, 2), pool=2, classes=2, target=
     m = chain(m, ops["ce"], link="f")
     params = dict(input_shape=hw, kernel_shape=k, pool=p, classes=c, target=target)
     m = _seeded(m, op, params)
-    m.facts.update(ops=ops, conv_out=out, pooled=pooled)
+    m.cnn = CnnFacts(ops=ops, conv_out=out, pooled=pooled)
     return m

@@ -53,7 +53,7 @@ def _softmax_probabilities(d) -> dict:
 def _attention_probabilities(d) -> dict:
     """p11, p12, … → attention's weights p_ij (SoftmaxEntry nodes); a weight fixed at 0
     (masked) or 1 (a query that sees one key) has no name to type."""
-    P, names = d.facts["probabilities"], d.facts["show"]["p"]
+    P, names = d.attention.probabilities, d.attention.show["p"]
     return {typing_name(names[k]): P[k] for k in range(len(P)) if not P[k].is_Number}
 
 

@@ -48,7 +48,7 @@ def test_every_pattern_is_proven_at_random_sizes(seed):
     checks = dict(d.checks)
     for label in PATTERNS:
         assert checks[label] is True, (label, params)
-    lk_seen = {len(s) for s in d.facts["seen"] if len(s) > 1}
+    lk_seen = {len(s) for s in d.attention.seen if len(s) > 1}
     assert {f"softmax Jacobian, rows of {n}" for n in lk_seen} <= set(checks)
     assert all(checks.values())
     assert set(d.patterns) == {"dV = P^T dO", "dQ = dS K/√d", "dK = dS^T Q/√d"}
@@ -219,7 +219,7 @@ def test_scores_of_a_thousand_stay_finite():
     np.testing.assert_allclose(d.forward(values), engine.attention(*values.values()))
     panels = [m for *_, m in d.panels]
     assert all(np.all(np.isfinite(a)) for a in patterns.compile_matrices(d, panels)(values, up))
-    node = d.facts["probabilities"][0, 0]
+    node = d.attention.probabilities[0, 0]
     big = {s: 1000.0 for s in node.free_symbols}
     assert np.isfinite(tree_evaluate(node, big))  # the answer checker's evaluator too
     assert float(node.xreplace(big)) == pytest.approx(0.5)

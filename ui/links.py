@@ -148,9 +148,9 @@ def own_panels(d: Derivation) -> list[tuple[str, str, list[list[str]], object]]:
     ∂L/∂S)."""
     if d.panels is not None:
         return list(d.panels)
-    if "p" not in d.facts or "onehot" not in d.facts:
+    if d.softmax is None:
         return []
-    p, onehot = d.facts["p"], d.facts["onehot"]
+    p, onehot = d.softmax.p, d.softmax.onehot
     names = [plain(sp.Symbol(f"p_{{{k + 1}}}")) for k in range(p.cols)]
     minus = [f"{n} − 1" if onehot[0, k] else n for k, n in enumerate(names)]
     return [("p", "p", [names], p), ("p-y", "p − onehot(y)", [minus], p - onehot)]

@@ -43,7 +43,7 @@ def layered_name(symbol) -> str:
 def questions(d) -> dict[str, Math]:
     """For an MLP derivation: each chain question's key → its part, in backprop's order
     (Z2, W2, A1, Z1, W1 for two layers); {} for anything else. Built once per derivation."""
-    if d.op != "mlp" or "layers" not in d.facts:
+    if d.op != "mlp" or d.mlp is None:
         return {}
     if "chain questions" not in d.facts:
         d.facts["chain questions"] = _build(d)
@@ -51,7 +51,7 @@ def questions(d) -> dict[str, Math]:
 
 
 def _build(d) -> dict[str, Math]:
-    layers, ce = d.facts["layers"], d.facts["ce"]
+    layers, ce = d.mlp.layers, d.mlp.ce
     depth = len(layers)
     last = layers[-1][0]
     # the softmax lesson's logits z^{(L)}_k are the last layer's outputs z^{(L)}_{1k}
