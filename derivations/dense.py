@@ -44,7 +44,7 @@ def linear_math(batch=2, in_features=3, out_features=2, *, scope=None) -> Math:
         out_letter="z",
         scope=scope,
     )
-    m.facts["terms"] = terms
+    m.terms = terms
     G = m.upstream
     m.prove(DENSE_DW, m.grads["W"], X.T * G, grad="W", operands={"X^T": X.T, "dZ": G})
     m.prove(DENSE_DX, m.grads["X"], G * W.T, grad="X", operands={"dZ": G, "W^T": W.T})

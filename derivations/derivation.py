@@ -22,7 +22,19 @@ from .symbols import Scope
 from .typeset import equalities, num, ordered_sum, tex
 
 if TYPE_CHECKING:
-    from .facts import AttentionFacts, CnnFacts, MlpFacts, SoftmaxFacts
+    from .facts import (
+        AttentionFacts,
+        CnnFacts,
+        ConvFacts,
+        CustomFacts,
+        MlpFacts,
+        NormFacts,
+        PoolFacts,
+        ReductionFacts,
+        ResidualFacts,
+        SoftmaxFacts,
+        UnaryFacts,
+    )
     from .staged import Shared
 
 
@@ -103,8 +115,17 @@ class Math:
     # practice: the expected answers where not ``grads`` (norm's, in x̂: a dict filled lazily)
     practice_grads: dict[str, sp.Matrix] | None = None
     activation: str = ""  # residual and an MLP chain's parts: the activation, for the tips
+    # each output's forward sum, [(coefficient, [(input, cell), …]), …] (dense, conv, pool)
+    terms: dict | None = None
     # ---- one kind of op's own (facts.py), read by its lesson, the page and practice
+    unary: UnaryFacts | None = None
+    reduction: ReductionFacts | None = None
+    custom: CustomFacts | None = None
+    conv: ConvFacts | None = None
+    pool: PoolFacts | None = None
     softmax: SoftmaxFacts | None = None
+    norm: NormFacts | None = None
+    residual: ResidualFacts | None = None
     attention: AttentionFacts | None = None
     mlp: MlpFacts | None = None
     cnn: CnnFacts | None = None

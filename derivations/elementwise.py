@@ -10,6 +10,7 @@ import sympy as sp
 
 from .algebra import jacobian_from_terms, outputs_from_terms, rename_symbols, times
 from .derivation import Math, assemble
+from .facts import ReductionFacts, UnaryFacts
 from .params import as_shape
 from .product import product_tex
 from .symbols import Scope
@@ -81,7 +82,7 @@ def unary_from(op: str, fn: Unary, shape, params: dict, scope=None) -> Math:
     m = assemble(op, params, {"X": X}, output, jac, out_name="Y", out_letter="y", scope=scope)
     if fn.kink is not None:
         m.partial_tex = {("X", i, i): _kink_tex(fn.kink, X[i]) for i in jac["X"]}
-    m.facts.update(fprime=fprime, unary=fn)
+    m.unary = UnaryFacts(fn, fprime)
     if fn.rule is not None:
         # the scalar identity f'(t) = rule(f(t), t) proves the pattern entry by entry
         ok = is_zero(sp.diff(fn.f, T) - fn.rule.xreplace({_Y: fn.f}))
@@ -236,5 +237,5 @@ def reduction_math(op: str, shape=(2, 2), *, scope=None) -> Math:
         grad="X",
         operands={"dy": m.upstream},
     )
-    m.facts["coef"] = coef
+    m.reduction = ReductionFacts(coef)
     return m

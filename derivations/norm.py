@@ -28,6 +28,7 @@ import sympy as sp
 from . import norm_views
 from .algebra import grads_from_jac, rename_symbols, substitute
 from .derivation import Math, Pattern
+from .facts import NormFacts, need
 from .params import as_count
 from .staged import Shared
 from .symbols import Scope
@@ -295,16 +296,16 @@ def norm_math(op: str, batch=3, features=2, *, scope=None) -> Math:
     _name_everything(shared, d, jac_hat, grads_hat, out_hat)
     d.checks = checks
     d.staged = shared
-    d.facts.update(
+    d.norm = NormFacts(
         template=tp,
         groups=groups,
         by_column=by_column,
         xhat=xhat,
         xhat_full=xhat.applyfunc(written_out),
-        jac_hat=jac_hat,
         grads_hat=grads_hat,
         proofs=proofs,
     )
+    d.facts["jac_hat"] = jac_hat
     _facts(d, shared, written_out, rule)
     return d
 
@@ -325,17 +326,15 @@ def _hat_jacobian(tp: _Template, groups, xhat) -> dict:
 
 def _facts(d: Math, shared: Shared, written_out, rule: dict) -> None:
     """What the lesson, the page and practice read besides the maths itself."""
-    tp, groups, xhat = d.facts["template"], d.facts["groups"], d.facts["xhat"]
+    nf = need(d.norm, d.op, "norm")
+    tp, groups, xhat = nf.template, nf.groups, nf.xhat
     n, c = xhat.shape
     wrong = _matrix((n, c), _renamed(tp, groups, lambda t: t.wrong))
     wrong_full = wrong.applyfunc(written_out)
     shared.names(wrong_full, wrong)
-    d.facts.update(
-        compact=_matrix((n, c), _renamed(tp, groups, lambda t: t.compact)),
-        wrong=wrong,
-        wrong_full=wrong_full,
-    )
-    _patterns(d, d.facts["proofs"], d.facts["xhat_full"])
+    nf.wrong_full = wrong_full
+    d.facts.update(compact=_matrix((n, c), _renamed(tp, groups, lambda t: t.compact)), wrong=wrong)
+    _patterns(d, nf.proofs, nf.xhat_full)
     norm_views.attach(d, rule)
 
 
@@ -382,17 +381,18 @@ def _patterns(d: Math, proofs: dict, xhat_full) -> None:
     """The proven patterns, with the operands the app shows them with (the template's proof
     holds in every group; the sums for γ and β are checked here, entry by entry)."""
     up, n = d.upstream, d.inputs["X"].shape[0]
-    if d.facts["by_column"]:
+    nf = need(d.norm, d.op, "norm")
+    if nf.by_column:
         label = "dX = γ/(Nσ)(N dY − Σ dY − X̂ Σ dY⊙X̂)"
     else:
         label = "dX = 1/(Dσ)(D dX̂ − Σ dX̂ − X̂ Σ dX̂⊙X̂), dX̂ = dY⊙γ"
     d.patterns[label] = Pattern(label, "X", {"dY": up, "X̂": xhat_full}, proofs["compact"])
     ones = sp.ones(1, n)
-    gh = d.facts["grads_hat"]
+    gh = nf.grads_hat
     d.prove(
         NORM_DGAMMA,
         gh["gamma"],
-        ones * up.multiply_elementwise(d.facts["xhat"]),
+        ones * up.multiply_elementwise(nf.xhat),
         grad="gamma",
         operands={"dY": up, "X̂": xhat_full},
     )

@@ -16,6 +16,7 @@ from .chain import chain
 from .dense import linear_math
 from .derivation import Math
 from .elementwise import T, unary_math
+from .facts import ResidualFacts, need
 from .params import as_count
 from .symbols import Scope
 from .typeset import tex
@@ -74,11 +75,12 @@ def residual_math(features=2, activation="tanh", *, scope=None) -> Math:
         scope,
     )
     z = lin.output  # z_j = Σ_k x_k w_kj + b_j, written out
-    fprime = unary.facts["fprime"]  # act′(t); ReLU's is PyTorch's: 0 at t = 0
+    fprime = need(unary.unary, unary.op, "unary").fprime  # act′(t); ReLU's is PyTorch's: 0 at t = 0
     dact = sp.Matrix(1, f_, lambda _, j: fprime.xreplace({T: z[0, j]}))
     J = sp.Matrix(f_, f_, lambda j, k: dact[0, j] * lin.inputs["W"][k, j])  # ∂f_j/∂x_k
     m.activation = act
-    m.facts.update(f=f, z=z, dact=dact, J=J, z_names=unary.inputs["X"])
+    m.residual = ResidualFacts(z=z, z_names=unary.inputs["X"], dact=dact, J=J)
+    m.facts["f"] = f
     _display(m, unary.inputs["X"])
     _prove(m, J, dact)
     return m

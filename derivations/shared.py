@@ -145,7 +145,7 @@ def value(job):
     if d.op == "custom":
         from .custom_op import remember
 
-        remember(job.args[1]["f"], d.facts["f_x"], d.facts["fprime_x"])  # as the page typed it
+        remember(job.args[1]["f"], d.custom.f_x, d.custom.fprime_x)  # as the page typed it
     return d
 
 

@@ -98,7 +98,7 @@ def _build(d) -> dict[str, Math]:
 
 def _rule(act, j: int):
     """σ′(z_j) as the notes write it, in the activation a_j where they do (a(1 − a))."""
-    rule = act.facts["unary"].rule
+    rule = act.unary.fn.rule
     if rule is None:
         return act.jac["X"][(0, j)][(0, j)]
     return rule.xreplace({sp.Symbol("y"): act.out_symbols[0, j]})

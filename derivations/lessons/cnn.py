@@ -14,7 +14,7 @@ from ..derivation import Math, Step
 from ..facts import CnnFacts, need
 from ..product import times
 from ..typeset import Typeset, aligned, article, check_mark, ordered_sum, plural
-from .common import all_grads_step, expansion_parts, forward_step
+from .common import all_grads_step, expansion_parts, forward_step, sums
 from .network import VT, WT, _d, _u
 
 
@@ -59,7 +59,7 @@ def _cnn_forward(m: Math, t: Typeset) -> list[Step]:
     first = forward_step(
         conv,
         t,
-        lambda o: expansion_parts(conv.inputs, conv.facts["terms"][o]),
+        lambda o: expansion_parts(conv.inputs, sums(conv)[o]),
         "The convolution, as in the Conv2D lesson: each output is a window of X times K, plus b.",
     )
     pool, dense = ops["pool"], ops["dense"]
