@@ -499,4 +499,4 @@ def _facts(m: Math, b: _Build, S, P, dS) -> None:
         "Q": "(its query sees a single key, whose weight is 1 whatever the scores)",
         "K": "(the queries that see this key see it alone, with weight 1 whatever the scores)",
     }
-    m.attention = AttentionFacts(show=b.show, seen=b.seen, scores=S, probabilities=P)
+    m.attention = AttentionFacts(show=b.show, seen=b.seen, probabilities=P)

@@ -112,11 +112,10 @@ class ResidualFacts:
 @dataclass
 class AttentionFacts:
     """attention.py: the page's display symbols ``show`` ("s", "p", "dp", "ds" → matrices of
-    names), the keys each query sees (``seen[i]``), the scores S and the weights P."""
+    names), the keys each query sees (``seen[i]``) and the weights P."""
 
     show: dict[str, sp.Matrix]
     seen: list[list[int]]
-    scores: sp.Matrix
     probabilities: sp.Matrix
 
 

@@ -305,7 +305,6 @@ def norm_math(op: str, batch=3, features=2, *, scope=None) -> Math:
         grads_hat=grads_hat,
         proofs=proofs,
     )
-    d.facts["jac_hat"] = jac_hat
     _facts(d, shared, written_out, rule)
     return d
 
@@ -333,7 +332,6 @@ def _facts(d: Math, shared: Shared, written_out, rule: dict) -> None:
     wrong_full = wrong.applyfunc(written_out)
     shared.names(wrong_full, wrong)
     nf.wrong_full = wrong_full
-    d.facts.update(compact=_matrix((n, c), _renamed(tp, groups, lambda t: t.compact)), wrong=wrong)
     _patterns(d, nf.proofs, nf.xhat_full)
     norm_views.attach(d, rule)
 

@@ -80,7 +80,6 @@ def residual_math(features=2, activation="tanh", *, scope=None) -> Math:
     J = sp.Matrix(f_, f_, lambda j, k: dact[0, j] * lin.inputs["W"][k, j])  # ∂f_j/∂x_k
     m.activation = act
     m.residual = ResidualFacts(z=z, z_names=unary.inputs["X"], dact=dact, J=J)
-    m.facts["f"] = f
     _display(m, unary.inputs["X"])
     _prove(m, J, dact)
     return m
@@ -129,7 +128,6 @@ def _prove(m: Math, J: sp.Matrix, dact: sp.Matrix) -> None:
     wrong = G * J
     differs = any(sp.expand(a - b) != 0 for a, b in zip(m.grads["X"], wrong, strict=True))
     m.checks.append(("dY J_f alone (the identity dropped) is not dX", differs))
-    m.facts["wrong"] = wrong
     m.panels = _panels(m, J, dact, wrong)
 
 
