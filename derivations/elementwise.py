@@ -145,7 +145,8 @@ def _binary_jac(op, inputs, shape, nidx):
     if op == "div":
         # differentiated once, then renamed per entry: 512 diffs took a second
         q, dm, dn = _QUOTIENT
-        jac, flat = {"M": {}, "N": {}}, []
+        jac: dict[str, dict] = {"M": {}, "N": {}}
+        flat: list = []
         for o in outs:
             names = {_M: M[o], _N: N[nidx(*o)]}
             flat.append(rename_symbols(q, names))

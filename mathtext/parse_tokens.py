@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import keyword
 import re
+from typing import NoReturn
 
 from .grammar import CALLABLE
 from .parse_messages import (
@@ -124,7 +125,7 @@ class _Scan:
         self.prev_tok, self.prev_at, self.prev_kind = "", 0, ""
         self.used: set[str] = set()
 
-    def fail(self, problem: str):
+    def fail(self, problem: str) -> NoReturn:
         raise ValueError(f"{show(self.text)}: {problem}")
 
     def typed(self, at: int, tok: str) -> str:
