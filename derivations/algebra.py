@@ -264,7 +264,7 @@ def jacobian_from_terms(inputs: dict, terms: dict) -> dict:
     coef · (the other factors) to ∂z/∂factor. Output indices are visited in the order given, so
     every gradient's terms come out in row-major output order.
     """
-    jac = {n: {} for n in inputs}
+    jac: dict[str, dict] = {n: {} for n in inputs}
     for out, tlist in terms.items():
         for coef, factors in tlist:
             for k, (name, idx) in enumerate(factors):

@@ -30,6 +30,7 @@ from mathtext.functions import SoftmaxEntry
 
 from .algebra import add, times
 from .derivation import Math
+from .facts import AttentionFacts
 from .params import as_count
 from .polynomial import Polys, product, prove, total
 from .polynomial import times as ptimes
@@ -489,18 +490,13 @@ def _facts(m: Math, b: _Build, S, P, dS) -> None:
     defs |= {shown_ds[i, j]: dS[i, j] for i in range(b.lq) for j in range(b.lk)}
     for A in (b.Q, b.K) if b.d > 1 else ():
         defs |= {s: a / sp.sqrt(b.d) for s, a in zip(_scaled(b, A), A, strict=True)}
-    m.facts.update(
-        defs=defs,  # the page's display symbols → what they stand for, in the inputs
-        labels=_labels(b, m.loss),
-        panels=_panels(m, b, S, P, dS),
-        seen=b.seen,
-        show=b.show,
-        scores=S,
-        probabilities=P,
-        walk=True,  # numbers by one walk over the shared p nodes (Math._lambdify)
-        # why an entry of Q or K gets no gradient (the page's explorer says so)
-        why_zero={
-            "Q": "(its query sees a single key, whose weight is 1 whatever the scores)",
-            "K": "(the queries that see this key see it alone, with weight 1 whatever the scores)",
-        },
-    )
+    m.defs = defs  # the page's display symbols → what they stand for, in the inputs
+    m.labels = _labels(b, m.loss)
+    m.panels = _panels(m, b, S, P, dS)
+    m.walk = True  # numbers by one walk over the shared p nodes (Math._lambdify)
+    # why an entry of Q or K gets no gradient (the page's explorer says so)
+    m.why_zero = {
+        "Q": "(its query sees a single key, whose weight is 1 whatever the scores)",
+        "K": "(the queries that see this key see it alone, with weight 1 whatever the scores)",
+    }
+    m.attention = AttentionFacts(show=b.show, seen=b.seen, probabilities=P)

@@ -16,7 +16,7 @@ from dataclasses import replace
 import sympy as sp
 
 from .algebra import grads_from_jac, substitute, times
-from .derivation import Math
+from .derivation import Math, Parts
 
 
 def rename(m: Math, names: dict[str, str]) -> Math:
@@ -27,11 +27,11 @@ def rename(m: Math, names: dict[str, str]) -> Math:
         return {names.get(k, k): v for k, v in d.items()}
 
     tex = {(names.get(k[0], k[0]), *k[1:]): v for k, v in m.partial_tex.items()}
-    facts = dict(m.facts)
-    if "terms" in facts:  # the forward sums name their factors' inputs
-        facts["terms"] = {
+    terms = None
+    if m.terms is not None:  # the forward sums name their factors' inputs
+        terms = {
             o: [(c, [(names.get(n, n), i) for n, i in f]) for c, f in tl]
-            for o, tl in facts["terms"].items()
+            for o, tl in m.terms.items()
         }
     return replace(
         m,
@@ -39,7 +39,8 @@ def rename(m: Math, names: dict[str, str]) -> Math:
         jac=keyed(m.jac),
         grads=keyed(m.grads),
         partial_tex=tex,
-        facts=facts,
+        terms=terms,
+        facts=dict(m.facts),
         patterns=dict(m.patterns),
         checks=list(m.checks),
     )
@@ -70,7 +71,7 @@ def _composed_jac(first: Math, second: Math, link: str, sub: dict) -> dict:
         z: {o: substitute(p, sub, memo) for o, p in outs.items()}
         for z, outs in second.jac[link].items()
     }
-    jac = {}
+    jac: dict[str, dict] = {}
     for name, entries in first.jac.items():
         jac[name] = {}
         for idx, inner in entries.items():
@@ -108,6 +109,5 @@ def chain(first: Math, second: Math, link: str = "X") -> Math:
         second.loss,
         second.scope,
     )
-    m.facts["parts"] = (first, second, link)
-    m.facts["links"] = sub  # second's link symbols → first's output expressions
+    m.parts = Parts(first, second, link)
     return m

@@ -8,6 +8,7 @@ import sympy as sp
 
 from .algebra import correlate, dilate, jacobian_from_terms, outputs_from_terms, pad, rot180
 from .derivation import Math, assemble
+from .facts import ConvFacts, need
 from .params import (
     MAX_KERNEL,
     MAX_PADDING,
@@ -120,7 +121,8 @@ def conv2d_math(
         out_letter="z",
         scope=scope,
     )
-    m.facts.update(terms=terms, out=out)
+    m.terms = terms
+    m.conv = conv = ConvFacts(out)
     X, K, G = inputs["X"], inputs["K"], m.upstream
     xp = pad(X, p[0], p[0], p[1], p[1])
     m.prove(
@@ -142,7 +144,7 @@ def conv2d_math(
         grad="X",
         operands={"pad(dZ)": gp, "rot180(K)": rot180(kd)},
     )
-    m.facts.update(kd=kd, unreached=(eh, ew))
+    conv.kd, conv.unreached = kd, (eh, ew)
     return m
 
 
@@ -173,7 +175,7 @@ def _transposed_out(hw, k, s, p, dl, opad) -> tuple[int, int]:
 
 
 def _transposed_terms(hw, k, s, p, dl, out) -> dict:
-    terms = {(i, j): [] for i in range(out[0]) for j in range(out[1])}
+    terms: dict[tuple[int, int], list] = {(i, j): [] for i in range(out[0]) for j in range(out[1])}
     for i in range(hw[0]):  # each input pixel stamps a scaled copy of K into the output
         for j in range(hw[1]):
             for m in range(k[0]):
@@ -236,7 +238,7 @@ def conv_transpose2d_math(
         out_letter="z",
         scope=scope,
     )
-    m.facts.update(terms=terms, out=out)
+    m.terms, m.conv = terms, ConvFacts(out)
     _prove_transposed(m, hw, k, s, p, dl, opad)
     return m
 
@@ -255,7 +257,7 @@ def _prove_transposed(m: Math, hw, k, s, p, dl, opad) -> None:
         conv_form,
         operands={"pad(X)": xz, "rot180(K)": kr},
     )
-    m.facts.update(implicit_padding=ih, implicit_padding_w=iw)
+    need(m.conv, m.op, "conv").implicit_padding = (ih, iw)
     gp = pad(G, p[0], p[0], p[1], p[1])
     m.prove(
         CONV_T_DK,

@@ -8,6 +8,7 @@ import sympy as sp
 
 from .algebra import jacobian_from_terms, outputs_from_terms
 from .derivation import Math, assemble
+from .facts import SoftmaxFacts
 from .params import MAX_SIDE, as_count
 from .symbols import Scope
 
@@ -43,7 +44,7 @@ def linear_math(batch=2, in_features=3, out_features=2, *, scope=None) -> Math:
         out_letter="z",
         scope=scope,
     )
-    m.facts["terms"] = terms
+    m.terms = terms
     G = m.upstream
     m.prove(DENSE_DW, m.grads["W"], X.T * G, grad="W", operands={"X^T": X.T, "dZ": G})
     m.prove(DENSE_DX, m.grads["X"], G * W.T, grad="X", operands={"dZ": G, "W^T": W.T})
@@ -108,5 +109,5 @@ def softmax_ce_math(num_classes=3, target=0, *, scope=None) -> Math:
             ),
         )
     )
-    m.facts.update(p=sp.Matrix([p]), onehot=sp.Matrix([onehot]))
+    m.softmax = SoftmaxFacts(p=sp.Matrix([p]), onehot=sp.Matrix([onehot]))
     return m

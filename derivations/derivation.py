@@ -4,9 +4,10 @@ steps). Lessons, practice questions and networks are all written from a Math."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field, fields
 from functools import cached_property
-from typing import ClassVar
+from typing import TYPE_CHECKING, ClassVar, NamedTuple
 
 import numpy as np
 import sympy as sp
@@ -19,6 +20,22 @@ from .algebra import equal, grads_from_jac
 from .product import factor_tex, product_tex
 from .symbols import Scope
 from .typeset import equalities, num, ordered_sum, tex
+
+if TYPE_CHECKING:
+    from .facts import (
+        AttentionFacts,
+        CnnFacts,
+        ConvFacts,
+        CustomFacts,
+        MlpFacts,
+        NormFacts,
+        PoolFacts,
+        ReductionFacts,
+        ResidualFacts,
+        SoftmaxFacts,
+        UnaryFacts,
+    )
+    from .staged import Shared
 
 
 @dataclass(frozen=True)
@@ -54,6 +71,14 @@ class Pattern:
     ok: bool
 
 
+class Parts(NamedTuple):
+    """A Math composed by ``chain.chain``: ``first``'s output is ``second``'s input ``link``."""
+
+    first: Math
+    second: Math
+    link: str
+
+
 @dataclass
 class Math:
     op: str
@@ -73,7 +98,39 @@ class Math:
     # LaTeX to show for a partial instead of sympy's, keyed (name, idx, out): max pool's
     # indicator reads better as [x wins z] than as the indicator function
     partial_tex: dict = field(default_factory=dict)
-    facts: dict = field(default_factory=dict)  # what the op's lesson needs besides the above
+    # ---- how it was built, and so how its numbers are computed (_lambdify, evaluate)
+    parts: Parts | None = None  # chain.chain: the two Maths it composes
+    typed: bool = False  # custom_op: built from a learner's text, numbers by the tree evaluator
+    staged: Shared | None = None  # norm: each μ, σ, x̂ computed once (staged.Shared)
+    walk: bool = False  # attention: numbers by one walk over the shared p nodes
+    # ---- what the page and practice show of it besides the above (ui/, grading/)
+    panels: list[tuple] | None = None  # its own matrices beside the steps (key, label, …, matrix)
+    between: list[tuple] = field(default_factory=list)  # network: the panels between layers
+    defs: dict = field(default_factory=dict)  # the page's display symbols → what they stand for
+    labels: dict = field(default_factory=dict)  # hover names of its own (attention's masked p)
+    output_tex: dict = field(default_factory=dict)  # idx → LaTeX the forward step writes
+    why_zero: dict[str, str] = field(default_factory=dict)  # input → why an entry gets no gradient
+    names: dict | None = None  # practice: the names a question offers, when it brings its own
+    named: dict = field(default_factory=dict)  # practice: a lesson's own quantities (mu1 …)
+    # practice: the expected answers where not ``grads`` (norm's, in x̂: a dict filled lazily)
+    practice_grads: dict[str, sp.Matrix] | None = None
+    activation: str = ""  # residual and an MLP chain's parts: the activation, for the tips
+    # each output's forward sum, [(coefficient, [(input, cell), …]), …] (dense, conv, pool)
+    terms: dict | None = None
+    # ---- one kind of op's own (facts.py), read by its lesson, the page and practice
+    unary: UnaryFacts | None = None
+    reduction: ReductionFacts | None = None
+    custom: CustomFacts | None = None
+    conv: ConvFacts | None = None
+    pool: PoolFacts | None = None
+    softmax: SoftmaxFacts | None = None
+    norm: NormFacts | None = None
+    residual: ResidualFacts | None = None
+    attention: AttentionFacts | None = None
+    mlp: MlpFacts | None = None
+    cnn: CnnFacts | None = None
+    # what else the op's lesson needs, read in the module that writes it and its lesson
+    facts: dict = field(default_factory=dict)
     # workers.transfer sends it as its attributes (its sympy values already canonical), not
     # through its constructor
     TRANSFER_BY_ATTRIBUTES: ClassVar[bool] = True
@@ -128,13 +185,13 @@ class Math:
         return {s: sp.Symbol(f"v{i}") for i, s in enumerate(self._args)}
 
     def _lambdify(self, exprs):
-        if self.facts.get("typed"):
+        if self.typed:
             # built from a learner's text (your own f): no code generated from it and no sympy
             # work on it in the app's process; the tree evaluator walks it instead
             return _tree_function(self._args, exprs)
-        if "staged" in self.facts:  # norm.py: each μ, σ, x̂ computed once (see norm.Shared)
-            return self.facts["staged"].lambdify(self._args, exprs)
-        if self.facts.get("walk"):
+        if self.staged is not None:  # norm.py: each μ, σ, x̂ computed once (see norm.Shared)
+            return self.staged.lambdify(self._args, exprs)
+        if self.walk:
             # expressions that share big subexpressions (attention's p_ij nodes): one walk
             # computes each once, where lambdify's code would repeat it everywhere it occurs
             return _walk_function(self._args, exprs)
@@ -149,8 +206,8 @@ class Math:
 
     def compile(self):
         """Build the cached numeric function now (evaluate() would on first use)."""
-        if "parts" in self.facts:
-            for part in self.facts["parts"][:2]:
+        if self.parts is not None:
+            for part in self.parts[:2]:
                 part.compile()
         else:
             self._grad_fn  # noqa: B018 - touching the cached_property compiles it
@@ -193,7 +250,7 @@ class Math:
 
     def evaluate(self, values: dict, upstream=None) -> dict[str, np.ndarray]:
         """The symbolic gradients with numbers put in: name → array of the input's shape."""
-        if "parts" in self.facts:
+        if self.parts is not None:
             return self._chain_evaluate(values, upstream)
         res = self._grad_fn(*self._flat(self.stable_values(values), upstream))
         return {
@@ -203,16 +260,22 @@ class Math:
 
     def forward(self, values: dict) -> np.ndarray:
         """The forward expressions with numbers put in."""
-        if "parts" in self.facts:
-            first, second, link = self.facts["parts"]
+        if self.parts is not None:
+            first, second, link = self.parts
             z = first.forward({n: values[n] for n in first.inputs})
             return second.forward(self._second_values(values, z))
         out = self._out_fn(*self._flat(self.stable_values(values), None))[0]
         return np.array(out, dtype=float).reshape(self.output.shape)
 
     # ---- a chain of ops, evaluated as backprop does
+    @property
+    def _parts(self) -> Parts:
+        if self.parts is None:
+            raise ValueError(f"{self.op}: not a chain of ops")
+        return self.parts
+
     def _second_values(self, values: dict, z) -> dict:
-        first, second, link = self.facts["parts"]
+        first, second, link = self._parts
         return {**{n: values[n] for n in second.inputs if n != link}, link: z}
 
     def _chain_evaluate(self, values: dict, upstream) -> dict[str, np.ndarray]:
@@ -221,7 +284,7 @@ class Math:
         compiles on its own: one expression for a whole network would repeat every layer's
         forward inside every path through it (a 4-layer MLP took minutes to compile)."""
         self._flat(values, upstream)  # the same argument checks as a single op
-        first, second, link = self.facts["parts"]
+        first, second, link = self._parts
         fv = {n: values[n] for n in first.inputs}
         g2 = second.evaluate(self._second_values(values, first.forward(fv)), upstream)
         g1 = first.evaluate(fv, g2.pop(link))
@@ -232,7 +295,7 @@ class Math:
         the entry belongs to, with that part's own upstream (∂L/∂z⁽¹⁾ for a first-layer
         weight) in numbers. Written in the network's input symbols, the partials of a deep
         entry fill a screen."""
-        first, second, link = self.facts["parts"]
+        first, second, link = self._parts
         if values is None:
             part = first if name in first.inputs else second
             return part.chain_rule(name, idx)
@@ -244,7 +307,7 @@ class Math:
         return second.chain_rule(name, idx, sv, upstream, width=width)
 
     def _number(self, e, flat: dict) -> float:
-        if self.facts.get("typed"):  # see _lambdify
+        if self.typed:  # see _lambdify
             return float(tree_evaluate(e, {s: flat[s] for s in e.free_symbols}))
         # xreplace of the few symbols it holds: subs with every input's value (hundreds at
         # 16×16) took a second per entry
@@ -260,7 +323,7 @@ class Math:
                     out[m[r, c]] = (name, (r, c))
         return out
 
-    def feeds(self, name: str, idx: tuple[int, int]) -> list[tuple[int, int]]:
+    def feeds(self, name: str, idx: Sequence[int]) -> list[tuple[int, int]]:
         """The output cells that input cell ``name[idx]`` feeds (where ∂z/∂a ≠ 0)."""
         return list(self.jac[name].get(tuple(idx), {}))
 
@@ -273,7 +336,7 @@ class Math:
                     res[name].append(idx)
         return res
 
-    def gradient_links(self, name: str, idx: tuple[int, int]) -> dict[str, list[tuple[int, int]]]:
+    def gradient_links(self, name: str, idx: Sequence[int]) -> dict[str, list[tuple[int, int]]]:
         """Everything ∂L/∂name[idx] is made of: the output (and upstream) cells it touched, and
         the cells of the other inputs that appear in its partial derivatives."""
         idx = tuple(idx)
@@ -288,14 +351,14 @@ class Math:
         return links
 
     def chain_rule(
-        self, name: str, idx: tuple[int, int], values=None, upstream=None, *, width=None
+        self, name: str, idx: Sequence[int], values=None, upstream=None, *, width=None
     ) -> str:
         """LaTeX of ∂L/∂a = Σ ∂L/∂z · ∂z/∂a over the non-zero terms; with numbers, each term
         plugged in and the total: '∂L/∂x_{22} = 0.3·k_{22} + … = 0.3·1.5 + … = 1.27'. With a
         ``width`` (units) that the one line would not fit, an ``aligned`` block instead: the
         sum, the numbers and the total each start a line, and long sums wrap."""
 
-        if "parts" in self.facts:
+        if self.parts is not None:
             return self._part_chain_rule(name, idx, values, upstream, width)
         idx = tuple(idx)
         lhs = rf"\frac{{\partial {self.loss}}}{{\partial {tex(self.inputs[name][idx])}}}"

@@ -10,6 +10,7 @@ import sympy as sp
 
 from .algebra import jacobian_from_terms, outputs_from_terms, rename_symbols, times
 from .derivation import Math, assemble
+from .facts import ReductionFacts, UnaryFacts
 from .params import as_shape
 from .product import product_tex
 from .symbols import Scope
@@ -56,11 +57,14 @@ MAX_SLOPE = 10.0
 
 
 def _slope(op: str, v) -> float:
-    if isinstance(v, bool) or not isinstance(v, (int, float, np.number)):
+    # np.number would let a numpy complex through
+    if isinstance(v, bool) or not isinstance(v, (int, float, np.integer, np.floating)):
         raise ValueError(f"{op}: negative_slope must be a number, not {v!r}.")
-    if not np.isfinite(v) or abs(v) > MAX_SLOPE:
+    value: int | float = v.item() if isinstance(v, np.generic) else v
+    slope = float(value) if abs(value) <= MAX_SLOPE else np.inf  # float(10**400) overflows
+    if not np.isfinite(slope) or abs(slope) > MAX_SLOPE:
         raise ValueError(f"{op}: negative_slope must be between -10 and 10; you gave {v!r}.")
-    return float(v)
+    return slope
 
 
 def unary_from(op: str, fn: Unary, shape, params: dict, scope=None) -> Math:
@@ -78,7 +82,7 @@ def unary_from(op: str, fn: Unary, shape, params: dict, scope=None) -> Math:
     m = assemble(op, params, {"X": X}, output, jac, out_name="Y", out_letter="y", scope=scope)
     if fn.kink is not None:
         m.partial_tex = {("X", i, i): _kink_tex(fn.kink, X[i]) for i in jac["X"]}
-    m.facts.update(fprime=fprime, unary=fn)
+    m.unary = UnaryFacts(fn, fprime)
     if fn.rule is not None:
         # the scalar identity f'(t) = rule(f(t), t) proves the pattern entry by entry
         ok = is_zero(sp.diff(fn.f, T) - fn.rule.xreplace({_Y: fn.f}))
@@ -141,7 +145,8 @@ def _binary_jac(op, inputs, shape, nidx):
     if op == "div":
         # differentiated once, then renamed per entry: 512 diffs took a second
         q, dm, dn = _QUOTIENT
-        jac, flat = {"M": {}, "N": {}}, []
+        jac: dict[str, dict] = {"M": {}, "N": {}}
+        flat: list = []
         for o in outs:
             names = {_M: M[o], _N: N[nidx(*o)]}
             flat.append(rename_symbols(q, names))
@@ -233,5 +238,5 @@ def reduction_math(op: str, shape=(2, 2), *, scope=None) -> Math:
         grad="X",
         operands={"dy": m.upstream},
     )
-    m.facts["coef"] = coef
+    m.reduction = ReductionFacts(coef)
     return m

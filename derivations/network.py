@@ -27,6 +27,7 @@ from .conv import conv2d_math
 from .dense import class_index, linear_math, softmax_ce_math
 from .derivation import Math, assemble
 from .elementwise import unary_math
+from .facts import CnnFacts, MlpFacts, need
 from .params import MAX_SIDE, TooBig, as_count, as_pair, as_shape
 from .pool import max_pool2d_math
 from .symbols import Scope, plain
@@ -56,7 +57,8 @@ def _seeded(m: Math, op: str, params: dict) -> Math:
     ∂L/∂L as upstream (the softmax lesson's Lᵢ is one sample's loss)."""
     L = sp.Symbol("L")
     seed = sp.Matrix([[sp.Symbol(r"\frac{\partial L}{\partial L}")]])
-    swap, memo = {m.upstream[0, 0]: seed[0, 0]}, {}  # the layers' gradients share subexpressions
+    swap = {m.upstream[0, 0]: seed[0, 0]}
+    memo: dict = {}  # the layers' gradients share subexpressions
     grads = {n: g.applyfunc(lambda e: rename_symbols(e, swap, memo)) for n, g in m.grads.items()}
     return replace(
         m,
@@ -149,8 +151,9 @@ def _mlp_panels(m: Math, layers, ce: Math) -> list[tuple]:
     c = ce.inputs["f"].cols
     p_names = sp.Matrix(1, c, lambda _, k: sp.Symbol(f"p_{{{k + 1}}}"))
     logits = dict(zip(ce.inputs["f"], layers[-1][0].out_symbols, strict=True))  # z⁽ᴸ⁾₁ⱼ
-    panels.append(("p", "p", p_names, ce.facts["p"].xreplace(logits), _plain(p_names)))
-    local = (p_names - ce.facts["onehot"]) * seed
+    softmax = need(ce.softmax, ce.op, "softmax")
+    panels.append(("p", "p", p_names, softmax.p.xreplace(logits), _plain(p_names)))
+    local = (p_names - softmax.onehot) * seed
     for ell in range(depth, 0, -1):
         lin = layers[ell - 1][0]
         labels = _plain(lin.out_symbols, "∂L/∂")
@@ -167,7 +170,7 @@ def _mlp_panels(m: Math, layers, ce: Math) -> list[tuple]:
 
 
 def panel_numbers(m: Math, values: dict, upstream) -> dict[str, np.ndarray]:
-    """The numbers of ``m.facts["between"]`` for these input values and seed, each panel from its
+    """The numbers of ``m.between`` for these input values and seed, each panel from its
     own definition and the numbers before it (compiled once per derivation)."""
     known = {
         s: float(v)
@@ -176,12 +179,10 @@ def panel_numbers(m: Math, values: dict, upstream) -> dict[str, np.ndarray]:
     }
     known[m.upstream[0, 0]] = float(np.ravel(upstream)[0])
     if "panel_fns" not in m.facts:
-        m.facts["panel_fns"] = [_compiled(p[3]) for p in m.facts["between"]]
+        m.facts["panel_fns"] = [_compiled(p[3]) for p in m.between]
     out = {}
     with np.errstate(all="ignore"):
-        for (key, _, names, *_), (args, fn) in zip(
-            m.facts["between"], m.facts["panel_fns"], strict=True
-        ):
+        for (key, _, names, *_), (args, fn) in zip(m.between, m.facts["panel_fns"], strict=True):
             res = np.asarray(fn(*[known[a] for a in args]), dtype=float).reshape(names.shape)
             out[key] = res
             known.update(zip(names, res.ravel().tolist(), strict=True))
@@ -235,7 +236,8 @@ def mlp_math(layer_sizes=(2, 3, 2), activation="sigmoid", target=0) -> Math:
     layers = _mlp_layers(sizes, activation)
     m = layers[0][0]
     for ell in range(1, len(layers)):
-        m = chain(chain(m, layers[ell - 1][1]), layers[ell][0])
+        below = need(layers[ell - 1][1], f"mlp layer {ell}", "activation")  # not the last
+        m = chain(chain(m, below), layers[ell][0])
     ce = softmax_ce_math(sizes[-1], target, scope=_named(len(layers), f="z"))
     params = dict(layer_sizes=sizes, activation=activation, target=target)
     m = _seeded(chain(m, ce, link="f"), op, params)
@@ -243,8 +245,8 @@ def mlp_math(layer_sizes=(2, 3, 2), activation="sigmoid", target=0) -> Math:
         _layer_backward(m, ell, lin, act)
     _whole_chain(m, layers)
     # the same layer for a batch of 3: dW = Xᵀ·dZ sums the samples' outer products
-    m.facts.update(layers=layers, ce=ce, batch=linear_math(3, sizes[0], sizes[1]))
-    m.facts["between"] = _mlp_panels(m, layers, ce)
+    m.mlp = MlpFacts(layers=layers, ce=ce, batch=linear_math(3, sizes[0], sizes[1]))
+    m.between = _mlp_panels(m, layers, ce)
     return m
 
 
@@ -301,5 +303,5 @@ def cnn_math(input_shape=(3, 3), kernel_shape=(2, 2), pool=2, classes=2, target=
     m = chain(m, ops["ce"], link="f")
     params = dict(input_shape=hw, kernel_shape=k, pool=p, classes=c, target=target)
     m = _seeded(m, op, params)
-    m.facts.update(ops=ops, conv_out=out, pooled=pooled)
+    m.cnn = CnnFacts(ops=ops, conv_out=out, pooled=pooled)
     return m

@@ -15,7 +15,7 @@ x → μ → σ² → σ → x̂ → y with μ_j, σ_j and x̂_ij as symbols of 
 derivatives by ``sympy.diff``, summed over the paths), then written in the inputs by
 substituting the definitions. Written in the inputs, every entry repeats its group's σ, a sum of
 M squares of (M + 1)-term sums: compiled as it stands a 4×4 batch norm took seconds and an 8×8
-one a minute, so a ``Shared`` in ``facts["staged"]`` gives the numeric code each statistic
+one a minute, so a ``Shared`` in ``Math.staged`` gives the numeric code each statistic
 once, as the named quantity it is (μ_j, σ_j, x̂_ij), before the expressions that use it.
 """
 
@@ -28,6 +28,7 @@ import sympy as sp
 from . import norm_views
 from .algebra import grads_from_jac, rename_symbols, substitute
 from .derivation import Math, Pattern
+from .facts import NormFacts, need
 from .params import as_count
 from .staged import Shared
 from .symbols import Scope
@@ -294,18 +295,17 @@ def norm_math(op: str, batch=3, features=2, *, scope=None) -> Math:
     )
     _name_everything(shared, d, jac_hat, grads_hat, out_hat)
     d.checks = checks
-    d.facts.update(
-        staged=shared,
+    d.staged = shared
+    d.norm = NormFacts(
         template=tp,
         groups=groups,
         by_column=by_column,
         xhat=xhat,
         xhat_full=xhat.applyfunc(written_out),
-        jac_hat=jac_hat,
         grads_hat=grads_hat,
         proofs=proofs,
     )
-    _facts(d, written_out, rule)
+    _facts(d, shared, written_out, rule)
     return d
 
 
@@ -323,19 +323,16 @@ def _hat_jacobian(tp: _Template, groups, xhat) -> dict:
     return {k: _row_major(v) for k, v in jac.items()}
 
 
-def _facts(d: Math, written_out, rule: dict) -> None:
+def _facts(d: Math, shared: Shared, written_out, rule: dict) -> None:
     """What the lesson, the page and practice read besides the maths itself."""
-    tp, groups, xhat = d.facts["template"], d.facts["groups"], d.facts["xhat"]
+    nf = need(d.norm, d.op, "norm")
+    tp, groups, xhat = nf.template, nf.groups, nf.xhat
     n, c = xhat.shape
     wrong = _matrix((n, c), _renamed(tp, groups, lambda t: t.wrong))
     wrong_full = wrong.applyfunc(written_out)
-    d.facts["staged"].names(wrong_full, wrong)
-    d.facts.update(
-        compact=_matrix((n, c), _renamed(tp, groups, lambda t: t.compact)),
-        wrong=wrong,
-        wrong_full=wrong_full,
-    )
-    _patterns(d, d.facts["proofs"], d.facts["xhat_full"])
+    shared.names(wrong_full, wrong)
+    nf.wrong_full = wrong_full
+    _patterns(d, nf.proofs, nf.xhat_full)
     norm_views.attach(d, rule)
 
 
@@ -382,17 +379,18 @@ def _patterns(d: Math, proofs: dict, xhat_full) -> None:
     """The proven patterns, with the operands the app shows them with (the template's proof
     holds in every group; the sums for γ and β are checked here, entry by entry)."""
     up, n = d.upstream, d.inputs["X"].shape[0]
-    if d.facts["by_column"]:
+    nf = need(d.norm, d.op, "norm")
+    if nf.by_column:
         label = "dX = γ/(Nσ)(N dY − Σ dY − X̂ Σ dY⊙X̂)"
     else:
         label = "dX = 1/(Dσ)(D dX̂ − Σ dX̂ − X̂ Σ dX̂⊙X̂), dX̂ = dY⊙γ"
     d.patterns[label] = Pattern(label, "X", {"dY": up, "X̂": xhat_full}, proofs["compact"])
     ones = sp.ones(1, n)
-    gh = d.facts["grads_hat"]
+    gh = nf.grads_hat
     d.prove(
         NORM_DGAMMA,
         gh["gamma"],
-        ones * up.multiply_elementwise(d.facts["xhat"]),
+        ones * up.multiply_elementwise(nf.xhat),
         grad="gamma",
         operands={"dY": up, "X̂": xhat_full},
     )

@@ -8,22 +8,27 @@ from __future__ import annotations
 import sympy as sp
 
 from .derivation import Math
+from .facts import NormFacts, need
 from .typeset import tex
 
 
+def _norm(d: Math) -> NormFacts:
+    return need(d.norm, d.op, "norm")
+
+
 def attach(d: Math, rule: dict) -> None:
-    """Everything below, into ``d.facts`` (and ``d.partial_tex``); ``rule`` writes μ, σ and x̂
+    """Everything below, into ``d``'s page and practice fields (and ``d.partial_tex``); ``rule`` writes μ, σ and x̂
     in the inputs."""
-    xhat, G, B = d.facts["xhat"], d.inputs["gamma"], d.inputs["beta"]
+    xhat, G, B = _norm(d).xhat, d.inputs["gamma"], d.inputs["beta"]
     n, c = xhat.shape
-    d.facts["panels"] = _panels(d, rule)
-    d.facts["output_tex"] = {  # as the forward step writes them (in x, each is 69 units wide)
+    d.panels = _panels(d, rule)
+    d.output_tex = {  # as the forward step writes them (in x, each is 69 units wide)
         (i, j): rf"{tex(G[0, j])} {tex(xhat[i, j])} + {tex(B[0, j])}"
         for i in range(n)
         for j in range(c)
     }
-    _practice(d, d.facts["groups"], xhat, d.facts["grads_hat"])
-    _partial_tex(d, d.facts["template"].size)
+    _practice(d, _norm(d).groups, xhat, _norm(d).grads_hat)
+    _partial_tex(d, _norm(d).template.size)
 
 
 def partial_latex(gamma: str, sigma: str, same: bool, xa: str, xb: str, M: int) -> str:
@@ -37,8 +42,8 @@ def partial_latex(gamma: str, sigma: str, same: bool, xa: str, xb: str, M: int) 
 def _partial_tex(d: Math, M: int) -> None:
     """The chain-rule terms as the lesson writes them, in x̂ and σ (the partials themselves are
     in the inputs, where every one repeats σ's sum of squares)."""
-    xhat, G = d.facts["xhat"], d.inputs["gamma"]
-    for grp in d.facts["groups"]:
+    xhat, G = _norm(d).xhat, d.inputs["gamma"]
+    for grp in _norm(d).groups:
         for a, ca in enumerate(grp.cells):
             for b, cb in enumerate(grp.cells):
                 d.partial_tex[("X", cb, ca)] = partial_latex(
@@ -64,7 +69,7 @@ def _panels(d: Math, rule: dict) -> list[tuple]:
     (key, title, cell names, matrix in the inputs): μ and σ per group, X̂, the Jacobian ∂y/∂x
     ordered group by group (so its blocks show), and the diagonal answer of the mistake."""
     n, c = d.inputs["X"].shape
-    groups, by_column = d.facts["groups"], d.facts["by_column"]
+    groups, by_column = _norm(d).groups, _norm(d).by_column
     shape = (1, len(groups)) if by_column else (len(groups), 1)
     stats = [
         (key, sym, sp.Matrix(*shape, [rule[getattr(g, key)] for g in groups]))
@@ -82,7 +87,7 @@ def _panels(d: Math, rule: dict) -> list[tuple]:
         for key, sym, m in stats
     ]
     hats = [[f"x̂{_sub(i, j)}" for j in range(c)] for i in range(n)]
-    out.append(("xhat", "X̂", hats, d.facts["xhat_full"]))
+    out.append(("xhat", "X̂", hats, _norm(d).xhat_full))
     order = [cell for g in groups for cell in g.cells]
     J = sp.Matrix(
         len(order), len(order), lambda r, k: d.jac["X"][order[k]].get(order[r], sp.S.Zero)
@@ -90,7 +95,9 @@ def _panels(d: Math, rule: dict) -> list[tuple]:
     names = [[f"∂y{_sub(*o)}/∂x{_sub(*i)}" for i in order] for o in order]
     out.append(("J", "∂Y/∂X, " + ("column by column" if by_column else "row by row"), names, J))
     wrong = [[f"diagonal answer for x{_sub(i, j)}" for j in range(c)] for i in range(n)]
-    out.append(("wrong", "the diagonal answer", wrong, d.facts["wrong_full"]))
+    out.append(
+        ("wrong", "the diagonal answer", wrong, need(_norm(d).wrong_full, d.op, "wrong_full"))
+    )
     return out
 
 
@@ -102,12 +109,12 @@ def _practice(d: Math, groups, xhat, grads_hat) -> None:
     n, c = d.inputs["X"].shape
     where = {cell: g for g in groups for cell in g.cells}
     hat = {xhat[cell]: (d.inputs["X"][cell] - where[cell].mu) / where[cell].sigma for cell in where}
-    d.facts["named"] = {
+    d.named = {
         **{f"mu{k + 1}": g.mu for k, g in enumerate(groups)},
         **{f"sigma{k + 1}": g.sigma for k, g in enumerate(groups)},
         **{f"xhat{i + 1}{j + 1}": hat[xhat[i, j]] for i in range(n) for j in range(c)},
     }
-    d.facts["practice_grads"] = _Written(grads_hat, hat)
+    d.practice_grads = _Written(grads_hat, hat)
 
 
 class _Written(dict):

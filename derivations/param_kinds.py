@@ -158,8 +158,9 @@ class Sizes(Kind):
 
     def read(self, p, text):
         v = parse_sizes(text)
-        ok = v is not None and p.count[0] <= len(v) <= p.count[1]
-        return v if ok and all(p.lo <= n <= p.hi for n in v) else None
+        if v is None or not p.count[0] <= len(v) <= p.count[1]:
+            return None
+        return v if all(p.lo <= n <= p.hi for n in v) else None
 
     def extremes(self, p) -> list:
         return [(int(p.lo),) * p.count[0], (int(p.hi),) * p.count[1]]

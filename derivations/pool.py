@@ -9,6 +9,7 @@ from mathtext.functions import FirstMax
 
 from .algebra import correlate, dilate, jacobian_from_terms, outputs_from_terms, pad
 from .derivation import assemble
+from .facts import PoolFacts
 from .params import MAX_POOL_PADDING, MAX_WINDOW, as_pair, as_shape, axis_pairs, check_work
 from .symbols import Scope
 from .typeset import article
@@ -61,7 +62,8 @@ def windows(hw, k, s, p, out) -> dict:
 
 def _max_jacobian(X, Z, wins) -> tuple[dict, dict]:
     """∂z/∂x as FirstMax indicators, and their LaTeX '[x is the max of z]'."""
-    jac, tex = {"X": {}}, {}
+    jac: dict[str, dict] = {"X": {}}
+    tex: dict = {}
     xs = X.tolist()
     for o, cells in wins.items():
         window = sp.Tuple(*[xs[r][c] for r, c in cells])
@@ -89,7 +91,7 @@ def max_pool2d_math(input_shape=(2, 2), kernel_size=2, stride=None, padding=0, *
     params = dict(input_shape=hw, kernel_size=k, stride=s, padding=p)
     m = assemble(op, params, {"X": X}, output, jac, out_name="Z", out_letter="z", scope=scope)
     m.partial_tex = tex
-    m.facts.update(windows=wins, out=out)
+    m.pool = PoolFacts(out, wins)
     return m
 
 
@@ -113,7 +115,7 @@ def avg_pool2d_math(input_shape=(2, 2), kernel_size=2, stride=None, padding=0, *
         out_letter="z",
         scope=scope,
     )
-    m.facts.update(windows=wins, out=out, terms=terms)
+    m.pool, m.terms = PoolFacts(out, wins), terms
     # independent construction: a transposed convolution with the constant kernel 1/(kH·kW)
     ones = sp.Matrix(k[0], k[1], lambda i, j: share)
     eh = (hw[0] + 2 * p[0] - k[0]) % s[0]

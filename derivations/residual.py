@@ -18,6 +18,7 @@ from .chain import chain
 from .dense import linear_math
 from .derivation import Math
 from .elementwise import T, unary_math
+from .facts import ResidualFacts, need
 from .params import as_count
 from .symbols import Scope
 from .typeset import tex
@@ -76,12 +77,13 @@ def residual_math(features=2, activation="tanh", *, scope=None) -> Math:
         scope,
     )
     z = lin.output  # z_j = Σ_k x_k w_kj + b_j, written out
-    fprime = unary.facts["fprime"]  # act′(t); ReLU's is PyTorch's: 0 at t = 0
+    fprime = need(unary.unary, unary.op, "unary").fprime  # act′(t); ReLU's is PyTorch's: 0 at t = 0
     dact = sp.Matrix(1, f_, lambda _, j: fprime.xreplace({T: z[0, j]}))
     J = sp.Matrix(f_, f_, lambda j, k: dact[0, j] * lin.inputs["W"][k, j])  # ∂f_j/∂x_k
-    m.facts.update(f=f, z=z, dact=dact, J=J, activation=act, z_names=unary.inputs["X"])
+    m.activation = act
+    m.residual = ResidualFacts(z=z, z_names=unary.inputs["X"], dact=dact, J=J)
     # practice takes the z₁ⱼ every step writes: z12 is typed for (XW + b)₁₂
-    m.facts["named"] = {typing_name(s): z[0, j] for j, s in enumerate(unary.inputs["X"])}
+    m.named = {typing_name(s): z[0, j] for j, s in enumerate(unary.inputs["X"])}
     _display(m, unary.inputs["X"])
     _prove(m, J, dact)
     return m
@@ -130,8 +132,7 @@ def _prove(m: Math, J: sp.Matrix, dact: sp.Matrix) -> None:
     wrong = G * J
     differs = any(sp.expand(a - b) != 0 for a, b in zip(m.grads["X"], wrong, strict=True))
     m.checks.append(("dY J_f alone (the identity dropped) is not dX", differs))
-    m.facts["wrong"] = wrong
-    m.facts["panels"] = _panels(m, J, dact, wrong)
+    m.panels = _panels(m, J, dact, wrong)
 
 
 _SUBSCRIPT = str.maketrans("0123456789", "₀₁₂₃₄₅₆₇₈₉")

@@ -33,7 +33,7 @@ def lesson_here(op: str, params: dict, line_width: int):
     from . import derive
 
     d = derive(op, line_width=line_width, **params).compile()
-    if not d.facts.get("typed"):  # a learner's own f is never compiled (see Math._lambdify)
+    if not d.typed:  # a learner's own f is never compiled (see Math._lambdify)
         found = {
             label: _lambdified(d, list(p.operands.values())) for label, p in d.patterns.items()
         }
@@ -50,9 +50,8 @@ def _lambdified(d, mats):
     args = _args(d)
     if not set().union(*(m.free_symbols for m in mats)) <= set(args):
         return None
-    staged = d.facts.get("staged")  # a derivation that names its shared quantities compiles
-    if staged is not None:  # with them (as ui.patterns does): each computed once
-        return staged.lambdify(args, mats)
+    if d.staged is not None:  # a derivation that names its shared quantities compiles with
+        return d.staged.lambdify(args, mats)  # them (as ui.patterns does): each computed once
     plain = {s: sp.Symbol(f"v{i}") for i, s in enumerate(args)}
     return sp.lambdify([plain[s] for s in args], [m.xreplace(plain) for m in mats], "numpy")
 
@@ -146,7 +145,7 @@ def value(job):
     if d.op == "custom":
         from .custom_op import remember
 
-        remember(job.args[1]["f"], d.facts["f_x"], d.facts["fprime_x"])  # as the page typed it
+        remember(job.args[1]["f"], d.custom.f_x, d.custom.fprime_x)  # as the page typed it
     return d
 
 

@@ -6,7 +6,7 @@ root of a sum of squares of sums): sympy's printer writes every repeat out, so l
 derivation knows its shared quantities by name (μ_j, σ_j, x̂_ij), so it says them: a ``Shared``
 holds their definitions in order and each expression's named form, and compiles expressions in
 the inputs from those (``Math._lambdify`` and ``ui.patterns.compile_matrices`` use it when a
-Math carries one in ``facts["staged"]``).
+Math carries one in ``staged``).
 """
 
 from __future__ import annotations

@@ -12,6 +12,7 @@ the CLI and the exports.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -165,7 +166,12 @@ def tex_width(tex: str) -> int:
 
 
 def break_lines(
-    pieces: list[str], width: int, *, measure=visible_len, gap: float = 0, most: int | None = None
+    pieces: list[str],
+    width: float,
+    *,
+    measure: Callable[[str], float] = visible_len,
+    gap: float = 0,
+    most: int | None = None,
 ) -> list[list[str]]:
     """Pieces, in order, greedily onto lines of at most ``width`` units, each piece counting
     ``measure(piece) + gap`` and at most ``most`` pieces a line. A piece wider than a line gets
@@ -207,7 +213,12 @@ def continuation(chunk: str) -> str:
     return rf"&\quad {lead} {chunk.lstrip('-').lstrip()}"
 
 
-def equalities(lhs: str, groups: list[tuple[list[str], object]], total: str, width) -> str:
+def equalities(
+    lhs: str,
+    groups: Sequence[tuple[list[str], Callable[[list[str]], str]]],
+    total: str,
+    width: int | None,
+) -> str:
     """'lhs = a + b = (1)(2) + … = total' on one line, or, where that is wider than ``width``
     units, an aligned block: each group (its summands, and how to join them) starts a line of
     its own, and a long one wraps onto continuation lines."""
@@ -360,9 +371,10 @@ class Typeset:
         would lose more than it saves). A step listing many sums stays readable that way, and
         within KaTeX's budget of macro expansions (every \\quad is one)."""
         chunks = break_lines(parts, self.width, gap=2, most=per_line) or [[]]
-        elided = most_lines is not None and len(chunks) >= 2 * max(most_lines, 2)
-        if elided:
-            chunks = chunks[: max(most_lines, 2) - 1] + [[r"\cdots", parts[-1]]]
+        kept = None if most_lines is None else max(most_lines, 2)
+        elided = kept is not None and len(chunks) >= 2 * kept
+        if kept is not None and elided:
+            chunks = chunks[: kept - 1] + [[r"\cdots", parts[-1]]]
         lines = ["&= " + ordered_sum(chunks[0])] + [
             continuation(ordered_sum(c)) for c in chunks[1:]
         ]

@@ -308,7 +308,7 @@ def undefined_words(typed, numbers, inverse) -> str:
     )
 
 
-def undefined_reason(expr, point: dict, inverse) -> tuple[str, object]:
+def undefined_reason(expr, point: dict, inverse) -> tuple[str, sp.Basic | None]:
     """Why ``expr`` has no value at ``point``, and the first part of it that has none."""
     trace: list = []
     try:

@@ -20,8 +20,8 @@ def names_for(d, outputs: bool = True) -> dict[str, sp.Basic]:
     - for softmax-CE, the probabilities "p1", "p2", … → exp(f_k)/Σ_j exp(f_j); for attention
       "p11", "p12", … → its weights p_ij.
     """
-    if "names" in d.facts:  # a part that brings its own (practice along an MLP's chain)
-        return dict(d.facts["names"])
+    if d.names is not None:  # a part that brings its own (practice along an MLP's chain)
+        return dict(d.names)
     names: dict[str, sp.Basic] = {}
 
     def add(key, value):
@@ -39,7 +39,7 @@ def names_for(d, outputs: bool = True) -> dict[str, sp.Basic]:
             add(typing_name(out), value)
     for key, value in _INTERMEDIATES.get(d.op, lambda d: {})(d).items():
         add(key, value)
-    for key, value in d.facts.get("named", {}).items():  # a lesson's own: batch norm's mu1
+    for key, value in d.named.items():  # a lesson's own: batch norm's mu1
         add(key, value)
     return names
 
@@ -53,7 +53,7 @@ def _softmax_probabilities(d) -> dict:
 def _attention_probabilities(d) -> dict:
     """p11, p12, … → attention's weights p_ij (SoftmaxEntry nodes); a weight fixed at 0
     (masked) or 1 (a query that sees one key) has no name to type."""
-    P, names = d.facts["probabilities"], d.facts["show"]["p"]
+    P, names = d.attention.probabilities, d.attention.show["p"]
     return {typing_name(names[k]): P[k] for k in range(len(P)) if not P[k].is_Number}
 
 

@@ -181,7 +181,8 @@ def _cases(a, b, conditions, solved, proof: Proof, max_work: int) -> None:
             # there as well); no case of its own (a product of n conditions ≥ would otherwise
             # take 2ⁿ cases)
             continue
-        a2, b2, extra = assign_all(a, pa, v, s), assign_all(b, pb, v, s), ()
+        a2, b2 = assign_all(a, pa, v, s), assign_all(b, pb, v, s)
+        extra: tuple = ()
         cond = (sp.StrictGreaterThan(v, 0), sp.Equality(v, 0), sp.StrictLessThan(v, 0))[1 - s]
         if s == 0:
             solution = solve_linear(v)

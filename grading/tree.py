@@ -28,6 +28,7 @@ import dataclasses
 from dataclasses import dataclass
 from fractions import Fraction
 from functools import cache
+from typing import Any
 
 import numpy as np
 import sympy as sp
@@ -58,7 +59,7 @@ class Node:
 
     kind: str
     kids: tuple
-    value: object
+    value: Any  # a sympy value, a number, a str or a class, by ``kind`` (above)
     text: str
     symbols: frozenset = frozenset()  # of the names in it
 
@@ -127,6 +128,14 @@ def _kids(node) -> list:
     return []
 
 
+def _id(node: ast.expr) -> str:
+    """A plain name's text: the parser admits calls of names only, and the window function's
+    arguments are its cells' names."""
+    if not isinstance(node, ast.Name):
+        raise ValueError(f"typed_tree: expected a plain name, got {ast.dump(node)}")
+    return node.id
+
+
 def _node(node, kids: list, builder, named) -> Node:
     text = builder.segment(node)
     if id(node) not in named:
@@ -142,11 +151,11 @@ def _node(node, kids: list, builder, named) -> Node:
         if kind == "/":
             text = _division_text(node, builder)
         return Node(kind, tuple(kids), None, text)
-    if isinstance(node, ast.Call) and node.func.id == WINDOW_FUNCTION:
-        cells = [a.id for a in node.args[1:]]
-        return Node("first_max", tuple(kids[1:]), cells.index(node.args[0].id), text)
+    if isinstance(node, ast.Call) and _id(node.func) == WINDOW_FUNCTION:
+        cells = [_id(a) for a in node.args[1:]]
+        return Node("first_max", tuple(kids[1:]), cells.index(_id(node.args[0])), text)
     if isinstance(node, ast.Call):
-        return Node("call", tuple(kids), node.func.id, text)
+        return Node("call", tuple(kids), _id(node.func), text)
     compare = node.elts[0]
     return Node("cond", tuple(kids), _RELATIONS[type(compare.ops[0])], text)
 

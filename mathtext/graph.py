@@ -183,7 +183,7 @@ def _candidates(text) -> list[str]:
     text = text.strip()
     src, pos, _ = translate(text)
     toks = _tokens(text, src, pos)
-    found = {}
+    found: dict[str, None] = {}
     for k, (kind, tok, _) in enumerate(toks):
         called = k + 1 < len(toks) and toks[k + 1][1] == "("
         if kind == "name" and not called and tok not in FUNCTIONS:
@@ -251,10 +251,10 @@ def _named(body) -> set[int]:
     """ids of the syntax nodes holding a name (a called function's name does not count)."""
     parent = {id(c): n for n in ast.walk(body) for c in ast.iter_child_nodes(n)}
     out: set[int] = set()
-    for n in ast.walk(body):
-        if isinstance(n, ast.Name) and not (
-            isinstance(parent.get(id(n)), ast.Call) and parent[id(n)].func is n
-        ):
+    for name in ast.walk(body):
+        call = parent.get(id(name))
+        if isinstance(name, ast.Name) and not (isinstance(call, ast.Call) and call.func is name):
+            n: ast.AST | None = name
             while n is not None and id(n) not in out:
                 out.add(id(n))
                 n = parent.get(id(n))
@@ -328,12 +328,12 @@ def _add(parts: list[_Part], checker: _Checker, node, ins: list[int]) -> int:
         return _append(parts, _Part("neg", label, tuple(ins), names, symbol="neg"))
     if isinstance(node, ast.BinOp) and isinstance(node.op, ast.Pow):
         checker.powers[len(parts)] = checker.built[id(node.right)]  # the id it is to get
-        p = checker.number(node.right)
+        power = checker.number(node.right)
         shown = "".join(checker.segment(node.right).split())
-        return _append(parts, _Part("**", label, tuple(ins), names, 0.0, p, "**" + shown))
+        return _append(parts, _Part("**", label, tuple(ins), names, 0.0, power, "**" + shown))
     if isinstance(node, ast.BinOp):
         op = _BIN[type(node.op)]
-    elif isinstance(node, ast.Call):
+    elif isinstance(node, ast.Call) and isinstance(node.func, ast.Name):  # parse_tree's rule
         op = node.func.id
     else:
         op = _CMP[type(node.elts[0].ops[0])]

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import math
 import numbers
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 
 import numpy as np
 
@@ -52,7 +52,7 @@ def _sigmoid(u):
 
 
 # op → (forward, ∂/∂ its input(s) given the inputs and the value)
-_UNARY = {
+_UNARY: dict[str, tuple[Callable, Callable]] = {
     "neg": (np.negative, lambda u, y: -1.0),
     "exp": (np.exp, lambda u, y: y),
     "log": (np.log, lambda u, y: 1 / u),
@@ -67,7 +67,7 @@ _UNARY = {
     "sinh": (np.sinh, lambda u, y: np.cosh(u)),
     "sign": (np.sign, lambda u, y: 0.0),
 }
-_BINARY = {
+_BINARY: dict[str, tuple[Callable, Callable]] = {
     "+": (np.add, lambda a, b, y: (1.0, 1.0)),
     "-": (np.subtract, lambda a, b, y: (1.0, -1.0)),
     "*": (np.multiply, lambda a, b, y: (b, a)),
@@ -85,7 +85,8 @@ _NO_GRADIENT = {"relu", "sign", "[>]", "[>=]", "[<]", "[<=]"}
 def forward(parts, env: dict):
     """Every node's value (float64) and local derivatives, inputs first; a value that is not
     finite is a ValueError saying where and why."""
-    vals, local = [], []
+    vals: list[float] = []
+    local: list[tuple[float, ...]] = []
     with np.errstate(all="ignore"):
         for p in parts:
             args = [vals[i] for i in p.inputs]

@@ -57,7 +57,7 @@ def _value(node, ins: list, symbols: list):
     if op == "const":
         return _number(value)
     if op in FUNCTIONS or op in _MORE:
-        return FUNCTIONS.get(op, _MORE.get(op))(ins[0])
+        return {**_MORE, **FUNCTIONS}[op](ins[0])
     if op == "neg":
         return -ins[0]
     if op == "**":

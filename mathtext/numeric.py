@@ -11,6 +11,8 @@ root of a negative number) come out as nan or inf; callers treat any non-finite 
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import numpy as np
 import sympy as sp
 
@@ -22,7 +24,7 @@ class Unsupported(ValueError):
     """The expression holds a node this evaluator does not know (it never guesses)."""
 
 
-_UNARY = {
+_UNARY: dict[type, Callable] = {
     sp.exp: np.exp,
     sp.log: np.log,
     sp.sin: np.sin,
@@ -205,13 +207,14 @@ def _piecewise(e, ev, trace):
     or none holds."""
     if trace is not None:  # one point: only the conditions and the branch it takes count
         for value, cond in e.args:
-            c = float(np.asarray(ev(cond)).reshape(-1)[0])
-            if np.isnan(c):
+            at = float(np.asarray(ev(cond)).reshape(-1)[0])
+            if np.isnan(at):
                 return np.float64(np.nan)
-            if c == 1:
+            if at == 1:
                 return ev(value)
         return np.float64(np.nan)
-    out, decided = np.float64(np.nan), np.False_
+    out: np.ndarray | np.float64 = np.float64(np.nan)
+    decided: np.ndarray | np.bool_ = np.False_
     for value, cond in e.args:
         c = np.asarray(ev(cond), dtype=float)
         take = ~decided & (c == 1)

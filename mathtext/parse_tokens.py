@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import keyword
 import re
+from typing import NoReturn
 
 from .grammar import CALLABLE
 from .parse_messages import (
@@ -54,7 +55,8 @@ def translate(text: str) -> tuple[str, list[int], int | None]:
     """The text with pasted look-alikes made ASCII and ^ made **, and for every character of
     the result the index of the character it came from; stops at the first character outside
     the allow-list and returns its index (else None)."""
-    out, pos = [], []
+    out: list[str] = []
+    pos: list[int] = []
     for i, ch in enumerate(text):
         ch = _PASTED.get(ch, ch)
         if ch == "^":
@@ -93,8 +95,9 @@ def _tokens(text: str, src: str, pos: list[int]) -> list[tuple[str, str, int]]:
         m = _TOKEN.match(src, i)
         if m is None:  # cannot happen after translate's allow-list; be safe anyway
             raise ValueError(f"{show(text)}: unexpected character{where(text, pos, i)}")
-        if m.lastgroup != "space":
-            toks.append((m.lastgroup, m.group(), i))
+        kind = m.lastgroup or ""  # every alternative of _TOKEN is a named group
+        if kind != "space":
+            toks.append((kind, m.group(), i))
         i = m.end()
     return toks
 
@@ -117,11 +120,12 @@ class _Scan:
     def __init__(self, text: str, pos: list[int], names: dict):
         self.text, self.pos, self.names = text, pos, names
         self.stack: list[tuple[str, int]] = []
-        self.prev = None
-        self.prev_tok, self.prev_at, self.prev_kind = None, 0, None
+        self.prev: str | None = None
+        # the token before: read only once ``prev`` says there was one
+        self.prev_tok, self.prev_at, self.prev_kind = "", 0, ""
         self.used: set[str] = set()
 
-    def fail(self, problem: str):
+    def fail(self, problem: str) -> NoReturn:
         raise ValueError(f"{show(self.text)}: {problem}")
 
     def typed(self, at: int, tok: str) -> str:

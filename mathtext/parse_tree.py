@@ -9,6 +9,7 @@ import ast
 import math
 import re
 from fractions import Fraction
+from typing import NoReturn
 
 import sympy as sp
 
@@ -107,7 +108,7 @@ class Builder:
         seg = self.segment(node)
         return seg if len(seg) <= 30 else seg[:27] + "…"
 
-    def fail(self, node, problem: str):
+    def fail(self, node, problem: str) -> NoReturn:
         raise ValueError(f"{show(self.text)}: {problem}{self.where(node)}")
 
     def build(self, node, in_brackets: bool = False):

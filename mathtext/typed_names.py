@@ -67,7 +67,8 @@ class _Plain(StrPrinter):
                 return f"{name}({self._print(u)})"
         # a Piecewise of the lessons' own (leaky ReLU's slope): a sum of values times their
         # conditions, which a learner can type
-        parts, before = [], []
+        parts: list = []
+        before: list = []
         for value, cond in expr.args:
             holds = sp.And(cond, *[sp.Not(c) for c in before]) if before else cond
             before.append(cond)

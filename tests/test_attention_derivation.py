@@ -48,7 +48,7 @@ def test_every_pattern_is_proven_at_random_sizes(seed):
     checks = dict(d.checks)
     for label in PATTERNS:
         assert checks[label] is True, (label, params)
-    lk_seen = {len(s) for s in d.facts["seen"] if len(s) > 1}
+    lk_seen = {len(s) for s in d.attention.seen if len(s) > 1}
     assert {f"softmax Jacobian, rows of {n}" for n in lk_seen} <= set(checks)
     assert all(checks.values())
     assert set(d.patterns) == {"dV = P^T dO", "dQ = dS K/√d", "dK = dS^T Q/√d"}
@@ -155,7 +155,7 @@ def test_symbolic_equals_sympy_diff_of_the_quotient_of_exponentials(params):
 
 def test_masked_scores_get_exactly_zero_gradient():
     d = derive("attention", queries=3, keys=3, d_k=2, d_v=2, causal=True)
-    panels = {k: m for k, _, _, m in d.facts["panels"]}
+    panels = {k: m for k, _, _, m in d.panels}
     for i in range(3):
         for j in range(3):
             if j > i:
@@ -189,7 +189,7 @@ def test_the_sqrt_d_is_in_every_path_to_q_and_k(d_k):
     d = derive("attention", queries=2, keys=3, d_k=d_k, d_v=2)
     rng = np.random.default_rng(d_k)
     values, up = numbers(d, rng)
-    panels = {k: m for k, _, _, m in d.facts["panels"]}
+    panels = {k: m for k, _, _, m in d.panels}
     dS = patterns.compile_matrices(d, [panels["dS"]])(values, up)[0]
     sym = d.evaluate(values, up)
     np.testing.assert_allclose(sym["Q"], dS @ values["K"] / np.sqrt(d_k), atol=1e-12)
@@ -217,9 +217,9 @@ def test_scores_of_a_thousand_stay_finite():
         assert np.all(np.isfinite(sym[n]))
         np.testing.assert_allclose(sym[n], eng[n], atol=1e-9)
     np.testing.assert_allclose(d.forward(values), engine.attention(*values.values()))
-    panels = [m for *_, m in d.facts["panels"]]
+    panels = [m for *_, m in d.panels]
     assert all(np.all(np.isfinite(a)) for a in patterns.compile_matrices(d, panels)(values, up))
-    node = d.facts["probabilities"][0, 0]
+    node = d.attention.probabilities[0, 0]
     big = {s: 1000.0 for s in node.free_symbols}
     assert np.isfinite(tree_evaluate(node, big))  # the answer checker's evaluator too
     assert float(node.xreplace(big)) == pytest.approx(0.5)

@@ -109,7 +109,7 @@ def test_a_right_answer_while_two_sessions_build_slow_functions(sessions, conv):
         mine = derive("custom", f="x^2+3*x", shape=(2, 2))
     assert all(v.correct and v.method != "busy" for v in verdicts), verdicts
     assert tex == "x_{11} + 1"
-    assert mine.facts["fprime_x"].subs(mine.facts["f_x"].free_symbols.pop(), 1) == 5
+    assert mine.custom.fprime_x.subs(mine.custom.f_x.free_symbols.pop(), 1) == 5
 
 
 def test_a_killed_worker_holds_up_no_ones_next_answer(sessions, conv):

@@ -48,4 +48,4 @@ def test_sigma_only_where_the_learner_typed_sigmoid():
     d = derive("custom", f="sigmoid(x)^2")
     assert r"\sigma^{2}\!\left(x\right)" in d.steps[0].latex
     assert r"\sigma" in d.steps[1].latex.split(r"\\")[-1]
-    assert derive("custom", f="x**2*sin(x)").facts["tex"]["form"] == "simplified"
+    assert derive("custom", f="x**2*sin(x)").custom.tex["form"] == "simplified"

@@ -54,7 +54,7 @@ def test_the_api():
     titles = [s.title for s in d.steps]
     assert titles[0] == "Setup" and titles[-1] == "Pattern: dX = dY ⊙ f′(X)"
     assert d.steps[-1].proven and "cos" in d.steps[1].latex
-    assert d.facts["typed"]
+    assert d.typed
 
 
 def test_long_derivatives_are_named_in_the_steps():

@@ -228,7 +228,7 @@ def test_chain_hints_write_the_answer_in_the_forward_quantities():
     assert [h.title for h in hs] == ["Backprop's four rules", "The answer"]
     assert "p_{1}" in hs[1].latex and "a^{(1)}_{12}" in hs[1].latex and "e^" not in hs[1].latex
     shown = part.facts["shown"][0, 1]
-    a = part.facts["names"]
+    a = part.names
     real = shown.xreplace({sp.Symbol("p_{1}"): a["p1"], sp.Symbol("p_{2}"): a["p2"]})
     real = real.xreplace({s: a[C.layered_name(s)] for s in real.free_symbols if "a^" in s.name})
     point = {s: 0.3 + 0.1 * k for k, s in enumerate(sorted(real.free_symbols, key=str))}

@@ -98,15 +98,15 @@ def _check(d) -> int:
         bad = re.search(rf"(?:&= |[=+-] |^|\{{){up_tex}(?: \\cdot)? [-+]", steps)
         assert bad is None, f"{d.op}: {steps[bad.start() : bad.end() + 40]}"
     # a network's lesson writes its terms layer by layer, in the layers' own symbols
-    assert seen or "parts" in d.facts, f"{d.op}: no chain-rule term found in its steps"
+    assert seen or d.parts is not None, f"{d.op}: no chain-rule term found in its steps"
     return seen
 
 
 def _parts(m):
     """A chain's parts, down to the single ops (a network's layers)."""
-    if "parts" not in m.facts:
+    if m.parts is None:
         return [m]
-    first, second, _ = m.facts["parts"]
+    first, second, _ = m.parts
     return _parts(first) + _parts(second)
 
 
@@ -114,10 +114,10 @@ def _parts(m):
 def test_every_op_writes_its_chain_rule_terms_as_products(op, params):
     d = derive(op, **params)
     _check(d)
-    for part in _parts(d) if "parts" in d.facts else []:
+    for part in _parts(d) if d.parts is not None else []:
         for *_, plain, dotted in _terms(part):
             assert not top_level_signs(plain) and not top_level_signs(dotted), (op, plain)
-    if "parts" not in d.facts:  # "Which cells fed it?": the same products, with a ·
+    if d.parts is None:  # "Which cells fed it?": the same products, with a ·
         for name, idx, *_, dotted in list(_terms(d))[:20]:
             assert dotted in d.chain_rule(name, idx)
 

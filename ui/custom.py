@@ -61,7 +61,7 @@ def kink(values: dict, d) -> str:
     smooth their gap shrinks tenfold with the step; at a kink it stays and each slope settles;
     where neither happens, f changes faster than a step of ε can follow (sin(10¹²x)). And a
     smooth f can still curve too sharply for ε (√x at 10⁻⁴): a ✗ there would blame the maths."""
-    f, x = d.facts["f_x"], _x(values)
+    f, x = d.custom.f_x, _x(values)
     with np.errstate(all="ignore"):
         left1, right1, gap1 = _bend(f, x, 10 * KINK_STEP)
         left2, right2, gap2 = _bend(f, x, KINK_STEP)
@@ -107,7 +107,7 @@ def _curved(where: str, _slopes) -> str:
 
 def undefined(values: dict, d) -> str:
     """Why f or f′ cannot be computed at these numbers ("" where both can)."""
-    return domain_problem(d.facts["f_x"], _x(values), d.facts["fprime_x"]) or ""
+    return domain_problem(d.custom.f_x, _x(values), d.custom.fprime_x) or ""
 
 
 def values_in_domain(spec, d, values: dict, seed: int) -> dict | None:

@@ -56,7 +56,7 @@ def output_latex(d, idx, numbers, width: int | None = None) -> str:
     terms = forward_terms(d, idx)
     if terms is None:
         # a lesson may write its outputs in quantities it names (batch norm's γ₁ x̂₁₁ + β₁)
-        rhs = d.facts.get("output_tex", {}).get(idx) or sp.latex(d.output[idx])
+        rhs = d.output_tex.get(idx) or sp.latex(d.output[idx])
         if len(rhs) > LONGEST:  # see output_note
             return f"{z} = {total}"
         return f"{z} = {rhs} = {total}"
@@ -72,7 +72,7 @@ def output_latex(d, idx, numbers, width: int | None = None) -> str:
 def output_note(d, idx) -> str:
     """Why an output is shown without its formula: a whole network's loss written in its inputs
     fills the screen."""
-    if tuple(idx) in d.facts.get("output_tex", {}):
+    if tuple(idx) in d.output_tex:
         return ""
     if forward_terms(d, idx) is None and len(sp.latex(d.output[tuple(idx)])) > LONGEST:
         return (
@@ -96,7 +96,7 @@ def gradient_latex(d, name: str, idx, values, upstream, width: int | None = None
         lhs = rf"\frac{{\partial {d.loss}}}{{\partial {sp.latex(a)}}}"
         cell = links.cell_label(d, name, idx)
         # a lesson may say why itself (attention: a query that sees one key has p = 1)
-        why = d.facts.get("why_zero", {}).get(name, "")
+        why = d.why_zero.get(name, "")
         return f"{lhs} = 0", (
             # not "no window reaches it": a kernel weight over padding only, or a transposed
             # conv's stamp cropped away, has no window

@@ -17,7 +17,7 @@ def network(d: Derivation) -> dict[str, tuple]:
     """A network's quantities between its input and its loss (Z⁽¹⁾, A⁽¹⁾, …, p, ∂L/∂Z⁽ᴸ⁾, …), by
     key: (key, title, cell symbols, each cell's definition, cell names as text); see
     ``derivations.network``. Empty for a single op."""
-    return {p[0]: p for p in d.facts.get("between", ())}
+    return {p[0]: p for p in d.between}
 
 
 def panels(d: Derivation) -> list[tuple[str, str]]:
@@ -146,11 +146,11 @@ def own_panels(d: Derivation) -> list[tuple[str, str, list[list[str]], object]]:
     matrix in the input symbols): softmax's probabilities p and p − onehot(y), or the panels
     a derivation lists itself (batch norm's μ, σ, X̂ and Jacobian; attention's S, P, ∂L/∂P,
     ∂L/∂S)."""
-    if "panels" in d.facts:
-        return list(d.facts["panels"])
-    if "p" not in d.facts or "onehot" not in d.facts:
+    if d.panels is not None:
+        return list(d.panels)
+    if d.softmax is None:
         return []
-    p, onehot = d.facts["p"], d.facts["onehot"]
+    p, onehot = d.softmax.p, d.softmax.onehot
     names = [plain(sp.Symbol(f"p_{{{k + 1}}}")) for k in range(p.cols)]
     minus = [f"{n} − 1" if onehot[0, k] else n for k, n in enumerate(names)]
     return [("p", "p", [names], p), ("p-y", "p − onehot(y)", [minus], p - onehot)]

@@ -62,11 +62,11 @@ def compile_matrices(d, mats):
     not one)."""
     args = [s for m in d.inputs.values() for s in m] + list(d.upstream)
     # names a lesson shows in place of expressions (attention's ∂L/∂s₁₁) → what they stand for
-    defs = d.facts.get("defs", {})
+    defs = d.defs
     mats = [m.xreplace(defs) if defs else m for m in mats]
-    if "staged" in d.facts:  # batch norm's μ, σ, x̂ computed once (see derivations.norm.Shared)
-        fn = d.facts["staged"].lambdify(args, mats)
-    elif d.facts.get("walk"):  # shared subexpressions: one walk, no generated code (Math)
+    if d.staged is not None:  # batch norm's μ, σ, x̂ computed once (see derivations.norm.Shared)
+        fn = d.staged.lambdify(args, mats)
+    elif d.walk:  # shared subexpressions: one walk, no generated code (Math)
         fn = _walked(args, mats)
     else:
         plain = {s: sp.Symbol(f"v{i}") for i, s in enumerate(args)}
@@ -117,7 +117,7 @@ def operand_title(d, name: str, m) -> str:
 def operand_labels(d, m) -> list[list[str]]:
     """Each entry's name for hovering: x₂₂, ∂L/∂z₁₁, or 0 (padding) and constants."""
     ups = {s: idx for idx in np.ndindex(*d.upstream.shape) for s in [d.upstream[idx]]}
-    named = d.facts.get("labels", {})  # a lesson's own names (attention's p₁₂ = 0 (masked))
+    named = d.labels  # a lesson's own names (attention's p₁₂ = 0 (masked))
 
     def label(e) -> str:
         if e in named:

@@ -6,7 +6,7 @@ stand for σ(z1_…): a1_11*(1 - a1_11) and sigmoid(z1_11)*(1 - sigmoid(z1_11)) 
 answer), the probabilities p1, p2, … and the one-hot target y1, y2, …; ∂L/∂L = 1.
 
 Each question is a part of its own (a ``Math`` whose one input is the quantity asked about,
-with its names in ``facts["names"]``), so the practice page draws it like any other: the
+with its names in ``Math.names``), so the practice page draws it like any other: the
 expected answers are the network's own partial gradients, composed by substitution
 (``xreplace``), never written anew. Pure (no Streamlit)."""
 
@@ -43,7 +43,7 @@ def layered_name(symbol) -> str:
 def questions(d) -> dict[str, Math]:
     """For an MLP derivation: each chain question's key → its part, in backprop's order
     (Z2, W2, A1, Z1, W1 for two layers); {} for anything else. Built once per derivation."""
-    if d.op != "mlp" or "layers" not in d.facts:
+    if d.op != "mlp" or d.mlp is None:
         return {}
     if "chain questions" not in d.facts:
         d.facts["chain questions"] = _build(d)
@@ -51,7 +51,7 @@ def questions(d) -> dict[str, Math]:
 
 
 def _build(d) -> dict[str, Math]:
-    layers, ce = d.facts["layers"], d.facts["ce"]
+    layers, ce = d.mlp.layers, d.mlp.ce
     depth = len(layers)
     last = layers[-1][0]
     # the softmax lesson's logits z^{(L)}_k are the last layer's outputs z^{(L)}_{1k}
@@ -98,7 +98,7 @@ def _build(d) -> dict[str, Math]:
 
 def _rule(act, j: int):
     """σ′(z_j) as the notes write it, in the activation a_j where they do (a(1 − a))."""
-    rule = act.facts["unary"].rule
+    rule = act.unary.fn.rule
     if rule is None:
         return act.jac["X"][(0, j)][(0, j)]
     return rule.xreplace({sp.Symbol("y"): act.out_symbols[0, j]})
@@ -129,7 +129,8 @@ def _part(d, key: str, symbols: sp.Matrix, grads: sp.Matrix, names: dict) -> Mat
         out_name="L",
         out_letter="L",
         loss="L",
-        facts={"names": names, "activation": d.params.get("activation", "")},
+        names=names,
+        activation=d.params.get("activation", ""),
     )
 
 
@@ -172,7 +173,7 @@ def latex(part) -> str:
 
 def names_help(part) -> list[str]:
     """The lines listing the names, grouped as the forward pass computes them."""
-    names = part.facts["names"]
+    names = part.names
     groups: dict[str, list[str]] = {}
     for key in names:
         groups.setdefault(re.sub(r"_.*|\d+$", "", key), []).append(key)
@@ -194,7 +195,7 @@ def _layer_words(head: str) -> str:
 
 
 def placeholder(part) -> str:
-    names = part.facts["names"]
+    names = part.names
     a = next((k for k in names if k.startswith("a1_")), None)
     w = next((k for k in names if k.startswith("w2_")), None)
     if a and w:
@@ -207,7 +208,7 @@ def hint_steps(part, idx) -> list[tuple[str, str, str]]:
     the entry's own factors, the answer."""
     key = next(iter(part.inputs))
     symbol = part.inputs[key][tuple(idx)]
-    act = part.facts.get("activation", "")
+    act = part.activation
     prime = {"sigmoid": r"a(1 - a)", "tanh": r"1 - a^{2}", "relu": r"[z > 0]"}.get(
         act, r"\sigma'(z)"
     )

@@ -30,8 +30,8 @@ def owner(d, name: str) -> tuple[object, tuple[int, ...]]:
             raise KeyError(f"{name!r} is not a question of {d.op}")
         return found[name], ()
     m, path = d, ()
-    while "parts" in m.facts:
-        first, second, link = m.facts["parts"]
+    while m.parts is not None:
+        first, second, link = m.parts
         if name in first.inputs:
             m, path = first, (*path, 0)
         elif name in second.inputs and name != link:
@@ -43,7 +43,7 @@ def owner(d, name: str) -> tuple[object, tuple[int, ...]]:
 
 def part_at(d, path) -> object:
     for k in path:
-        d = d.facts["parts"][k]
+        d = d.parts[k]
     return d
 
 
@@ -153,7 +153,9 @@ def _judge_entries(part, name: str) -> tuple[list[Entry], LeftOut]:
     m = part.inputs[name]
     along = part.op == "mlp chain"
     length = Lengths(inverse_names(names_for(part)))
-    grads = part.facts.get("practice_grads", part.grads)  # as expected() asks them
+    grads = (
+        part.grads if part.practice_grads is None else part.practice_grads
+    )  # as expected() asks them
     out, many, long = [], 0, 0
     for r in range(m.rows):
         for c in range(m.cols):

@@ -54,7 +54,7 @@ def default_gradient(d, options: dict) -> str:
     """The gradient a practice set starts with: the first input's, or for a network the first
     weight's (its input X is the least interesting: no weight is learned from it)."""
     names = list(options)
-    if "parts" in d.facts and len(names) > 1 and names[0] == "X":
+    if d.parts is not None and len(names) > 1 and names[0] == "X":
         return names[1]
     return names[0]
 
@@ -89,7 +89,7 @@ def expected(d, name: str, idx):
     part, _ = owner(d, name)
     # a lesson whose answers are written in quantities it names (batch norm's μ, σ, x̂) states
     # them that way: in its inputs, every entry repeats σ's square root of sums of squares
-    grads = part.facts.get("practice_grads", part.grads)
+    grads = part.grads if part.practice_grads is None else part.practice_grads
     return grads[name][tuple(idx)]
 
 
@@ -171,7 +171,7 @@ _CHAIN_TIPS = {
 
 def tip(part) -> str:
     if part.op == "mlp chain":
-        rule = _CHAIN_TIPS.get(part.facts.get("activation", ""), "")
+        rule = _CHAIN_TIPS.get(part.activation, "")
         return (
             f"{rule}; and softmax with cross-entropy gives ∂L/∂z = p − y, y the one-hot target."
         ).lstrip("; ")

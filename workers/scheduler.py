@@ -77,6 +77,12 @@ class Job:
     retried: bool = False  # its worker died under it once already
     done: threading.Event = field(default_factory=threading.Event)
 
+    def running_for(self, now: float) -> float:
+        """Seconds since it started running: asked only of a job that has started."""
+        if self.started is None:
+            raise RuntimeError(f"{self.task} has not started")
+        return now - self.started
+
     @property
     def kind(self) -> str:
         return "quick" if self.lane == QUICK else "lesson"
@@ -198,7 +204,7 @@ class Pool:
                     ahead += sum(1 for s in self.slots if s.job is not None and s.job.lane != QUICK)
                 return Status("queued", ahead, 0.0, self._expected(job))
             if job.state == "running":
-                return Status("running", 0, time.monotonic() - job.started, self._expected(job))
+                return Status("running", 0, job.running_for(time.monotonic()), self._expected(job))
             return Status(job.state)
 
     def result(self, job: Job, until: float):
@@ -319,20 +325,20 @@ class Pool:
         if rec is not None:
             rec.running[job.kind] -= 1
             rec.seen = now
-            rec.used, rec.used_at = rec.usage(now) + (now - job.started), now
+            rec.used, rec.used_at = rec.usage(now) + job.running_for(now), now
             if outcome[:2] == ("timeout", "slow"):
                 rec.strikes += 1
                 rec.not_before = now + min(PENALTY * 2 ** (rec.strikes - 1), PENALTY_MAX)
             elif outcome[0] != "timeout":
                 rec.strikes = max(0, rec.strikes - 1)
         if job.lane != QUICK and job.units >= LEARN_UNITS and outcome[0] == "ok":
-            seconds = max(0.0, now - job.started - OVERHEAD) / job.units
+            seconds = max(0.0, job.running_for(now) - OVERHEAD) / job.units
             self.rate = 0.7 * self.rate + 0.3 * seconds
 
     def _cache(self, job: Job, now: float) -> None:
         if job.size > CACHE_BYTES:
             return
-        if job.outcome[0] == "error":
+        if job.outcome is not None and job.outcome[0] == "error":
             job.expires = now + ERROR_TTL
         self._uncache(job.key)
         self.cache[job.key] = job
@@ -386,7 +392,7 @@ class _Slot:
 
     def __init__(self, pool: Pool, index: int):
         self.pool = pool
-        self.proc = None
+        self.proc: Process | None = None
         self.job: Job | None = None
         self.thread = threading.Thread(target=self._loop, daemon=True, name=f"sympy-slot-{index}")
 

@@ -41,6 +41,7 @@ import sys
 import threading
 import time
 from pathlib import Path
+from typing import IO
 
 from . import transfer
 
@@ -104,6 +105,7 @@ def serve() -> None:
         if request is None:
             return
         task, args = request
+        reply: tuple[str, str | None, object]
         try:
             reply = ("ok", None, _call(task, args))
         except Exception as exc:  # the task's own error goes back to the caller
@@ -211,11 +213,17 @@ class Process:
     def send(self, obj) -> bool:
         try:
             data = pickle.dumps(obj, protocol=pickle.HIGHEST_PROTOCOL)
-            self.proc.stdin.write(_HEADER.pack(len(data)) + data)
-            self.proc.stdin.flush()
+            self._stdin.write(_HEADER.pack(len(data)) + data)
+            self._stdin.flush()
             return True
         except (BrokenPipeError, OSError, ValueError):
             return False
+
+    @property
+    def _stdin(self) -> IO[bytes]:
+        if self.proc.stdin is None:  # never: it is started with stdin=PIPE
+            raise OSError("the worker has no input pipe")
+        return self.proc.stdin
 
     def alive(self) -> bool:
         return self.proc.poll() is None
@@ -233,14 +241,15 @@ class Process:
             if kill:
                 self.proc.kill()
             else:
-                self.proc.stdin.close()  # the worker's loop ends at end of input
+                self._stdin.close()  # the worker's loop ends at end of input
             self.proc.wait(5)
         except (OSError, ValueError, subprocess.TimeoutExpired):
             self.proc.kill()
             self.proc.wait(5)
         for stream in (self.proc.stdin, self.proc.stdout):
             try:
-                stream.close()
+                if stream is not None:
+                    stream.close()
             except (OSError, ValueError):
                 pass
 

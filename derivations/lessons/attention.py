@@ -14,6 +14,7 @@ from ..typeset import MAX_LINES, SUM_LINES, Typeset, aligned, check_mark, elide,
 from .attention_parts import (
     LEAD,
     VT,
+    _att,
     _d,
     _dims,
     _ok,
@@ -69,7 +70,7 @@ def _score_lines(m: Math, t: Typeset, i: int, j: int) -> list[str]:
     """s_ij = (q_i1 k_j1 + … + q_id k_jd)/√d, wrapped after the 1/√d when long."""
     lq, lk, d, dv, causal = _dims(m)
     Q, K = m.inputs["Q"], m.inputs["K"]
-    s = tex(m.facts["show"]["s"][i, j])
+    s = tex(_att(m).show["s"][i, j])
     parts = [f"{tex(Q[i, c])} {tex(K[j, c])}" for c in range(d)]
     body = Typeset(max(t.width - LEAD, 12)).sum_lines(parts, SUM_LINES, per_line=None)
     if d > 1:
@@ -110,9 +111,9 @@ def _scores(m: Math, t: Typeset) -> Step:
 
 
 def _softmax_line(m: Math, t: Typeset, i: int, j: int) -> str:
-    show = m.facts["show"]
+    show = _att(m).show
     p, s = tex(show["p"][i, j]), show["s"]
-    seen = m.facts["seen"][i]
+    seen = _att(m).seen[i]
     if j not in seen:
         return rf"{p} &= 0 \quad \text{{masked}}"
     top = rf"e^{{{tex(s[i, j])}}}"
@@ -155,8 +156,8 @@ def _softmax(m: Math, t: Typeset) -> Step:
 
 
 def _output(m: Math, t: Typeset) -> Step:
-    p, V = m.facts["show"]["p"], m.inputs["V"]
-    seen = m.facts["seen"]
+    p, V = _att(m).show["p"], m.inputs["V"]
+    seen = _att(m).seen
     step = forward_step(
         m,
         t,
@@ -196,7 +197,7 @@ def _pattern_v(m: Math) -> Step:
 def _pattern_p(m: Math, t: Typeset) -> Step:
     lq, lk, d, dv, causal = _dims(m)
     ok = _ok(m, "dP = dO V^T")
-    G, V, dp = m.upstream, m.inputs["V"], m.facts["show"]["dp"]
+    G, V, dp = m.upstream, m.inputs["V"], _att(m).show["dp"]
     example = " + ".join(f"{tex(G[0, e])} {tex(V[0, e])}" for e in range(dv))
     lines = [
         _shaped(_d(m, "P"), lq, lk)
@@ -224,8 +225,8 @@ def _pattern_p(m: Math, t: Typeset) -> Step:
 
 
 def _jacobian_matrix(m: Math, t: Typeset, i: int) -> str:
-    p = m.facts["show"]["p"]
-    seen = m.facts["seen"][i]
+    p = _att(m).show["p"]
+    seen = _att(m).seen[i]
 
     def cell(j, k) -> str:
         pj, pk = tex(p[i, j]), tex(p[i, k])
@@ -239,7 +240,7 @@ def _jacobian(m: Math, t: Typeset) -> Step:
     lq, lk, d, dv, causal = _dims(m)
     labels = [label for label, _ in m.checks if label.startswith("softmax Jacobian")]
     ok = all(_ok(m, label) for label in labels)
-    seen = m.facts["seen"]
+    seen = _att(m).seen
     row = next((i for i in range(lq) if len(seen[i]) > 1), None)
     lines = [r"\frac{\partial p_{ij}}{\partial s_{im}} = p_{ij}\left([j = m] - p_{im}\right)"]
     if row is None:
@@ -295,7 +296,7 @@ def _note_003(m: Math, t: Typeset) -> Step:
 def _pattern_s(m: Math, t: Typeset) -> Step:
     lq, lk, d, dv, causal = _dims(m)
     ok = _ok(m, "dS = P ⊙ (dP − rowsum(dP ⊙ P))")
-    show, seen = m.facts["show"], m.facts["seen"][0]
+    show, seen = _att(m).show, _att(m).seen[0]
     p, dp, ds = show["p"], show["dp"], show["ds"]
     rowsum = " + ".join(f"{tex(dp[0, j])} {tex(p[0, j])}" for j in seen)
     first = rf"{tex(ds[0, 0])} = {tex(p[0, 0])} \left({tex(dp[0, 0])} - ({rowsum})\right)"
@@ -323,7 +324,7 @@ def _pattern_s(m: Math, t: Typeset) -> Step:
 
 def _mask(m: Math, t: Typeset) -> Step:
     lq = _dims(m)[0]
-    show = m.facts["show"]
+    show = _att(m).show
     cells = [(i, j) for i in range(lq) for j in range(lq) if j > i]
     if not cells:
         return Step(
@@ -368,7 +369,7 @@ def _chain_q(m: Math, t: Typeset) -> Step:
     """The chain rule for q_r1 of the first query r that sees more than one key (with a
     causal mask, query 1's scores get no gradient)."""
     lq, lk, d, dv, causal = _dims(m)
-    show, K, Q, seen = m.facts["show"], m.inputs["K"], m.inputs["Q"], m.facts["seen"]
+    show, K, Q, seen = _att(m).show, m.inputs["K"], m.inputs["Q"], _att(m).seen
     r = next((i for i in range(lq) if len(seen[i]) > 1), 0)
     q, n = tex(Q[r, 0]), r + 1
     terms = [rf"{tex(show['ds'][r, k])} {_scaled(tex(K[k, 0]), d)}" for k in seen[r]]

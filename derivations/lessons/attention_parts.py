@@ -6,11 +6,16 @@ from __future__ import annotations
 
 from ..attention import sqrt_tex
 from ..derivation import Math, Step
+from ..facts import AttentionFacts, need
 from ..symbols import plain
 from ..typeset import Typeset, tex
 
 VT = r"V^\top"
 LEAD = 12  # units of "s_{11} &= \frac{1}{\sqrt{2}}(" before a sum that is wrapped
+
+
+def _att(m: Math) -> AttentionFacts:
+    return need(m.attention, m.op, "attention")
 
 
 def _dims(m: Math) -> tuple[int, int, int, int, bool]:
@@ -44,7 +49,7 @@ def _scaled(x: str, d: int) -> str:
 
 
 def _seen(m: Math, i: int, j: int) -> bool:
-    return j in m.facts["seen"][i]
+    return j in _att(m).seen[i]
 
 
 def slip_root(m: Math, t: Typeset) -> Step:
@@ -102,7 +107,7 @@ def slip_transpose(m: Math, t: Typeset) -> Step:
 
 
 def slip_diagonal(m: Math, t: Typeset) -> Step:
-    show, seen = m.facts["show"], m.facts["seen"]
+    show, seen = _att(m).show, _att(m).seen
     row = next((i for i in range(len(seen)) if len(seen[i]) > 1), 0)
     p, dp, ds = show["p"], show["dp"], show["ds"]
     p0 = tex(p[row, 0])

@@ -11,15 +11,20 @@ import sympy as sp
 from ..conv import CONV_DK, CONV_DX
 from ..dense import DENSE_DW, DENSE_DX
 from ..derivation import Math, Step
+from ..facts import CnnFacts, need
 from ..product import times
 from ..typeset import Typeset, aligned, article, check_mark, ordered_sum, plural
-from .common import all_grads_step, expansion_parts, forward_step
+from .common import all_grads_step, expansion_parts, forward_step, sums
 from .network import VT, WT, _d, _u
+
+
+def _cnn(m: Math) -> CnnFacts:
+    return need(m.cnn, m.op, "cnn")
 
 
 def _cnn_shapes(m: Math):
     pr = m.params
-    return pr["input_shape"], pr["kernel_shape"], m.facts["conv_out"], m.facts["pooled"]
+    return pr["input_shape"], pr["kernel_shape"], _cnn(m).conv_out, _cnn(m).pooled
 
 
 def _cnn_setup(m: Math, t: Typeset) -> Step:
@@ -49,12 +54,12 @@ def _cnn_setup(m: Math, t: Typeset) -> Step:
 
 
 def _cnn_forward(m: Math, t: Typeset) -> list[Step]:
-    ops = m.facts["ops"]
+    ops = _cnn(m).ops
     conv = ops["conv"]
     first = forward_step(
         conv,
         t,
-        lambda o: expansion_parts(conv.inputs, conv.facts["terms"][o]),
+        lambda o: expansion_parts(conv.inputs, sums(conv)[o]),
         "The convolution, as in the Conv2D lesson: each output is a window of X times K, plus b.",
     )
     pool, dense = ops["pool"], ops["dense"]
@@ -84,7 +89,7 @@ def _dense_sum(ops: dict, c: int) -> str:
 
 
 def _cnn_dense_step(m: Math, t: Typeset) -> Step:
-    ops = m.facts["ops"]
+    ops = _cnn(m).ops
     dense, ce = ops["dense"], ops["ce"]
     flat, c = dense.params["in_features"], dense.params["out_features"]
     ok = dense.patterns[DENSE_DW].ok and dense.patterns[DENSE_DX].ok
@@ -111,7 +116,7 @@ def _cnn_dense_step(m: Math, t: Typeset) -> Step:
 
 
 def _cnn_pool_relu(m: Math, t: Typeset) -> list[Step]:
-    ops = m.facts["ops"]
+    ops = _cnn(m).ops
     pool = all_grads_step(
         ops["pool"],
         t,
@@ -132,7 +137,7 @@ def _cnn_pool_relu(m: Math, t: Typeset) -> list[Step]:
 
 
 def _cnn_conv_step(m: Math, t: Typeset) -> Step:
-    conv = m.facts["ops"]["conv"]
+    conv = _cnn(m).ops["conv"]
     pk, px = conv.patterns[CONV_DK], conv.patterns[CONV_DX]
     ok = pk.ok and px.ok and dict(conv.checks)["db = sum(dZ)"]
     return Step(
@@ -161,7 +166,7 @@ def _cnn_conv_step(m: Math, t: Typeset) -> Step:
 
 def _kernel_end_to_end(m: Math, t: Typeset) -> Step:
     """∂L/∂k₁₁ written out through conv, ReLU mask, pool routing and the dense layer."""
-    ops = m.facts["ops"]
+    ops = _cnn(m).ops
     conv, pool = ops["conv"], ops["pool"]
     X, p = conv.inputs["X"], m.params["pool"]
     _, _, out, pooled = _cnn_shapes(m)

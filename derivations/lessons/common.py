@@ -4,11 +4,17 @@ one entry (zero terms struck through), and every entry of a gradient."""
 from __future__ import annotations
 
 from ..derivation import Math, Step
+from ..facts import need
 from ..product import times
 from ..symbols import plain
 from ..typeset import MAX_LINES, SUM_LINES, Typeset, aligned, elide, tex
 
 CHAIN_LINES = 8  # lines of surviving chain-rule terms before the middle is elided
+
+
+def sums(m: Math) -> dict:
+    """Each output's forward sum as terms (dense, conv, pool: ``Math.terms``)."""
+    return need(m.terms, m.op, "forward sums")
 
 
 def expansion_parts(inputs: dict, tlist) -> list[str]:

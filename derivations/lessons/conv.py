@@ -4,14 +4,26 @@ from __future__ import annotations
 
 from ..conv import CONV_DK, CONV_DX, CONV_T_DK, CONV_T_DX, CONV_T_FORWARD
 from ..derivation import Math, Step
+from ..facts import ConvFacts, need
 from ..typeset import Typeset, article, check_mark, plural, visible_len
-from .common import all_grads_step, chain_rule_step, expansion_parts, forward_step, longest
+from .common import (
+    all_grads_step,
+    chain_rule_step,
+    expansion_parts,
+    forward_step,
+    longest,
+    sums,
+)
 
 CHANNELS_NOTE = (
     "With several channels nothing new happens: each output channel sums this single-channel "
     "result over the input channels, and each input channel's gradient sums over the output "
     "channels it fed."
 )
+
+
+def _conv(m: Math) -> ConvFacts:
+    return need(m.conv, m.op, "conv")
 
 
 def _size_formula(n, k, s, p, d, out, transposed=False, op_=0):
@@ -32,7 +44,7 @@ def _setup_tex(m: Math, t: Typeset, op_tex: str) -> str:
             pr["stride"][a],
             pr["padding"][a],
             pr["dilation"][a],
-            m.facts["out"][a],
+            _conv(m).out[a],
             opad is not None,
             (opad or (0, 0))[a],
         )
@@ -105,17 +117,17 @@ def _conv2d_intro(m: Math, t: Typeset) -> list[Step]:
         forward_step(
             m,
             t,
-            lambda o: expansion_parts(m.inputs, m.facts["terms"][o]),
+            lambda o: expansion_parts(m.inputs, sums(m)[o]),
             "Each output multiplies one window of X by K entry by entry and adds b"
             + (" (window cells in the padding are 0 and drop out)." if any(p) else "."),
-            busiest=longest(m.facts["terms"]),
+            busiest=longest(sums(m)),
         ),
     ]
 
 
 def _conv2d_dk(m: Math, t: Typeset) -> list[Step]:
     s, p, dl = m.params["stride"], m.params["padding"], m.params["dilation"]
-    ho, wo = m.facts["out"]
+    ho, wo = _conv(m).out
     pat = m.patterns[CONV_DK]
     # the Jacobian lists only non-zero partials: a weight over padding does not meet that output
     kh, kw = m.inputs["K"].shape
@@ -201,7 +213,7 @@ def _border(rows: int, cols: int) -> list[str]:
 
 def _dx_recipe(m: Math) -> str:
     s, p = m.params["stride"], m.params["padding"]
-    kd, (eh, ew) = m.facts["kd"], m.facts["unreached"]
+    kd, (eh, ew) = need(_conv(m).kd, m.op, "kd"), _conv(m).unreached
     pieces = []
     if any(v != 1 for v in s):
         between = _rows_and_columns(s[0] - 1, s[1] - 1)
@@ -344,7 +356,7 @@ def conv2d_lesson(m: Math, t: Typeset) -> list[Step]:
 
 def _transposed_intro(m: Math, t: Typeset) -> list[Step]:
     (h, w), s = m.params["input_shape"], m.params["stride"]
-    ho, wo = m.facts["out"]
+    ho, wo = _conv(m).out
     return [
         Step(
             "Setup",
@@ -358,19 +370,19 @@ def _transposed_intro(m: Math, t: Typeset) -> list[Step]:
         forward_step(
             m,
             t,
-            lambda o: expansion_parts(m.inputs, m.facts["terms"][o]),
+            lambda o: expansion_parts(m.inputs, sums(m)[o]),
             "Each output collects every stamp that lands on it.",
-            busiest=longest(m.facts["terms"]),
+            busiest=longest(sums(m)),
         ),
     ]
 
 
 def _as_convolution(m: Math, t: Typeset) -> Step:
     s, dl = m.params["stride"], m.params["dilation"]
-    ih = m.facts["implicit_padding"]
+    ih = _conv(m).implicit_padding[0]
     pat = m.patterns[CONV_T_FORWARD]
     dilated = any(v != 1 for v in dl)
-    iw = m.facts["implicit_padding_w"]
+    iw = _conv(m).implicit_padding[1]
     pieces = []
     if any(v != 1 for v in s):
         between = _rows_and_columns(s[0] - 1, s[1] - 1)

@@ -2,13 +2,14 @@
 lesson's steps, with f′ as sympy derived and simplified it.
 
 It prints nothing of the learner's expressions itself: every piece of their LaTeX was made in
-the worker process with the Math (``facts["tex"]``, ``partial_tex``)."""
+the worker process with the Math (``custom.tex``, ``partial_tex``)."""
 
 from __future__ import annotations
 
 import sympy as sp
 
 from ..derivation import Math, Step
+from ..facts import need
 from ..typeset import Typeset, aligned, check_mark, visible_len
 from .common import all_grads_step, chain_rule_step
 
@@ -28,7 +29,7 @@ def _tall_rows(tex: str) -> str:
 def _entry(m: Math, t: Typeset):
     """Each output's LaTeX: f(x_ij) written out, or just "f(x_ij)" when three columns of the
     written-out form would not fit the line."""
-    tex = m.facts["tex"]["out"]
+    tex = need(m.custom, m.op, "custom").tex["out"]
     room = (t.width - 8) / min(m.output.cols, 3) - 1.2
     if max(visible_len(v) for v in tex.values()) <= room:
         return lambda s: tex[s]
@@ -37,7 +38,7 @@ def _entry(m: Math, t: Typeset):
 
 
 def custom_lesson(m: Math, t: Typeset) -> list[Step]:
-    tex = m.facts["tex"]
+    tex = need(m.custom, m.op, "custom").tex
     return [
         _setup_step(m, t, tex),
         _derivative_step(t, tex),

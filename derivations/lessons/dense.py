@@ -8,7 +8,7 @@ import sympy as sp
 from ..dense import DENSE_DB, DENSE_DW, DENSE_DX
 from ..derivation import Math, Step
 from ..typeset import Typeset, aligned, article, check_mark, plural
-from .common import all_grads_step, chain_rule_step, expansion_parts, forward_step
+from .common import all_grads_step, chain_rule_step, expansion_parts, forward_step, sums
 
 
 def _shapes(m: Math) -> tuple[int, int, int]:
@@ -135,7 +135,7 @@ def linear_lesson(m: Math, t: Typeset) -> list[Step]:
         forward_step(
             m,
             t,
-            lambda o: expansion_parts(m.inputs, m.facts["terms"][o]),
+            lambda o: expansion_parts(m.inputs, sums(m)[o]),
             "zₙⱼ is row n of X dotted with column j of W, plus bⱼ.",
         ),
         chain_rule_step(m, t, "W", (0, 0)),

@@ -7,6 +7,7 @@ import sympy as sp
 
 from ..derivation import Math, Step
 from ..elementwise import _Y, BINARY_DM, BINARY_DN, T
+from ..facts import need
 from ..product import times
 from ..typeset import Typeset, aligned, check_mark
 from .common import all_grads_step, chain_rule_step
@@ -59,17 +60,18 @@ UNARY_TEXT = {
 
 def _rule_tex(m: Math, name_tex: str) -> str:
     """The scalar rule behind the pattern: f′(t) written out, then in the notes' form."""
-    fn = m.facts["unary"]
+    fn = need(m.unary, m.op, "unary").fn
     op = m.op
     if op == "relu":
         return r"\frac{d}{dt}\max(0, t) = \begin{cases} 1 & t > 0 \\ 0 & t \le 0 \end{cases}"
     if op == "leaky_relu":
-        a = sp.latex(fn.kink.args[1][0])
+        a = sp.latex(need(fn.kink, op, "kink").args[1][0])
         return rf"\frac{{d}}{{dt}}\mathrm{{LeakyReLU}}(t) = \begin{{cases}} 1 & t > 0 \\ {a} & t \le 0 \end{{cases}}"
+    rule = need(fn.rule, op, "rule")
     return (
         rf"\frac{{d}}{{dt}} {name_tex}(t) = {sp.latex(sp.diff(fn.f, T))} = "
-        rf"{sp.latex(fn.rule.xreplace({_Y: sp.Symbol('y')}))}"
-        + (rf"\big|_{{y = {name_tex}(t)}}" if fn.rule.has(_Y) else "")
+        rf"{sp.latex(rule.xreplace({_Y: sp.Symbol('y')}))}"
+        + (rf"\big|_{{y = {name_tex}(t)}}" if rule.has(_Y) else "")
     )
 
 
@@ -200,7 +202,7 @@ def binary_lesson(m: Math, t: Typeset) -> list[Step]:
 def _written_sum(m: Math, most: int = 8) -> list[str]:
     """'= x₁₁', '+ x₁₂', … in row-major order, one piece a term for the line-breaker; past
     ``most`` terms the first three, ⋯ and the last (a 16×16 sum was one line of 256 terms)."""
-    terms = [times(m.facts["coef"], [x]) for x in m.inputs["X"]]
+    terms = [times(need(m.reduction, m.op, "reduction").coef, [x]) for x in m.inputs["X"]]
     if len(terms) > most:
         terms = [*terms[:3], r"\cdots", terms[-1]]
     return [f"= {terms[0]}"] + [f"+ {term}" for term in terms[1:]]

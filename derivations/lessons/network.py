@@ -11,12 +11,17 @@ import sympy as sp
 
 from ..dense import DENSE_DW
 from ..derivation import Math, Step
+from ..facts import MlpFacts, need
 from ..network import WHOLE_CHAIN
 from ..product import times
 from ..typeset import Typeset, aligned, article, check_mark, ordered_sum, plural
 
 XT, VT, WT, ONES = r"X^\top", r"v^\top", r"W^\top", r"\mathbf{1}^\top"
 ACT_TEX = {"sigmoid": r"\sigma", "tanh": r"\tanh", "relu": r"\mathrm{ReLU}"}
+
+
+def _mlp(m: Math) -> MlpFacts:
+    return need(m.mlp, m.op, "mlp")
 
 
 def _m(letter: str, ell: int) -> str:
@@ -73,7 +78,7 @@ def _mlp_setup(m: Math, t: Typeset) -> Step:
 
 
 def _mlp_forward(m: Math, t: Typeset) -> Step:
-    n, layers = _sizes(m), m.facts["layers"]
+    n, layers = _sizes(m), _mlp(m).layers
     lines: list[str] = []
     prev = list(m.inputs["X"])
     for ell, (lin, act) in enumerate(layers, 1):
@@ -104,7 +109,7 @@ def _mlp_forward(m: Math, t: Typeset) -> Step:
 
 
 def _mlp_loss_step(m: Math, t: Typeset) -> Step:
-    ce, depth = m.facts["ce"], len(_sizes(m)) - 1
+    ce, depth = _mlp(m).ce, len(_sizes(m)) - 1
     ok = all(c for label, c in ce.checks if label.startswith("dL/df"))
     c, y = ce.params["num_classes"], ce.params["target"]
     row = sp.Matrix(1, c, lambda _, k: sp.Symbol(f"p_{{{k + 1}}}") - (1 if k == y else 0))
@@ -124,7 +129,7 @@ def _mlp_loss_step(m: Math, t: Typeset) -> Step:
 
 def _diag_tex(m: Math, ell: int) -> str:
     """diag(σ′(z₁₁), σ′(z₁₂), …): the activation's Jacobian, written by its entries."""
-    sig, z = ACT_TEX[m.params["activation"]], m.facts["layers"][ell - 1][1].inputs["X"]
+    sig, z = ACT_TEX[m.params["activation"]], _mlp(m).activation(ell).inputs["X"]
     entries = [rf"{sig}'\left({sp.latex(v)}\right)" for v in list(z)[:2]]
     more = r", \dots" if len(z) > 2 else ""
     return rf"\mathrm{{diag}}\left({', '.join(entries)}{more}\right)"
@@ -132,7 +137,7 @@ def _diag_tex(m: Math, ell: int) -> str:
 
 def _layer_step(m: Math, t: Typeset, ell: int) -> Step:
     n = _sizes(m)
-    act = m.facts["layers"][ell - 1][1]
+    act = _mlp(m).layers[ell - 1][1]
     wt = _u(_t(_m("W", ell)), n[ell], n[ell - 1])
     lhs = _u(_d(_m("A", ell - 1)), 1, n[ell - 1])
     prev, zl, wl = ("X" if ell == 1 else f"A{_l(ell - 1)}"), f"Z{_l(ell)}", f"W{_l(ell)}"
@@ -218,7 +223,7 @@ def _weights_step(m: Math) -> Step:
     if depth > 1:
         dz, da = _d(r"Z^{(\ell)}"), _d(r"A^{(\ell)}")
         lines.append(rf"{dz} &= {da} \odot {act}'\left(Z^{{(\ell)}}\right)")
-    oks = [lin.patterns[DENSE_DW].ok for lin, _ in m.facts["layers"]]
+    oks = [lin.patterns[DENSE_DW].ok for lin, _ in _mlp(m).layers]
     lines[0] += check_mark(all(oks))
     return Step(
         "Every weight: dW = Aᵀ·∂L/∂Z",
@@ -234,7 +239,7 @@ def _weights_step(m: Math) -> Step:
 
 
 def _batch_step(m: Math) -> Step:
-    b = m.facts["batch"]
+    b = _mlp(m).batch
     n0, n1 = b.params["in_features"], b.params["out_features"]
     ok = b.patterns[DENSE_DW].ok
     return Step(

@@ -12,6 +12,7 @@ from dataclasses import dataclass, replace
 import sympy as sp
 
 from ..derivation import Math, Step
+from ..facts import NormFacts, need
 from ..norm import NORM_DBETA, NORM_DGAMMA
 from ..typeset import Typeset, aligned, check_mark, elide, plural, tex
 from .common import all_grads_step, chain_rule_step, forward_step
@@ -58,9 +59,13 @@ class _Names:
         return "samples" if self.by_column else "features"
 
 
+def _norm(m: Math) -> NormFacts:
+    return need(m.norm, m.op, "norm")
+
+
 def _names(m: Math) -> _Names:
-    by_column = m.facts["by_column"]
-    return _Names(by_column, m.facts["template"].size)
+    by_column = _norm(m).by_column
+    return _Names(by_column, _norm(m).template.size)
 
 
 def _setup(m: Math, t: Typeset, nm: _Names) -> Step:
@@ -123,7 +128,7 @@ def _bracketed_sum(t: Typeset, lhs: str, head: str, parts: list[str]) -> list[st
 def _statistics(m: Math, t: Typeset, nm: _Names) -> Step:
     """μ, σ² and σ of every group, written out (the middle groups elided past four)."""
     X, lines = m.inputs["X"], []
-    groups, left = elide(m.facts["groups"], 4)
+    groups, left = elide(_norm(m).groups, 4)
     frac = rf"\tfrac{{1}}{{{nm.M}}}"
     for grp in groups:
         if grp is None:
@@ -148,8 +153,8 @@ def _statistics(m: Math, t: Typeset, nm: _Names) -> Step:
 
 
 def _normalised(m: Math, t: Typeset, nm: _Names) -> Step:
-    xhat, G, B = m.facts["xhat"], m.inputs["gamma"], m.inputs["beta"]
-    where = {cell: grp for grp in m.facts["groups"] for cell in grp.cells}
+    xhat, G, B = _norm(m).xhat, m.inputs["gamma"], m.inputs["beta"]
+    where = {cell: grp for grp in _norm(m).groups for cell in grp.cells}
 
     def rhs(o) -> str:
         grp = where[o]
@@ -190,7 +195,7 @@ def _pattern_of(n_rows: int, blocks: list[list[int]], dense: bool) -> str:
 
 def _jacobian(m: Math, t: Typeset, nm: _Names) -> Step:
     n, c = m.inputs["X"].shape
-    groups = m.facts["groups"]
+    groups = _norm(m).groups
     size = n * c
     order = "column by column" if nm.by_column else "row by row"
     g = nm.g
@@ -228,14 +233,14 @@ def _jacobian(m: Math, t: Typeset, nm: _Names) -> Step:
 
 
 def _order_names(m: Math) -> str:
-    cells = [cell for grp in m.facts["groups"] for cell in grp.cells][:4]
+    cells = [cell for grp in _norm(m).groups for cell in grp.cells][:4]
     return ", ".join(f"y{_sub(f'{r + 1}{c + 1}')}" for r, c in cells)
 
 
 def _graph_lines(m: Math, nm: _Names) -> list[str]:
     """The local derivatives sympy took, in the generic entry's names (x_kj, x̂_ij, μ_j, σ_j),
     each printed from the template it derived them in."""
-    tp, g, k, i = m.facts["template"], nm.g, "k", nm.out
+    tp, g, k, i = _norm(m).template, nm.g, "k", nm.out
     mu, sigma = sp.Symbol(rf"\mu_{{{g}}}"), sp.Symbol(rf"\sigma_{{{g}}}")
     as_k = {tp.t[0]: sp.Symbol(nm.cell("x", k)), tp.h[0]: sp.Symbol(nm.cell(r"\hat{x}", k))}
     as_k |= {tp.m: mu, tp.s: sigma}
@@ -263,7 +268,7 @@ def _graph_lines(m: Math, nm: _Names) -> list[str]:
 
 
 def _through_the_graph(m: Math, t: Typeset, nm: _Names) -> Step:
-    ok = m.facts["proofs"]["partial"] and all(ok for lbl, ok in m.checks if "Σ (x − μ)" in lbl)
+    ok = _norm(m).proofs["partial"] and all(ok for lbl, ok in m.checks if "Σ (x − μ)" in lbl)
     lines = _graph_lines(m, nm)
     lines[-1] += check_mark(ok)
     g, own = nm.g, nm.out
@@ -284,7 +289,7 @@ def _through_the_graph(m: Math, t: Typeset, nm: _Names) -> Step:
 
 
 def _compact(m: Math, t: Typeset, nm: _Names) -> Step:
-    ok = m.facts["proofs"]["compact"]
+    ok = _norm(m).proofs["compact"]
     N = nm.size
     if nm.by_column:
         up = lambda a: DL % f"y_{{{a}j}}"  # noqa: E731
@@ -332,7 +337,7 @@ def _compact(m: Math, t: Typeset, nm: _Names) -> Step:
 
 
 def _zero_sum(m: Math, nm: _Names) -> Step:
-    ok = m.facts["proofs"]["zero sum"]
+    ok = _norm(m).proofs["zero sum"]
     k = "i" if nm.by_column else "j"
     cell = "x_{ij}" if nm.by_column else "x_{ij}"
     return Step(
@@ -379,7 +384,7 @@ def _affine_steps(m: Math, t: Typeset) -> list[Step]:
 
 
 def _mistake(m: Math, t: Typeset, nm: _Names) -> Step:
-    ok = m.facts["proofs"]["differs"]
+    ok = _norm(m).proofs["differs"]
     N = nm.size
     if nm.by_column:
         jac = r"\frac{\partial y_{ij}}{\partial x_{kj}} \ne \frac{\gamma_{j}}{\sigma_{j}}[i = k]"

@@ -5,13 +5,25 @@ from __future__ import annotations
 import sympy as sp
 
 from ..derivation import Math, Step
+from ..facts import PoolFacts, need
 from ..pool import AVG_POOL_DX
 from ..typeset import Typeset, article, check_mark, tex
-from .common import all_grads_step, chain_rule_step, expansion_parts, forward_step, longest
+from .common import (
+    all_grads_step,
+    chain_rule_step,
+    expansion_parts,
+    forward_step,
+    longest,
+    sums,
+)
+
+
+def _pool(m: Math) -> PoolFacts:
+    return need(m.pool, m.op, "pool")
 
 
 def _setup(m: Math, t: Typeset, name: str, what: str) -> Step:
-    pr, out = m.params, m.facts["out"]
+    pr, out = m.params, _pool(m).out
     hw, k, s, p = pr["input_shape"], pr["kernel_size"], pr["stride"], pr["padding"]
     extras = f", stride {s[0]}×{s[1]}" + (f", padding {p[0]}×{p[1]}" if any(p) else "")
     return Step(
@@ -41,7 +53,7 @@ def _window_max(m: Math, t: Typeset, o) -> list[str]:
     """max(x₁₁, x₁₂, …) in the window's own order (sympy would sort x_{1,10} before x_{1,8}),
     broken onto lines, a window row a line where they fit: a 6×6 window's 36 cells do not fit
     one."""
-    cells = m.facts["windows"][o]
+    cells = _pool(m).windows[o]
     names = [tex(m.inputs["X"][c]) for c in cells]
     return t.call_lines(r"\max", names, rows=len({r for r, _ in cells}))
 
@@ -88,7 +100,7 @@ def max_pool2d_lesson(m: Math, t: Typeset) -> list[Step]:
             t,
             lambda o: _window_max(m, t, o),
             "Each output is the maximum of its window.",
-            busiest=longest(m.facts["windows"]),
+            busiest=longest(_pool(m).windows),
         ),
         _max_rule(),
         chain_rule_step(m, t, "X", first),
@@ -160,11 +172,11 @@ def avg_pool2d_lesson(m: Math, t: Typeset) -> list[Step]:
         forward_step(
             m,
             t,
-            lambda o: expansion_parts(m.inputs, m.facts["terms"][o]),
+            lambda o: expansion_parts(m.inputs, sums(m)[o]),
             f"Each output weighs every cell of its window by 1/{n}."
             if n > 1
             else "A 1×1 window averages a single cell: each output is that cell.",
-            busiest=longest(m.facts["terms"]),
+            busiest=longest(sums(m)),
         ),
         chain_rule_step(m, t, "X", busiest),
         all_grads_step(m, t, "X"),

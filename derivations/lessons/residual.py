@@ -8,6 +8,7 @@ from dataclasses import replace
 import sympy as sp
 
 from ..derivation import Math, Step
+from ..facts import need
 from ..residual import RESIDUAL_DB, RESIDUAL_DW, RESIDUAL_DX
 from ..typeset import Typeset, aligned, check_mark, plural, tex
 from .common import chain_rule_step
@@ -44,12 +45,12 @@ def _setup(m: Math, t: Typeset) -> Step:
 
 
 def _forward(m: Math, t: Typeset) -> Step:
-    act, zs, X = m.params["activation"], m.facts["z_names"], m.inputs["X"]
+    act, zs, X = m.params["activation"], need(m.residual, m.op, "residual").z_names, m.inputs["X"]
     lines = []
     for j in range(m.params["features"]):
         z = tex(zs[0, j])
         lines.append(rf"{tex(m.out_symbols[0, j])} &= {tex(X[0, j])} + {ACT_TEX[act]}({z})")
-        terms = [tex(e) for e in sp.Add.make_args(m.facts["z"][0, j])]
+        terms = [tex(e) for e in sp.Add.make_args(need(m.residual, m.op, "residual").z[0, j])]
         sums = t.sum_lines(terms, 2)
         lines += [f"{z} {sums[0]}", *sums[1:]]
     return Step(
