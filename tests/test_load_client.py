@@ -30,9 +30,12 @@ async def _one_session(url: str) -> None:
         assert first == 1 and steps > 2
         assert "input_shape=4x4" in s.query  # the page took the link's settings
 
+        explorer = _run_of(s, "selectbox", "Explain a cell")
         await s.click("Next ▶")
         assert step_of(s.page) == (2, steps)
         assert "step=2" in s.query
+        # Next reran only the step (a fragment): the explorer below was not drawn again
+        assert _run_of(s, "selectbox", "Explain a cell") == explorer
 
         where, box = _answer_box(s)
         await s.type("Your answer", "dz11", BOX)
@@ -41,15 +44,21 @@ async def _one_session(url: str) -> None:
         assert verdict(said) == "wrong", said
 
         await s.type("Your answer", right_answer(box.key, s.query, variant=1), BOX)
-        runs = len(s.finished)
+        runs, nav = len(s.finished), _run_of(s, "button", "Next ▶")
         await _check(s, where)
         assert len(s.finished) > runs
+        assert _run_of(s, "button", "Next ▶") == nav  # Check reran only the practice
         said = s.page.alerts(where)
         assert verdict(said) == "correct", said
         assert said[-1][0] == "SUCCESS" and said[-1][1].startswith("Correct")
         assert s.page.exceptions() == [] and s.errors == []
     finally:
         await s.close()
+
+
+def _run_of(s: Session, kind: str, label: str) -> str:
+    """The id of the script run that last drew this element."""
+    return s.page.find(kind, label)[1].run
 
 
 def _answer_box(s: Session):

@@ -65,14 +65,26 @@ def _nav_ui(keys: Keys, i: int, n: int) -> bool:
     return show_all
 
 
+@st.fragment
 def steps_ui(keys: Keys, d, numbers: dict, layout: Layout, extra: dict) -> None:
     """The step (or every step), each beside its matrices with numbers; ``extra`` holds what
-    only some lessons show (their own panels, the patterns' operands)."""
+    only some lessons show (their own panels, the patterns' operands).
+
+    A fragment: Next, Previous, "Show all steps" and a pattern's pick rerun only this, not the
+    sidebar, practice and explorer above and below it, which a step does not change. In a
+    lecture of 30 the whole page's rerun per Next kept the one serving process busier than it
+    could keep up with. The page is laid out for one width and presenter mode: after the
+    browser measured a new width, or presenter mode was switched, it reruns whole."""
     ss = st.session_state
+    laid_out = Layout(ss.get(WIDTH_KEY, layout.main), bool(ss.get(keys.presenter)))
+    if laid_out != layout:
+        st.rerun(scope="app")
     titles = [s.title for s in d.steps]
     ss[keys.step] = step_for(ss.get(keys.titles), titles, ss.get(keys.step, 0))
     ss[keys.titles] = titles
     i = ss[keys.step]
+    if st.query_params.get("step") != str(i + 1):  # the link follows the step at once
+        st.query_params["step"] = str(i + 1)
     show_all = _nav_ui(keys, i, len(titles))
     for j in range(len(titles)) if show_all else [i]:
         _one_step_ui(keys, d, j, numbers, layout, extra)

@@ -134,9 +134,14 @@ __all__ = [
 # ---------------------------------------------------------------- drawing (Streamlit)
 
 
+@st.fragment
 def practice_ui(keys, d, lesson: str = "") -> None:
     """The practice section of a lesson page for derivation ``d`` (its steps are above).
-    ``lesson`` names it in the score (the op's title)."""
+    ``lesson`` names it in the score (the op's title).
+
+    A fragment: typing an answer, Check, a hint and the next question rerun only this section
+    (its score included), not the lesson around it, which they do not change. With a class
+    checking at once, whole-page reruns kept the serving process from keeping up."""
     lesson = lesson or d.op
     page = keys.page
     with st.expander(":material/edit: Practice: your turn", expanded=False):
