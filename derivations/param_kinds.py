@@ -76,6 +76,10 @@ class Kind:
         """The ends of the widget's range, and every value in between that is its own case."""
         return [p.lo, p.hi]
 
+    def accepted(self, p: Param) -> str:
+        """What a link may say, for the notice that ignores what it said instead."""
+        return "text"
+
 
 class Pair(Kind):
     """(rows, cols), each from ``lo`` to ``hi``; a link writes 3x4, or 3 for 3x3."""
@@ -98,6 +102,9 @@ class Pair(Kind):
     def extremes(self, p) -> list:
         return [(int(p.lo), int(p.lo)), (int(p.hi), int(p.hi))]
 
+    def accepted(self, p) -> str:
+        return f"rows x columns, each {int(p.lo)} to {int(p.hi)}, as in 3x4"
+
 
 class OptionalPair(Pair):
     """A pair or None (a pooling stride: None is the window, PyTorch's default)."""
@@ -109,6 +116,9 @@ class OptionalPair(Pair):
 
     def extremes(self, p) -> list:
         return [*super().extremes(p), None]
+
+    def accepted(self, p) -> str:
+        return super().accepted(p) + ", or none"
 
 
 class Int(Kind):
@@ -127,6 +137,9 @@ class Int(Kind):
     def extremes(self, p) -> list:
         return [int(p.lo), int(p.hi)]
 
+    def accepted(self, p) -> str:
+        return f"a whole number from {int(p.lo) + p.shown_from} to {int(p.hi) + p.shown_from}"
+
 
 class Float(Kind):
     cli_type = staticmethod(float)
@@ -137,6 +150,9 @@ class Float(Kind):
             return None
         return float(m.group(1))
 
+    def accepted(self, p) -> str:
+        return f"a number from {p.lo:g} to {p.hi:g}"
+
 
 class Choice(Kind):
     """One of ``choices``."""
@@ -146,6 +162,9 @@ class Choice(Kind):
 
     def extremes(self, p) -> list:
         return list(p.choices)
+
+    def accepted(self, p) -> str:
+        return "one of " + ", ".join(map(str, p.choices))
 
 
 class Sizes(Kind):
@@ -165,6 +184,11 @@ class Sizes(Kind):
     def extremes(self, p) -> list:
         return [(int(p.lo),) * p.count[0], (int(p.hi),) * p.count[1]]
 
+    def accepted(self, p) -> str:
+        a, b = p.count
+        many = f"{a}" if a == b else f"{a} to {b}"
+        return f"{many} whole numbers, each {int(p.lo)} to {int(p.hi)}, as in 2-8-2"
+
 
 class Bool(Kind):
     """A switch: a checkbox, a bare --flag on the command line, 1 or 0 in a link."""
@@ -180,6 +204,9 @@ class Bool(Kind):
     def extremes(self, p) -> list:
         return [False, True]
 
+    def accepted(self, p) -> str:
+        return "1 or 0"
+
 
 class Text(Kind):
     """A formula the learner types, ``lo`` to ``hi`` characters, kept as text: derive() parses
@@ -193,6 +220,9 @@ class Text(Kind):
 
     def extremes(self, p) -> list:  # the default one (the parser's own tests do the rest)
         return [p.default]
+
+    def accepted(self, p) -> str:
+        return f"{int(p.lo)} to {int(p.hi)} characters"
 
 
 PAIR, OPTIONAL_PAIR, INT, FLOAT = Pair(), OptionalPair(), Int(), Float()
@@ -236,6 +266,10 @@ class Param:
 
     def extremes(self) -> list:
         return self.kind.extremes(self)
+
+    def ignored(self, text) -> str:
+        """The notice for a link's value that does not fit: what it said and what fits."""
+        return f"{self.name}={str(text)[:20]!r} ({self.kind.accepted(self)})"
 
 
 def pair(name, label, default, lo, hi, tip="", flag="") -> Param:

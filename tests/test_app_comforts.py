@@ -55,6 +55,20 @@ def test_a_bad_url_parameter_falls_back_with_a_notice(key, value):
     assert "FAIL" not in verdicts(at)
 
 
+@pytest.mark.parametrize(
+    "key,value,fits",
+    [
+        ("input_shape", "40x40", "(rows x columns, each 1 to 16, as in 3x4)"),
+        ("step", "0", "(a whole number from 1 to 999)"),
+        ("values", "everything", "(one of notes, integers, "),
+        ("presenter", "yes", "(one of 0, 1)"),
+    ],
+)
+def test_a_link_notice_says_what_would_fit(key, value, fits):
+    at = open_page("pages/conv2d.py", {key: value})
+    assert f"{key}={value!r} {fits}" in _notice(at)
+
+
 def test_good_url_parameters_give_no_notice():
     at = open_page("pages/conv2d.py", {"step": "3", "seed": "12", "stride": "1x1"})
     assert not _notice(at)

@@ -127,6 +127,8 @@ def test_a_link_s_settings_are_matched_never_evaluated():
     assert got["lr"] == 0.003 and got["seed"] == 12 and len(got["seq"]) == T.MAX_TYPED
     assert "n_train" not in got and "vocab" not in got
     assert len(notices) == 2 and any("vocab" in n for n in notices)
+    assert "n_train='250' (a whole number from 200 to 5000, in hundreds)" in notices
+    assert "vocab=\"__import__('os')\" (a whole number from 4 to 10)" in notices
     assert T.encode_settings({**T.DEFAULTS, "seq": ""}) == {
         n: str(v) for n, v in T.DEFAULTS.items()
     }

@@ -3,6 +3,7 @@ anywhere names an op the registry does not have (a typo there would silently dro
 
 import importlib
 import pkgutil
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -12,7 +13,7 @@ import pytest
 import engine
 from derivations import DERIVATIONS, WORK
 from derivations.cli import flags
-from derivations.param_kinds import DEFAULT, Kind
+from derivations.param_kinds import DEFAULT, Choice, Int, Kind, Pair
 from ui.notes_mistakes import BY_KEY
 from ui.registry import OPS, PAGES
 
@@ -56,6 +57,25 @@ def test_every_parameter_round_trips_through_a_link_and_has_one_kind(op):
         assert got == (DEFAULT if p.default is None else p.default), (p.name, got)
         for v in p.extremes():  # every end of the range is a value a link can carry
             assert p.decode(p.encode(v)) == (DEFAULT if v is None else v), (p.name, v)
+
+
+@pytest.mark.parametrize("op", list(OPS))
+def test_a_link_notice_names_the_range_that_a_link_can_carry(op):
+    """What ``Param.ignored`` says fits is what ``decode`` takes: the numbers it names are the
+    ends of the range, and one past them is ignored."""
+    for p in OPS[op].params:
+        said = p.ignored("§")
+        assert said.startswith(f"{p.name}='§' (") and said.endswith(")"), said
+        numbers = [int(n) for n in re.findall(r"\b\d+\b", said.split("(", 1)[1])]
+        if isinstance(p.kind, Pair):
+            lo, hi = numbers[:2]
+            assert p.decode(f"{lo}x{hi}") == (lo, hi) and p.decode(f"{hi + 1}x{lo}") is None
+        elif isinstance(p.kind, Int):
+            lo, hi = numbers[:2]
+            assert p.decode(str(lo)) is not None and p.decode(str(hi)) is not None, said
+            assert p.decode(str(hi + 1)) is None and p.decode(str(lo - 1)) is None, said
+        elif isinstance(p.kind, Choice):
+            assert all(str(c) in said for c in p.choices), said
 
 
 def test_every_mistake_is_offered_by_the_op_it_is_about():

@@ -96,7 +96,7 @@ def notices_ui() -> None:
     notices = st.session_state.pop(k("notices"), [])
     if notices:
         st.info(
-            "Ignored from the link (not a valid value): " + ", ".join(notices) + ". The page "
+            "Ignored from the link (not a valid value): " + "; ".join(notices) + ". The page "
             "uses the defaults for those.",
             icon=":material/link_off:",
         )

@@ -408,7 +408,7 @@ def _lesson(page: str, intro: str, *, title: bool, made_of=()) -> None:
     notices = st.session_state.pop(keys.notices, [])
     if notices:
         st.info(
-            "Ignored from the link (not a valid value): " + ", ".join(notices) + ". The page "
+            "Ignored from the link (not a valid value): " + "; ".join(notices) + ". The page "
             "uses the defaults for those.",
             icon=":material/link_off:",
         )

@@ -268,7 +268,8 @@ def decode_settings(query: dict) -> tuple[dict, list[str]]:
         if name == "n_train" and v is not None and v % N_TRAIN_STEP:
             v = None  # the slider moves in hundreds
         if v is None:
-            notices.append(f"{name}={str(query[name])[:20]!r}")
+            said = param.ignored(query[name])
+            notices.append(said[:-1] + ", in hundreds)" if name == "n_train" else said)
         else:
             out[name] = _CAST.get(name, lambda x: x)(v)
     if "seq" in query:

@@ -69,7 +69,7 @@ def _take(url: dict, key: str, lo: int, hi: int, notices: list) -> int | None:
         return None
     v = _count(url[key], lo, hi)
     if v is None:
-        notices.append(f"{key}={str(url[key])[:20]!r}")
+        notices.append(f"{key}={str(url[key])[:20]!r} (a whole number from {lo} to {hi:,})")
     return v
 
 
@@ -83,7 +83,7 @@ def first_visit(specs, url: dict) -> tuple[dict, list[str]]:
         v = url.get(key)
         if v is None or v in allowed:
             return v if v is not None else default
-        notices.append(f"{key}={str(v)[:20]!r}")
+        notices.append(f"{key}={str(v)[:20]!r} (one of {', '.join(allowed)})")
         return default
 
     op = pick("op", names, names[0])
@@ -106,11 +106,7 @@ def first_visit(specs, url: dict) -> tuple[dict, list[str]]:
 def param_notices(spec, url: dict) -> list[str]:
     """The op's URL parameters that were given but do not fit their kind or bounds."""
     good = urlstate.decode(spec, url)
-    return [
-        f"{p.name}={str(url[p.name])[:20]!r}"
-        for p in spec.params
-        if p.name in url and p.name not in good
-    ]
+    return [p.ignored(url[p.name]) for p in spec.params if p.name in url and p.name not in good]
 
 
 def _seed_pair(ss: MutableMapping, keys: Keys, p: Param, v) -> None:
