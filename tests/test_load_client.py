@@ -72,6 +72,25 @@ async def _check(s: Session, where: tuple) -> None:
     await s.wait_until(lambda page: verdict(page.alerts(where)) != "none", timeout=60)
 
 
+def test_a_graph_step_reruns_only_the_graph_and_its_step():
+    with server() as (url, _):
+        asyncio.run(_graph_steps(url))
+
+
+async def _graph_steps(url: str) -> None:
+    s = Session(url)
+    try:
+        await s.open("graph")
+        first, steps = step_of(s.page)
+        sidebar = _run_of(s, "text_input", "Expression")
+        await s.click("Next ▶")
+        assert step_of(s.page) == (first + 1, steps) and f"step={first + 1}" in s.query
+        assert _run_of(s, "text_input", "Expression") == sidebar
+        assert s.page.exceptions() == [] and s.errors == []
+    finally:
+        await s.close()
+
+
 def test_verdict_is_the_last_success_error_or_warning():
     assert verdict([]) == "none"
     assert verdict([("INFO", "checking: 2 answers ahead")]) == "none"  # progress, not a verdict

@@ -61,13 +61,16 @@ def chart_ui(g, view: View, room: float, box: str, fit_key: str) -> None:
         "that scrolls sideways. Fitted, all of it shows at once, smaller.",
     )
     with st.container(key=box):
-        if scrolls:
-            chart = f".st-key-{box} [data-testid='stGraphVizChart']"
-            st.html(
-                f"<style>{chart} {{ overflow-x: auto; }} {chart} svg {{ max-width: none "
-                f"!important; width: {round(px * WIDE_SCALE)}px !important; height: auto "
-                "!important; }</style>"
-            )
+        chart = f".st-key-{box} [data-testid='stGraphVizChart']"
+        # always drawn, so that a fragment's rerun replaces it: a style element left out of
+        # the rerun stayed on the page and kept a fitted graph scrolling
+        st.html(
+            f"<style>{chart} {{ overflow-x: auto; }} {chart} svg {{ max-width: none "
+            f"!important; width: {round(px * WIDE_SCALE)}px !important; height: auto "
+            "!important; }</style>"
+            if scrolls
+            else f"<style>{chart} {{ overflow-x: visible; }}</style>"
+        )
         st.graphviz_chart(page_dot(g, view), width="content")
     focus = view.visit if view.visit is not None else view.question
     if scrolls and focus is not None:

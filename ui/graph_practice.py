@@ -132,9 +132,11 @@ def _f(v: float) -> str:
 # ---------------------------------------------------------------- drawing (Streamlit)
 
 
+@st.fragment
 def practice_ui(g, steps, room: float) -> None:
     """The practice section; its graph has ``room`` px (the page column's, less the
-    expander's margins)."""
+    expander's margins). A fragment, as on the lessons: an answer and its Check rerun only
+    this."""
     box = st.expander(":material/edit: Practice: your turn", key=pkey(P, "open"), on_change="rerun")
     with box:
         if not box.open:  # its graph is laid out in the browser: only when it is seen

@@ -189,10 +189,12 @@ def _page() -> None:
     if ss.get(SHAPE) not in (None, shape):
         ss[STEP] = 0  # another expression: start again from the forward pass
     ss[SHAPE] = shape
-    ss[STEP] = min(max(int(ss.get(STEP, 0)), 0), len(steps) - 1)
-    k = ss[STEP]
-    _nav_ui(k, len(steps))
-    _graph_and_step_ui(g, steps, k)
+    if WIDTH_KEY not in ss:
+        ss[WIDTH_KEY] = main_for_window(st.context.cookies.get("bpl_window"), False)
+    ss[SIDE] = split(natural_width(g), ss[WIDTH_KEY])
+    with st.sidebar:
+        _probe(g)
+    _steps_ui(g, steps)
     _not_finite_ui(g)
     graph_bridge.bridge_ui(g)
     graph_practice.practice_ui(g, steps, ss[WIDTH_KEY] - EXPANDER_PX)
@@ -200,7 +202,19 @@ def _page() -> None:
     # text that cannot be read has no names to list: the link keeps every number typed, so
     # that the expression, once mended, finds its numbers again
     kept = values if values or not problem else ss.get(KNOWN, {})
-    st.query_params.from_dict(graph_state.encode(text, kept, k))
+    st.query_params.from_dict(graph_state.encode(text, kept, ss[STEP]))
+
+
+@st.fragment
+def _steps_ui(g, steps) -> None:
+    """Previous / Next with the graph and the step's write-up. A fragment: a step reruns only
+    this (and the link's step), not the sidebar, the practice and the verification below."""
+    ss = st.session_state
+    ss[STEP] = k = min(max(int(ss.get(STEP, 0)), 0), len(steps) - 1)
+    if st.query_params.get("step") != str(k + 1):
+        st.query_params["step"] = str(k + 1)
+    _nav_ui(k, len(steps))
+    _graph_and_step_ui(g, steps, k)
 
 
 def _step(delta: int, n: int) -> None:
@@ -256,11 +270,7 @@ def split(graph_px: float, main: int) -> tuple[float, float] | None:
 
 def _graph_and_step_ui(g, steps, k: int) -> None:
     ss = st.session_state
-    if WIDTH_KEY not in ss:
-        ss[WIDTH_KEY] = main_for_window(st.context.cookies.get("bpl_window"), False)
-    ss[SIDE] = cols = split(natural_width(g), ss[WIDTH_KEY])
-    with st.sidebar:
-        _probe(g)
+    cols = ss[SIDE]
     st.markdown(graph_steps_ui.summary(g, steps, k))
     view = step_view(g, steps[k], received_after(steps, k))
     example = graph_state.example_of(g.text)
