@@ -36,6 +36,13 @@ async def _one_session(url: str) -> None:
         assert "step=2" in s.query
         # Next reran only the step (a fragment): the explorer below was not drawn again
         assert _run_of(s, "selectbox", "Explain a cell") == explorer
+        # a Next clicked before the browser had the page's link carries the URL it opened
+        # with: the link still keeps every setting, with the new step
+        s.query = ""
+        await s.click("Next ▶")
+        assert step_of(s.page) == (3, steps)
+        assert "input_shape=4x4" in s.query and "step=3" in s.query, s.query
+        await s.click("◀ Previous")
 
         where, box = _answer_box(s)
         await s.type("Your answer", "dz11", BOX)
@@ -86,6 +93,9 @@ async def _graph_steps(url: str) -> None:
         await s.click("Next ▶")
         assert step_of(s.page) == (first + 1, steps) and f"step={first + 1}" in s.query
         assert _run_of(s, "text_input", "Expression") == sidebar
+        s.query = ""  # a click before the browser had the page's link (see above)
+        await s.click("Next ▶")
+        assert f"step={first + 2}" in s.query and "expr=" in s.query, s.query
         assert s.page.exceptions() == [] and s.errors == []
     finally:
         await s.close()

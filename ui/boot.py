@@ -12,16 +12,18 @@ from __future__ import annotations
 import runpy
 from pathlib import Path
 
-import streamlit as st
-
 APP = Path(__file__).resolve().parent.parent / "app.py"
 
 
 def through_router() -> None:
     try:
         from streamlit.runtime.pages_manager import PagesManager
+        from streamlit.runtime.scriptrunner import StopException
     except ImportError:  # a Streamlit without the legacy mode: nothing to do
         return
     if PagesManager.uses_pages_directory:
         runpy.run_path(str(APP), run_name="__main__")
-        st.stop()
+        # end this page's own run as st.stop() would, but without its request to stop the
+        # session's script runner: that request discarded a click made meanwhile on a
+        # fragment (a lesson's Next during the first page a fresh server draws)
+        raise StopException

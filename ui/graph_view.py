@@ -16,7 +16,7 @@ import streamlit as st
 
 from mathtext.graph import expression_graph, expression_names
 from mathtext.graph_steps import walk
-from ui import graph_bridge, graph_check, graph_practice, graph_state, graph_steps_ui
+from ui import graph_bridge, graph_check, graph_practice, graph_state, graph_steps_ui, urlstate
 from ui.components import reported, width_probe_ui
 from ui.graph_chart import chart_ui
 from ui.graph_dot import View, natural_width, page_dot, received_after, step_view
@@ -32,6 +32,7 @@ INIT, NOTICES = f"{P}/init", f"{P}/notices"  # the link read once, and what did 
 KNOWN = f"{P}/known"  # every name's last number, kept while a name is out of the expression
 LAST = f"{P}/last"  # the last (text, values) that made a graph
 SHAPE, SIDE = f"{P}/shape", f"{P}/side"  # the graph's structure and layout, last run
+LINK = f"{P}/link"  # the link the last whole run wrote (a step rewrites its step)
 PROBE = f"{P}/probe"
 WRITE_UP_PX = 340  # the narrowest column the step's write-up reads well in
 MIN_SCALE = 0.85  # beside the write-up, the graph may shrink this far and no further
@@ -202,7 +203,8 @@ def _page() -> None:
     # text that cannot be read has no names to list: the link keeps every number typed, so
     # that the expression, once mended, finds its numbers again
     kept = values if values or not problem else ss.get(KNOWN, {})
-    st.query_params.from_dict(graph_state.encode(text, kept, ss[STEP]))
+    ss[LINK] = link = graph_state.encode(text, kept, ss[STEP])
+    st.query_params.from_dict(link)
 
 
 @st.fragment
@@ -211,8 +213,9 @@ def _steps_ui(g, steps) -> None:
     this (and the link's step), not the sidebar, the practice and the verification below."""
     ss = st.session_state
     ss[STEP] = k = min(max(int(ss.get(STEP, 0)), 0), len(steps) - 1)
-    if st.query_params.get("step") != str(k + 1):
-        st.query_params["step"] = str(k + 1)
+    link = urlstate.with_step(ss.get(LINK), st.query_params.to_dict(), k)
+    if st.query_params.to_dict() != link:  # the link follows the step at once
+        st.query_params.from_dict(link)
     _nav_ui(k, len(steps))
     _graph_and_step_ui(g, steps, k)
 

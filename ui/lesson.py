@@ -423,7 +423,8 @@ def _lesson(page: str, intro: str, *, title: bool, made_of=()) -> None:
     panels.verification_ui(keys, rows)
     panels.downloads_ui(keys, spec, d, numbers)
     link = _link_extra(keys, d, source, seed, values, upstream)
-    st.query_params.from_dict(urlstate.encode(spec, params, link))
+    st.session_state[keys.query] = query = urlstate.encode(spec, params, link)
+    st.query_params.from_dict(query)
 
 
 def _extra(spec, d, params, layout: Layout, values, upstream, numbers) -> dict:

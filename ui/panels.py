@@ -15,7 +15,7 @@ import streamlit as st
 
 from derivations.export import to_latex, to_markdown
 from derivations.typeset import num
-from ui import explain, links, verify
+from ui import explain, links, urlstate, verify
 from ui.components import reported
 from ui.figures import Fig, figures_ui
 from ui.layout import STEP_SPLIT, WIDTH_KEY, Layout, presenter_switched
@@ -83,8 +83,9 @@ def steps_ui(keys: Keys, d, numbers: dict, layout: Layout, extra: dict) -> None:
     ss[keys.step] = step_for(ss.get(keys.titles), titles, ss.get(keys.step, 0))
     ss[keys.titles] = titles
     i = ss[keys.step]
-    if st.query_params.get("step") != str(i + 1):  # the link follows the step at once
-        st.query_params["step"] = str(i + 1)
+    link = urlstate.with_step(ss.get(keys.query), st.query_params.to_dict(), i)
+    if st.query_params.to_dict() != link:  # the link follows the step at once
+        st.query_params.from_dict(link)
     show_all = _nav_ui(keys, i, len(titles))
     for j in range(len(titles)) if show_all else [i]:
         _one_step_ui(keys, d, j, numbers, layout, extra)

@@ -43,6 +43,7 @@ class Keys:
     presenter: str = field(init=False)
     link: str = field(init=False)  # the first visit's URL, until its hand-typed numbers are read
     typed: str = field(init=False)  # the numbers as typed, before a domain check replaced them
+    query: str = field(init=False)  # the link the last whole run wrote (a step rewrites it)
 
     def __post_init__(self):
         for f in fields(self):

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from derivations.param_kinds import DEFAULT, Param, parse_sizes
 
-__all__ = ["decode", "decode_value", "encode", "encode_value", "parse_sizes"]
+__all__ = ["decode", "decode_value", "encode", "encode_value", "parse_sizes", "with_step"]
 
 
 def encode_value(param: Param, value) -> str:
@@ -37,3 +37,11 @@ def decode(spec, query: dict) -> dict:
             if v is not None:
                 out[p.name] = None if v == DEFAULT else v
     return out
+
+
+def with_step(last: dict | None, shown: dict, step: int) -> dict[str, str]:
+    """The link of a page at ``step`` (0-based; a link counts from 1): the link the page's last
+    whole run wrote (else the one on show) with that step. Written whole because a step
+    clicked before that run reached the browser carries the URL the page was opened with:
+    the step added to that dropped the settings from the link."""
+    return {**(shown if last is None else last), "step": str(step + 1)}
