@@ -16,9 +16,15 @@ from bench.load_server import server  # noqa: E402
 BOX = "/practice/q/"
 
 
-def test_one_session_opens_steps_and_checks():
-    with server() as (url, _):
-        asyncio.run(_one_session(url))
+@pytest.fixture(scope="module")
+def url():
+    """One server for this file's sessions: each opens its own page in a fresh session."""
+    with server() as (address, _):
+        yield address
+
+
+def test_one_session_opens_steps_and_checks(url):
+    asyncio.run(_one_session(url))
 
 
 async def _one_session(url: str) -> None:
@@ -79,9 +85,8 @@ async def _check(s: Session, where: tuple) -> None:
     await s.wait_until(lambda page: verdict(page.alerts(where)) != "none", timeout=60)
 
 
-def test_a_graph_step_reruns_only_the_graph_and_its_step():
-    with server() as (url, _):
-        asyncio.run(_graph_steps(url))
+def test_a_graph_step_reruns_only_the_graph_and_its_step(url):
+    asyncio.run(_graph_steps(url))
 
 
 async def _graph_steps(url: str) -> None:

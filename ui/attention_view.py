@@ -13,6 +13,7 @@ from ui import charts, training
 from ui import seq_training as T
 from ui.figures import split_px, svg_ui
 from ui.svg import Look, matrix_svg
+from ui.widgets import ignored_ui
 
 PAGE = "pages/attention_trained.py"
 TICK = 0.3  # s between live redraws
@@ -93,13 +94,7 @@ def url_of() -> dict[str, str]:
 
 
 def notices_ui() -> None:
-    notices = st.session_state.pop(k("notices"), [])
-    if notices:
-        st.info(
-            "Ignored from the link (not a valid value): " + "; ".join(notices) + ". The page "
-            "uses the defaults for those.",
-            icon=":material/link_off:",
-        )
+    ignored_ui(st.session_state.pop(k("notices"), []))
 
 
 def current_run(cfg: dict) -> T.SeqRun:

@@ -25,6 +25,7 @@ from ui.lesson import guarded
 from ui.state import moved
 from ui.values import MAX_ABS
 from ui.verify import markdown_table
+from ui.widgets import ignored_ui
 
 P = "graph"
 EXPR, EXAMPLE, STEP = f"{P}/expr", f"{P}/example", f"{P}/step"
@@ -172,13 +173,7 @@ def _page() -> None:
     text, values, problem = _settings_ui()
     st.title("Computational graph")
     st.caption(INTRO)
-    notices = ss.pop(NOTICES, [])
-    if notices:
-        st.info(
-            "Ignored from the link (not a valid value): " + "; ".join(notices) + ". The page "
-            "uses the defaults for those.",
-            icon=":material/link_off:",
-        )
+    ignored_ui(ss.pop(NOTICES, []))
     g, steps, problem = _build(text, values, problem)
     if problem:
         st.error(

@@ -29,7 +29,7 @@ from ui.layout import (
 from ui.registry import OPS, ops_on_page, page_of
 from ui.state import Keys
 from ui.values import encode_flat, parse_grid, random_upstream, random_values, texts_of
-from ui.widgets import matrix_editor_ui, params_ui, sources_ui
+from ui.widgets import ignored_ui, matrix_editor_ui, params_ui, sources_ui
 
 log = logging.getLogger(__name__)
 
@@ -405,13 +405,7 @@ def _lesson(page: str, intro: str, *, title: bool, made_of=()) -> None:
         made_of_ui(made_of)
         box = st.expander("Settings of the small instance", expanded=False)
         spec, params, source, seed = _settings_ui(keys, specs, box)
-    notices = st.session_state.pop(keys.notices, [])
-    if notices:
-        st.info(
-            "Ignored from the link (not a valid value): " + "; ".join(notices) + ". The page "
-            "uses the defaults for those.",
-            icon=":material/link_off:",
-        )
+    ignored_ui(st.session_state.pop(keys.notices, []))
     layout = _layout(keys)
     d, params = _derivation(keys, spec, params, layout)
     values, upstream, (rows, found, out) = _numbers(keys, spec, d, source, seed)

@@ -172,3 +172,13 @@ def matrix_editor_ui(key: str, initial: list[list[str]]) -> list[list[str]]:
         column_config={n: st.column_config.TextColumn(n, max_chars=MAX_CHARS) for n in names},
     )
     return edited.fillna("").astype(str).to_numpy().tolist()
+
+
+def ignored_ui(notices: list[str]) -> None:
+    """What a link set that did not fit (each notice says what would), if anything."""
+    if notices:
+        st.info(
+            "Ignored from the link (not a valid value): " + "; ".join(notices) + ". The page "
+            "uses the defaults for those.",
+            icon=":material/link_off:",
+        )
